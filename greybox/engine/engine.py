@@ -1,0 +1,333 @@
+"""The tensor engine: a checked program compiled once, evaluated on batches in any semiring.
+
+Example:
+    >>> import torch
+    >>> from greybox.semirings import AddMult
+    >>> eng = Engine('''
+    ...     edge(a, b). 0.5 :: edge(b, c).
+    ...     path(X, Y) :- edge(X, Y).
+    ...     path(X, Z) :- path(X, Y), edge(Y, Z).
+    ... ''')
+    >>> res = eng.run(semiring=AddMult())
+    >>> sorted(res.answers("path"))
+    [(0, ('a', 'b'), 1.0), (0, ('a', 'c'), 0.5), (0, ('b', 'c'), 0.5)]
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import torch
+from torch import Tensor
+
+from ..errors import ShapeError, UnknownRelationError
+from ..lang.analysis import ProgramInfo, analyze
+from ..lang.ast import Aggregate, Atom, BuiltinDomain, Negation, Program, RangeDomain, SetDomain
+from ..lang.facts import InputFact, collect_facts
+from ..lang.parser import parse_program
+from ..semirings.base import Algebra, FactTable, Semiring
+from .fixpoint import CompiledRule, Limits, run_stratum
+from .relation import Relation, dedupe
+from .rule_eval import RuleContext
+from .symbols import SymbolTable
+
+__all__ = ["Engine", "InputFacts", "EvalResult", "Limits"]
+
+
+@dataclass
+class InputFacts:
+    """Run-time facts of one relation for a whole batch.
+
+    Args:
+        cols: ``(N, 1 + arity)`` int64; column 0 is the sample id, then the arguments
+            (integers, or symbol ids from ``Engine.symbols.encode``).
+        probs: ``(N,)`` probabilities (autograd flows through them); ``None``: certain facts.
+        groups: ``(N,)`` int64; rows with the same value are mutually exclusive
+            (e.g. the ten readings of one image). ``None``: independent rows.
+    """
+
+    cols: Tensor
+    probs: Tensor | None = None
+    groups: Tensor | None = None
+
+
+def _body_relations(body) -> set[str]:
+    out: set[str] = set()
+    for lit in body:
+        if isinstance(lit, Atom):
+            out.add(lit.predicate)
+        elif isinstance(lit, Negation):
+            out.add(lit.atom.predicate)
+        elif isinstance(lit, Aggregate):
+            out |= _body_relations(lit.body)
+    return out
+
+
+def _is_symbol_type(info: ProgramInfo, type_name: str) -> bool:
+    if type_name == "int":
+        return False
+    if type_name == "symbol":
+        return True
+    dom = info.domains.get(type_name)
+    if isinstance(dom, RangeDomain):
+        return False
+    if isinstance(dom, SetDomain):
+        return any(isinstance(c.value, str) for c in dom.values)
+    if isinstance(dom, BuiltinDomain):
+        return dom.name == "symbol"
+    return True
+
+
+class Engine:
+    """A program compiled for tensor evaluation.
+
+    Args:
+        program: source text, a parsed ``Program`` or an analysed ``ProgramInfo``.
+        inputs: relations (name -> arity) that are given at run time only.
+        limits: resource limits for every evaluation.
+
+    Raises:
+        ParseError, UnknownRelationError, UnsafeRuleError, StratificationError, TypeCheckError:
+            when the program does not pass the static checks.
+    """
+
+    def __init__(
+        self,
+        program: str | Program | ProgramInfo,
+        *,
+        inputs: Mapping[str, int] | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        if isinstance(program, str):
+            program = parse_program(program)
+        self.info: ProgramInfo = program if isinstance(program, ProgramInfo) else analyze(program, inputs=dict(inputs or {}))
+        self.limits = limits or Limits()
+        self.symbols = SymbolTable()
+        self.facts: list[InputFact] = collect_facts(self.info)
+        self.arities = {name: rel.arity for name, rel in self.info.relations.items()}
+        for name, arity in (inputs or {}).items():
+            self.arities.setdefault(name, arity)
+        self.symbol_columns = {
+            name: [_is_symbol_type(self.info, t) for t in rel.types] for name, rel in self.info.relations.items()
+        }
+        # the program's own facts, grouped by relation: codes (S_r, arity) and fact ids (S_r,)
+        static: dict[str, tuple[list[list[int]], list[int]]] = {}
+        self._weight_fact: dict[int, int] = {}
+        self.learnable_facts: list[int] = []
+        for fact in self.facts:
+            if fact.learnable:
+                self.learnable_facts.append(fact.id)
+            if fact.relation is None:
+                assert fact.clause is not None
+                self._weight_fact[id(fact.clause)] = fact.id
+                continue
+            codes = [a if isinstance(a, int) else self.symbols.encode(a) for a in fact.args]
+            rows, ids = static.setdefault(fact.relation, ([], []))
+            rows.append(codes)
+            ids.append(fact.id)
+        self._static = {
+            name: (torch.tensor(rows, dtype=torch.int64).reshape(len(rows), self.arities[name]), torch.tensor(ids))
+            for name, (rows, ids) in static.items()
+        }
+        self._static_probs = torch.tensor(
+            [1.0 if f.probability is None else float(f.probability) for f in self.facts], dtype=torch.float64
+        )
+        self._static_groups = torch.tensor([f.group for f in self.facts], dtype=torch.int64)
+        self.strata = [
+            (
+                [CompiledRule.compile(c, self._weight_for(c), s.relations) for c in s.rules],
+                s.relations,
+                s.recursive,
+            )
+            for s in self.info.strata
+        ]
+
+    def _weight_for(self, clause) -> int | None:
+        fid = self._weight_fact.get(id(clause))
+        if fid is None and clause.weight is not None:
+            for f in self.facts:  # the same clause held by another object
+                if f.relation is None and f.clause == clause and f.clause.span == clause.span:
+                    return f.id
+        return fid
+
+    def dependencies(self, targets: Sequence[str]) -> set[str]:
+        """The relations ``targets`` depend on (themselves included), through rules, negations and aggregates."""
+        uses: dict[str, set[str]] = {}
+        for rules, _, _ in self.strata:
+            for rule in rules:
+                uses.setdefault(rule.clause.head.predicate, set()).update(_body_relations(rule.clause.body))
+        needed, todo = set(), list(targets)
+        while todo:
+            r = todo.pop()
+            if r not in needed:
+                needed.add(r)
+                todo.extend(uses.get(r, ()))
+        return needed
+
+    @property
+    def learnable_initial(self) -> Tensor:
+        """``(L,)`` initial probabilities of the learnable weights, in ``learnable_facts`` order."""
+        return self._static_probs[self.learnable_facts].float()
+
+    # ------------------------------------------------------------------ run
+
+    def _device(self, inputs: Mapping[str, InputFacts], learnable: Tensor | None, device) -> torch.device:
+        if device is not None:
+            return torch.device(device)
+        for inp in inputs.values():
+            return inp.cols.device
+        if learnable is not None:
+            return learnable.device
+        return torch.empty(0).device  # torch's default device
+
+    def _check_input(self, name: str, inp: InputFacts, batch_size: int) -> None:
+        if name not in self.arities:
+            raise UnknownRelationError(
+                f"input relation '{name}' is not in the program",
+                hint=f"declare it (e.g. `type {name}(...).`) or use one of: {', '.join(sorted(self.arities))}",
+            )
+        arity = self.arities[name]
+        if inp.cols.dim() != 2 or inp.cols.shape[1] != 1 + arity:
+            raise ShapeError(
+                f"input '{name}' needs cols of shape (N, {1 + arity}) (sample id + {arity} arguments), "
+                f"got {tuple(inp.cols.shape)}",
+                hint="put the sample id of each row in column 0",
+            )
+        n = inp.cols.shape[0]
+        for what, t in (("probs", inp.probs), ("groups", inp.groups)):
+            if t is not None and tuple(t.shape) != (n,):
+                raise ShapeError(f"input '{name}': {what} must have shape ({n},), got {tuple(t.shape)}")
+        if n and (int(inp.cols[:, 0].min()) < 0 or int(inp.cols[:, 0].max()) >= batch_size):
+            raise ShapeError(
+                f"input '{name}' has sample ids outside 0..{batch_size - 1}",
+                hint="pass batch_size= the number of samples in the batch",
+            )
+
+    def run(
+        self,
+        *,
+        semiring: Semiring,
+        batch_size: int = 1,
+        inputs: Mapping[str, InputFacts] | None = None,
+        learnable: Tensor | None = None,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+        targets: Sequence[str] | None = None,
+    ) -> "EvalResult":
+        """Evaluate the program for ``batch_size`` samples.
+
+        Args:
+            semiring: the provenance to compute (``AddMult()``, ``TopKProofs(3)``, ...).
+            batch_size: number of samples; the program's own facts hold in every sample.
+            inputs: run-time facts per relation.
+            learnable: ``(L,)`` probabilities of the learnable weights (``t(p) ::``), in
+                ``learnable_facts`` order; defaults to their initial values.
+            device: where to evaluate when no input tensor says it.
+            targets: compute only these relations and what they depend on (default: all).
+
+        Raises:
+            ShapeError: an input has the wrong shape.
+            UnknownRelationError: an input names a relation the program does not have.
+            ResourceLimitError: evaluation passed ``limits``.
+        """
+        started = time.monotonic()
+        inputs = dict(inputs or {})
+        for name, inp in inputs.items():
+            self._check_input(name, inp, batch_size)
+        dev = self._device(inputs, learnable, device)
+        if dtype is None:
+            dtype = next((i.probs.dtype for i in inputs.values() if i.probs is not None), None) or (
+                learnable.dtype if learnable is not None else torch.float32
+            )
+
+        # -- the fact table: the program's facts first, then the inputs in the order given
+        static_probs = self._static_probs.to(device=dev, dtype=dtype)
+        if learnable is not None and self.learnable_facts:
+            idx = torch.tensor(self.learnable_facts, device=dev)
+            static_probs = static_probs.index_put((idx,), learnable.to(dtype))
+        probs = [static_probs]
+        groups = [self._static_groups.to(dev)]
+        next_group = int(self._static_groups.max()) + 1 if len(self.facts) else 0
+        next_id = len(self.facts)
+        input_ids: dict[str, Tensor] = {}
+        input_offsets: dict[str, tuple[int, int]] = {}
+        for name, inp in inputs.items():
+            n = int(inp.cols.shape[0])
+            p = inp.probs.to(dtype) if inp.probs is not None else torch.ones(n, dtype=dtype, device=dev)
+            if inp.groups is not None:
+                _, g = torch.unique(inp.groups, return_inverse=True)
+            else:
+                g = torch.arange(n, device=dev)
+            probs.append(p)
+            groups.append(g + next_group)
+            next_group += int(g.max()) + 1 if n else 0
+            input_ids[name] = torch.arange(next_id, next_id + n, device=dev)
+            input_offsets[name] = (next_id, n)
+            next_id += n
+        table = FactTable(torch.cat(probs), torch.cat(groups))
+        algebra = semiring.bind(table)
+
+        # -- relations: the program's facts replicated in every sample, plus inputs
+        relations: dict[str, Relation] = {}
+        samples = torch.arange(batch_size, device=dev)
+        for name, arity in self.arities.items():
+            parts_cols, parts_ids = [], []
+            if name in self._static:
+                codes, ids = self._static[name]
+                codes, ids = codes.to(dev), ids.to(dev)
+                s = codes.shape[0]
+                parts_cols.append(torch.cat([samples.repeat_interleave(s)[:, None], codes.repeat(batch_size, 1)], 1))
+                parts_ids.append(ids.repeat(batch_size))
+            if name in inputs:
+                parts_cols.append(inputs[name].cols.to(dev))
+                parts_ids.append(input_ids[name])
+            if not parts_cols:
+                relations[name] = Relation.empty(arity, algebra)
+                continue
+            cols = torch.cat(parts_cols)
+            relations[name] = dedupe(cols, algebra.from_facts(torch.cat(parts_ids)), algebra)
+
+        ctx = RuleContext(algebra, self.symbols, batch_size, relations)
+        needed = self.dependencies(targets) if targets is not None else None
+        for rules, rel_names, recursive in self.strata:
+            if needed is not None and not (rel_names & needed):
+                continue
+            run_stratum(rules, rel_names, recursive, ctx, self.arities, self.limits, started)
+        return EvalResult(self, relations, algebra, batch_size, input_offsets)
+
+
+@dataclass
+class EvalResult:
+    """Every relation of one evaluation, with helpers to read answers back as Python values."""
+
+    engine: Engine
+    relations: dict[str, Relation]
+    algebra: Algebra
+    batch_size: int
+    input_offsets: dict[str, tuple[int, int]]
+
+    def __getitem__(self, name: str) -> Relation:
+        return self.relations[name]
+
+    def decode(self, name: str, cols: Tensor) -> list[tuple]:
+        """Rows ``(N, 1 + a)`` of relation ``name`` as Python argument tuples (symbols decoded)."""
+        kinds = self.engine.symbol_columns.get(name, [])
+        out = []
+        for row in cols[:, 1:].tolist():
+            out.append(tuple(self.engine.symbols.decode(v) if i < len(kinds) and kinds[i] else v for i, v in enumerate(row)))
+        return out
+
+    def probabilities(self, name: str) -> tuple[Tensor, Tensor]:
+        """``(cols (N, 1 + a), probs (N,))`` of relation ``name``; probs keep their autograd graph."""
+        rel = self.relations[name]
+        return rel.cols, self.algebra.probability(rel.tags)
+
+    def answers(self, name: str) -> list[tuple[int, tuple, float]]:
+        """``(sample, args, probability)`` for every tuple of ``name`` (for inspection and tests)."""
+        cols, probs = self.probabilities(name)
+        return [
+            (int(s), args, round(float(p), 6))
+            for s, args, p in zip(cols[:, 0].tolist(), self.decode(name, cols), probs.detach().tolist())
+        ]

@@ -1,0 +1,222 @@
+"""``ReasoningModule``: perception networks -> facts -> rule engine -> answer probabilities, as one ``nn.Module``.
+
+Example:
+    >>> import torch
+    >>> from torch import nn
+    >>> program = '''
+    ...     nn(coin_net, [X], F, [heads, tails]) :: face(X, F).
+    ...     both_heads :- face(0, heads), face(1, heads).
+    ... '''
+    >>> coin = nn.Sequential(nn.Flatten(), nn.Linear(1, 2), nn.Softmax(-1))
+    >>> model = ReasoningModule(program, {"coin_net": coin}, query="both_heads")
+    >>> out = model({"coin_net": torch.zeros(4, 2, 1)})   # 4 samples, 2 coins each
+    >>> out.probability_of([()] * 4).shape
+    torch.Size([4])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from ..engine.engine import Engine, EvalResult, InputFacts, Limits
+from ..errors import ConfigError
+from ..lang.analysis import require_bound
+from ..lang.ast import Atom, Const, Var
+from ..lang.parser import parse_program, parse_query
+from ..semirings import Semiring, get_semiring
+from .predicate import NeuralOutput, NeuralPredicate
+
+__all__ = ["ReasoningModule", "ReasoningOutput"]
+
+
+def _load_program(program: str | Path) -> tuple[str, str | None]:
+    """Program text and its file name; ``program`` is a path to a ``.dl`` file or source text."""
+    if isinstance(program, Path) or (isinstance(program, str) and program.endswith(".dl") and "\n" not in program):
+        path = Path(program)
+        if not path.is_file():
+            raise ConfigError(f"rule file '{path}' does not exist", hint="give the path of a .dl file, relative to the working directory")
+        return path.read_text(), str(path)
+    return str(program), None
+
+
+class ReasoningModule(nn.Module):
+    """Networks that perceive, a program that reasons, and a query whose probabilities come out.
+
+    Args:
+        program: path of a ``.dl`` file, or program text, with ``nn(...)`` declarations.
+        networks: module for each model name used in the ``nn(...)`` declarations.
+        query: the atom to answer, e.g. ``"sum(S)"``; its variables are the answer.
+        semiring: provenance used in ``forward`` (``"add-mult"`` trains exact
+            sum-product programs fast; ``"top-k"`` also returns proofs).
+        k: proofs kept per tuple when ``semiring="top-k"``.
+        extra_facts: program text added to the program (e.g. ``"num_digits(4)."``).
+        limits: resource limits for every evaluation.
+
+    Raises:
+        UnboundNeuralPredicateError: a declared model has no module in ``networks``.
+    """
+
+    def __init__(
+        self,
+        program: str | Path,
+        networks: Mapping[str, nn.Module],
+        query: str,
+        semiring: str = "add-mult",
+        k: int = 3,
+        extra_facts: str = "",
+        input_relations: Mapping[str, int] | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        super().__init__()
+        text, file = _load_program(program)
+        parsed = parse_program(text, file=file)
+        if extra_facts:
+            parsed = parsed + parse_program(extra_facts, file="<extra_facts>")
+        self.engine = Engine(parsed, inputs=dict(input_relations or {}), limits=limits)
+        require_bound(self.engine.info, networks)
+        self.networks = nn.ModuleDict(dict(networks))
+        self.predicates = [NeuralPredicate(d, self.engine.symbols) for d in self.engine.info.program.neural]
+        q = parse_query(query)
+        atoms = [lit for lit in q.body if isinstance(lit, Atom)]
+        if len(q.body) != 1 or not atoms:
+            raise ConfigError(f"query '{query}' must be a single atom such as sum(S)", hint="write the answer relation and its variables")
+        self.query_atom: Atom = atoms[0]
+        if self.query_atom.predicate not in self.engine.arities:
+            raise ConfigError(
+                f"query relation '{self.query_atom.predicate}' is not defined by the program",
+                hint=f"pick one of: {', '.join(sorted(self.engine.arities))}",
+            )
+        self.semiring_name = semiring
+        self.k = k
+        init = self.engine.learnable_initial.clamp(1e-4, 1 - 1e-4)
+        # learnable rule weights live as logits so that they stay probabilities
+        self.weight_logits = nn.Parameter(torch.logit(init)) if len(init) else None
+
+    def semiring(self, name: str | None = None) -> Semiring:
+        name = name or self.semiring_name
+        return get_semiring(name, k=self.k) if name.replace("_", "-") == "top-k" else get_semiring(name)
+
+    def perceive(self, batch: Mapping[str, Tensor | NeuralOutput]) -> dict[str, NeuralOutput]:
+        """Run each network on its input. A tensor ``(B, M, ...)`` is read as ``M`` items per sample."""
+        outs: dict[str, NeuralOutput] = {}
+        for pred in self.predicates:
+            if pred.model in outs:
+                continue
+            x = batch.get(pred.model)
+            if x is None:
+                raise ConfigError(f"the batch has no input for network '{pred.model}'", hint=f"pass {{'{pred.model}': tensor}}")
+            if isinstance(x, NeuralOutput):
+                outs[pred.model] = x
+                continue
+            b, m = x.shape[:2]
+            probs = self.networks[pred.model](x.reshape(b * m, *x.shape[2:]))  # (B*M, C)
+            outs[pred.model] = pred.items(probs.reshape(b, m, -1))
+        return outs
+
+    def forward(
+        self,
+        batch: Mapping[str, Tensor | NeuralOutput],
+        facts: Mapping[str, InputFacts] | None = None,
+        *,
+        semiring: str | None = None,
+        batch_size: int | None = None,
+        neural: Mapping[str, NeuralOutput] | None = None,
+    ) -> "ReasoningOutput":
+        """Perceive, reason and return the query's answers for every sample of the batch."""
+        neural = dict(neural) if neural is not None else self.perceive(batch)
+        inputs: dict[str, InputFacts] = dict(facts or {})
+        for pred in self.predicates:
+            inputs[pred.relation] = pred.facts(neural[pred.model])
+        if batch_size is None:
+            first = next(iter(neural.values()), None)
+            batch_size = int(first.args[:, 0].max()) + 1 if first is not None and len(first.args) else 1
+        learnable = torch.sigmoid(self.weight_logits) if self.weight_logits is not None else None
+        result = self.engine.run(
+            semiring=self.semiring(semiring), batch_size=batch_size, inputs=inputs, learnable=learnable,
+            targets=[self.query_atom.predicate],
+        )
+        return ReasoningOutput(result, self.query_atom, neural)
+
+
+@dataclass
+class ReasoningOutput:
+    """The evaluation of one batch, read through the query."""
+
+    result: EvalResult
+    query: Atom
+    neural: dict[str, NeuralOutput]
+
+    def _rows(self) -> tuple[Tensor, Tensor, list[int]]:
+        """Query tuples ``(N, 1 + a)``, their probabilities ``(N,)``, and the answer columns."""
+        cols, probs = self.result.probabilities(self.query.predicate)
+        mask = torch.ones(cols.shape[0], dtype=torch.bool, device=cols.device)
+        free: list[int] = []
+        seen: dict[str, int] = {}
+        for i, arg in enumerate(self.query.args):
+            if isinstance(arg, Const):
+                code = arg.value if isinstance(arg.value, int) else self.result.engine.symbols.lookup(arg.value)
+                mask &= cols[:, 1 + i] == (code if code is not None else -(2**62))
+            elif isinstance(arg, Var) and arg.name in seen:
+                mask &= cols[:, 1 + i] == cols[:, 1 + seen[arg.name]]
+            else:
+                seen[arg.name] = i
+                free.append(1 + i)
+        idx = mask.nonzero().squeeze(1)
+        return cols[idx], probs[idx], free
+
+    def answer_codes(self, answers: Sequence[tuple]) -> Tensor:
+        """Encode one answer tuple per sample as ``(B, n_free)`` int64 codes."""
+        syms = self.result.engine.symbols
+        rows = [[a if isinstance(a, int) else (syms.lookup(a) if syms.lookup(a) is not None else -(2**62)) for a in ans] for ans in answers]
+        return torch.tensor(rows, dtype=torch.int64).reshape(len(answers), -1)
+
+    def probability_of(self, answers: Sequence[tuple] | Tensor) -> Tensor:
+        """``(B,)`` probability of the given answer of each sample (0 where it was not derived).
+
+        ``answers`` is one tuple of answer values per sample, or ``(B, n_free)`` codes.
+        """
+        cols, probs, free = self._rows()
+        b = self.result.batch_size
+        codes = answers if isinstance(answers, Tensor) else self.answer_codes(answers)
+        codes = codes.to(cols.device).reshape(b, -1)
+        want = torch.cat([torch.arange(b, device=cols.device)[:, None], codes], dim=1)  # (B, 1 + f)
+        have = cols[:, [0] + free]  # (N, 1 + f)
+        from ..engine.join import lookup
+        from ..engine.relation import row_keys
+
+        wk, hk = row_keys(want, have)
+        idx = lookup(wk, hk)  # (B,)
+        p = probs[idx.clamp_min(0)] if len(probs) else torch.zeros(b, device=cols.device, dtype=torch.float32)
+        return torch.where(idx >= 0, p, torch.zeros_like(p))
+
+    def ranked(self, sample: int) -> list[tuple[tuple, float]]:
+        """All answers of one sample with their probabilities, most probable first."""
+        cols, probs, free = self._rows()
+        pick = (cols[:, 0] == sample).nonzero().squeeze(1)
+        decoded = self.result.decode(self.query.predicate, cols[pick])
+        values = [tuple(d[i - 1] for i in free) for d in decoded]
+        pairs = list(zip(values, probs[pick].detach().tolist()))
+        return sorted(pairs, key=lambda t: (-t[1], t[0]))
+
+    def predict(self) -> tuple[Tensor, Tensor]:
+        """``(codes (B, n_free), probability (B,))`` of each sample's most probable answer.
+
+        A sample with no derived answer gets code ``-1`` and probability 0.
+        """
+        cols, probs, free = self._rows()
+        b = self.result.batch_size
+        p = probs.detach()
+        best_p = torch.zeros(b, dtype=p.dtype, device=p.device).scatter_reduce(0, cols[:, 0], p, "amax", include_self=True)
+        is_best = (p == best_p[cols[:, 0]]) & (p > 0)
+        row = torch.full((b,), -1, dtype=torch.int64, device=p.device)
+        # the first best row of each sample (lowest index) wins ties
+        candidates = torch.where(is_best, torch.arange(len(p), device=p.device), torch.full_like(cols[:, 0], len(p)))
+        first = torch.full((b,), len(p), dtype=torch.int64, device=p.device).scatter_reduce(0, cols[:, 0], candidates, "amin")
+        row = torch.where(first < len(p), first, row)
+        codes = torch.where(row[:, None] >= 0, cols[row.clamp_min(0)][:, free], torch.full((b, len(free)), -1, device=p.device))
+        return codes, best_p

@@ -1,0 +1,96 @@
+"""Neural predicates: turning a network's class distribution into probabilistic facts.
+
+``nn(digit_net, [X], Y, [0..9]) :: digit(X, Y).`` binds the module called
+``digit_net``. For a batch it reads ``M`` items per sample; item ``m`` is the value
+``m`` of ``X``. Its output ``(B, M, C)`` becomes ``B * M * C`` facts
+``digit(m, y_c)`` with probability ``p[b, m, c]``; the ``C`` facts of one item
+form one mutually exclusive group (an image shows one digit).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from ..errors import ShapeError
+from ..lang.ast import NeuralDeclaration, RangeDomain, SetDomain
+from ..engine.engine import InputFacts
+from ..engine.symbols import SymbolTable
+
+__all__ = ["NeuralPredicate", "NeuralOutput"]
+
+
+@dataclass
+class NeuralOutput:
+    """Class probabilities for explicit input tuples (for networks with several or symbolic inputs).
+
+    Args:
+        args: ``(N, 1 + n_inputs)`` int64: sample id, then the codes of the input arguments.
+        probs: ``(N, C)`` class probabilities (rows sum to at most 1).
+    """
+
+    args: Tensor
+    probs: Tensor
+
+
+class NeuralPredicate:
+    """The binding of one ``nn(...)`` declaration: where its inputs and classes go in the atom."""
+
+    def __init__(self, decl: NeuralDeclaration, symbols: SymbolTable) -> None:
+        self.decl = decl
+        self.model = decl.model
+        self.relation = decl.atom.predicate
+        names = [a.name if hasattr(a, "name") else None for a in decl.atom.args]
+        self.input_positions = [names.index(v.name) for v in decl.inputs]
+        self.output_position = names.index(decl.output.name)
+        dom = decl.domain
+        if isinstance(dom, RangeDomain):
+            values: list[int | str] = list(range(dom.low, dom.high + 1))
+        elif isinstance(dom, SetDomain):
+            values = [c.value for c in dom.values]
+        else:  # pragma: no cover - the checks require a finite domain
+            raise ShapeError(f"neural predicate '{self.relation}' needs a finite domain of classes")
+        self.classes = values
+        self.class_codes = torch.tensor([v if isinstance(v, int) else symbols.encode(v) for v in values])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+    def facts(self, out: NeuralOutput) -> InputFacts:
+        """The facts of the atom for every input row and class."""
+        n, c = out.probs.shape
+        if c != self.n_classes:
+            raise ShapeError(
+                f"network '{self.model}' returned {c} classes for '{self.relation}', "
+                f"whose declaration lists {self.n_classes}",
+                file=self.decl.span.file,
+                line=self.decl.span.line,
+                hint="make the network's last layer match the domain in the nn(...) declaration",
+            )
+        if out.args.shape != (n, 1 + len(self.input_positions)):
+            raise ShapeError(
+                f"'{self.model}' inputs need args of shape ({n}, {1 + len(self.input_positions)}), "
+                f"got {tuple(out.args.shape)}"
+            )
+        dev = out.probs.device
+        arity = len(self.decl.atom.args)
+        cols = torch.zeros((n, c, 1 + arity), dtype=torch.int64, device=dev)  # (N, C, 1 + a)
+        cols[:, :, 0] = out.args[:, :1]
+        for j, pos in enumerate(self.input_positions):
+            cols[:, :, 1 + pos] = out.args[:, 1 + j : 2 + j]
+        cols[:, :, 1 + self.output_position] = self.class_codes.to(dev)[None, :]
+        groups = torch.arange(n, device=dev)[:, None].expand(n, c)  # one group per input row
+        return InputFacts(cols.reshape(n * c, 1 + arity), out.probs.reshape(n * c), groups.reshape(n * c))
+
+    def items(self, probs: Tensor) -> NeuralOutput:
+        """``(B, M, C)`` per-item probabilities -> facts for items ``0..M-1`` of every sample."""
+        if probs.dim() != 3:
+            raise ShapeError(f"'{self.model}' must give (B, M, {self.n_classes}) probabilities, got {tuple(probs.shape)}")
+        b, m, c = probs.shape
+        dev = probs.device
+        sample = torch.arange(b, device=dev).repeat_interleave(m)  # (B*M,)
+        item = torch.arange(m, device=dev).repeat(b)  # (B*M,)
+        return NeuralOutput(torch.stack([sample, item], dim=1), probs.reshape(b * m, c))

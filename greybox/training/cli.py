@@ -1,0 +1,65 @@
+"""``greybox fit|validate|test|predict``: the Lightning CLI over ``ReasoningTask`` and any data module.
+
+Configuration is the constructors' typed arguments (LightningCLI / jsonargparse):
+``greybox fit --config experiments/digit_sum/sum2_digits.yaml --trainer.max_epochs=3``;
+``--print_config`` shows every value.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+__all__ = ["lightning_main", "GreyboxCLI"]
+
+
+def _cli_class():
+    import pytorch_lightning as pl
+    from pytorch_lightning.cli import LightningCLI
+
+    from .module import ReasoningTask
+
+    class GreyboxCLI(LightningCLI):
+        """LightningCLI with greybox's model class and subclass-mode data modules."""
+
+        def __init__(self, args=None, run: bool = True) -> None:
+            super().__init__(
+                ReasoningTask,
+                pl.LightningDataModule,
+                subclass_mode_model=False,
+                subclass_mode_data=True,
+                args=args,
+                run=run,
+                save_config_kwargs={"overwrite": True},
+                auto_configure_optimizers=False,
+                parser_kwargs={"parser_mode": "omegaconf"} if _has_omegaconf() else None,
+            )
+
+    return GreyboxCLI
+
+
+def _has_omegaconf() -> bool:
+    try:
+        import omegaconf  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def __getattr__(name: str):
+    if name == "GreyboxCLI":
+        return _cli_class()
+    raise AttributeError(name)
+
+
+def lightning_main(argv: list[str] | None = None) -> int:
+    """Run a Lightning sub-command; user errors print a message and return 2."""
+    from ..errors import GreyboxError
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        _cli_class()(args=argv)
+    except GreyboxError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0

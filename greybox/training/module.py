@@ -1,0 +1,208 @@
+"""``ReasoningTask``: a LightningModule that trains perception networks through the rules.
+
+Only the conclusions are labelled: the loss is the negative log-likelihood of the
+labelled answer of the training query, computed by the engine from the networks'
+facts, so gradients reach every network through the proofs.
+
+Two ways to label:
+
+* an answer query ``train_query="sum(S)"`` with ``label_key="label"``: the loss is
+  ``-log P(sum(label))``;
+* a conditioned query ``train_query="correct"`` (no variables): the labels are given
+  to the program as facts (``sequence_facts={"target": "label_digits"}``) and the
+  loss is ``-log P(correct)``. This keeps exact inference polynomial when the
+  answer space is huge (the sum of two 15-digit numbers).
+
+Predictions come from ``eval_query``: ``decode="exact"`` takes the most probable
+answer; ``decode="most_probable_world"`` evaluates the program once on every
+network's most probable reading (cheap when exact answer probabilities are not).
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Mapping
+
+import pytorch_lightning as pl
+import torch
+from torch import Tensor, nn
+
+from ..engine.engine import InputFacts
+from ..errors import ConfigError
+from ..neural.module import ReasoningModule, ReasoningOutput
+from ..neural.predicate import NeuralOutput
+
+__all__ = ["ReasoningTask", "sequence_facts"]
+
+
+def sequence_facts(values: Tensor) -> InputFacts:
+    """``(B, L)`` values -> certain facts ``rel(i, values[b, i])`` for every sample ``b`` and position ``i``.
+
+    >>> sequence_facts(torch.tensor([[3, 1]])).cols.tolist()
+    [[0, 0, 3], [0, 1, 1]]
+    """
+    b, length = values.shape
+    dev = values.device
+    sample = torch.arange(b, device=dev).repeat_interleave(length)
+    pos = torch.arange(length, device=dev).repeat(b)
+    return InputFacts(torch.stack([sample, pos, values.reshape(-1).long()], dim=1))
+
+
+class ReasoningTask(pl.LightningModule):
+    """Train networks from labels on conclusions.
+
+    Args:
+        program: path of the ``.dl`` rule file.
+        networks: the perception module for each model name in the program's ``nn(...)``.
+        train_query: the query whose probability is maximised.
+        eval_query: the query whose most probable answer is the prediction (default: train_query).
+        inputs: batch key holding each network's input ``(B, M, ...)`` (default: ``images`` for every network).
+        label_key: batch key of the labelled answer (for an answer-valued train_query).
+        answer_key: batch key of the true answer, to score predictions (default: label_key).
+        sequence_facts: relation -> batch key of ``(B, L)`` values given as facts ``rel(i, v)``.
+        perception_targets: network -> batch key of its true classes ``(B, M)``; used only to
+            report the network's own accuracy, never for training.
+        extra_facts: program text appended to the program (e.g. ``num_digits(2).``).
+        semiring: provenance used for training.
+        decode: how ``eval_query`` is decoded into a prediction.
+        lr: Adam learning rate.
+        eps: added inside the log so that an underived label gives a finite loss.
+    """
+
+    def __init__(
+        self,
+        program: str,
+        networks: dict[str, nn.Module],
+        train_query: str,
+        eval_query: str | None = None,
+        inputs: dict[str, str] | None = None,
+        label_key: str | None = "label",
+        answer_key: str | None = None,
+        sequence_facts: dict[str, str] | None = None,
+        perception_targets: dict[str, str] | None = None,
+        extra_facts: str = "",
+        semiring: str = "add-mult",
+        decode: Literal["exact", "most_probable_world"] = "exact",
+        lr: float = 1e-3,
+        eps: float = 1e-8,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters(ignore=["networks"])
+        self.reasoner = ReasoningModule(program, networks, query=train_query, semiring=semiring, extra_facts=extra_facts)
+        self.eval_reasoner_query = eval_query or train_query
+        self.inputs = dict(inputs or {name: "images" for name in networks})
+        self.label_key = label_key
+        self.answer_key = answer_key or label_key
+        self.sequence_facts = dict(sequence_facts or {})
+        self.perception_targets = dict(perception_targets or {})
+        self.decode = decode
+        self.lr = lr
+        self.eps = eps
+        for rel in self.sequence_facts:
+            if rel not in self.reasoner.engine.arities:
+                raise ConfigError(f"sequence_facts names '{rel}', which the program does not have",
+                                  hint="declare it in the program, e.g. `type target(int, int).`")
+
+    # ------------------------------------------------------------------ pieces
+
+    def _net_inputs(self, batch: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        out = {}
+        for model, key in self.inputs.items():
+            if key not in batch:
+                raise ConfigError(f"batch has no key '{key}' for network '{model}'", hint=f"keys are: {', '.join(batch)}")
+            out[model] = batch[key]
+        return out
+
+    def _facts(self, batch: Mapping[str, Tensor]) -> dict[str, InputFacts]:
+        return {rel: sequence_facts(batch[key]) for rel, key in self.sequence_facts.items()}
+
+    def _batch_size(self, batch: Mapping[str, Tensor]) -> int:
+        return int(next(iter(self._net_inputs(batch).values())).shape[0])
+
+    def reason(self, batch: Mapping[str, Tensor], query: str | None = None, semiring: str | None = None,
+               neural: Mapping[str, NeuralOutput] | None = None) -> ReasoningOutput:
+        """Evaluate ``query`` (default: the training query) on a batch."""
+        reasoner = self.reasoner if query is None else self._reasoner_for(query)
+        return reasoner(self._net_inputs(batch), self._facts(batch), semiring=semiring,
+                        batch_size=self._batch_size(batch), neural=neural)
+
+    def _reasoner_for(self, query: str) -> ReasoningModule:
+        # another query over the same program, networks and weights: share everything but the query atom
+        if query == self.hparams.train_query:
+            return self.reasoner
+        clone = object.__new__(ReasoningModule)
+        clone.__dict__.update(self.reasoner.__dict__)
+        from ..lang.parser import parse_query
+
+        clone.query_atom = parse_query(query).body[0]
+        return clone
+
+    def loss(self, batch: Mapping[str, Tensor]) -> tuple[Tensor, ReasoningOutput]:
+        out = self.reason(batch)
+        if out.query.args:
+            if self.label_key is None:
+                raise ConfigError("train_query has variables, so label_key must name the batch's answer", hint="set label_key")
+            p = out.probability_of(batch[self.label_key].reshape(self._batch_size(batch), -1))
+        else:
+            p = out.probability_of(torch.zeros(self._batch_size(batch), 0, dtype=torch.int64))
+        return -torch.log(p + self.eps).mean(), out
+
+    def predict_answers(self, batch: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """``(codes (B, n_free), probability (B,))`` of the predicted answers."""
+        if self.decode == "exact":
+            out = self.reason(batch, self.eval_reasoner_query)
+            return out.predict()
+        neural = self.reasoner.perceive(self._net_inputs(batch))
+        hard = {}
+        for name, n in neural.items():
+            onehot = torch.zeros_like(n.probs).scatter_(1, n.probs.argmax(1, keepdim=True), 1.0)
+            hard[name] = NeuralOutput(n.args, onehot)
+        out = self.reason(batch, self.eval_reasoner_query, semiring="max-mult", neural=hard)
+        codes, _ = out.predict()
+        # the probability of the most probable world: product of the chosen readings
+        prob = torch.ones(self._batch_size(batch), device=codes.device)
+        for n in neural.values():
+            prob = prob.index_reduce(0, n.args[:, 0], n.probs.max(1).values.detach(), "prod")
+        return codes, prob
+
+    # ------------------------------------------------------------------ lightning
+
+    def forward(self, batch: Mapping[str, Tensor]) -> ReasoningOutput:
+        return self.reason(batch)
+
+    def _log_metrics(self, stage: str, batch: Mapping[str, Tensor], loss: Tensor | None) -> None:
+        b = self._batch_size(batch)
+        if loss is not None:
+            self.log(f"{stage}_loss", loss, prog_bar=True, batch_size=b, sync_dist=stage != "train")
+        if self.answer_key and self.answer_key in batch:
+            codes, _ = self.predict_answers(batch)
+            truth = batch[self.answer_key].reshape(b, -1).to(codes.device)
+            acc = (codes == truth).all(dim=1).float().mean()
+            self.log(f"{stage}_acc", acc, prog_bar=True, batch_size=b, sync_dist=stage != "train")
+        for model, key in self.perception_targets.items():
+            if key in batch:
+                x = self._net_inputs(batch)[model]
+                with torch.no_grad():
+                    probs = self.reasoner.networks[model](x.reshape(-1, *x.shape[2:]))
+                acc = (probs.argmax(-1) == batch[key].reshape(-1)).float().mean()
+                self.log(f"{stage}_{model}_acc", acc, prog_bar=stage != "train", batch_size=b, sync_dist=stage != "train")
+
+    def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
+        loss, _ = self.loss(batch)
+        b = self._batch_size(batch)
+        self.log("train_loss", loss, prog_bar=True, batch_size=b)
+        return loss
+
+    def validation_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> None:
+        loss, _ = self.loss(batch)
+        self._log_metrics("val", batch, loss)
+
+    def test_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> None:
+        loss, _ = self.loss(batch)
+        self._log_metrics("test", batch, loss)
+
+    def predict_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
+        codes, prob = self.predict_answers(batch)
+        return {"answer": codes, "probability": prob}
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.lr)
