@@ -23,7 +23,7 @@ from ..errors import ResourceLimitError
 from ..lang.ast import Atom, Clause
 from ..semirings.base import Algebra
 from .plan import Step, order_body
-from .relation import Relation, dedupe, row_keys
+from .relation import Relation, RowEncoder, dedupe, row_keys, sorted_unique
 from .rule_eval import RuleContext, eval_body, eval_head
 
 __all__ = ["Limits", "CompiledRule", "run_stratum", "merge"]
@@ -65,22 +65,86 @@ class CompiledRule:
         return rule
 
 
+def _keyed(rel: Relation, algebra: Algebra, extra: Tensor) -> Relation:
+    """``rel`` sorted by the keys of an encoder that also fits the rows ``extra``."""
+    enc = rel.encoder
+    if rel.keys is not None and enc is not None and enc.fits(extra):
+        return rel
+    both = torch.cat([rel.cols, extra], dim=0)
+    enc = RowEncoder.fit(both) if both.shape[0] else None
+    if enc is None:
+        return rel  # values too spread out for one int64 key: merge falls back to sorting everything
+    keys = enc.encode(rel.cols)
+    keys, order = torch.sort(keys)
+    return Relation(rel.cols[order], algebra.index(rel.tags, order), keys, enc)
+
+
 def merge(total: Relation, derived: Relation, algebra: Algebra) -> tuple[Relation, Relation]:
     """``to_add`` -> (new total, recent).
 
     ``recent`` holds the tuples whose tag changed: with their new tag for an
-    idempotent semiring, with the increment for add-mult.
+    idempotent semiring, with the increment for add-mult. The total stays sorted
+    by key, so a round costs a search per derived tuple plus one pass to insert
+    the new ones -- never a sort of the whole relation.
     """
     if len(derived) == 0:
         return total, Relation(derived.cols, derived.tags)
+    total = _keyed(total, algebra, derived.cols)
+    if total.encoder is None:
+        return _merge_unsorted(total, derived, algebra)
+    enc = total.encoder
+    keys_t = total.keys
+    n_t = len(total)
+    # dedupe what this round derived: ⊕ equal tuples
+    uk, inverse, first = sorted_unique(enc.encode(derived.cols))  # (U,), (D,), (U,)
+    inc = algebra.segment_add(derived.tags, inverse, int(uk.shape[0]))
+    cols_u = derived.cols[first]
+    pos = torch.searchsorted(keys_t, uk)  # (U,)
+    found = torch.zeros_like(uk, dtype=torch.bool)
+    if n_t:
+        found = keys_t[pos.clamp_max(n_t - 1)] == uk
+    # tuples already known: old ⊕ increment
+    fi = found.nonzero().squeeze(1)
+    ep = pos[fi]
+    old_e = algebra.index(total.tags, ep)
+    inc_e = algebra.index(inc, fi)
+    new_e = algebra.add(old_e, inc_e)
+    changed_e = algebra.changed(old_e, new_e)
+    ce = changed_e.nonzero().squeeze(1)
+    tags_t = algebra.scatter_rows(total.tags, ep[ce], algebra.index(new_e, ce)) if len(ce) else total.tags
+    # new tuples, inserted in key order
+    ni = (~found).nonzero().squeeze(1)
+    inc_n = algebra.index(inc, ni)
+    keep_n = (~algebra.is_zero(inc_n)).nonzero().squeeze(1)
+    ni, inc_n = ni[keep_n], algebra.index(inc_n, keep_n)
+    new_keys, new_cols = uk[ni], cols_u[ni]
+    n_n = int(ni.shape[0])
+    if n_n:
+        old_at = torch.arange(n_t, device=keys_t.device) + torch.searchsorted(new_keys, keys_t)
+        new_at = torch.searchsorted(keys_t, new_keys) + torch.arange(n_n, device=keys_t.device)
+        perm = torch.empty(n_t + n_n, dtype=torch.int64, device=keys_t.device)
+        perm[old_at] = torch.arange(n_t, device=keys_t.device)
+        perm[new_at] = torch.arange(n_t, n_t + n_n, device=keys_t.device)
+        merged = Relation(
+            torch.cat([total.cols, new_cols])[perm],
+            algebra.index(algebra.cat([tags_t, inc_n]), perm),
+            torch.cat([keys_t, new_keys])[perm],
+            enc,
+        )
+    else:
+        merged = Relation(total.cols, tags_t, keys_t, enc)
+    recent_e = algebra.index(new_e if algebra.idempotent else inc_e, ce)
+    recent = Relation(torch.cat([cols_u[fi[ce]], new_cols]), algebra.cat([recent_e, inc_n]))
+    return merged, recent
+
+
+def _merge_unsorted(total: Relation, derived: Relation, algebra: Algebra) -> tuple[Relation, Relation]:
+    """``merge`` for rows too spread out for one int64 key: sort everything each round."""
     n_old = len(total)
     k_old, k_new = row_keys(total.cols, derived.cols)
-    uniq, inverse = torch.unique(torch.cat([k_old, k_new]), return_inverse=True)  # (U,), (T + D,)
+    uniq, inverse, first = sorted_unique(torch.cat([k_old, k_new]))  # (U,), (T + D,), (U,)
     n_u = int(uniq.shape[0])
-    all_cols = torch.cat([total.cols, derived.cols], dim=0)
-    first = torch.full((n_u,), all_cols.shape[0], dtype=torch.int64, device=all_cols.device)
-    first = first.scatter_reduce(0, inverse, torch.arange(all_cols.shape[0], device=all_cols.device), "amin")
-    cols = all_cols[first]  # (U, 1 + a)
+    cols = torch.cat([total.cols, derived.cols], dim=0)[first]  # (U, 1 + a)
     old = algebra.scatter_rows(algebra.zero(n_u), inverse[:n_old], total.tags)
     increment = algebra.segment_add(derived.tags, inverse[n_old:], n_u)
     new = algebra.add(old, increment)
@@ -130,7 +194,7 @@ def run_stratum(
     for rule in rules:
         if not rule.internal:
             frame = eval_body(rule.clause.body, rule.head_vars, ctx, base_getter, rule.base)
-            to_add[rule.clause.head.predicate].append(eval_head(rule.clause, frame, ctx, rule.weight_fact))
+            to_add[rule.clause.head.predicate].append(eval_head(rule.clause, frame, ctx, rule.weight_fact, merge_equal=False))
     total: dict[str, Relation] = {}
     recent: dict[str, Relation] = {}
     for r in relations:
@@ -172,7 +236,7 @@ def run_stratum(
                     return total[atom.predicate] if before else stable[atom.predicate]
 
                 frame = eval_body(rule.clause.body, rule.head_vars, ctx, getter, rule.delta[i])
-                to_add[rule.clause.head.predicate].append(eval_head(rule.clause, frame, ctx, rule.weight_fact))
+                to_add[rule.clause.head.predicate].append(eval_head(rule.clause, frame, ctx, rule.weight_fact, merge_equal=False))
         for r in relations:
             stable[r] = total[r]
             total[r], recent[r] = merge(total[r], _union(to_add[r], arities[r], alg), alg)
@@ -186,4 +250,5 @@ def _union(parts: list[Relation], arity: int, alg: Algebra) -> Relation:
         return Relation.empty(arity, alg)
     if len(parts) == 1:
         return parts[0]
-    return dedupe(torch.cat([p.cols for p in parts]), alg.cat([p.tags for p in parts]), alg)
+    # equal rows stay apart here: merge() adds them up in the same pass as the lookup
+    return Relation(torch.cat([p.cols for p in parts]), alg.cat([p.tags for p in parts]))

@@ -15,15 +15,64 @@ from torch import Tensor
 
 from ..semirings.base import Algebra, Tag, tree_index
 
-__all__ = ["Relation", "row_keys", "dedupe"]
+__all__ = ["Relation", "RowEncoder", "row_keys", "sorted_unique", "dedupe"]
+
+
+class RowEncoder:
+    """Packs rows of small integers into one int64 key (mixed radix), stable across calls.
+
+    The encoder is fitted once with headroom and reused while new rows fit, so that a
+    relation's keys can stay sorted from one round of evaluation to the next.
+
+    >>> enc = RowEncoder.fit(torch.tensor([[0, 3, 7], [0, 4, 1]]))
+    >>> bool(enc.fits(torch.tensor([[0, 5, 2]])))
+    True
+    >>> enc.encode(torch.tensor([[0, 3, 7]])).tolist() == enc.encode(torch.tensor([[0, 3, 7]])).tolist()
+    True
+    """
+
+    def __init__(self, lo: Tensor, span: Tensor, strides: Tensor) -> None:
+        self.lo, self.span, self.strides = lo, span, strides
+
+    @staticmethod
+    def fit(cols: Tensor, headroom: int = 2) -> "RowEncoder | None":
+        """An encoder for ``cols`` and for values up to ``headroom`` times their range; None if 62 bits are not enough."""
+        lo = cols.min(dim=0).values
+        span = (cols.max(dim=0).values - lo + 1) * headroom
+        spans = span.tolist()
+        total = 1
+        for v in spans:
+            total *= int(v)
+        if total >= 2**62:
+            return None
+        strides = [1] * len(spans)
+        for c in range(len(spans) - 2, -1, -1):
+            strides[c] = strides[c + 1] * int(spans[c + 1])
+        return RowEncoder(lo, span, torch.tensor(strides, dtype=torch.int64, device=cols.device))
+
+    def fits(self, cols: Tensor) -> bool:
+        if cols.shape[0] == 0:
+            return True
+        off = cols - self.lo
+        return bool((off >= 0).all()) and bool((off < self.span).all())
+
+    def encode(self, cols: Tensor) -> Tensor:
+        """``(N, C)`` -> ``(N,)`` keys; equal rows get equal keys and the order of keys is the rows' order."""
+        return ((cols - self.lo) * self.strides).sum(dim=1)
 
 
 @dataclass
 class Relation:
-    """``cols`` ``(N, 1 + arity)`` int64 and ``tags`` (N rows of semiring tags)."""
+    """``cols`` ``(N, 1 + arity)`` int64 and ``tags`` (N rows of semiring tags).
+
+    A relation kept by the fixpoint also carries ``keys``: its rows encoded by
+    ``encoder``, sorted ascending (the rows are stored in that order).
+    """
 
     cols: Tensor
     tags: Tag
+    keys: Tensor | None = None
+    encoder: RowEncoder | None = None
 
     @property
     def arity(self) -> int:
@@ -76,15 +125,31 @@ def row_keys(*col_sets: Tensor) -> list[Tensor]:
     return list(torch.split(keys, sizes))
 
 
+def sorted_unique(keys: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``(uniq, inverse, first)``: sorted distinct keys, the group of each key, the first row of each group.
+
+    One sort; cheaper than ``torch.unique(return_inverse=True)`` on CPU.
+
+    >>> u, inv, first = sorted_unique(torch.tensor([7, 3, 7, 1]))
+    >>> u.tolist(), inv.tolist(), first.tolist()
+    ([1, 3, 7], [2, 1, 2, 0], [3, 1, 0])
+    """
+    sorted_k, order = torch.sort(keys, stable=True)
+    starts = torch.ones_like(sorted_k, dtype=torch.bool)
+    starts[1:] = sorted_k[1:] != sorted_k[:-1]
+    group_sorted = torch.cumsum(starts, 0) - 1
+    inverse = torch.empty_like(group_sorted)
+    inverse[order] = group_sorted
+    return sorted_k[starts], inverse, order[starts]
+
+
 def dedupe(cols: Tensor, tags: Tag, algebra: Algebra) -> Relation:
     """Merge equal rows, adding (⊕) their tags; drops rows whose tag is zero."""
     if cols.shape[0] == 0:
         return Relation(cols, tags)
     (keys,) = row_keys(cols)
-    uniq, inverse = torch.unique(keys, return_inverse=True)  # (U,), (N,)
+    uniq, inverse, first = sorted_unique(keys)  # (U,), (N,), (U,)
     n_u = int(uniq.shape[0])
-    first = torch.full((n_u,), cols.shape[0], dtype=torch.int64, device=cols.device)
-    first = first.scatter_reduce(0, inverse, torch.arange(cols.shape[0], device=cols.device), "amin")
     merged_tags = algebra.segment_add(tags, inverse, n_u)
     out = Relation(cols[first], merged_tags)
     keep = ~algebra.is_zero(merged_tags)

@@ -163,7 +163,10 @@ def _aggregate(frame: Frame, lit: Aggregate, body, head_vars, ctx: RuleContext) 
         lk, rk = row_keys(frame.key_cols(bound_g), result.cols[:, : 1 + len(groups)])
         idx = lookup(lk, rk)
         found = (idx >= 0).nonzero().squeeze(1)
-        value = torch.where(idx >= 0, result.cols[idx.clamp_min(0), -1], torch.zeros_like(idx))
+        if len(result):
+            value = torch.where(idx >= 0, result.cols[idx.clamp_min(0), -1], torch.zeros_like(idx))
+        else:  # nothing to aggregate in any group
+            value = torch.zeros_like(idx)
         tag = alg.scatter_rows(alg.one(len(frame)), found, alg.index(result.tags, idx[found]))
         out = Frame(frame.sample, alg.mul(frame.tag, tag), dict(frame.vals))
     else:
@@ -220,8 +223,11 @@ def eval_body(
     return frame
 
 
-def eval_head(clause: Clause, frame: Frame, ctx: RuleContext, weight_fact: int | None) -> Relation:
-    """``head :- body``: project the bindings onto the head, ⊗ the rule's weight, ⊕ equal tuples."""
+def eval_head(clause: Clause, frame: Frame, ctx: RuleContext, weight_fact: int | None, merge_equal: bool = True) -> Relation:
+    """``head :- body``: project the bindings onto the head, ⊗ the rule's weight, ⊕ equal tuples.
+
+    With ``merge_equal=False`` equal tuples stay separate rows (the fixpoint's merge adds them).
+    """
     alg = ctx.algebra
     m = len(frame)
     dev = frame.sample.device
@@ -235,4 +241,5 @@ def eval_head(clause: Clause, frame: Frame, ctx: RuleContext, weight_fact: int |
     tag = frame.tag
     if weight_fact is not None:
         tag = alg.mul(tag, alg.from_facts(torch.full((m,), weight_fact, dtype=torch.int64, device=dev)))
-    return dedupe(torch.stack(cols, dim=1), tag, alg)
+    rows = torch.stack(cols, dim=1)
+    return dedupe(rows, tag, alg) if merge_equal else Relation(rows, tag)

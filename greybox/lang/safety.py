@@ -1,0 +1,444 @@
+"""Variable safety: every variable that must have a value gets one from a positive literal.
+
+A rule is *safe* when each variable it needs is bound:
+
+* a positive atom binds all of its variables;
+* ``Z is expr`` binds ``Z`` once the variables of ``expr`` are bound, and so does
+  ``Z = expr`` (or ``expr = Z``) when ``Z`` is not bound otherwise;
+* an aggregate ``N = op{Vars : Body}`` binds its result ``N`` and its *group
+  variables* (the variables of ``Body`` that occur elsewhere in the rule). Its
+  body is checked like a rule of its own: its variables must be bound by the
+  aggregate's own positive literals, because the aggregate is computed on its own
+  and then joined with the rest of the rule.
+
+Variables needed: those of the head, of negations, of comparisons (other than the
+one ``=`` binds) and of arithmetic; the listed ``Vars`` of an aggregate. A fact
+must be ground.
+
+``_`` is anonymous: :func:`rename_anonymous` gives each occurrence a fresh name
+``_1``, ``_2``, ... . An anonymous variable inside a negation is existentially
+quantified *inside* the negation: ``\\+ parent(_, X)`` holds when there is no
+``parent`` tuple with second argument ``X``, whatever its first argument. It
+therefore needs no binding. A *named* variable that occurs only in a negation is
+reported, since it is usually a typo; write ``_`` when any value is meant.
+
+Example:
+    >>> from greybox.lang.parser import parse_program
+    >>> clause = parse_program("orphan(X) :- person(X), \\\\+ parent(_, X).").statements[0]
+    >>> renamed, anonymous = rename_anonymous(clause)
+    >>> renamed.body[1].atom.args[0].name, sorted(anonymous)
+    ('_1', ['_1'])
+    >>> unsafe_variables(renamed, anonymous)
+    []
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Iterable
+
+from .ast import (
+    NO_SPAN,
+    Aggregate,
+    AnnotatedDisjunction,
+    Assign,
+    Atom,
+    BinOp,
+    Clause,
+    Comparison,
+    Const,
+    Expr,
+    Literal,
+    Neg,
+    Negation,
+    Query,
+    Span,
+    Var,
+)
+
+__all__ = [
+    "ANONYMOUS",
+    "Unsafe",
+    "rename_anonymous",
+    "group_variables",
+    "bound_variables",
+    "unsafe_variables",
+    "literal_atoms",
+    "show_atom",
+    "show_expr",
+    "show_literal",
+    "show_aggregate",
+]
+
+ANONYMOUS = "_"
+
+
+@dataclass(frozen=True)
+class Unsafe:
+    """One variable that is needed but never bound.
+
+    Attributes:
+        name: the variable's name (``_`` for an anonymous one).
+        kind: what needs it: ``'fact'`` (facts must be ground), ``'head'``,
+            ``'negation'``, ``'comparison'``, ``'arithmetic'``, ``'aggregate'`` (a listed
+            variable not bound in the aggregate's body) or ``'aggregate-result'`` (the
+            result variable also occurs inside the aggregate).
+        text: source-like text of the node that needs it (``p(X)``, ``X < Y``).
+        span: the occurrence to point at.
+        anonymous: whether it is an occurrence of ``_``.
+    """
+
+    name: str
+    kind: str
+    text: str
+    span: Span
+    anonymous: bool = False
+
+
+# ---------------------------------------------------------------- anonymous variables
+
+
+def rename_anonymous(stmt):
+    """Give each ``_`` in ``stmt`` a fresh name ``_1``, ``_2``, ... (in reading order).
+
+    Names already used in the statement are skipped, so the new names never clash.
+
+    Args:
+        stmt: a ``Clause``, ``AnnotatedDisjunction`` or ``Query``.
+
+    Returns:
+        ``(renamed, anonymous)``: the statement (the same object when it has no
+        ``_``) and the frozenset of the names given to ``_``.
+
+    Example:
+        >>> from greybox.lang.ast import Atom, Clause, Var
+        >>> c = Clause(Atom("p", (Var("X"),)), (Atom("q", (Var("X"), Var("_"), Var("_"))),))
+        >>> r, anon = rename_anonymous(c)
+        >>> [a.name for a in r.body[0].args], sorted(anon)
+        (['X', '_1', '_2'], ['_1', '_2'])
+    """
+    if not _has_anonymous(stmt):
+        return stmt, frozenset()
+    used = set(_statement_variables(stmt))
+    counter = [0]
+    fresh: list[str] = []
+
+    def new_name() -> str:
+        while True:
+            counter[0] += 1
+            name = f"_{counter[0]}"
+            if name not in used:
+                fresh.append(name)
+                return name
+
+    def term(t):
+        if isinstance(t, Var):
+            return replace(t, name=new_name()) if t.name == ANONYMOUS else t
+        if isinstance(t, BinOp):
+            return replace(t, left=term(t.left), right=term(t.right))
+        if isinstance(t, Neg):
+            return replace(t, operand=term(t.operand))
+        return t
+
+    def atom(a: Atom) -> Atom:
+        if not any(isinstance(x, Var) and x.name == ANONYMOUS for x in a.args):
+            return a
+        return replace(a, args=tuple(term(x) for x in a.args))
+
+    def literal(lit):
+        if isinstance(lit, Atom):
+            return atom(lit)
+        if isinstance(lit, Negation):
+            return replace(lit, atom=atom(lit.atom))
+        if isinstance(lit, Comparison):
+            return replace(lit, left=term(lit.left), right=term(lit.right))
+        if isinstance(lit, Assign):
+            return replace(lit, target=term(lit.target), expr=term(lit.expr))
+        if isinstance(lit, Aggregate):
+            return replace(
+                lit,
+                result=term(lit.result),
+                vars=tuple(term(v) for v in lit.vars),
+                body=tuple(literal(b) for b in lit.body),
+            )
+        raise AssertionError(f"not a literal: {lit!r}")
+
+    if isinstance(stmt, Clause):
+        out = replace(stmt, head=atom(stmt.head), body=tuple(literal(b) for b in stmt.body))
+    elif isinstance(stmt, AnnotatedDisjunction):
+        heads = tuple((p, atom(h)) for p, h in stmt.heads)
+        out = replace(stmt, heads=heads, body=tuple(literal(b) for b in stmt.body))
+    elif isinstance(stmt, Query):
+        out = replace(stmt, body=tuple(literal(b) for b in stmt.body))
+    else:
+        raise AssertionError(f"no variables to rename in {type(stmt).__name__}")
+    return out, frozenset(fresh)
+
+
+def _has_anonymous(stmt) -> bool:
+    # the common case (no `_`) must be cheap: this runs for every statement
+    if isinstance(stmt, Clause):
+        for a in stmt.head.args:
+            if a.__class__ is Var and a.name == ANONYMOUS:
+                return True
+        if not stmt.body:
+            return False
+    for name in _statement_variables(stmt):
+        if name == ANONYMOUS:
+            return True
+    return False
+
+
+def _statement_variables(stmt) -> Iterable[str]:
+    if isinstance(stmt, Clause):
+        yield from (a.name for a in stmt.head.args if isinstance(a, Var))
+    elif isinstance(stmt, AnnotatedDisjunction):
+        for _, h in stmt.heads:
+            yield from (a.name for a in h.args if isinstance(a, Var))
+    for lit in stmt.body:
+        yield from _literal_variables(lit)
+
+
+def _literal_variables(lit: Literal) -> Iterable[str]:
+    """Every variable occurrence of ``lit`` (with repeats; ``Aggregate.variables`` omits its listed vars)."""
+    if isinstance(lit, Aggregate):
+        yield lit.result.name
+        yield from (v.name for v in lit.vars)
+        for b in lit.body:
+            yield from _literal_variables(b)
+    elif isinstance(lit, Atom):
+        yield from (a.name for a in lit.args if isinstance(a, Var))
+    elif isinstance(lit, Negation):
+        yield from (a.name for a in lit.atom.args if isinstance(a, Var))
+    else:
+        yield from lit.variables()
+
+
+def literal_atoms(lit: Literal) -> Iterable[tuple[Atom, bool]]:
+    """The atoms of ``lit`` with whether they are positive, looking inside aggregates.
+
+    Example:
+        >>> from greybox.lang.ast import Atom, Negation
+        >>> [(a.predicate, pos) for a, pos in literal_atoms(Negation(Atom("q")))]
+        [('q', False)]
+    """
+    if isinstance(lit, Atom):
+        yield lit, True
+    elif isinstance(lit, Negation):
+        yield lit.atom, False
+    elif isinstance(lit, Aggregate):
+        for b in lit.body:
+            yield from literal_atoms(b)
+
+
+# ---------------------------------------------------------------- binding
+
+
+def group_variables(agg: Aggregate, body: tuple[Literal, ...], head: Iterable[Atom] = ()) -> tuple[str, ...]:
+    """The group variables of ``agg``: its body's variables that occur elsewhere in the rule.
+
+    Args:
+        agg: an aggregate literal of ``body``.
+        body: the body it belongs to (other literals there, other aggregates included,
+            count as "elsewhere").
+        head: the head atoms of the rule (none for a query or an aggregate's body).
+
+    Returns:
+        The names in order of first occurrence in the aggregate's body.
+
+    Example:
+        >>> from greybox.lang.parser import parse_program
+        >>> c = parse_program("n(P, N) :- person(P), N = count{C : parent(P, C)}.").statements[0]
+        >>> group_variables(c.body[1], c.body, [c.head])
+        ('P',)
+    """
+    elsewhere: set[str] = set()
+    for h in head:
+        elsewhere.update(h.variables())
+    for other in body:
+        if other is not agg:
+            elsewhere.update(_literal_variables(other))
+    inner: dict[str, None] = {}
+    for b in agg.body:
+        for name in _literal_variables(b):
+            inner[name] = None
+    return tuple(n for n in inner if n in elsewhere and n != agg.result.name)
+
+
+def bound_variables(body: tuple[Literal, ...], head: Iterable[Atom] = ()) -> set[str]:
+    """The variables that ``body`` binds (see the module docstring for the rules).
+
+    Example:
+        >>> from greybox.lang.parser import parse_program
+        >>> c = parse_program("p(Z) :- q(X), Z is X + Y.").statements[0]
+        >>> sorted(bound_variables(c.body, [c.head]))
+        ['X']
+    """
+    heads = tuple(head)
+    bound: set[str] = set()
+    for lit in body:
+        if isinstance(lit, Atom):
+            bound.update(lit.variables())
+    changed = True
+    while changed:
+        changed = False
+        for lit in body:
+            if isinstance(lit, Assign):
+                if lit.target.name not in bound and set(lit.expr.variables()) <= bound:
+                    bound.add(lit.target.name)
+                    changed = True
+            elif isinstance(lit, Comparison) and lit.op == "=":
+                for side, other in ((lit.left, lit.right), (lit.right, lit.left)):
+                    if isinstance(side, Var) and side.name not in bound and set(other.variables()) <= bound:
+                        bound.add(side.name)
+                        changed = True
+                        break
+            elif isinstance(lit, Aggregate):
+                inner = bound_variables(lit.body)
+                new = {lit.result.name} | (set(group_variables(lit, body, heads)) & inner)
+                if not new <= bound:
+                    bound |= new
+                    changed = True
+    return bound
+
+
+# ---------------------------------------------------------------- checking
+
+
+def unsafe_variables(stmt, anonymous: frozenset[str] = frozenset()) -> list[Unsafe]:
+    """Every variable of ``stmt`` that is needed but not bound, in reading order.
+
+    Each variable is reported once per statement, at its first offending occurrence.
+
+    Args:
+        stmt: a ``Clause``, ``AnnotatedDisjunction`` or ``Query`` (with ``_`` renamed
+            by :func:`rename_anonymous`).
+        anonymous: the names :func:`rename_anonymous` gave to ``_``.
+
+    Returns:
+        A list of :class:`Unsafe` (empty when the statement is safe).
+
+    Example:
+        >>> from greybox.lang.parser import parse_program
+        >>> c = parse_program("p(X) :- \\\\+ q(X).").statements[0]
+        >>> [(u.name, u.kind, u.text) for u in unsafe_variables(c)]
+        [('X', 'head', 'p(X)')]
+    """
+    heads: tuple[Atom, ...]
+    if isinstance(stmt, Clause):
+        heads = (stmt.head,)
+    elif isinstance(stmt, AnnotatedDisjunction):
+        heads = tuple(h for _, h in stmt.heads)
+    else:
+        heads = ()
+    out: list[Unsafe] = []
+    seen: set[str] = set()
+
+    def report(var: Var, kind: str, text: str, fallback: Span) -> None:
+        if var.name in seen:
+            return
+        seen.add(var.name)
+        anon = var.name in anonymous
+        span = var.span if var.span != NO_SPAN else fallback
+        out.append(Unsafe(ANONYMOUS if anon else var.name, kind, text, span, anon))
+
+    if not stmt.body and heads:  # a fact: must be ground
+        for h in heads:
+            for a in h.args:
+                if isinstance(a, Var):
+                    report(a, "fact", show_atom(h, anonymous), h.span)
+        return out
+
+    bound = bound_variables(stmt.body, heads)
+    for h in heads:
+        for a in h.args:
+            if isinstance(a, Var) and a.name not in bound:
+                report(a, "head", show_atom(h, anonymous), h.span)
+    _check_body(stmt.body, bound, anonymous, report)
+    return out
+
+
+def _check_body(body, bound, anonymous, report) -> None:
+    for lit in body:
+        if isinstance(lit, Negation):
+            for a in lit.atom.args:
+                # `_` in a negation is existential inside it: never needs a binding
+                if isinstance(a, Var) and a.name not in bound and a.name not in anonymous:
+                    report(a, "negation", "\\+ " + show_atom(lit.atom, anonymous), lit.span)
+        elif isinstance(lit, Comparison):
+            for v in _expr_vars(lit.left) + _expr_vars(lit.right):
+                if v.name not in bound:
+                    text = f"{show_expr(lit.left, anonymous)} {lit.op} {show_expr(lit.right, anonymous)}"
+                    report(v, "comparison", text, lit.span)
+        elif isinstance(lit, Assign):
+            for v in _expr_vars(lit.expr):
+                if v.name not in bound:
+                    text = f"{show_expr(lit.target, anonymous)} is {show_expr(lit.expr, anonymous)}"
+                    report(v, "arithmetic", text, lit.span)
+        elif isinstance(lit, Aggregate):
+            inner = bound_variables(lit.body)
+            for v in lit.vars:
+                if v.name not in inner:
+                    report(v, "aggregate", show_aggregate(lit, anonymous), lit.span)
+            if lit.result.name in set().union(*(set(_literal_variables(b)) for b in lit.body)):
+                report(lit.result, "aggregate-result", show_aggregate(lit, anonymous), lit.span)
+            _check_body(lit.body, inner, anonymous, report)
+
+
+def _expr_vars(e: Expr) -> list[Var]:
+    if isinstance(e, Var):
+        return [e]
+    if isinstance(e, BinOp):
+        return _expr_vars(e.left) + _expr_vars(e.right)
+    if isinstance(e, Neg):
+        return _expr_vars(e.operand)
+    return []
+
+
+# ---------------------------------------------------------------- text for messages
+
+
+def show_expr(e: Expr, anonymous: frozenset[str] = frozenset()) -> str:
+    """Compact source-like text of a term or expression (``_`` for renamed anonymous variables)."""
+    if isinstance(e, Var):
+        return ANONYMOUS if e.name in anonymous else e.name
+    if isinstance(e, Const):
+        return str(e.value) if isinstance(e.value, int) or _plain_symbol(e.value) else repr(e.value)
+    if isinstance(e, BinOp):
+        if e.op in ("min", "max"):
+            return f"{e.op}({show_expr(e.left, anonymous)}, {show_expr(e.right, anonymous)})"
+        return f"{show_expr(e.left, anonymous)} {e.op} {show_expr(e.right, anonymous)}"
+    if isinstance(e, Neg):
+        return f"-{show_expr(e.operand, anonymous)}"
+    raise AssertionError(f"not an expression: {e!r}")
+
+
+def show_atom(a: Atom, anonymous: frozenset[str] = frozenset()) -> str:
+    """Compact source-like text of an atom."""
+    if not a.args:
+        return a.predicate
+    return f"{a.predicate}({', '.join(show_expr(x, anonymous) for x in a.args)})"
+
+
+def show_literal(lit: Literal, anonymous: frozenset[str] = frozenset()) -> str:
+    """Compact source-like text of a body literal."""
+    if isinstance(lit, Atom):
+        return show_atom(lit, anonymous)
+    if isinstance(lit, Negation):
+        return "\\+ " + show_atom(lit.atom, anonymous)
+    if isinstance(lit, Comparison):
+        return f"{show_expr(lit.left, anonymous)} {lit.op} {show_expr(lit.right, anonymous)}"
+    if isinstance(lit, Assign):
+        return f"{show_expr(lit.target, anonymous)} is {show_expr(lit.expr, anonymous)}"
+    return show_aggregate(lit, anonymous)
+
+
+def show_aggregate(agg: Aggregate, anonymous: frozenset[str] = frozenset()) -> str:
+    """Compact source-like text of an aggregate: ``N = count{C : parent(P, C)}``."""
+    listed = ", ".join(show_expr(v, anonymous) for v in agg.vars)
+    body = ", ".join(show_literal(b, anonymous) for b in agg.body)
+    return f"{show_expr(agg.result, anonymous)} = {agg.op}{{{listed} : {body}}}"
+
+
+def _plain_symbol(s: str) -> bool:
+    return bool(s) and s[0].islower() and s.replace("_", "a").isalnum()

@@ -1,0 +1,223 @@
+"""A trace as a text tree for the terminal.
+
+Drawn with ``rich`` when it is available (and asked for), else with a plain ASCII
+tree that has the same content line for line. Strings from the trace are shown
+as text, never interpreted as ``rich`` markup.
+
+Example:
+    >>> from greybox.trace.schema import DecisionTrace, ProofNode, Proof, ProgramSource
+    >>> leaf = ProofNode(atom="edge(a, b)", probability=0.8, fact_id=0,
+    ...                  source=ProgramSource(file="g.dl", line=1))
+    >>> root = ProofNode(atom="path(a, b)", probability=0.8, children=[leaf],
+    ...                  rule=ProgramSource(file="g.dl", line=3, text="path(X, Y) :- edge(X, Y)."))
+    >>> t = DecisionTrace(task="graph", split="test", index=2, query="path(a, b)",
+    ...                   predicted="yes", probability=0.8, proofs=[Proof(probability=0.8, root=root)])
+    >>> print(render_text(t, plain=True))
+    graph test #2  query: path(a, b)
+    predicted: yes  p=0.800  (no label)
+    proofs
+    `-- proof 1  p=0.800
+        `-- path(a, b)  p=0.800  [rule g.dl:3]
+            `-- edge(a, b)  p=0.800  <- g.dl:1
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from typing import Optional
+
+from greybox.trace.schema import DecisionTrace, ProofNode, format_probability as fp
+
+__all__ = ["render_text", "TextNode", "trace_tree"]
+
+
+@dataclass
+class TextNode:
+    """A line of the text rendering and the lines below it.
+
+    Attributes:
+        label: the text of the line.
+        style: a ``rich`` style for the line ('' = none), ignored by the plain tree.
+        children: the lines below it.
+    """
+
+    label: str
+    style: str = ""
+    children: list[TextNode] = field(default_factory=list)
+
+    def add(self, label: str, style: str = "") -> TextNode:
+        """Append a child line and return it."""
+        child = TextNode(label, style)
+        self.children.append(child)
+        return child
+
+
+def _proof_node(node: ProofNode, culprits: set[int]) -> TextNode:
+    label = ("\\+ " if node.negated else "") + node.atom + f"  p={fp(node.probability)}"
+    style = ""
+    if node.rule is not None:
+        label += f"  [rule {node.rule.location}]"
+    if node.source is not None:
+        label += f"  <- {node.source.describe()}"
+        if node.source.kind == "neural" and node.source.input_index in culprits:
+            label += "  (culprit)"
+            style = "bold red"
+    out = TextNode(label, style)
+    out.children = [_proof_node(c, culprits) for c in node.children]
+    return out
+
+
+def trace_tree(trace: DecisionTrace) -> tuple[list[tuple[str, str]], list[TextNode]]:
+    """The content of the text rendering: header lines and one tree per section.
+
+    Args:
+        trace: the trace.
+
+    Returns:
+        ``(header, sections)``: header lines as ``(text, style)`` and the section trees.
+
+    Example:
+        >>> from greybox.trace.schema import DecisionTrace
+        >>> header, sections = trace_tree(DecisionTrace(task="t", split="dev", index=0, query="q",
+        ...                                             predicted="a", probability=1.0, correct=True))
+        >>> header[1][0], [s.label for s in sections]
+        ('predicted: a  p=1.000  right', ['proofs'])
+    """
+    if trace.correct is None:
+        verdict, style = "(no label)" if trace.label is None else f"(label {trace.label})", ""
+    elif trace.correct:
+        verdict, style = "right", "bold green"
+    else:
+        verdict, style = f"WRONG (label {trace.label})", "bold red"
+    header = [
+        (f"{trace.task} {trace.split} #{trace.index}  query: {trace.query}", "bold"),
+        (f"predicted: {trace.predicted}  p={fp(trace.probability)}  {verdict}", style),
+    ]
+    sections: list[TextNode] = []
+    if trace.alternatives:
+        alts = TextNode("alternatives")
+        for a in trace.alternatives:
+            mark = "  (label)" if a.answer == trace.label else ""
+            alts.add(f"{a.answer}  p={fp(a.probability)}{mark}")
+        sections.append(alts)
+    culprits = set(trace.culprit_inputs)
+    proofs = TextNode("proofs")
+    for k, proof in enumerate(trace.proofs, 1):
+        p = proofs.add(f"proof {k}  p={fp(proof.probability)}", "bold")
+        p.children.append(_proof_node(proof.root, culprits))
+    if not trace.proofs:
+        proofs.add("(no proof recorded)")
+    sections.append(proofs)
+    if trace.inputs:
+        ins = TextNode("inputs")
+        for i in trace.inputs:
+            what = f'"{i.text}"' if i.kind == "text" else "image"
+            label = f"[{i.index}] {what}"
+            if i.read_as is not None:
+                label += f"  read as {i.read_as} (p={fp(i.probability)})"
+            if i.true_label is not None:
+                label += f"  true {i.true_label}"
+            culprit = i.index in culprits
+            ins.add(label + ("  <- culprit" if culprit else ""), "bold red" if culprit else "")
+        sections.append(ins)
+    if trace.rules_used:
+        rules = TextNode("rules used")
+        for r in trace.rules_used:
+            rules.add(f"{r.location}  {r.text or ''}".rstrip())
+        sections.append(rules)
+    if trace.attributions:
+        attrs = TextNode("attributions (d P(predicted) / d p(fact), by |gradient|)")
+        for a in sorted(trace.attributions, key=lambda a: -abs(a.gradient)):
+            attrs.add(f"{a.gradient:+.3f}  {a.atom}  p={fp(a.probability)}  <- {a.source.describe()}",
+                      "green" if a.gradient >= 0 else "red")
+        sections.append(attrs)
+    if trace.culprit_inputs:
+        cul = TextNode("culprits (misread inputs that caused the error)", "bold red")
+        for idx in trace.culprit_inputs:
+            i = trace.input(idx)
+            label = f"input {idx}"
+            if i is not None and i.read_as is not None:
+                label += f" read as {i.read_as}" + (f", true {i.true_label}" if i.true_label is not None else "")
+            cul.add(label)
+        sections.append(cul)
+    if trace.why_not is not None:
+        w = trace.why_not
+        head = f"why not {w.target}?  " + (
+            f"achievable, total change {fp(w.total_change)}" if w.achievable else "not achievable"
+        )
+        wn = TextNode(head, "bold")
+        for c in w.changes:
+            verb = "raise" if c.to_probability >= c.from_probability else "lower"
+            src = f"  ({c.source.describe()})" if c.source is not None else ""
+            wn.add(f"{verb} {c.atom}  {fp(c.from_probability)} -> {fp(c.to_probability)}{src}")
+        if w.note:
+            wn.add(w.note)
+        sections.append(wn)
+    return header, sections
+
+
+def _plain_lines(node: TextNode, prefix: str, out: list[str]) -> None:
+    for k, child in enumerate(node.children):
+        last = k == len(node.children) - 1
+        out.append(prefix + ("`-- " if last else "|-- ") + child.label)
+        _plain_lines(child, prefix + ("    " if last else "|   "), out)
+
+
+def _rich(header: list[tuple[str, str]], sections: list[TextNode], width: int, color: bool) -> Optional[str]:
+    try:
+        from rich.console import Console
+        from rich.text import Text
+        from rich.tree import Tree
+    except ImportError:  # rich is optional for this renderer: fall back to the plain tree
+        return None
+
+    def build(node: TextNode, tree: Tree) -> None:
+        for child in node.children:
+            build(child, tree.add(Text(child.label, style=child.style)))
+
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, force_terminal=color, color_system="standard" if color else None,
+                      no_color=not color, highlight=False, emoji=False, markup=False, soft_wrap=False)
+    for text, style in header:
+        console.print(Text(text, style=style))
+    for section in sections:
+        tree = Tree(Text(section.label, style=section.style or "bold"))
+        build(section, tree)
+        console.print(tree)
+    return "\n".join(line.rstrip() for line in buf.getvalue().splitlines())
+
+
+def render_text(trace: DecisionTrace, *, plain: bool = False, width: int = 120, color: bool = False) -> str:
+    """Render a trace as a text tree.
+
+    Shows the predicted answer and its probability, the alternatives, each proof
+    as a tree (probabilities, ``file:line`` of the rules, where each leaf fact came
+    from), the perceived inputs, the rules used, the attributions sorted by
+    ``|gradient|``, the culprits and the why-not answer.
+
+    Args:
+        trace: the trace.
+        plain: draw an ASCII tree without ``rich``.
+        width: line width for ``rich`` (longer lines wrap).
+        color: emit ANSI colours (``rich`` only).
+
+    Returns:
+        The text, without a trailing newline.
+
+    Example:
+        >>> from greybox.trace.schema import DecisionTrace
+        >>> t = DecisionTrace(task="t", split="dev", index=0, query="q", predicted="a", probability=1.0)
+        >>> "└── (no proof recorded)" in render_text(t)
+        True
+    """
+    header, sections = trace_tree(trace)
+    if not plain:
+        text = _rich(header, sections, width, color)
+        if text is not None:
+            return text
+    lines = [text for text, _ in header]
+    for section in sections:
+        lines.append(section.label)
+        _plain_lines(section, "", lines)
+    return "\n".join(line.rstrip() for line in lines)

@@ -1,0 +1,457 @@
+"""``DecisionTrace``: the versioned, strict record of one prediction and why it was made.
+
+A trace is data. The engine fills it once; every renderer (text, DOT, HTML) and
+every tool that reads traces works from these models alone. All models forbid
+unknown fields and are frozen; the JSON Schema generated from them is committed
+next to this file as ``schema.json`` and a test fails when the two drift apart.
+Regenerate it with::
+
+    python -m greybox.trace.schema > greybox/trace/schema.json
+
+Where a fact came from is a ``Source``, a union discriminated on ``kind``:
+
+==============  ===============================================================
+``neural``      a neural network read an input (``digit_net`` read image 1 as 3)
+``program``     a fact or rule written in a program file (``file:line``)
+``kg``          a row of a knowledge-graph data file
+``input``       a fact supplied at run time
+==============  ===============================================================
+
+Example:
+    >>> src = NeuralSource(predicate="digit", model="digit_net", sample=0,
+    ...                    input_index=1, input_label="image 1", cls=3, probability=0.91)
+    >>> src.describe()
+    'digit_net read image 1 as 3 (p=0.910)'
+    >>> leaf = ProofNode(atom="digit(img1, 3)", probability=0.91, source=src, fact_id=4)
+    >>> trace = DecisionTrace(schema_version="1.0", task="digit_sum", split="test", index=0,
+    ...                       query="digit(img1, D)", predicted="3", probability=0.91,
+    ...                       correct=True, label="3",
+    ...                       proofs=[Proof(probability=0.91, root=leaf)])
+    >>> validate_trace_json(trace.model_dump_json()) == trace
+    True
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Iterator, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from greybox.errors import ConfigError, ParseError
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "NeuralSource",
+    "ProgramSource",
+    "KGSource",
+    "InputSource",
+    "Source",
+    "ProofNode",
+    "Proof",
+    "Alternative",
+    "Attribution",
+    "PerceivedInput",
+    "FactChange",
+    "WhyNot",
+    "DecisionTrace",
+    "TraceBatch",
+    "json_schema",
+    "schema_text",
+    "write_schema",
+    "validate_trace_json",
+    "format_probability",
+]
+
+SCHEMA_VERSION = "1.0"
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+def format_probability(p: float | None) -> str:
+    """Format a probability the way every renderer shows it.
+
+    Three decimals, or three significant digits below 0.001 so that small but
+    non-zero values do not read as zero.
+
+    Args:
+        p: the probability, or ``None`` when unknown.
+
+    Returns:
+        The text, ``'?'`` for ``None``.
+
+    Example:
+        >>> format_probability(0.9123), format_probability(0.00012), format_probability(None)
+        ('0.912', '0.00012', '?')
+    """
+    if p is None:
+        return "?"
+    if p != 0 and abs(p) < 0.001:
+        return f"{p:.2g}"
+    return f"{p:.3f}"
+
+
+class _Strict(BaseModel):
+    """Base of every trace model: unknown fields are errors, instances are immutable."""
+
+    # json_schema_serialization_defaults_required: the committed schema describes what greybox
+    # writes, and model_dump always writes every field
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, allow_inf_nan=False, json_schema_serialization_defaults_required=True
+    )
+
+
+# ---------------------------------------------------------------- sources
+
+
+class NeuralSource(_Strict):
+    """A neural network's reading of one input: ``model`` read input ``input_index`` as ``cls``."""
+
+    kind: Literal["neural"] = "neural"
+    predicate: str = Field(description="The neural predicate, e.g. 'digit'.")
+    model: str = Field(description="The network bound to the predicate, e.g. 'digit_net'.")
+    sample: int = Field(description="Index of the sample within its batch.")
+    input_index: int = Field(description="PerceivedInput.index of the input that was read.")
+    input_label: Optional[str] = Field(
+        default=None, description="How the input is called when shown, e.g. 'image 1' or 'sentence 2'."
+    )
+    cls: Union[str, int] = Field(description="The class the network read, e.g. 3 or 'son'.")
+    probability: Probability = Field(description="The probability the network gave that class.")
+
+    def describe(self) -> str:
+        """One line for people, e.g. ``'digit_net read image 1 as 3 (p=0.910)'``."""
+        what = self.input_label or f"input {self.input_index}"
+        return f"{self.model} read {what} as {self.cls} (p={format_probability(self.probability)})"
+
+
+class ProgramSource(_Strict):
+    """A fact or rule written in a program (``file:line`` and its text, when known)."""
+
+    kind: Literal["program"] = "program"
+    file: Optional[str] = Field(default=None, description="The program file, None for a program given as text.")
+    line: Optional[int] = Field(default=None, ge=1, description="1-based line of the statement.")
+    text: Optional[str] = Field(default=None, description="The statement as written.")
+
+    @property
+    def location(self) -> str:
+        """``file:line`` with the parts that are known (``'<program>'`` when neither is)."""
+        if self.line is None:
+            return self.file or "<program>"
+        return f"{self.file or '<program>'}:{self.line}"
+
+    def describe(self) -> str:
+        """One line for people, e.g. ``'knowledge/digits.dl:4'``."""
+        return self.location
+
+
+class KGSource(_Strict):
+    """A row of a knowledge-graph data file."""
+
+    kind: Literal["kg"] = "kg"
+    file: str = Field(description="The knowledge-graph data file.")
+    row: int = Field(ge=0, description="Row of the fact in that file (as the loader numbers them).")
+
+    def describe(self) -> str:
+        """One line for people, e.g. ``'knowledge graph people.csv row 4'``."""
+        return f"knowledge graph {self.file} row {self.row}"
+
+
+class InputSource(_Strict):
+    """A fact supplied at run time (a query argument, a story's entities, ...)."""
+
+    kind: Literal["input"] = "input"
+    description: str = Field(description="Where the fact came from, in words.")
+
+    def describe(self) -> str:
+        """One line for people: the description."""
+        return f"input: {self.description}"
+
+
+Source = Annotated[
+    Union[NeuralSource, ProgramSource, KGSource, InputSource],
+    Field(discriminator="kind"),
+]
+
+
+# ---------------------------------------------------------------- proofs
+
+
+class ProofNode(_Strict):
+    """One atom of a proof tree.
+
+    A derived node names the ``rule`` that derived it and has the rule body's
+    atoms as ``children``; a leaf fact names its ``source`` and ``fact_id``. A
+    negated node stands for the literal ``\\+ atom``: its ``probability`` is that of
+    the literal, ``1 - P(atom)`` (1.0 when ``atom`` was not derived at all).
+    """
+
+    atom: str = Field(description="The ground atom, as the program would print it.")
+    probability: Optional[Probability] = Field(
+        default=None, description="Probability of the atom, or of the literal \\+ atom when negated (None: unknown)."
+    )
+    rule: Optional[ProgramSource] = Field(default=None, description="The rule applied, for derived nodes.")
+    source: Optional[Source] = Field(default=None, description="Where a leaf fact came from.")
+    negated: bool = Field(default=False, description="True for a negated literal (\\+ atom).")
+    fact_id: Optional[int] = Field(default=None, ge=0, description="Id of the input fact, for leaf facts.")
+    children: list[ProofNode] = Field(default_factory=list, description="The body atoms the rule was applied to.")
+
+    def walk(self) -> Iterator[ProofNode]:
+        """Yield this node and every node below it, depth first, parents before children.
+
+        Example:
+            >>> leaf = ProofNode(atom="q(a)")
+            >>> [n.atom for n in ProofNode(atom="p(a)", children=[leaf]).walk()]
+            ['p(a)', 'q(a)']
+        """
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+class Proof(_Strict):
+    """One proof of the predicted answer and the probability of that proof alone."""
+
+    probability: Probability
+    root: ProofNode
+
+
+class Alternative(_Strict):
+    """Another candidate answer and its probability."""
+
+    answer: str
+    probability: Probability
+
+
+class Attribution(_Strict):
+    """How much one input fact moved the prediction: d P(predicted) / d p(fact)."""
+
+    fact_id: int = Field(ge=0)
+    atom: str
+    probability: Probability = Field(description="The fact's probability.")
+    gradient: float = Field(description="d P(predicted answer) / d p(fact).")
+    source: Source
+
+
+class PerceivedInput(_Strict):
+    """A raw input as the perception saw it: an image (PNG data URI) or a text."""
+
+    index: int = Field(ge=0, description="Position of the input in the example; NeuralSource.input_index refers to it.")
+    kind: Literal["image", "text"]
+    data_uri: Optional[str] = Field(
+        default=None, pattern=r"^data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=]*$",
+        description="The image as a base64 data URI (images only).",
+    )
+    text: Optional[str] = Field(default=None, description="The text (sentences of a story).")
+    true_label: Optional[str] = Field(default=None, description="What the input really shows, when known.")
+    read_as: Optional[str] = Field(default=None, description="What the perception read, most probable class.")
+    probability: Optional[Probability] = Field(default=None, description="Probability of read_as.")
+
+    @model_validator(mode="after")
+    def _content_matches_kind(self) -> PerceivedInput:
+        if self.kind == "text" and self.data_uri is not None:
+            raise ValueError(f"input {self.index} is text but has a data_uri; use kind='image'")
+        if self.kind == "image" and self.text is not None:
+            raise ValueError(f"input {self.index} is an image but has text; use kind='text'")
+        return self
+
+    @property
+    def misread(self) -> bool:
+        """True when both labels are known and the reading differs from the truth."""
+        return self.true_label is not None and self.read_as is not None and self.true_label != self.read_as
+
+
+class FactChange(_Strict):
+    """One input fact whose probability would have to change."""
+
+    fact_id: int = Field(ge=0)
+    atom: str
+    from_probability: Probability
+    to_probability: Probability
+    source: Optional[Source] = None
+
+
+class WhyNot(_Strict):
+    """The smallest change of input facts found that would make ``target`` win."""
+
+    target: str = Field(description="The answer that was not predicted.")
+    changes: list[FactChange] = Field(default_factory=list)
+    total_change: float = Field(ge=0.0, description="Sum of |to - from| over the changes.")
+    achievable: bool = Field(description="False when no change of the changeable facts makes target win.")
+    note: Optional[str] = None
+
+
+class DecisionTrace(_Strict):
+    """One prediction with its proofs, attributions and perceived inputs."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    task: str = Field(description="The task, e.g. 'digit_sum'.")
+    split: str = Field(description="The data split, e.g. 'test'.")
+    index: int = Field(ge=0, description="Index of the example in its split.")
+    query: str = Field(description="The query, e.g. 'addition(img0, img1, S)'.")
+    predicted: str = Field(description="The most probable answer.")
+    probability: Probability = Field(description="Probability of the predicted answer.")
+    correct: Optional[bool] = Field(default=None, description="Whether predicted equals label (None: no label).")
+    label: Optional[str] = Field(default=None, description="The true answer, when known.")
+    alternatives: list[Alternative] = Field(
+        default_factory=list, description="Other answers, most probable first; the predicted one is not repeated."
+    )
+    proofs: list[Proof] = Field(default_factory=list, description="Proofs of the predicted answer, most probable first.")
+    attributions: list[Attribution] = Field(default_factory=list)
+    inputs: list[PerceivedInput] = Field(default_factory=list)
+    rules_used: list[ProgramSource] = Field(default_factory=list, description="Every rule applied in the proofs.")
+    why_not: Optional[WhyNot] = None
+    culprit_inputs: list[int] = Field(
+        default_factory=list, description="Indices of inputs whose reading caused a wrong prediction."
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DecisionTrace:
+        indices = [i.index for i in self.inputs]
+        if len(set(indices)) != len(indices):
+            raise ValueError(f"input indices must be unique, got {indices}")
+        unknown = sorted(set(self.culprit_inputs) - set(indices))
+        if unknown:
+            raise ValueError(f"culprit_inputs {unknown} name no input; known input indices are {indices}")
+        if any(a.answer == self.predicted for a in self.alternatives):
+            raise ValueError(f"alternatives repeat the predicted answer {self.predicted!r}")
+        return self
+
+    def input(self, index: int) -> PerceivedInput | None:
+        """The perceived input with this index, or None."""
+        return next((i for i in self.inputs if i.index == index), None)
+
+
+class TraceBatch(_Strict):
+    """Several traces, e.g. one evaluation run."""
+
+    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    traces: list[DecisionTrace] = Field(default_factory=list)
+
+
+# ---------------------------------------------------------------- JSON schema and validation
+
+_Document = TypeAdapter(Union[DecisionTrace, TraceBatch])
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a trace file: one ``DecisionTrace`` or a ``TraceBatch``.
+
+    The schema describes what greybox writes (every field present).
+
+    Returns:
+        The schema as a dict.
+
+    Example:
+        >>> s = json_schema()
+        >>> s["title"], sorted(s["$defs"])[:3]
+        ('greybox DecisionTrace 1.0', ['Alternative', 'Attribution', 'DecisionTrace'])
+    """
+    schema = _Document.json_schema(mode="serialization")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": f"greybox DecisionTrace {SCHEMA_VERSION}",
+        "description": "One DecisionTrace or a TraceBatch. Regenerate with: "
+        "python -m greybox.trace.schema > greybox/trace/schema.json",
+        **schema,
+    }
+
+
+def schema_text() -> str:
+    """``json_schema()`` as the exact text committed in ``schema.json`` (sorted keys, newline at end).
+
+    Example:
+        >>> schema_text().endswith("}\\n")
+        True
+    """
+    return json.dumps(json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_schema(path: str | Path) -> Path:
+    """Write the JSON Schema to ``path``.
+
+    Args:
+        path: the file to write (its folder must exist).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ConfigError: when the file cannot be written.
+
+    Example:
+        >>> import tempfile, os
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     p = write_schema(os.path.join(d, "schema.json"))
+        ...     p.read_text(encoding="utf-8") == schema_text()
+        True
+    """
+    path = Path(path)
+    try:
+        path.write_text(schema_text(), encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"cannot write the trace schema: {e}", file=str(path),
+                          hint="give a path in an existing, writable folder") from e
+    return path
+
+
+def validate_trace_json(text: str | bytes, *, file: str | None = None) -> DecisionTrace | TraceBatch:
+    """Read one trace or a batch of traces from JSON text, checking it against the schema.
+
+    Args:
+        text: the JSON text.
+        file: the file it came from, for error messages.
+
+    Returns:
+        A ``TraceBatch`` when the object has ``traces``, else a ``DecisionTrace``.
+
+    Raises:
+        ParseError: the text is not JSON, has no or another ``schema_version``, or does not
+            match the schema (the message lists every problem with its JSON path).
+
+    Example:
+        >>> validate_trace_json('{"schema_version": "1.0", "traces": []}')
+        TraceBatch(schema_version='1.0', traces=[])
+        >>> validate_trace_json('{"schema_version": "0.9", "traces": []}')
+        Traceback (most recent call last):
+        ...
+        greybox.errors.ParseError: trace has schema_version '0.9' but this greybox reads '1.0'
+        hint: write the trace again with this version of greybox
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as e:
+        lines = text.splitlines()
+        raise ParseError(
+            f"trace is not valid JSON: {e.msg}", expected=["JSON"], file=file, line=e.lineno,
+            column=e.colno, source_line=lines[e.lineno - 1] if 0 < e.lineno <= len(lines) else None,
+            hint="write traces with DecisionTrace.model_dump_json() or TraceBatch.model_dump_json()",
+        ) from e
+    if not isinstance(data, dict):
+        raise ParseError(f"trace must be a JSON object, got {type(data).__name__}", expected=["object"],
+                         file=file, hint="a trace file holds one DecisionTrace or a TraceBatch object")
+    version = data.get("schema_version")
+    if version is None:
+        raise ParseError("trace has no schema_version", expected=["schema_version"], file=file,
+                         hint=f'add "schema_version": "{SCHEMA_VERSION}" or write the trace again with greybox')
+    if version != SCHEMA_VERSION:
+        raise ParseError(f"trace has schema_version {version!r} but this greybox reads {SCHEMA_VERSION!r}",
+                         file=file, hint="write the trace again with this version of greybox")
+    model = TraceBatch if "traces" in data else DecisionTrace
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}" for err in e.errors()
+        )
+        raise ParseError(
+            f"trace does not match the {model.__name__} schema {SCHEMA_VERSION}: {problems}", file=file,
+            hint="compare the file with greybox/trace/schema.json",
+        ) from e
+
+
+if __name__ == "__main__":  # python -m greybox.trace.schema > greybox/trace/schema.json
+    sys.stdout.write(schema_text())
