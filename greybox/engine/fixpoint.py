@@ -241,6 +241,12 @@ def run_stratum(
             stable[r] = total[r]
             total[r], recent[r] = merge(total[r], _union(to_add[r], arities[r], alg), alg)
             _check_size(limits, total[r], r)
+            if alg.diverged(total[r].tags):
+                raise ResourceLimitError(
+                    f"the tags of relation '{r}' grew without bound (a cyclic derivation keeps adding)",
+                    relation=r,
+                    hint="add-mult sums every derivation, which diverges on cycles; use max-mult or top-k for recursive programs",
+                )
             full[r] = total[r]
 
 

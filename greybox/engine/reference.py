@@ -65,6 +65,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -871,6 +872,14 @@ def _limit_error(kind: str, relation: str, limit) -> ResourceLimitError:
     return ResourceLimitError(what, relation=relation, hint=hint)
 
 
+def _diverged(relation: str) -> ResourceLimitError:
+    return ResourceLimitError(
+        f"the tags of relation '{relation}' grew without bound (a cyclic derivation keeps adding)",
+        relation=relation,
+        hint="add-mult sums every derivation, which diverges on cycles; use max-mult or top-k for recursive programs",
+    )
+
+
 def _merge(rel: _Relation, to_add: dict[tuple, Any], sr: ReferenceSemiring, previous: dict) -> dict[tuple, Any]:
     """Add ``to_add`` into ``rel``; return ``recent`` (new tags, or increments for add-mult)."""
     recent: dict[tuple, Any] = {}
@@ -880,6 +889,8 @@ def _merge(rel: _Relation, to_add: dict[tuple, Any], sr: ReferenceSemiring, prev
         new = inc if old is None else sr.add(old, inc)
         if sr.is_zero(new):
             continue
+        if isinstance(new, float) and not math.isfinite(new):
+            raise _diverged(rel.name)
         if old is None or new != old:
             previous[t] = missing if old is None else old
             rel.set(t, new)

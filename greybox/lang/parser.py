@@ -2,9 +2,10 @@
 
 ``grammar.lark`` beside this module is the grammar. lark turns it into LALR(1)
 tables once per process; the small driver below runs those tables over a token
-list made by one compiled regular expression. lark's own tree builder and token
-objects cost about ten times more per token, and a knowledge base of tens of
-thousands of rules must load in well under a second.
+list made by one compiled regular expression: lark's own lexer and tree builder
+take five times longer just to build a parse tree, and a knowledge base of ten
+thousand rules must load in well under a second. The cyclic garbage collector is
+paused while a text is parsed (everything allocated stays alive in the AST).
 
 Every node gets a :class:`~greybox.lang.ast.Span` (file, line, column, end line,
 end column; the end column is one past the last character, as lark counts).
@@ -392,7 +393,9 @@ def _run(tables: _Tables, tokens: list, start: str, builder: "_Builder") -> Any:
             if a is None:
                 raise _SyntaxProblem(tok)
             size, goto, func = a
-            if func is None:  # pass-through: the value stays, only the state changes
+            if size == 1:  # the most common case: replace the top of both stacks in place
+                if func is not None:  # (None: a pass-through, the value stays)
+                    values[-1] = func(builder, [values[-1]])
                 state = goto[states[-2]]
                 states[-1] = state
             else:
@@ -502,7 +505,6 @@ class _Pending:
 
 
 _EXPR_CLASSES = frozenset({Var, Const, BinOp, Neg})
-_TERM_CLASSES = frozenset({Var, Const})
 
 
 def _describe_value(x: Any) -> str:
@@ -559,35 +561,28 @@ def _expr(x: Any) -> Any:
 
 def _term(x: Any) -> Any:
     """``x`` used as an argument of an atom."""
-    if x.__class__ in _TERM_CLASSES:
+    if x.__class__ is Var or x.__class__ is Const:
         return x
     if isinstance(x, _Float):
         raise _not_integer(x)
     raise _Problem(f"{_describe_value(x)} cannot be an argument", x, _ARG_HINT)
 
 
-def _atom(x: Any, role: str) -> Atom:
-    """``x`` used as an atom: a head, a body literal, a negated literal."""
-    if isinstance(x, _Call):
-        args = tuple(x.args)
-        for a in args:
-            if a.__class__ not in _TERM_CLASSES:
-                if x.name == "not" and isinstance(a, _Call):
-                    raise _Problem("`not(...)` around an atom is not supported", x, "write `\\+ p(X)` or `not p(X)`")
-                _term(a)
-        return Atom(x.name, args, x.span)
-    if x.__class__ is Const and isinstance(x.value, str):
-        return Atom(x.value, (), x.span)
-    if role == "literal":
-        hint = "a body literal is an atom `p(X)`, a comparison `X < Y`, `N is X + 1`, `\\+ p(X)` or an aggregate"
-    else:
-        hint = f"{role} must be an atom such as `p(X)` or `rain`"
-    raise _Problem(f"{_describe_value(x)} is not an atom", x, hint)
+def _atom(call: _Call) -> Atom:
+    """``name(args)`` read as an atom (a head, a body literal or a negated one)."""
+    args = tuple(call.args)
+    for a in args:
+        if a.__class__ is not Var and a.__class__ is not Const:
+            if call.name == "not" and isinstance(a, _Call):
+                raise _Problem("`not(...)` around an atom is not supported", call, "write `\\+ p(X)` or `not p(X)`")
+            _term(a)
+    return Atom(call.name, args, call.span)
 
 
 def _int(tok: tuple) -> int:
     text = tok[1]
-    if len(text) > 20 or not (_INT64_MIN <= (value := int(text)) <= _INT64_MAX):
+    # (the length test keeps int() away from its limit on very long digit strings)
+    if len(text.lstrip("-0")) > 19 or not (_INT64_MIN <= (value := int(text)) <= _INT64_MAX):
         raise _Problem(
             f"integer {text[:24]}{'...' if len(text) > 24 else ''} is out of range",
             tok,
@@ -647,22 +642,20 @@ class _Builder:
         end_line, end_column = _end(last)
         return Span(self.file, line, column, end_line, end_column)
 
-    @staticmethod
-    def _grow(children: list) -> list:
+    def _grow(self, children: list) -> list:
         """``x`` or ``xs , x`` (left-recursive list rules): the list so far, grown in place."""
         if len(children) == 1:
-            return [children[0]]
+            return children  # a fresh list from the driver
         items = children[0]
         items.append(children[-1])
         return items
+
+    statements = weighted = args = body = items = _grow
 
     # ------------------------------------------------------------ statements
 
     def program(self, children: list) -> Program:
         return Program(tuple(children[0]) if children else (), self.file)
-
-    def statements(self, children: list) -> list:
-        return self._grow(children)
 
     def statement(self, children: list) -> Statement:
         pending, dot = children
@@ -762,9 +755,6 @@ class _Builder:
 
     # ------------------------------------------------------------ weights and heads
 
-    def weighted(self, children: list) -> list:
-        return self._grow(children)
-
     def weighted_head(self, children: list) -> list:
         weight, _, head = children
         return [weight, head]
@@ -812,32 +802,22 @@ class _Builder:
 
     def head(self, children: list) -> Atom:
         x = children[0]
-        if x.__class__ is tuple:
-            return Atom(_name(x), (), self._span(x, x))
-        return _atom(x, "a head")
+        if x.__class__ is _Call:
+            return _atom(x)
+        return Atom(_name(x), (), self._span(x, x))  # NAME or STRING: an atom without arguments
 
-    def negated(self, children: list) -> Atom:
-        return self.head(children)
+    negated = lit_atom = head
 
     def call(self, children: list) -> _Call:
         functor, _, args, rpar = children
-        for i, a in enumerate(args):
-            if a.__class__ is _Call:
-                f = a.function()
-                if f is not None:
-                    args[i] = f
-        return _Call(_name(functor), args, self._span(functor, rpar))
-
-    def args(self, children: list) -> list:
-        return self._grow(children)
-
-    def body(self, children: list) -> list:
-        return self._grow(children)
+        for a in args:
+            if a.__class__ is _Call:  # min(A, B) inside the arguments is arithmetic
+                args[:] = [b.function() or b if b.__class__ is _Call else b for b in args]
+                break
+        name = functor[1] if functor[0] == "NAME" else _unescape(functor)
+        return _Call(name, args, Span(self.file, functor[2], functor[3], rpar[2], rpar[3] + 1))
 
     # ------------------------------------------------------------ literals
-
-    def lit_atom(self, children: list) -> Atom:
-        return self.head(children)
 
     def lit_cmp(self, children: list) -> Any:
         left, op, right = children
@@ -926,9 +906,6 @@ class _Builder:
     def list_expr(self, children: list) -> _List:
         items = children[1] if len(children) == 3 else []
         return _List(items, self._span(children[0], children[-1]))
-
-    def items(self, children: list) -> list:
-        return self._grow(children)
 
     def int_range(self, children: list) -> _Range:
         low, _, high = children
@@ -1049,6 +1026,8 @@ def _character_hint(tok: tuple, source_line: str) -> str:
         return "a query starts with `?-`"
     if c == "\\":
         return "negation is written `\\+ p(X)`; `\\=` means not equal"
+    if c.isspace():
+        return "replace this unusual space character with a plain space"
     return "this character cannot appear here; quote text that is not a name: 'like this'"
 
 
@@ -1073,7 +1052,10 @@ def _token_hint(tokens: list, index: int, viable: set[str], start: str) -> str:
     if kind == "DCOLON" or (kind in ("MINUS", "NEG_INT") and pkind in ("", "DOT") and "FLOAT" in viable):
         return _WEIGHT_HINT
     if kind == "SEMI":
-        return "`;` only separates the heads of an annotated disjunction (`0.2 :: a ; 0.8 :: b.`); write one rule per case"
+        return (
+            "`;` only separates the heads of an annotated disjunction (`0.2 :: a ; 0.8 :: b.`); "
+            "write one rule per case"
+        )
     if pkind == "NAF":
         return "`\\+` negates an atom, as in `\\+ p(X)`; for a comparison use the opposite one, e.g. `X =< 1`"
     if pkind == "LPAR" and kind == "RPAR":

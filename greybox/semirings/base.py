@@ -142,6 +142,10 @@ class Algebra:
         """``(N,)`` bool: rows where ``new`` (= old ⊕ derived) differs from ``old`` enough to iterate again."""
         raise NotImplementedError
 
+    def diverged(self, a: Tag) -> bool:
+        """True when some tag left the semiring's carrier (e.g. an add-mult sum overflowed to inf)."""
+        return False
+
     # -- generic helpers
     def index(self, a: Tag, idx: Tensor) -> Tag:
         return tree_index(a, idx)

@@ -34,5 +34,9 @@ class ScalarAlgebra(Algebra):
     def is_zero(self, a: Tensor) -> Tensor:
         return a <= 0
 
+    def diverged(self, a: Tensor) -> bool:
+        return bool(a.numel()) and not bool(torch.isfinite(a).all())
+
     def changed(self, old: Tensor, new: Tensor) -> Tensor:
-        return (new - old).abs() > self.tolerance * new.abs().clamp_min(1e-30)
+        # a value that overflowed counts as changed, so that the fixpoint sees the divergence
+        return ((new - old).abs() > self.tolerance * new.abs().clamp_min(1e-30)) | ~torch.isfinite(new)

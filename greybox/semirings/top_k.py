@@ -72,9 +72,10 @@ class TopKAlgebra(Algebra):
     Costs, for tags with ``K`` proofs of ``L1`` and ``L2`` literals:
     ``add`` ranks ``2K`` candidates per row; ``mul`` canonicalises the ``K*K``
     unions of ``L1 + L2`` literals (a few sorts of ``(N*K*K, L1+L2)``) and ranks
-    them; ``negate`` is up to ``K`` products by a clause of ``L`` proofs;
-    ``probability`` sums ``2^K`` terms per row. Each operation reads a few numbers
-    back from the device (tag widths), so it synchronises with it.
+    them (``O(L)`` passes over ``(N, K*K)``); ``negate`` is up to ``K`` products
+    by a clause of at most ``K`` single literals; ``probability`` sums ``2^K'``
+    terms per row (``K'`` the most proofs of any row). Each operation reads a few
+    numbers back from the device (tag widths), so it synchronises with it.
     """
 
     idempotent = True
@@ -140,6 +141,16 @@ class TopKAlgebra(Algebra):
             [tuple(c for c in proof if c != 0) for proof, ok in zip(row, row_ok) if ok]
             for row, row_ok in zip(lits, valid)
         ]
+
+    def proof_sets(self, a: ProofTag, row: int) -> set[frozenset[tuple[int, bool]]]:
+        """The proofs of one row as sets of literals ``(fact_id, positive)``.
+
+        >>> alg = TopKProofs(k=2).bind(FactTable.independent(torch.tensor([0.5, 0.9])))
+        >>> [sorted(p) for p in alg.proof_sets(alg.from_proofs([[[1, -2]]]), 0)]
+        [[(0, True), (1, False)]]
+        """
+        proofs = self.to_proofs(self.index(a, torch.tensor([row], device=a.valid.device)))[0]
+        return {frozenset((abs(c) - 1, c > 0) for c in proof) for proof in proofs}
 
     # -- algebra
     def add(self, a: ProofTag, b: ProofTag) -> ProofTag:

@@ -229,6 +229,22 @@ def test_negative_integer_arguments():
     assert parse_statement("p(-3, 4, -0).") == Clause(Atom("p", (Const(-3), Const(4), Const(0))))
 
 
+def test_leading_zeros_do_not_count_towards_the_range():
+    assert parse_statement("p(0000000000000000000000007, -00000000000000000000000008).").head.args == (
+        Const(7),
+        Const(-8),
+    )
+
+
+def test_byte_order_mark_and_windows_line_ends():
+    prog = parse_program("\ufeffp(a).\r\nq(X) :-\r\n  p(X).\r\n")
+    assert prog.statements == (Clause(a("p", "a")), Clause(a("q", "X"), (a("p", "X"),)))
+    assert (prog.statements[1].body[0].span.line, prog.statements[1].body[0].span.column) == (3, 3)
+    with pytest.raises(ParseError) as info:
+        parse_program("p(a).\r\nq(b\r\n")
+    assert info.value.source_line == "q(b"
+
+
 def test_int64_limits_are_accepted():
     clause = parse_statement("p(9223372036854775807, -9223372036854775808).")
     assert clause.head.args == (Const(2**63 - 1), Const(-(2**63)))
@@ -386,6 +402,7 @@ def _walk(value):
         ("/* open\np.", 1, 1, "unexpected character '/'", "close the comment with */"),
         ("p('abc).", 1, 3, "unexpected character \"'\"", "close the quoted string"),
         ("p(é).", 1, 3, "unexpected character 'é'", "quote text"),
+        ("p(a\u00a0).", 1, 4, "unexpected character '\\xa0'", "plain space"),
         ("p(1.5).", 1, 3, "1.5 is not an integer", "integers"),
         ("p(X) :- X = 0.5.", 1, 13, "0.5 is not an integer", "integers"),
         ("1.5 :: p.", 1, 1, "probability 1.5 is not between 0 and 1", "a weight is a probability"),

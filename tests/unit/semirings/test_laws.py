@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from greybox.semirings import FactTable, get_semiring
 from greybox.semirings.base import Algebra
 
-# six facts; facts 0-2 are one mutual-exclusion group (an annotated disjunction)
-PROBS = torch.tensor([0.21, 0.33, 0.17, 0.62, 0.48, 0.77], dtype=torch.float64)
+# six facts; facts 0-2 are one mutual-exclusion group whose probabilities sum to 1 (so
+# "not f0, not f1, not f2" is impossible); fact 4 is certain (so "not f4" is impossible)
+PROBS = torch.tensor([0.21, 0.33, 0.46, 0.62, 1.0, 0.77], dtype=torch.float64)
 GROUPS = torch.tensor([0, 0, 0, 1, 2, 3])
 FACTS = FactTable(PROBS, GROUPS)
 
