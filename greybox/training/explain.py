@@ -1,0 +1,107 @@
+"""``greybox explain``: the decision trace of test examples of a trained model.
+
+    greybox explain --config experiments/digit_sum/sum2_digits.yaml --ckpt_path CKPT --index 3
+    greybox explain --config CFG --ckpt_path CKPT --index 3 --format json
+    greybox explain --config CFG --ckpt_path CKPT --index 3 --why-not 9
+    greybox explain --config CFG --ckpt_path CKPT --split test --limit 200 --format html -o traces.html
+
+The model and data come from the same config as ``greybox fit``; the weights from
+the checkpoint. Unknown options are passed on to the config (e.g. ``--data.data_dir``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+__all__ = ["main", "load_task"]
+
+
+def load_task(config: str, ckpt_path: str | None, overrides: list[str]):
+    """``(task, datamodule)`` built from a Lightning config, with the checkpoint's weights loaded."""
+    import torch
+
+    from ..errors import ConfigError
+    from .cli import _cli_class
+
+    if not Path(config).is_file():
+        raise ConfigError(f"config file '{config}' does not exist", hint="pass the YAML used with `greybox fit`")
+    cli = _cli_class()(args=["--config", config, *overrides], run=False)
+    task, dm = cli.model, cli.datamodule
+    if ckpt_path:
+        path = Path(ckpt_path)
+        if not path.is_file():
+            raise ConfigError(f"checkpoint '{ckpt_path}' does not exist",
+                              hint="checkpoints are written under the run's folder, e.g. runs/.../checkpoints/last.ckpt")
+        state = torch.load(path, map_location="cpu", weights_only=False)
+        task.load_state_dict(state["state_dict"])
+    return task, dm
+
+
+def _task_name(dm) -> str:
+    parts = type(dm).__module__.split(".")
+    return parts[1] if len(parts) > 2 and parts[0] == "tasks" else type(dm).__name__
+
+
+def _example(dm, split: str, index: int):
+    from torch.utils.data import default_collate
+
+    from ..errors import ConfigError
+
+    dm.setup({"train": "fit", "val": "validate", "test": "test"}.get(split, "test"))
+    loader = getattr(dm, f"{split}_dataloader")()
+    ds = loader.dataset
+    if not 0 <= index < len(ds):
+        raise ConfigError(f"--index {index} is outside the {split} split (0..{len(ds) - 1})", hint="pick an index in range")
+    return default_collate([ds[index]]), len(ds)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..errors import GreyboxError
+
+    ap = argparse.ArgumentParser(prog="greybox explain", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--config", required=True, help="the experiment's YAML config")
+    ap.add_argument("--ckpt_path", help="checkpoint with the trained weights")
+    ap.add_argument("--index", type=int, default=0, help="example index in the split (single-trace formats)")
+    ap.add_argument("--split", default="test", choices=["train", "val", "test"])
+    ap.add_argument("--limit", type=int, default=1, help="number of examples (from --index on) to trace")
+    ap.add_argument("--format", default="text", choices=["text", "json", "dot", "html"])
+    ap.add_argument("-k", type=int, default=3, help="proofs per answer")
+    ap.add_argument("--why-not", dest="why_not", help="an answer that was not predicted: what would make it win")
+    ap.add_argument("-o", "--output", help="write to this file instead of standard output")
+    args, overrides = ap.parse_known_args(argv)
+    try:
+        import torch
+
+        from ..trace import render_dot, render_html, render_text
+        from ..trace.schema import TraceBatch
+        from .traces import build_trace
+
+        task, dm = load_task(args.config, args.ckpt_path, overrides)
+        traces = []
+        for i in range(args.index, args.index + max(1, args.limit)):
+            example, n = _example(dm, args.split, i)
+            traces.append(build_trace(task, example, task_name=_task_name(dm), split=args.split, index=i,
+                                      k=args.k, why_not_answer=args.why_not))
+            if i + 1 >= n:
+                break
+        if args.format == "html":
+            text = render_html(traces, title=f"greybox traces: {Path(args.config).stem}")
+        elif args.format == "json":
+            text = (traces[0] if len(traces) == 1 else TraceBatch(traces=traces)).model_dump_json(indent=2)
+        elif args.format == "dot":
+            text = "\n".join(render_dot(t) for t in traces)
+        else:
+            text = "\n\n".join(render_text(t, plain=not sys.stdout.isatty() or bool(args.output)) for t in traces)
+        if args.output:
+            from ..kb.atomic import atomic_write_text
+
+            atomic_write_text(Path(args.output), text + "\n")
+            print(f"wrote {len(traces)} trace{'s' if len(traces) != 1 else ''} to {args.output}", file=sys.stderr)
+        else:
+            print(text)
+    except GreyboxError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
