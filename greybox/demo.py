@@ -66,13 +66,61 @@ def kinship_demo(query: str = "?- aunt(alice, Who).", *, print_output: bool = Tr
     return text
 
 
+def digit_demo(*, epochs: int = 4) -> int:
+    """Train ``experiments/digit_sum/sum2_digits.yaml`` briefly, test it, and explain a mistake.
+
+    Only the sums are labelled; the network learns to read digits through the rules.
+    Returns the index of the explained test example.
+    """
+    import time
+    from pathlib import Path
+
+    import torch
+
+    from greybox.training.cli import lightning_main
+    from greybox.training.explain import _example, load_task, main as explain_main
+
+    root = Path(__file__).resolve().parents[1]
+    config = str(root / "experiments/digit_sum/sum2_digits.yaml")
+    out = root / "runs/demo"
+    common = ["--config", config, f"--trainer.default_root_dir={out}", "--trainer.logger=false",
+              "--trainer.enable_model_summary=false"]
+    print(f"== training on sums of two digits ({epochs} epochs; digit labels are never used) ==", flush=True)
+    started = time.monotonic()
+    callbacks = ('--trainer.callbacks=[{"class_path": "pytorch_lightning.callbacks.ModelCheckpoint", '
+                 f'"init_args": {{"dirpath": "{out}/checkpoints", "save_last": true}}}}]')
+    status = lightning_main(["fit", *common, f"--trainer.max_epochs={epochs}", callbacks])
+    if status:
+        return -1
+    print(f"trained in {time.monotonic() - started:.0f} s", flush=True)
+    ckpt = str(out / "checkpoints/last.ckpt")
+    print("== test set ==", flush=True)
+    lightning_main(["test", *common, f"--ckpt_path={ckpt}"])
+    # explain the first test example the model gets wrong (or the first one)
+    task, dm = load_task(config, ckpt, [])
+    index = 0
+    with torch.no_grad():
+        for i in range(200):
+            example, n = _example(dm, "test", i)
+            codes, _ = task.predict_answers(example)
+            if int(codes[0, 0]) != int(example["label"][0]):
+                index = i
+                break
+    print(f"== why the model answered as it did on test example {index} ==", flush=True)
+    explain_main(["--config", config, "--ckpt_path", ckpt, "--index", str(index)])
+    return index
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m greybox.demo ["?- query."]``: run the demo; returns the exit status."""
+    """``python -m greybox.demo`` trains and explains; ``python -m greybox.demo kinship ["?- query."]`` queries rules."""
     from greybox.errors import GreyboxError
 
     args = sys.argv[1:] if argv is None else argv
     try:
-        kinship_demo(*args[:1])
+        if args[:1] == ["kinship"]:
+            kinship_demo(*args[1:2])
+        else:
+            return 0 if digit_demo() >= 0 else 2
     except GreyboxError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

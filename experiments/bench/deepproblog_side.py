@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 import torch
-from problog.logic import Constant, Term, list2term
+from problog.logic import Constant, Term
 
 from deepproblog.dataset import DataLoader, Dataset
 from deepproblog.engines import ExactEngine

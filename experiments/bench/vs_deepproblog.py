@@ -105,10 +105,12 @@ def _limit_memory(limit_bytes: int):
     return apply
 
 
-def _last_iteration(log_text: str) -> str:
-    """The last 'Iteration: K' DeepProbLog printed, to tell how far a killed run got."""
+def _progress(log_text: str, log_iter: int = 100) -> str:
+    """How far a killed run got, from the 'Iteration: K' lines DeepProbLog prints."""
     lines = [ln for ln in log_text.splitlines() if ln.startswith("Iteration:")]
-    return lines[-1].split()[1] if lines else "0"
+    if not lines:
+        return f"before training iteration {log_iter} (DeepProbLog logs every {log_iter})"
+    return f"after training iteration {lines[-1].split()[1]}"
 
 
 def run_deepproblog(python: Path, data: Path, n: int, args: argparse.Namespace,
@@ -144,9 +146,8 @@ def run_deepproblog(python: Path, data: Path, n: int, args: argparse.Namespace,
                           detail=f"killed after {timeout:.0f} s while testing (training done)")
             return result
         return {"status": "timeout", "wall_seconds": wall, "log": str(log),
-                "detail": f"killed after {timeout:.0f} s, at training iteration "
-                          f"{_last_iteration(text)} of {-(-args.train_examples // args.batch_size)} "
-                          f"(batches of {args.batch_size})"}
+                "detail": f"killed after {timeout:.0f} s, {_progress(text)} of "
+                          f"{-(-args.train_examples // args.batch_size)} (batches of {args.batch_size})"}
     result = json.loads(out.read_text()) if out.is_file() else {}
     result.update(wall_seconds=wall, log=str(log))
     if result.get("status") == "ok" or code == 3:  # 3: the side caught a MemoryError
@@ -213,8 +214,9 @@ def format_table(rows: list[tuple[int, dict, dict]]) -> str:
     notes = [f"- N={n}: DeepProbLog {dpl['status']}: {dpl['detail']}"
              for n, dpl, _ in rows if dpl.get("status") != "ok" and "detail" in dpl]
     notes += [f"- N={n}: DeepProbLog grounded and compiled {dpl['circuits']} circuits in "
-              f"{dpl['compile_seconds']:.1f} s; testing took {dpl.get('test_seconds', float('nan')):.1f} s; "
-              f"1-minute load average before/after: {dpl.get('load_1min')}"
+              f"{dpl['compile_seconds']:.1f} s while training; testing took "
+              f"{_cell(dpl, 'test_seconds', '.1f')} s; 1-minute load average before/after: "
+              f"{dpl.get('load_1min')}"
               for n, dpl, _ in rows if "circuits" in dpl]
     return head + "\n".join(lines) + ("\n\n" + "\n".join(notes) if notes else "")
 

@@ -65,7 +65,9 @@ class ReasoningTask(pl.LightningModule):
         semiring: provenance used for training.
         decode: how ``eval_query`` is decoded into a prediction.
         lr: Adam learning rate.
-        eps: added inside the log so that an underived label gives a finite loss.
+        eps: floor of the label's probability inside the log (0: the smallest positive
+            float), so that an underived label gives a finite loss while tiny
+            probabilities (1e-15 for a 15-digit addition at the start) keep their gradient.
     """
 
     def __init__(
@@ -83,7 +85,7 @@ class ReasoningTask(pl.LightningModule):
         semiring: str = "add-mult",
         decode: Literal["exact", "most_probable_world"] = "exact",
         lr: float = 1e-3,
-        eps: float = 1e-8,
+        eps: float = 0.0,
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["networks"])
@@ -144,7 +146,8 @@ class ReasoningTask(pl.LightningModule):
             p = out.probability_of(batch[self.label_key].reshape(self._batch_size(batch), -1))
         else:
             p = out.probability_of(torch.zeros(self._batch_size(batch), 0, dtype=torch.int64))
-        return -torch.log(p + self.eps).mean(), out
+        floor = max(self.eps, torch.finfo(p.dtype).tiny)
+        return -torch.log(p.clamp_min(floor)).mean(), out
 
     def predict_answers(self, batch: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
         """``(codes (B, n_free), probability (B,))`` of the predicted answers."""

@@ -1,0 +1,103 @@
+"""Every experiment config runs through the Lightning CLI (one batch), and traces validate.
+
+MNIST configs read ``../shared/data/mnist10k`` (relative to the repository); they are
+skipped with the reason when that folder is absent.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from greybox.training.cli import lightning_main
+from greybox.trace.schema import DecisionTrace, json_schema, validate_trace_json
+
+ROOT = Path(__file__).resolve().parents[2]
+MNIST = ROOT.parent / "shared/data/mnist10k"
+CONFIGS = sorted(p for p in (ROOT / "experiments").glob("*/*.yaml") if p.parent.name != "bench")
+
+
+def _overrides(config: Path) -> list[str]:
+    text = config.read_text()
+    if "source: mnist" in text or "mnist10k" in text:
+        if not MNIST.is_dir():
+            pytest.skip(f"MNIST data not found at {MNIST}")
+        return [f"--data.init_args.data_dir={MNIST}"]
+    return []
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
+def test_config_runs_one_batch(config: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(ROOT)
+    args = ["fit", "--config", str(config), "--trainer.fast_dev_run=true", f"--trainer.default_root_dir={tmp_path}",
+            "--trainer.enable_progress_bar=false", *_overrides(config)]
+    assert lightning_main(args) == 0
+
+
+@pytest.fixture(scope="module")
+def digits_checkpoint(tmp_path_factory) -> Path:
+    """A sum-2 model on the bundled digits after a few steps (enough to exercise traces)."""
+    out = tmp_path_factory.mktemp("ckpt")
+    callbacks = ('--trainer.callbacks=[{"class_path": "pytorch_lightning.callbacks.ModelCheckpoint", '
+                 f'"init_args": {{"dirpath": "{out}", "save_last": true}}}}]')
+    status = lightning_main(["fit", "--config", str(ROOT / "experiments/digit_sum/sum2_digits.yaml"),
+                             "--trainer.max_steps=5", "--trainer.limit_val_batches=1", "--trainer.logger=false",
+                             "--trainer.enable_progress_bar=false", f"--trainer.default_root_dir={out}", callbacks])
+    assert status == 0
+    ckpt = out / "last.ckpt"
+    assert ckpt.is_file()
+    return ckpt
+
+
+def test_explain_json_validates_against_committed_schema(digits_checkpoint: Path, capsys) -> None:
+    from greybox.training.explain import main
+
+    assert main(["--config", str(ROOT / "experiments/digit_sum/sum2_digits.yaml"), "--ckpt_path", str(digits_checkpoint),
+                 "--index", "3", "--format", "json"]) == 0
+    text = capsys.readouterr().out
+    trace = validate_trace_json(text)
+    assert isinstance(trace, DecisionTrace)
+    assert trace.task == "digit_sum" and trace.index == 3
+    assert trace.proofs and trace.proofs[0].root.rule is not None
+    assert trace.proofs[0].root.rule.file.endswith("digit_sum.dl")
+    # every leaf that a network produced says which input it read
+    leaves = [c for c in trace.proofs[0].root.children]
+    assert trace.attributions and all(a.source.kind == "neural" for a in trace.attributions)
+    committed = json.loads((ROOT / "greybox/trace/schema.json").read_text())
+    assert committed == json_schema()
+    assert leaves
+
+
+def test_explain_html_is_self_contained(digits_checkpoint: Path, tmp_path: Path) -> None:
+    from greybox.training.explain import main
+
+    out = tmp_path / "traces.html"
+    assert main(["--config", str(ROOT / "experiments/digit_sum/sum2_digits.yaml"), "--ckpt_path", str(digits_checkpoint),
+                 "--limit", "5", "--format", "html", "-o", str(out)]) == 0
+    html = out.read_text()
+    assert html.count("data:image/png;base64,") >= 1
+    assert "http://" not in html and "https://" not in html
+
+
+def test_explain_missing_checkpoint_is_a_user_error(capsys) -> None:
+    from greybox.training.explain import main
+
+    assert main(["--config", str(ROOT / "experiments/digit_sum/sum2_digits.yaml"), "--ckpt_path", "nope.ckpt"]) == 2
+    assert "checkpoint 'nope.ckpt' does not exist" in capsys.readouterr().err
+
+
+def test_ddp_on_two_cpu_processes(tmp_path: Path) -> None:
+    """``greybox fit ... --trainer.strategy=ddp --trainer.devices=2`` on the gloo backend."""
+    greybox = Path(sys.executable).with_name("greybox")
+    cmd = [str(greybox), "fit", "--config", "experiments/digit_sum/sum2_digits.yaml", "--trainer.accelerator=cpu",
+           "--trainer.devices=2", "--trainer.strategy=ddp", "--trainer.max_steps=3", "--trainer.limit_val_batches=2",
+           "--trainer.logger=false", "--trainer.callbacks=[]", "--trainer.enable_checkpointing=false",
+           "--trainer.enable_progress_bar=false", f"--trainer.default_root_dir={tmp_path}"]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "distributed_backend=gloo" in proc.stderr + proc.stdout
+    assert "All distributed processes registered" in proc.stderr + proc.stdout
