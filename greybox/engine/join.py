@@ -27,6 +27,10 @@ def equi_join(left_keys: Tensor, right_keys: Tensor) -> tuple[Tensor, Tensor]:
     lo = torch.searchsorted(sorted_r, left_keys, right=False)  # (N1,)
     hi = torch.searchsorted(sorted_r, left_keys, right=True)  # (N1,)
     counts = hi - lo  # matches per left row
+    if left_keys.shape[0] and int(counts.max()) <= 1:
+        # every left row matches at most one right row: no expansion needed
+        left_idx = (counts == 1).nonzero().squeeze(1)
+        return left_idx, order[lo[left_idx]]
     left_idx = torch.repeat_interleave(torch.arange(left_keys.shape[0], device=left_keys.device), counts)
     starts = torch.repeat_interleave(lo, counts)  # (P,)
     run_start = torch.repeat_interleave(torch.cumsum(counts, 0) - counts, counts)

@@ -54,7 +54,7 @@ class RowEncoder:
         if cols.shape[0] == 0:
             return True
         off = cols - self.lo
-        return bool((off >= 0).all()) and bool((off < self.span).all())
+        return bool(((off >= 0) & (off < self.span)).all())
 
     def encode(self, cols: Tensor) -> Tensor:
         """``(N, C)`` -> ``(N,)`` keys; equal rows get equal keys and the order of keys is the rows' order."""

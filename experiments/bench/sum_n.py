@@ -1,0 +1,173 @@
+"""sum-N with the add-mult semiring: time and exactness of the probability of every sum, as N grows.
+
+    .venv/bin/python experiments/bench/sum_n.py [--ns 1 2 4 8 15 32] [--batch 64] [--repeat 3] [--threads 1]
+
+For each N, ``ReasoningModule`` runs ``knowledge/digit_sum.dl`` with the extra fact
+``num_digits(N).`` on a batch of random digit distributions (softmax of Gaussian
+logits; the network is a stub: the distributions go in as ``NeuralOutput``), and
+reads back ``sum(S)``: ``9N + 1`` answer tuples per sample. Reported per N:
+
+  * forward: engine evaluation of the batch (best of ``--repeat``);
+  * forward+backward: the same plus ``-log P(sum = label)`` averaged over the batch
+    and its backward to the logits (best of ``--repeat``);
+  * answer tuples (sum) and intermediate tuples (prefix) over the batch;
+  * growth: ``t(N2)/t(N1)`` for consecutive Ns with the local exponent
+    ``log(t2/t1) / log(N2/N1)``, and the least-squares exponent of log t against
+    log N over the Ns >= ``--fit-from`` (polynomial growth: a constant exponent);
+  * exactness (N <= ``--exact-upto``, in float64): every sum's probability against
+    brute-force enumeration of the 10^N digit combinations of every sample; the
+    largest absolute error must be below 1e-9.
+
+Timings run in ``--dtype`` (float32, as in training); the exactness check always
+runs in float64. The machine may be shared: quote the ratios and the load average
+printed with them, not the absolute times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[2]
+
+from greybox.neural.module import ReasoningModule  # noqa: E402
+
+PROGRAM = ROOT / "knowledge/digit_sum.dl"
+TOLERANCE = 1e-9
+
+
+def build(n: int) -> ReasoningModule:
+    """The sum-N reasoner; the network is never called (its output comes in as ``neural=``)."""
+    return ReasoningModule(PROGRAM, {"digit_net": nn.Identity()}, query="sum(S)", extra_facts=f"num_digits({n}).")
+
+
+def evaluate(model: ReasoningModule, probs: torch.Tensor, labels: torch.Tensor | None = None):
+    """Answer ``sum(S)`` for ``probs`` (B, N, 10); with ``labels`` also the loss ``-log P(sum = label)``."""
+    neural = {"digit_net": model.predicates[0].items(probs)}
+    out = model({}, neural=neural, batch_size=probs.shape[0])
+    if labels is None:
+        return out, None
+    p = out.probability_of(labels[:, None])  # (B,)
+    return out, -torch.log(p.clamp_min(torch.finfo(p.dtype).tiny)).mean()
+
+
+def best_of(repeat: int, fn) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def brute_force(probs: torch.Tensor) -> torch.Tensor:
+    """``(B, 9N + 1)``: P(sum = s) of every sample, enumerating all 10^N digit combinations."""
+    b, n, c = probs.shape
+    grid = torch.cartesian_prod(*[torch.arange(c)] * n).reshape(-1, n)  # (10^N, N)
+    # p(combination) = prod_i probs[b, i, d_i]
+    picked = probs[:, torch.arange(n)[None, :], grid]  # (B, 10^N, N)
+    joint = picked.prod(dim=2)  # (B, 10^N)
+    sums = grid.sum(dim=1)  # (10^N,)
+    return torch.zeros(b, 9 * n + 1, dtype=probs.dtype).index_add(1, sums, joint)
+
+
+def exactness(model: ReasoningModule, n: int, batch: int, gen: torch.Generator) -> tuple[float, int]:
+    """Largest |engine - brute force| over every (sample, sum) in float64, and the number of pairs compared."""
+    probs = torch.randn(batch, n, 10, generator=gen, dtype=torch.float64).softmax(-1)
+    with torch.no_grad():
+        out, _ = evaluate(model, probs)
+    cols, p = out.result.probabilities("sum")
+    want = brute_force(probs)  # (B, 9N + 1)
+    engine = torch.zeros_like(want)
+    engine[cols[:, 0], cols[:, 1]] = p
+    derived = torch.zeros_like(want, dtype=torch.bool)
+    derived[cols[:, 0], cols[:, 1]] = True
+    if len(cols) != want.numel() or not bool(derived.all()):
+        raise SystemExit(f"N={n}: the engine derived {len(cols)} sums, brute force has {want.numel()}")
+    return float((engine - want).abs().max()), want.numel()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ns", type=int, nargs="+", default=[1, 2, 4, 8, 15, 32])
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    ap.add_argument("--exact-upto", type=int, default=4, help="check against brute force for N up to this")
+    ap.add_argument("--fit-from", type=int, default=8, help="fit the exponent over the Ns from this one")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    dtype = getattr(torch, args.dtype)
+    gen = torch.Generator().manual_seed(args.seed)
+
+    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, batch {args.batch}, dtype {args.dtype}, "
+          f"best of {args.repeat}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'N':>4s} {'sum tuples':>11s} {'prefix tuples':>14s} {'forward s':>10s} {'fwd+bwd s':>10s} "
+          f"{'max |err|':>10s}")
+    rows = []
+    for n in args.ns:
+        model = build(n)
+        logits = torch.randn(args.batch, n, 10, generator=gen, dtype=dtype).requires_grad_(True)
+        labels = torch.multinomial(logits.detach().double().softmax(-1).reshape(-1, 10), 1, generator=gen)
+        labels = labels.reshape(args.batch, n).sum(dim=1)  # (B,) a sum each sample can have
+
+        def forward() -> None:
+            with torch.no_grad():
+                evaluate(model, logits.softmax(-1))
+
+        def forward_backward() -> None:
+            logits.grad = None
+            _, loss = evaluate(model, logits.softmax(-1), labels)
+            loss.backward()
+
+        t_f = best_of(args.repeat, forward)
+        t_fb = best_of(args.repeat, forward_backward)
+        with torch.no_grad():
+            out, _ = evaluate(model, logits.softmax(-1))
+        n_sum, n_prefix = len(out.result["sum"]), len(out.result["prefix"])
+        if n_sum != args.batch * (9 * n + 1):
+            raise SystemExit(f"N={n}: {n_sum} sum tuples, expected {args.batch * (9 * n + 1)}")
+        err = ""
+        if n <= args.exact_upto:
+            e, pairs = exactness(model, n, args.batch, gen)
+            if e >= TOLERANCE:
+                raise SystemExit(f"N={n}: max abs error {e:.3g} >= {TOLERANCE:g} over {pairs} (sample, sum) pairs")
+            err = f"{e:.1e}"
+        rows.append((n, t_f, t_fb))
+        print(f"{n:>4d} {n_sum:>11,d} {n_prefix:>14,d} {t_f:>10.4f} {t_fb:>10.4f} {err:>10s}", flush=True)
+
+    print("\ngrowth between consecutive Ns (local exponent = log(t2/t1) / log(N2/N1)):")
+    print(f"{'N1->N2':>8s} {'N2/N1':>6s} {'fwd t2/t1':>10s} {'exp':>5s} {'f+b t2/t1':>10s} {'exp':>5s}")
+    for (n1, f1, b1), (n2, f2, b2) in zip(rows, rows[1:]):
+        r = math.log(n2 / n1)
+        print(f"{f'{n1}->{n2}':>8s} {n2 / n1:>6.2f} {f2 / f1:>10.2f} {math.log(f2 / f1) / r:>5.2f} "
+              f"{b2 / b1:>10.2f} {math.log(b2 / b1) / r:>5.2f}")
+    fit = [(n, f, b) for n, f, b in rows if n >= args.fit_from]
+    if len(fit) >= 2:
+        xs = [math.log(n) for n, _, _ in fit]
+
+        def slope(ys: list[float]) -> float:
+            mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+            return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+
+        ns = ", ".join(str(n) for n, _, _ in fit)
+        print(f"fitted exponent of log t vs log N over N = {ns}: forward {slope([math.log(f) for _, f, _ in fit]):.2f}, "
+              f"forward+backward {slope([math.log(b) for _, _, b in fit]):.2f}")
+    checked = [n for n, _, _ in rows if n <= args.exact_upto]
+    if checked:
+        print(f"exact: N = {', '.join(map(str, checked))} agree with brute force to < {TOLERANCE:g} (float64)")
+    print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+if __name__ == "__main__":
+    main()
