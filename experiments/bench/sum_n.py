@@ -1,15 +1,18 @@
 """sum-N with the add-mult semiring: time and exactness of the probability of every sum, as N grows.
 
-    .venv/bin/python experiments/bench/sum_n.py [--ns 1 2 4 8 15 32] [--batch 64] [--repeat 3] [--threads 1]
+    .venv/bin/python experiments/bench/sum_n.py [--ns 1 2 4 8 15 32] [--batch 64] [--repeat 5] [--threads 1]
 
 For each N, ``ReasoningModule`` runs ``knowledge/digit_sum.dl`` with the extra fact
 ``num_digits(N).`` on a batch of random digit distributions (softmax of Gaussian
 logits; the network is a stub: the distributions go in as ``NeuralOutput``), and
 reads back ``sum(S)``: ``9N + 1`` answer tuples per sample. Reported per N:
 
-  * forward: engine evaluation of the batch (best of ``--repeat``);
+  * forward: engine evaluation of the batch;
   * forward+backward: the same plus ``-log P(sum = label)`` averaged over the batch
-    and its backward to the logits (best of ``--repeat``);
+    and its backward to the logits;
+  * both as wall-clock and as this process's CPU time (with one thread the CPU time
+    is the steadier of the two on a shared machine), best of ``--repeat`` after one
+    warm-up, the two measurements taking turns;
   * answer tuples (sum) and intermediate tuples (prefix) over the batch;
   * growth: ``t(N2)/t(N1)`` for consecutive Ns with the local exponent
     ``log(t2/t1) / log(N2/N1)``, and the least-squares exponent of log t against
@@ -58,13 +61,16 @@ def evaluate(model: ReasoningModule, probs: torch.Tensor, labels: torch.Tensor |
     return out, -torch.log(p.clamp_min(torch.finfo(p.dtype).tiny)).mean()
 
 
-def best_of(repeat: int, fn) -> float:
-    best = float("inf")
+def best_of(repeat: int, *fns) -> list[tuple[float, float]]:
+    """``(wall s, CPU s)`` of each function, best of ``repeat``; the functions take turns, so they share the load."""
+    best = [[float("inf"), float("inf")] for _ in fns]
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+        for b, fn in zip(best, fns):
+            w, c = time.perf_counter(), time.process_time()
+            fn()
+            b[0] = min(b[0], time.perf_counter() - w)
+            b[1] = min(b[1], time.process_time() - c)
+    return [tuple(b) for b in best]
 
 
 def brute_force(probs: torch.Tensor) -> torch.Tensor:
@@ -98,7 +104,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ns", type=int, nargs="+", default=[1, 2, 4, 8, 15, 32])
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     ap.add_argument("--exact-upto", type=int, default=4, help="check against brute force for N up to this")
@@ -112,8 +118,9 @@ def main() -> None:
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, batch {args.batch}, dtype {args.dtype}, "
           f"best of {args.repeat}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"{'':31s} {'--- wall-clock ---':>21s} {'--- CPU time ---':>21s}")
     print(f"{'N':>4s} {'sum tuples':>11s} {'prefix tuples':>14s} {'forward s':>10s} {'fwd+bwd s':>10s} "
-          f"{'max |err|':>10s}")
+          f"{'forward s':>10s} {'fwd+bwd s':>10s} {'max |err|':>10s}")
     rows = []
     for n in args.ns:
         model = build(n)
@@ -130,8 +137,8 @@ def main() -> None:
             _, loss = evaluate(model, logits.softmax(-1), labels)
             loss.backward()
 
-        t_f = best_of(args.repeat, forward)
-        t_fb = best_of(args.repeat, forward_backward)
+        forward()  # warm-up
+        (t_f, c_f), (t_fb, c_fb) = best_of(args.repeat, forward, forward_backward)
         with torch.no_grad():
             out, _ = evaluate(model, logits.softmax(-1))
         n_sum, n_prefix = len(out.result["sum"]), len(out.result["prefix"])
@@ -143,27 +150,30 @@ def main() -> None:
             if e >= TOLERANCE:
                 raise SystemExit(f"N={n}: max abs error {e:.3g} >= {TOLERANCE:g} over {pairs} (sample, sum) pairs")
             err = f"{e:.1e}"
-        rows.append((n, t_f, t_fb))
-        print(f"{n:>4d} {n_sum:>11,d} {n_prefix:>14,d} {t_f:>10.4f} {t_fb:>10.4f} {err:>10s}", flush=True)
+        rows.append((n, t_f, t_fb, c_f, c_fb))
+        print(f"{n:>4d} {n_sum:>11,d} {n_prefix:>14,d} {t_f:>10.4f} {t_fb:>10.4f} {c_f:>10.4f} {c_fb:>10.4f} "
+              f"{err:>10s}", flush=True)
 
-    print("\ngrowth between consecutive Ns (local exponent = log(t2/t1) / log(N2/N1)):")
-    print(f"{'N1->N2':>8s} {'N2/N1':>6s} {'fwd t2/t1':>10s} {'exp':>5s} {'f+b t2/t1':>10s} {'exp':>5s}")
-    for (n1, f1, b1), (n2, f2, b2) in zip(rows, rows[1:]):
-        r = math.log(n2 / n1)
-        print(f"{f'{n1}->{n2}':>8s} {n2 / n1:>6.2f} {f2 / f1:>10.2f} {math.log(f2 / f1) / r:>5.2f} "
-              f"{b2 / b1:>10.2f} {math.log(b2 / b1) / r:>5.2f}")
-    fit = [(n, f, b) for n, f, b in rows if n >= args.fit_from]
-    if len(fit) >= 2:
-        xs = [math.log(n) for n, _, _ in fit]
+    for label, f_at, b_at in (("wall-clock", 1, 2), ("CPU time", 3, 4)):
+        print(f"\ngrowth between consecutive Ns, {label} (local exponent = log(t2/t1) / log(N2/N1)):")
+        print(f"{'N1->N2':>8s} {'N2/N1':>6s} {'fwd t2/t1':>10s} {'exp':>5s} {'f+b t2/t1':>10s} {'exp':>5s}")
+        for r1, r2 in zip(rows, rows[1:]):
+            n1, n2, r = r1[0], r2[0], math.log(r2[0] / r1[0])
+            f, b = r2[f_at] / r1[f_at], r2[b_at] / r1[b_at]
+            print(f"{f'{n1}->{n2}':>8s} {n2 / n1:>6.2f} {f:>10.2f} {math.log(f) / r:>5.2f} {b:>10.2f} {math.log(b) / r:>5.2f}")
+        fit = [row for row in rows if row[0] >= args.fit_from]
+        if len(fit) >= 2:
+            xs = [math.log(row[0]) for row in fit]
 
-        def slope(ys: list[float]) -> float:
-            mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-            return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+            def slope(ys: list[float]) -> float:
+                mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+                return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
 
-        ns = ", ".join(str(n) for n, _, _ in fit)
-        print(f"fitted exponent of log t vs log N over N = {ns}: forward {slope([math.log(f) for _, f, _ in fit]):.2f}, "
-              f"forward+backward {slope([math.log(b) for _, _, b in fit]):.2f}")
-    checked = [n for n, _, _ in rows if n <= args.exact_upto]
+            ns = ", ".join(str(row[0]) for row in fit)
+            print(f"fitted exponent of log t vs log N over N = {ns} ({label}): "
+                  f"forward {slope([math.log(row[f_at]) for row in fit]):.2f}, "
+                  f"forward+backward {slope([math.log(row[b_at]) for row in fit]):.2f}")
+    checked = [row[0] for row in rows if row[0] <= args.exact_upto]
     if checked:
         print(f"exact: N = {', '.join(map(str, checked))} agree with brute force to < {TOLERANCE:g} (float64)")
     print(f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from ..errors import ShapeError, UnknownRelationError
 from ..lang.analysis import ProgramInfo, analyze
-from ..lang.ast import Aggregate, Atom, BuiltinDomain, Negation, Program, RangeDomain, SetDomain
+from ..lang.ast import Aggregate, Atom, BuiltinDomain, Negation, Program, RangeDomain, SetDomain, Var
 from ..lang.facts import InputFact, collect_facts
 from ..lang.parser import parse_program
 from ..semirings.base import Algebra, FactTable, Semiring
@@ -99,12 +99,15 @@ class Engine:
         *,
         inputs: Mapping[str, int] | None = None,
         limits: Limits | None = None,
+        symbols: SymbolTable | None = None,
     ) -> None:
         if isinstance(program, str):
             program = parse_program(program)
         self.info: ProgramInfo = program if isinstance(program, ProgramInfo) else analyze(program, inputs=dict(inputs or {}))
         self.limits = limits or Limits()
-        self.symbols = SymbolTable()
+        self.input_arities = dict(inputs or {})
+        self.symbols = symbols if symbols is not None else SymbolTable()
+        self._query_engines: dict[str, tuple["Engine", Atom]] = {}
         self.facts: list[InputFact] = collect_facts(self.info)
         self.arities = {name: rel.arity for name, rel in self.info.relations.items()}
         for name, arity in (inputs or {}).items():
@@ -165,6 +168,50 @@ class Engine:
                 needed.add(r)
                 todo.extend(uses.get(r, ()))
         return needed
+
+    def query(
+        self,
+        goal: str | Atom,
+        *,
+        semiring: Semiring,
+        batch_size: int = 1,
+        inputs: Mapping[str, "InputFacts"] | None = None,
+        **kw,
+    ) -> list[tuple[int, tuple, float]]:
+        """Answers ``(sample, args, probability)`` to one goal, deriving only what it needs.
+
+        With constants in the goal and a semiring whose ⊗ is idempotent (boolean,
+        max-min), the program is rewritten with magic sets, so that only the tuples
+        the goal can reach are derived; otherwise only the relations the goal
+        depends on are evaluated.
+
+        >>> from greybox.semirings import Boolean
+        >>> eng = Engine("e(a, b). e(b, c). e(x, y). p(X, Y) :- e(X, Y). p(X, Z) :- p(X, Y), e(Y, Z).")
+        >>> eng.query("p(a, Y)", semiring=Boolean())
+        [(0, ('a', 'b'), 1.0), (0, ('a', 'c'), 1.0)]
+        """
+        from ..lang.magic import magic_rewrite
+        from ..lang.parser import parse_query
+
+        atom = goal if isinstance(goal, Atom) else parse_query(goal).body[0]
+        engine, answer = self, atom
+        bound = any(not isinstance(a, Var) for a in atom.args)
+        if bound and semiring.name in ("boolean", "max-min"):
+            key = str(atom)
+            if key not in self._query_engines:
+                magic = magic_rewrite(self.info.program, atom, inputs=self.input_arities)
+                if magic.rewritten:
+                    rewritten = Engine(magic.program, inputs=self.input_arities, limits=self.limits, symbols=self.symbols)
+                    self._query_engines[key] = (rewritten, magic.answer)
+                else:
+                    self._query_engines[key] = (self, atom)
+            engine, answer = self._query_engines[key]
+        res = engine.run(semiring=semiring, batch_size=batch_size, inputs=inputs, targets=[answer.predicate], **kw)
+        out = []
+        for sample, args, p in res.answers(answer.predicate):
+            if all(isinstance(a, Var) or a.value == v for a, v in zip(atom.args, args)):
+                out.append((sample, args, p))
+        return out
 
     @property
     def learnable_initial(self) -> Tensor:

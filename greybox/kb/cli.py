@@ -101,8 +101,25 @@ def _check(ns: argparse.Namespace) -> int:
         n = len(problems)
         print(f"{n} problem{'s' if n != 1 else ''} found", file=sys.stderr)
         return 2
-    print(f"ok: {len(kb.program)} statements, {len(kb.info.relations)} relations")
+    print(f"ok: {len(kb.program)} statements, {len(_relations(kb.program))} relations")
     return 0
+
+
+def _relations(program) -> set[str]:
+    """Names of the relations a checked program defines or declares (without analysing it again)."""
+    from greybox.lang.ast import AnnotatedDisjunction, Clause, NeuralDeclaration, TypeDeclaration
+
+    names: set[str] = set()
+    for s in program.statements:
+        if isinstance(s, Clause):
+            names.add(s.head.predicate)
+        elif isinstance(s, AnnotatedDisjunction):
+            names.update(a.predicate for _, a in s.heads)
+        elif isinstance(s, NeuralDeclaration):
+            names.add(s.atom.predicate)
+        elif isinstance(s, TypeDeclaration):
+            names.add(s.predicate)
+    return names
 
 
 def _list(ns: argparse.Namespace) -> int:
