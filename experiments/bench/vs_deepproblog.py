@@ -68,8 +68,11 @@ def build_venv(venv: Path) -> str | None:
     stamp = venv / ".installed"
     if stamp.is_file() and python.is_file():
         return None
-    venv.mkdir(parents=True, exist_ok=True)
-    (venv / ".gitignore").write_text("*\n")  # as Python 3.13's venv does: git never sees it
+    try:
+        venv.mkdir(parents=True, exist_ok=True)
+        (venv / ".gitignore").write_text("*\n")  # as Python 3.13's venv does: git never sees it
+    except OSError as exc:
+        return f"cannot create {venv}: {exc}"
     log = venv / "build.log"
     print(f"building DeepProbLog's env in {venv} (log: {log})", flush=True)
     steps = [[sys.executable, "-m", "venv", str(venv)]]
@@ -105,12 +108,14 @@ def _limit_memory(limit_bytes: int):
     return apply
 
 
-def _progress(log_text: str, log_iter: int = 100) -> str:
+def _progress(log_text: str, total: int, log_iter: int = 100) -> str:
     """How far a killed run got, from the 'Iteration: K' lines DeepProbLog prints."""
     lines = [ln for ln in log_text.splitlines() if ln.startswith("Iteration:")]
-    if not lines:
-        return f"before training iteration {log_iter} (DeepProbLog logs every {log_iter})"
-    return f"after training iteration {lines[-1].split()[1]}"
+    if lines:
+        return f"after training iteration {lines[-1].split()[1]} of {total}"
+    if total < log_iter:
+        return f"during its {total} training iterations"
+    return f"before training iteration {log_iter} of {total} (DeepProbLog logs every {log_iter})"
 
 
 def run_deepproblog(python: Path, data: Path, n: int, args: argparse.Namespace,
@@ -146,8 +151,9 @@ def run_deepproblog(python: Path, data: Path, n: int, args: argparse.Namespace,
                           detail=f"killed after {timeout:.0f} s while testing (training done)")
             return result
         return {"status": "timeout", "wall_seconds": wall, "log": str(log),
-                "detail": f"killed after {timeout:.0f} s, {_progress(text)} of "
-                          f"{-(-args.train_examples // args.batch_size)} (batches of {args.batch_size})"}
+                "detail": f"killed after {timeout:.0f} s, "
+                          f"{_progress(text, -(-args.train_examples // args.batch_size))} "
+                          f"(batches of {args.batch_size})"}
     result = json.loads(out.read_text()) if out.is_file() else {}
     result.update(wall_seconds=wall, log=str(log))
     if result.get("status") == "ok" or code == 3:  # 3: the side caught a MemoryError
@@ -214,8 +220,10 @@ def format_table(rows: list[tuple[int, dict, dict]]) -> str:
     notes = [f"- N={n}: DeepProbLog {dpl['status']}: {dpl['detail']}"
              for n, dpl, _ in rows if dpl.get("status") != "ok" and "detail" in dpl]
     notes += [f"- N={n}: DeepProbLog grounded and compiled {dpl['circuits']} circuits in "
-              f"{dpl['compile_seconds']:.1f} s while training; testing took "
-              f"{_cell(dpl, 'test_seconds', '.1f')} s; 1-minute load average before/after: "
+              f"{dpl['compile_seconds']:.1f} s while training; "
+              + (f"testing took {dpl['test_seconds']:.1f} s; " if "test_seconds" in dpl
+                 else "testing did not finish; ")
+              + "1-minute load average before/after: "
               f"{dpl.get('load_1min')}"
               for n, dpl, _ in rows if "circuits" in dpl]
     return head + "\n".join(lines) + ("\n\n" + "\n".join(notes) if notes else "")

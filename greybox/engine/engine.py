@@ -196,7 +196,7 @@ class Engine:
         atom = goal if isinstance(goal, Atom) else parse_query(goal).body[0]
         engine, answer = self, atom
         bound = any(not isinstance(a, Var) for a in atom.args)
-        if bound and semiring.name in ("boolean", "max-min"):
+        if bound and semiring.idempotent_mul:
             key = str(atom)
             if key not in self._query_engines:
                 magic = magic_rewrite(self.info.program, atom, inputs=self.input_arities)

@@ -304,6 +304,7 @@ class _Inference:
         self.declared: dict[tuple, tuple[str, DomainExpr]] = {}  # position -> declared domain
         self.typed: dict[str, Span] = {}
         self.neural: dict[str, Span] = {}
+        self.soft_int: set[tuple] = set()
         self.members: dict[str, frozenset] = {}
         self.scopes = 0
 
@@ -399,6 +400,10 @@ class _Inference:
             return
         self.neural[rel] = decl.span
         names = [a.name if isinstance(a, Var) else None for a in atom.args]
+        # an input nothing else constrains is an item index (0, 1, ...) of the network's input
+        for v in decl.inputs:
+            if v.name in names:
+                self.soft_int.add(("p", rel, names.index(v.name)))
         for role, var in [("input", v) for v in decl.inputs] + [("output", decl.output)]:
             if var.name not in names:
                 self.solver.problem(
@@ -623,6 +628,6 @@ class _Inference:
                 if len(cls.domains) == 1:
                     names.append(next(iter(cls.domains)))
                 else:
-                    names.append(cls.base or "symbol")
+                    names.append(cls.base or ("int" if node in self.soft_int else "symbol"))
             out[rel] = tuple(names)
         return out

@@ -191,6 +191,9 @@ class Semiring:
     """A provenance semiring's configuration. ``bind`` makes the per-evaluation ``Algebra``."""
 
     name: str = "semiring"
+    #: ``a ⊗ a == a``: conjoining a tuple twice changes nothing (boolean, max-min). Query-directed
+    #: rewriting adds demand atoms to rule bodies, which keeps tags only in such semirings.
+    idempotent_mul: bool = False
     algebra_class: type[Algebra] = Algebra
 
     def bind(self, facts: FactTable) -> Algebra:

@@ -56,4 +56,5 @@ class Boolean(Semiring):
     """
 
     name = "boolean"
+    idempotent_mul = True
     algebra_class = BooleanAlgebra

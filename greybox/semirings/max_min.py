@@ -35,4 +35,5 @@ class MaxMin(Semiring):
     """
 
     name = "max-min"
+    idempotent_mul = True
     algebra_class = MaxMinAlgebra

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ReasoningTask", "sequence_facts", "lightning_main"]
+__all__ = ["ReasoningTask", "TraceWriter", "sequence_facts", "lightning_main"]
 
 
 def __getattr__(name: str):
@@ -10,6 +10,10 @@ def __getattr__(name: str):
         from . import module
 
         return getattr(module, name)
+    if name == "TraceWriter":
+        from .callbacks import TraceWriter
+
+        return TraceWriter
     if name == "lightning_main":
         from .cli import lightning_main
 

@@ -193,7 +193,7 @@ def build_trace(
         codes, prob = task.predict_answers(example)
         pred_codes = codes[0]
         dist = task.reason(example, query, semiring="max-mult", neural={m: NeuralOutput(n.args, _onehot(n.probs)) for m, n in neural.items()})
-        pred_values = dist.result.decode(dist.query.predicate, torch.cat([torch.zeros(1, 1, dtype=torch.int64), pred_codes[None]], 1))[0] if len(pred_codes) == len(dist.query.args) else tuple(pred_codes.tolist())
+        pred_values = dist.result.decode(dist.query.predicate, torch.cat([pred_codes.new_zeros(1, 1), pred_codes[None]], 1))[0] if len(pred_codes) == len(dist.query.args) else tuple(pred_codes.tolist())
         pred_p = float(prob[0])
         alternatives = []
         p_pred = None

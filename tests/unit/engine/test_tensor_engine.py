@@ -195,6 +195,18 @@ def test_a_batch_gives_the_answers_of_separate_runs() -> None:
         assert {args[0]: p for _, args, p in alone} == pytest.approx(brute)
 
 
+def test_samples_do_not_see_each_others_facts() -> None:
+    eng = Engine("type d(int). type e(int). f(X) :- d(X), \\+ e(X). n(C) :- C = count{X : d(X)}.")
+    inputs = {
+        "d": InputFacts(torch.tensor([[0, 1], [0, 2], [1, 1]]), torch.tensor([0.5, 0.5, 1.0])),
+        "e": InputFacts(torch.tensor([[1, 1]]), torch.tensor([0.25])),  # sample 1 only
+    }
+    res = eng.run(semiring=AddMult(), batch_size=3, inputs=inputs)
+    assert res.answers("f") == [(0, (1,), 0.5), (0, (2,), 0.5), (1, (1,), 0.75)]
+    # sample 2 has no d facts: count 0 with tag one; the tag of a count is the product of its tuples'
+    assert res.answers("n") == [(0, (2,), 0.25), (1, (1,), 1.0), (2, (0,), 1.0)]
+
+
 def test_input_with_wrong_column_count_is_a_shape_error() -> None:
     eng = Engine(SUM2)
     with pytest.raises(ShapeError, match=r"input 'd' needs cols of shape \(N, 3\) .*got \(2, 2\)"):
@@ -289,10 +301,11 @@ def test_targets_compute_only_what_the_targets_need() -> None:
     eng = Engine(TARGETED, limits=Limits(max_tuples=300))
     assert eng.dependencies(["sink"]) == {"sink", "reach", "edge"}
     with pytest.raises(ResourceLimitError, match=r"relation 'n' grew past 300 tuples"):
-        eng.run(semiring=AddMult())  # everything: the runaway relation too
-    res = eng.run(semiring=AddMult(), targets=["sink", "n_reach"])
-    assert res.answers("sink") == [(0, (4,), 0.5)]
-    assert sorted(res.answers("n_reach")) == [(0, (1, 2), 1.0), (0, (2, 2), 1.0), (0, (3, 1), 0.5)]
+        eng.run(semiring=MaxMult())  # everything: the runaway relation too
+    res = eng.run(semiring=MaxMult(), targets=["sink", "n_reach"])
+    # n_reach(3, 1) also needs edge(3, 4) itself: 0.5 * 0.5
+    assert sorted(res.answers("sink")) == [(0, (3,), 0.5), (0, (4,), 0.5)]
+    assert sorted(res.answers("n_reach")) == [(0, (1, 3), 0.5), (0, (2, 2), 0.5), (0, (3, 1), 0.25)]
     assert len(res["big"]) == 0 and len(res["dom"]) == 0
     assert res.answers("n") == [(0, (0,), 1.0)]  # its fact only; the rule never ran
 

@@ -1,0 +1,361 @@
+"""CLUTRR kinship stories as batches for relation extraction + rule reasoning.
+
+A story such as ``[Dorothy]'s brother [Michael] and her went to get ice cream.
+[Michael] is the proud father of the lovely [Donald]`` is cut into sentences; every
+ordered pair of different people named in one sentence is a *candidate pair* that
+the extractor reads; the query is a pair of people and the label is the index of the
+target relation in :data:`RELATIONS` (``aunt`` here, for the query ``(Donald, Dorothy)``:
+Dorothy is Donald's aunt).
+
+People are numbered per story, ``0 .. P-1`` in the order of the ``genders`` column.
+
+Example:
+    >>> s = parse_story("[Ann] met her son [Bob]. [Bob]'s son [Cid] came too.",
+    ...                 query=("Ann", "Cid"), target="grandson", genders="Ann:female,Bob:male,Cid:male")
+    >>> s.people, s.label, s.query
+    (('Ann', 'Bob', 'Cid'), 10, (0, 2))
+    >>> [(p.sentence, p.first, p.second) for p in s.pairs]
+    [(0, 0, 1), (0, 1, 0), (1, 1, 2), (1, 2, 1)]
+"""
+
+from __future__ import annotations
+
+import ast
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from greybox.errors import ConfigError
+
+__all__ = [
+    "RELATIONS",
+    "NONE",
+    "CandidatePair",
+    "Story",
+    "parse_story",
+    "read_clutrr",
+    "encode_pairs",
+    "collate_stories",
+    "ClutrrDataModule",
+    "PAIR_HEADER",
+]
+
+#: the 20 CLUTRR relations, in the order of the answer codes of ``knowledge/kinship_task.dl``
+RELATIONS: tuple[str, ...] = (
+    "father", "mother", "son", "daughter", "husband", "wife", "brother", "sister",
+    "grandfather", "grandmother", "grandson", "granddaughter", "uncle", "aunt", "nephew", "niece",
+    "father_in_law", "mother_in_law", "son_in_law", "daughter_in_law",
+)
+#: the extractor's 21st class: the sentence says nothing about how the two are related
+NONE = "none"
+
+#: columns before the characters in each row of ``pairs``: valid, then the character spans of both names
+PAIR_HEADER = 5
+
+_NAME = re.compile(r"\[([^\]]+)\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_DATA_HINT = "pass the CLUTRR folder with --data.init_args.data_dir (from the project root: ../shared/data/clutrr/data_089907f8)"
+
+
+@dataclass(frozen=True)
+class CandidatePair:
+    """Two people named in one sentence; ``second`` is what the extractor says about ``first``.
+
+    Attributes:
+        sentence: index of the sentence in the story.
+        first, second: person indices.
+        first_span, second_span: ``(start, end)`` character offsets of their names in the plain sentence.
+    """
+
+    sentence: int
+    first: int
+    second: int
+    first_span: tuple[int, int]
+    second_span: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Story:
+    """One parsed CLUTRR example.
+
+    Attributes:
+        sentences: the sentences without brackets.
+        people: names, indexed by person id.
+        genders: 1 male, 0 female, per person.
+        pairs: the candidate pairs.
+        query: ``(a, b)`` person ids; the answer is what ``b`` is to ``a``.
+        label: index of the target in :data:`RELATIONS`.
+        k: number of edges of the story's chain (CLUTRR's ``1.k``), 0 when unknown.
+    """
+
+    sentences: tuple[str, ...]
+    people: tuple[str, ...]
+    genders: tuple[int, ...]
+    pairs: tuple[CandidatePair, ...]
+    query: tuple[int, int]
+    label: int
+    k: int = 0
+
+
+def _relation_index(target: str) -> int:
+    name = target.strip().replace("-", "_")
+    if name not in RELATIONS:
+        raise ConfigError(f"unknown CLUTRR relation '{target}'", hint=f"expected one of: {', '.join(RELATIONS)}")
+    return RELATIONS.index(name)
+
+
+def parse_story(story: str, query: tuple[str, str], target: str, genders: str = "", k: int = 0) -> Story:
+    """Sentences, people and candidate pairs of one story.
+
+    Args:
+        story: text with ``[Bracketed]`` names.
+        query: the two queried names.
+        target: the relation (``son-in-law`` or ``son_in_law``).
+        genders: CLUTRR's ``Name:male,Name:female,...``; fixes the person numbering.
+        k: the chain length, kept for reporting.
+
+    Returns:
+        The parsed :class:`Story`.
+
+    Raises:
+        ConfigError: the target is not a CLUTRR relation, or a queried name is not in the story.
+    """
+    people: list[str] = []
+    gender_of: dict[str, int] = {}
+    for item in filter(None, (g.strip() for g in genders.split(","))):
+        name, _, gender = item.partition(":")
+        people.append(name)
+        gender_of[name] = 1 if gender.strip() == "male" else 0
+    sentences: list[str] = []
+    pairs: list[CandidatePair] = []
+    for raw in _SENTENCE_END.split(story.strip()):
+        plain, spans = "", {}
+        pos = 0
+        for m in _NAME.finditer(raw):
+            plain += raw[pos:m.start()]
+            name = m.group(1)
+            spans.setdefault(name, (len(plain), len(plain) + len(name)))  # first mention
+            plain += name
+            pos = m.end()
+        plain += raw[pos:]
+        index = len(sentences)
+        sentences.append(plain)
+        for name in spans:
+            if name not in people:
+                people.append(name)
+        names = list(spans)
+        for a in names:
+            for b in names:
+                if a != b:
+                    pairs.append(CandidatePair(index, people.index(a), people.index(b), spans[a], spans[b]))
+    for name in query:
+        if name not in people:
+            raise ConfigError(f"queried person '{name}' is not named in the story", hint="check the story's [brackets]")
+    return Story(
+        sentences=tuple(sentences), people=tuple(people),
+        genders=tuple(gender_of.get(p, -1) for p in people), pairs=tuple(pairs),
+        query=(people.index(query[0]), people.index(query[1])), label=_relation_index(target), k=k,
+    )
+
+
+def read_clutrr(path: str | Path, k: int = 0, limit: int | None = None) -> list[Story]:
+    """Parse the stories of one CLUTRR csv file.
+
+    Args:
+        path: the csv file (columns ``story``, ``query``, ``target``, ``genders``, ...).
+        k: chain length recorded on every story (0: unknown / mixed).
+        limit: keep only the first ``limit`` rows.
+
+    Raises:
+        ConfigError: the file is missing or lacks a column.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"CLUTRR file not found (resolved: {path.resolve()})", file=str(path), hint=_DATA_HINT)
+    stories = []
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        missing = {"story", "query", "target", "genders"} - set(reader.fieldnames or ())
+        if missing:
+            raise ConfigError(f"CLUTRR file lacks the columns {sorted(missing)}", file=str(path), hint=_DATA_HINT)
+        for line, row in enumerate(reader, start=2):
+            if limit is not None and len(stories) >= limit:
+                break
+            try:
+                query = ast.literal_eval(row["query"])
+            except (ValueError, SyntaxError) as exc:
+                raise ConfigError(f"cannot read the query {row['query']!r}", file=str(path), line=line,
+                                  hint="the query column holds a pair such as ('Ann', 'Bob')") from exc
+            stories.append(parse_story(row["story"], tuple(query), row["target"], row["genders"], k=k))
+    return stories
+
+
+def encode_pairs(story: Story) -> torch.Tensor:
+    """``(M, PAIR_HEADER + L)`` int64 rows, one per candidate pair, that the extractor reads.
+
+    A row is ``[1, a_start, a_end, b_start, b_end, c_1, ..., c_L]``: a validity flag, the
+    character spans of both names, then the sentence as unicode code points.
+
+    >>> s = parse_story("[A] is [B]'s son.", ("B", "A"), "son", "A:male,B:male")
+    >>> encode_pairs(s)[0, :PAIR_HEADER].tolist()
+    [1, 0, 1, 5, 6]
+    """
+    rows = []
+    for p in story.pairs:
+        chars = [ord(c) for c in story.sentences[p.sentence]]
+        rows.append([1, *p.first_span, *p.second_span, *chars])
+    width = max((len(r) for r in rows), default=PAIR_HEADER)
+    out = torch.zeros((len(rows), width), dtype=torch.int64)
+    for i, r in enumerate(rows):
+        out[i, : len(r)] = torch.tensor(r)
+    return out
+
+
+def collate_stories(stories: list[Story]) -> dict[str, torch.Tensor]:
+    """Stack stories into one batch dict, padding pairs and people.
+
+    Returns:
+        ``pairs`` (B, M, 5 + L) extractor input (padded rows are all 0: invalid);
+        ``pair_first``, ``pair_second`` (B, M) person ids of each pair (-1: padding);
+        ``query`` (B, 2) the queried people; ``genders`` (B, P) 1 male, 0 female, -1 padding;
+        ``label`` (B,) target relation index; ``k`` (B,) chain length.
+
+    >>> s = parse_story("[A] is [B]'s son.", ("B", "A"), "son", "A:male,B:male")
+    >>> b = collate_stories([s, s])
+    >>> b["pairs"].shape[:2], b["query"].tolist(), b["label"].tolist()
+    (torch.Size([2, 2]), [[1, 0], [1, 0]], [2, 2])
+    """
+    encoded = [encode_pairs(s) for s in stories]
+    bsz = len(stories)
+    m = max(1, max(e.shape[0] for e in encoded))
+    width = max(e.shape[1] for e in encoded)
+    pairs = torch.zeros((bsz, m, width), dtype=torch.int64)  # (B, M, 5 + L)
+    first = torch.full((bsz, m), -1, dtype=torch.int64)  # (B, M)
+    second = torch.full((bsz, m), -1, dtype=torch.int64)  # (B, M)
+    n_people = max(len(s.people) for s in stories)
+    genders = torch.full((bsz, n_people), -1, dtype=torch.int64)  # (B, P)
+    for i, (s, e) in enumerate(zip(stories, encoded)):
+        pairs[i, : e.shape[0], : e.shape[1]] = e
+        first[i, : len(s.pairs)] = torch.tensor([p.first for p in s.pairs], dtype=torch.int64)
+        second[i, : len(s.pairs)] = torch.tensor([p.second for p in s.pairs], dtype=torch.int64)
+        genders[i, : len(s.genders)] = torch.tensor(s.genders, dtype=torch.int64)
+    return {
+        "pairs": pairs,
+        "pair_first": first,
+        "pair_second": second,
+        "query": torch.tensor([s.query for s in stories], dtype=torch.int64),  # (B, 2)
+        "genders": genders,
+        "label": torch.tensor([s.label for s in stories], dtype=torch.int64),  # (B,)
+        "k": torch.tensor([s.k for s in stories], dtype=torch.int64),  # (B,)
+    }
+
+
+class _Stories(Dataset):
+    def __init__(self, stories: list[Story]) -> None:
+        self.stories = stories
+
+    def __len__(self) -> int:
+        return len(self.stories)
+
+    def __getitem__(self, i: int) -> Story:
+        return self.stories[i]
+
+
+class ClutrrDataModule(pl.LightningDataModule):
+    """CLUTRR (clean, task 1.x): train on chains of 2-3 relations, test on chains of k = 2..10.
+
+    Batches are the dicts of :func:`collate_stories`. ``test_dataloader`` returns one
+    loader per k, in ``test_ks`` order, so metrics are logged per k.
+
+    Args:
+        data_dir: folder with ``1.2,1.3_train.csv`` and ``1.k_test.csv``.
+        train_file: the training csv inside ``data_dir``.
+        val_fraction: share of the training stories held out for validation.
+        test_ks: the chain lengths to test on (files ``1.{k}_test.csv``).
+        batch_size: stories per batch.
+        seed: seeds the train/validation split and the training order.
+        max_train: keep only this many training stories (after the split; None: all).
+        max_test_per_k: keep only the first stories of each test file (None: all).
+        num_workers: DataLoader worker processes.
+
+    Raises:
+        ConfigError: a value is out of range, or the folder or a file is missing.
+    """
+
+    def __init__(
+        self,
+        data_dir: str = "../shared/data/clutrr/data_089907f8",
+        train_file: str = "1.2,1.3_train.csv",
+        val_fraction: float = 0.1,
+        test_ks: list[int] = [2, 3, 4, 5, 6, 7, 8, 9, 10],  # noqa: B006 - read only, shown by --print_config
+        batch_size: int = 32,
+        seed: int = 0,
+        max_train: int | None = None,
+        max_test_per_k: int | None = None,
+        num_workers: int = 0,
+    ) -> None:
+        super().__init__()
+        if not 0.0 <= val_fraction < 1.0:
+            raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction}", hint="e.g. --data.init_args.val_fraction 0.1")
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be >= 1, got {batch_size}", hint="set --data.init_args.batch_size to 1 or more")
+        folder = Path(data_dir)
+        if not folder.is_dir():
+            raise ConfigError(f"CLUTRR folder not found (resolved: {folder.resolve()})", file=str(folder), hint=_DATA_HINT)
+        for name in [train_file, *(f"1.{k}_test.csv" for k in test_ks)]:
+            if not (folder / name).is_file():
+                raise ConfigError(f"CLUTRR file '{name}' not found in {folder.resolve()}", file=str(folder / name),
+                                  hint=_DATA_HINT + "; or drop that k from --data.init_args.test_ks")
+        self.save_hyperparameters()
+        self.data_dir = folder
+        self.train_file = train_file
+        self.val_fraction = val_fraction
+        self.test_ks = list(test_ks)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.max_train = max_train
+        self.max_test_per_k = max_test_per_k
+        self.num_workers = num_workers
+        self.splits: dict[str, list[Story]] = {}
+        self.tests: dict[int, list[Story]] = {}
+
+    def setup(self, stage: str | None = None) -> None:
+        """Read and parse the files (once; idempotent)."""
+        if self.splits:
+            return
+        stories = read_clutrr(self.data_dir / self.train_file)
+        order = np.random.default_rng(self.seed).permutation(len(stories))
+        n_val = int(round(self.val_fraction * len(stories)))
+        val = [stories[i] for i in sorted(order[:n_val])]
+        train = [stories[i] for i in sorted(order[n_val:])]
+        if self.max_train is not None:
+            train = train[: self.max_train]
+            val = val[: max(1, self.max_train // 10)] if val else val
+        self.splits = {"train": train, "val": val}
+        self.tests = {k: read_clutrr(self.data_dir / f"1.{k}_test.csv", k=k, limit=self.max_test_per_k) for k in self.test_ks}
+
+    def _loader(self, stories: list[Story], shuffle: bool) -> DataLoader:
+        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
+        return DataLoader(_Stories(stories), batch_size=self.batch_size, shuffle=shuffle, collate_fn=collate_stories,
+                          num_workers=self.num_workers, generator=generator, persistent_workers=self.num_workers > 0)
+
+    def train_dataloader(self) -> DataLoader:
+        self.setup()
+        return self._loader(self.splits["train"], shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        self.setup()
+        return self._loader(self.splits["val"], shuffle=False)
+
+    def test_dataloader(self) -> list[DataLoader]:
+        self.setup()
+        return [self._loader(self.tests[k], shuffle=False) for k in self.test_ks]
+
+    def predict_dataloader(self) -> list[DataLoader]:
+        return self.test_dataloader()

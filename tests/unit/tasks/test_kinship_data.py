@@ -1,0 +1,114 @@
+"""CLUTRR parsing, candidate pairs, batches and the data module's errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from greybox.errors import ConfigError
+from tasks.kinship.data import (PAIR_HEADER, RELATIONS, ClutrrDataModule, collate_stories, encode_pairs,
+                                parse_story, read_clutrr)
+
+ROOT = Path(__file__).resolve().parents[3]
+CLUTRR = ROOT.parent / "shared/data/clutrr/data_089907f8"
+needs_data = pytest.mark.skipif(not CLUTRR.is_dir(), reason=f"CLUTRR data not found at {CLUTRR}")
+
+STORY = "[Dorothy]'s brother [Michael] and her went to get ice cream. [Michael] is the proud father of the lovely [Donald]"
+
+
+def test_parse_story_people_pairs_query_label() -> None:
+    s = parse_story(STORY, ("Donald", "Dorothy"), "aunt", "Donald:male,Michael:male,Dorothy:female")
+    assert s.people == ("Donald", "Michael", "Dorothy")
+    assert s.genders == (1, 1, 0)
+    assert s.query == (0, 2)
+    assert RELATIONS[s.label] == "aunt"
+    assert s.sentences[0].startswith("Dorothy's brother Michael")
+    assert "[" not in "".join(s.sentences)
+    # ordered pairs of people named in the same sentence, never across sentences
+    assert [(p.sentence, p.first, p.second) for p in s.pairs] == [(0, 2, 1), (0, 1, 2), (1, 1, 0), (1, 0, 1)]
+    first = s.pairs[0]
+    assert s.sentences[0][slice(*first.first_span)] == "Dorothy"
+    assert s.sentences[0][slice(*first.second_span)] == "Michael"
+
+
+def test_hyphenated_targets_map_to_underscored_relations() -> None:
+    s = parse_story("[A] and [B] ate.", ("A", "B"), "son-in-law", "A:male,B:male")
+    assert RELATIONS[s.label] == "son_in_law"
+
+
+def test_unknown_target_and_unnamed_query_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="unknown CLUTRR relation 'cousin'"):
+        parse_story("[A] and [B] ate.", ("A", "B"), "cousin", "A:male,B:male")
+    with pytest.raises(ConfigError, match="queried person 'Zed' is not named"):
+        parse_story("[A] and [B] ate.", ("A", "Zed"), "son", "A:male,B:male")
+
+
+def test_encode_pairs_rows_hold_spans_and_sentence() -> None:
+    s = parse_story(STORY, ("Donald", "Dorothy"), "aunt", "Donald:male,Michael:male,Dorothy:female")
+    rows = encode_pairs(s)
+    assert rows.shape[0] == len(s.pairs)
+    row = rows[2].tolist()
+    text = "".join(chr(c) for c in row[PAIR_HEADER:] if c)
+    assert text == s.sentences[1]
+    assert row[0] == 1 and text[row[1]:row[2]] == "Michael" and text[row[3]:row[4]] == "Donald"
+
+
+def test_collate_pads_pairs_and_people() -> None:
+    big = parse_story(STORY, ("Donald", "Dorothy"), "aunt", "Donald:male,Michael:male,Dorothy:female")
+    small = parse_story("[A] is [B]'s son.", ("B", "A"), "son", "A:male,B:female")
+    b = collate_stories([big, small])
+    assert b["pairs"].shape[:2] == (2, 4)
+    assert b["pair_first"].tolist() == [[2, 1, 1, 0], [0, 1, -1, -1]]
+    assert b["pairs"][1, 2:].abs().sum() == 0  # padding rows are invalid (flag 0)
+    assert b["genders"].tolist() == [[1, 1, 0], [1, 0, -1]]
+    assert b["query"].tolist() == [[0, 2], [1, 0]]
+    assert b["label"].tolist() == [RELATIONS.index("aunt"), RELATIONS.index("son")]
+
+
+def test_missing_folder_is_a_config_error_naming_the_fix(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(ConfigError, match="CLUTRR folder not found") as info:
+        ClutrrDataModule(data_dir=str(missing))
+    assert "--data.init_args.data_dir" in info.value.hint
+    assert str(missing) in str(info.value)
+
+
+def test_missing_test_file_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "1.2,1.3_train.csv").write_text("story,query,target,genders\n")
+    with pytest.raises(ConfigError, match=r"'1.2_test.csv' not found"):
+        ClutrrDataModule(data_dir=str(tmp_path), test_ks=[2])
+
+
+def test_file_without_columns_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "bad.csv"
+    path.write_text("a,b\n1,2\n")
+    with pytest.raises(ConfigError, match="lacks the columns"):
+        read_clutrr(path)
+
+
+@needs_data
+def test_real_train_file_parses() -> None:
+    stories = read_clutrr(CLUTRR / "1.2,1.3_train.csv", limit=500)
+    assert len(stories) == 500
+    assert all(0 <= s.label < len(RELATIONS) for s in stories)
+    assert all(s.pairs for s in stories)
+    # most stories name both queried people together with someone else (88.7% of the whole file)
+    named = [{p.first for p in s.pairs} for s in stories]
+    covered = sum(s.query[0] in n and s.query[1] in n for s, n in zip(stories, named)) / len(stories)
+    assert 0.8 < covered < 1.0
+
+
+@needs_data
+def test_data_module_splits_and_one_test_loader_per_k() -> None:
+    dm = ClutrrDataModule(data_dir=str(CLUTRR), test_ks=[2, 10], max_train=64, max_test_per_k=5, batch_size=8)
+    dm.setup()
+    assert len(dm.splits["train"]) == 64 and len(dm.splits["val"]) == 6
+    loaders = dm.test_dataloader()
+    assert len(loaders) == 2
+    batch = next(iter(loaders[1]))
+    assert batch["k"].tolist() == [10] * 5
+    assert batch["pairs"].dtype == torch.int64 and batch["pairs"].shape[0] == 5
+    train_ids = {id(s) for s in dm.splits["train"]}
+    assert not train_ids & {id(s) for s in dm.splits["val"]}

@@ -1,0 +1,130 @@
+"""The relation extractor, the task program, and training through the kinship rules."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from torch import nn
+
+from greybox.lang.parser import parse_program
+from greybox.neural.predicate import NeuralOutput
+from greybox.training.module import ReasoningTask
+from tasks.kinship.data import PAIR_HEADER, RELATIONS, collate_stories, parse_story
+from tasks.kinship.model import KINSHIP_RULES, KINSHIP_TASK_RULES, RelationExtractor, kinship_program, minilm_path
+
+ROOT = Path(__file__).resolve().parents[3]
+FACTS = {"pair_first": "pair_first", "pair_second": "pair_second", "query_person": "query", "person_gender": "genders"}
+# Dan's father is Bob, Bob's father is Cid: Cid is Dan's grandfather
+STORY = parse_story("[Bob] is the father of [Dan]. [Cid] is the father of [Bob].", ("Dan", "Cid"), "grandfather",
+                    "Dan:male,Bob:male,Cid:male")
+
+
+class NamedSecondIsFather(nn.Module):
+    """Says `father` when the pair's second person is named first in the sentence, else `none`.
+
+    For "[Bob] is the father of [Dan]" that is the pair (Dan, Bob): father(dan, bob).
+    A learnable sharpness lets gradients be checked.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sharpness = nn.Parameter(torch.tensor(4.0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        logits = torch.zeros(x.shape[0], len(RELATIONS) + 1)
+        says_father = (x[:, 3] < x[:, 1]).float()
+        logits[:, RELATIONS.index("father")] = self.sharpness * says_father
+        logits[:, -1] = self.sharpness * (1 - says_father)
+        return torch.softmax(logits, -1) * (x[:, :1] == 1)
+
+
+def _task(net: nn.Module, semiring: str = "max-mult") -> ReasoningTask:
+    return ReasoningTask(str(ROOT / KINSHIP_RULES), {"relation_net": net}, train_query="answer(R)",
+                         inputs={"relation_net": "pairs"}, sequence_facts=FACTS,
+                         extra_facts=(ROOT / KINSHIP_TASK_RULES).read_text(), semiring=semiring)
+
+
+@pytest.fixture(scope="module")
+def extractor() -> RelationExtractor:
+    return RelationExtractor()
+
+
+def test_encoder_loads_offline_from_the_package(extractor: RelationExtractor) -> None:
+    assert os.environ.get("HF_HUB_OFFLINE") == "1"
+    assert (minilm_path() / "model.safetensors").is_file()
+    assert extractor.encoder.config.hidden_size == 384
+    assert not any(p.requires_grad for p in extractor.encoder.parameters())
+    assert all(p.requires_grad for p in extractor.head.parameters())
+
+
+def test_extractor_gives_a_distribution_per_valid_pair_and_zeros_for_padding(extractor: RelationExtractor) -> None:
+    other = parse_story("[Ann] and her son [Tom] and his wife [Eve] ate.", ("Ann", "Eve"), "daughter_in_law",
+                        "Ann:female,Tom:male,Eve:female")
+    batch = collate_stories([STORY, other])
+    x = batch["pairs"].flatten(0, 1)  # (B*M, 5 + L)
+    p = extractor(x)
+    assert p.shape == (2 * 6, 21)
+    valid = x[:, 0] == 1
+    assert torch.allclose(p[valid].sum(1), torch.ones(int(valid.sum())))
+    assert p[~valid].abs().sum() == 0
+    # each distinct sentence was encoded once
+    assert len(extractor._cache) == 3
+
+
+def test_extractor_reads_both_names_so_direction_matters(extractor: RelationExtractor) -> None:
+    x = collate_stories([STORY])["pairs"][0]  # pairs (Dan, Bob) then (Bob, Dan) of one sentence
+    p = extractor.eval()(x[:2])
+    assert not torch.allclose(p[0], p[1])
+
+
+def test_extractor_rejects_rows_without_the_header(extractor: RelationExtractor) -> None:
+    from greybox.errors import ShapeError
+
+    with pytest.raises(ShapeError, match=r"expects \(N, 5 \+ L\) pair rows"):
+        extractor(torch.zeros(3, PAIR_HEADER - 1, dtype=torch.int64))
+
+
+def test_perception_gives_one_neural_output_row_per_candidate_pair() -> None:
+    task = _task(NamedSecondIsFather())
+    batch = collate_stories([STORY, STORY])
+    out = task.reasoner.perceive({"relation_net": batch["pairs"]})["relation_net"]
+    assert isinstance(out, NeuralOutput)
+    assert out.args.shape == (8, 2) and out.probs.shape == (8, 21)
+    assert out.args[:, 0].tolist() == [0, 0, 0, 0, 1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("semiring", ["max-mult", "add-mult"])
+def test_father_of_father_is_grandfather_and_gradients_flow(semiring: str) -> None:
+    net = NamedSecondIsFather()
+    task = _task(net, semiring)
+    batch = collate_stories([STORY])
+    loss, out = task.loss(batch)
+    codes, prob = out.predict()
+    assert RELATIONS[int(codes[0, 0])] == "grandfather"
+    assert float(prob[0]) > 0.9
+    loss.backward()
+    assert net.sharpness.grad is not None and float(net.sharpness.grad) < 0  # sharper readings, likelier answer
+
+
+def test_real_extractor_trains_through_the_rules(extractor: RelationExtractor) -> None:
+    task = _task(extractor.train())
+    batch = collate_stories([STORY])
+    loss, _ = task.loss(batch)
+    assert torch.isfinite(loss)
+    loss.backward()
+    grads = [p.grad for p in extractor.head.parameters()]
+    assert all(g is not None for g in grads) and any(float(g.abs().sum()) > 0 for g in grads)
+
+
+def test_program_text_joins_both_files_and_config_keeps_the_task_rules_verbatim() -> None:
+    text = kinship_program(ROOT)
+    program = parse_program(text)
+    heads = {s.head.predicate for s in program.statements if hasattr(s, "head")}
+    assert {"answer", "grandfather", "male"} <= heads
+    config = yaml.safe_load((ROOT / "experiments/kinship/clutrr.yaml").read_text())
+    assert config["model"]["extra_facts"].strip() == (ROOT / KINSHIP_TASK_RULES).read_text().strip()
+    assert config["model"]["program"] == KINSHIP_RULES
