@@ -617,6 +617,7 @@ class _Inference:
 
     def _types(self) -> dict[str, tuple[str, ...]]:
         out: dict[str, tuple[str, ...]] = {}
+        soft_int = {self.solver.find(n) for n in self.soft_int}
         for rel, arity in self.arities.items():
             names = []
             for i in range(arity):
@@ -628,6 +629,6 @@ class _Inference:
                 if len(cls.domains) == 1:
                     names.append(next(iter(cls.domains)))
                 else:
-                    names.append(cls.base or ("int" if node in self.soft_int else "symbol"))
+                    names.append(cls.base or ("int" if self.solver.find(node) in soft_int else "symbol"))
             out[rel] = tuple(names)
         return out
