@@ -280,7 +280,8 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY") if k in os.environ)
+    print(f"command: {' '.join(filter(None, [env, Path(sys.executable).name, *sys.argv]))}")
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, batch {args.batch}, "
           f"{args.steps} steps (median) after 1 warm-up, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"targets: engine <= {ENGINE_SHARE_TARGET:.0%} of the step; sum-15 and add-15 < "

@@ -115,7 +115,8 @@ def main() -> None:
     dtype = getattr(torch, args.dtype)
     gen = torch.Generator().manual_seed(args.seed)
 
-    print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY") if k in os.environ)
+    print(f"command: {' '.join(filter(None, [env, Path(sys.executable).name, *sys.argv]))}")
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, batch {args.batch}, dtype {args.dtype}, "
           f"best of {args.repeat}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'':31s} {'--- wall-clock ---':>21s} {'--- CPU time ---':>21s}")

@@ -195,11 +195,12 @@ class ReasoningTask(pl.LightningModule):
         self.log("train_loss", loss, prog_bar=True, batch_size=b)
         return loss
 
-    def validation_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> None:
+    def validation_step(self, batch: Mapping[str, Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
         loss, _ = self.loss(batch)
         self._log_metrics("val", batch, loss)
 
-    def test_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> None:
+    def test_step(self, batch: Mapping[str, Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
+        # several test loaders (e.g. one per story length) are logged apart by Lightning
         loss, _ = self.loss(batch)
         self._log_metrics("test", batch, loss)
 

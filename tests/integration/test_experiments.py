@@ -18,11 +18,17 @@ from greybox.trace.schema import DecisionTrace, json_schema, validate_trace_json
 
 ROOT = Path(__file__).resolve().parents[2]
 MNIST = ROOT.parent / "shared/data/mnist10k"
+CLUTRR = ROOT.parent / "shared/data/clutrr/data_089907f8"
 CONFIGS = sorted(p for p in (ROOT / "experiments").glob("*/*.yaml") if p.parent.name != "bench")
 
 
 def _overrides(config: Path) -> list[str]:
     text = config.read_text()
+    if "ClutrrDataModule" in text:
+        if not CLUTRR.is_dir():
+            pytest.skip(f"CLUTRR data not found at {CLUTRR}")
+        return [f"--data.init_args.data_dir={CLUTRR}", "--data.init_args.max_train=64",
+                "--data.init_args.max_test_per_k=4", "--data.init_args.batch_size=4"]
     if "source: mnist" in text or "mnist10k" in text:
         if not MNIST.is_dir():
             pytest.skip(f"MNIST data not found at {MNIST}")
