@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..errors import UnsafeRuleError
 from ..lang.ast import Aggregate, Assign, Atom, Comparison, Literal, Negation, Var
 
 __all__ = ["Step", "order_body", "local_vars", "aggregate_groups"]
@@ -77,7 +78,7 @@ def _ready(lit: Literal, bound: set[str], body, head_vars) -> bool:
     return False
 
 
-def order_body(body: tuple[Literal, ...], head_vars: set[str], first: int | None = None) -> list[Step]:
+def order_body(body: tuple[Literal, ...], head_vars: set[str], first: int | None = None, span=None) -> list[Step]:
     """Executable order of ``body``; ``first`` forces which positive atom runs first.
 
     >>> from greybox.lang.ast import Atom, Var, Comparison
@@ -124,6 +125,14 @@ def order_body(body: tuple[Literal, ...], head_vars: set[str], first: int | None
         if aggs:
             take(aggs[0])
             continue
-        # the static checks reject unsafe rules before planning; reaching here is a bug
-        raise AssertionError(f"cannot order body literals {[body[i] for i in remaining]}")
+        # the static checks reject unsafe rules before planning: this is a program built in code
+        lit = body[remaining[0]]
+        where = getattr(lit, "span", None) or span
+        raise UnsafeRuleError(
+            f"cannot evaluate {type(lit).__name__.lower()}: its variables "
+            f"{sorted(set(lit.variables()) - bound)} are never bound",
+            file=getattr(where, "file", None), line=getattr(where, "line", None) or None,
+            column=getattr(where, "column", None) or None,
+            hint="bind every variable with a positive atom before it is compared, negated or computed",
+        )
     return steps

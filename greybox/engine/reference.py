@@ -70,6 +70,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from .plan import aggregate_groups, order_body
 from ..errors import ArityError, ResourceLimitError, UnknownRelationError, UnsafeRuleError
 from ..lang.ast import (
     Aggregate,
@@ -269,104 +270,12 @@ def _compare(op: str, a: Value, b: Value) -> bool:
 # ---------------------------------------------------------------- planning
 
 
-def _literal_vars(lit: Literal) -> set[str]:
-    return set(lit.variables())
-
-
-def _local_vars(lit: Negation | Aggregate, body: Sequence[Literal], head_vars: set[str]) -> set[str]:
-    elsewhere = set(head_vars)
-    for other in body:
-        if other is not lit:
-            elsewhere |= _literal_vars(other)
-    if isinstance(lit, Aggregate):
-        own: set[str] = set()
-        for b in lit.body:
-            own |= _literal_vars(b)
-        return own - elsewhere
-    return _literal_vars(lit) - elsewhere
-
-
-def _aggregate_groups(agg: Aggregate, body: Sequence[Literal], head_vars: set[str]) -> list[str]:
-    inner: list[str] = []
-    for b in agg.body:
-        for v in b.variables():
-            if v not in inner:
-                inner.append(v)
-    local = _local_vars(agg, body, head_vars)
-    return [v for v in inner if v not in local and v != agg.result.name]
-
-
-def _ready(lit: Literal, bound: set[str], body, head_vars) -> bool:
-    if isinstance(lit, Comparison):
-        free = _literal_vars(lit) - bound
-        if not free:
-            return True
-        if lit.op == "=" and len(free) == 1:
-            (v,) = free
-            return any(isinstance(side, Var) and side.name == v for side in (lit.left, lit.right))
-        return False
-    if isinstance(lit, Assign):
-        return set(lit.expr.variables()) <= bound
-    if isinstance(lit, Negation):
-        return _literal_vars(lit) - _local_vars(lit, body, head_vars) <= bound
-    if isinstance(lit, Aggregate):
-        # group variables that another atom binds are bound first (an empty group then counts 0)
-        others: set[str] = set()
-        for other in body:
-            if other is not lit and isinstance(other, Atom):
-                others |= _literal_vars(other)
-        return {g for g in _aggregate_groups(lit, body, head_vars) if g in others} <= bound
-    return False
-
-
 def _order(body: Sequence[Literal], head_vars: set[str], first: int | None, span_of) -> list[int]:
-    """Execution order of ``body``: ready filters first, then the atom sharing most bound variables."""
-    remaining = list(range(len(body)))
-    bound: set[str] = set()
-    order: list[int] = []
+    """Execution order of ``body``: the tensor engine's planner, so both evaluators join in one order.
 
-    def take(i: int) -> None:
-        remaining.remove(i)
-        order.append(i)
-        lit = body[i]
-        if isinstance(lit, Atom):
-            bound.update(lit.variables())
-        elif isinstance(lit, Assign):
-            bound.add(lit.target.name)
-        elif isinstance(lit, Comparison):
-            bound.update(lit.variables())
-        elif isinstance(lit, Aggregate):
-            bound.add(lit.result.name)
-            bound.update(_aggregate_groups(lit, body, head_vars))
-
-    if first is not None:
-        take(first)
-    while remaining:
-        ready = [i for i in remaining if not isinstance(body[i], Atom) and _ready(body[i], bound, body, head_vars)]
-        if ready:
-            take(ready[0])
-            continue
-        atoms = [i for i in remaining if isinstance(body[i], Atom)]
-        if atoms:
-            def score(i: int) -> tuple[int, int, int]:
-                vs = _literal_vars(body[i])
-                return (-len(vs & bound), len(vs - bound), i)
-
-            take(min(atoms, key=score))
-            continue
-        aggs = [i for i in remaining if isinstance(body[i], Aggregate)]
-        if aggs:
-            take(aggs[0])
-            continue
-        lit = body[remaining[0]]
-        span = getattr(lit, "span", None) or span_of
-        raise UnsafeRuleError(
-            f"cannot evaluate {type(lit).__name__.lower()}: its variables "
-            f"{sorted(_literal_vars(lit) - bound)} are never bound",
-            file=span.file, line=span.line or None, column=span.column or None,
-            hint="bind every variable with a positive atom before it is compared, negated or computed",
-        )
-    return order
+    (The order matters only to top-k, which truncates after every product.)
+    """
+    return [step.position for step in order_body(tuple(body), head_vars, first, span_of)]
 
 
 # ---------------------------------------------------------------- steps
@@ -516,7 +425,7 @@ class _CompareStep:
 class _AggregateStep:
     def __init__(self, lit: Aggregate, body, head_vars: set[str], slots: dict[str, int], span) -> None:
         self.lit = lit
-        self.groups = _aggregate_groups(lit, body, head_vars)
+        self.groups = aggregate_groups(lit, tuple(body), head_vars)
         self.listed = [v.name for v in lit.vars]
         self.inner = _Plan(lit.body, set(self.groups) | set(self.listed), span)
         self.bound_g = [g for g in self.groups if g in slots]
