@@ -7,9 +7,9 @@ For each N, ``ReasoningModule`` runs ``knowledge/digit_sum.dl`` with the extra f
 logits; the network is a stub: the distributions go in as ``NeuralOutput``), and
 reads back ``sum(S)``: ``9N + 1`` answer tuples per sample. Reported per N:
 
-  * forward: engine evaluation of the batch;
-  * forward+backward: the same plus ``-log P(sum = label)`` averaged over the batch
-    and its backward to the logits;
+  * forward: engine evaluation of the batch (under ``torch.no_grad()``);
+  * forward+backward: the same with autograd on, plus ``-log P(sum = label)``
+    averaged over the batch and its backward to the logits;
   * both as wall-clock and as this process's CPU time (with one thread the CPU time
     is the steadier of the two on a shared machine), best of ``--repeat`` after one
     warm-up, the two measurements taking turns;

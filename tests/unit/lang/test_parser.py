@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -536,14 +535,12 @@ def test_tokens_agree_with_larks_contextual_lexer(program):
     assert ours == theirs
 
 
-def test_ten_thousand_rules_parse_quickly():
+def test_ten_thousand_rules_parse():
+    """A large file parses whole (its speed is measured by experiments/bench/kb_check.py)."""
     text = "".join(
         f"r{i}(X, Z) :- edge(X, Y), r{i}(Y, Z), \\+ blocked(Z, n{i}), W is X + {i}, W > 3.\n" for i in range(10_000)
     )
-    started = time.process_time()
     program = parse_program(text)
-    elapsed = time.process_time() - started
     assert len(program) == 10_000
     assert program.statements[-1].body[3] == Assign(Var("W"), BinOp("+", X, Const(9999)))
-    # about 0.5 s of CPU on a quiet machine; the bound only catches a lost order of magnitude
-    assert elapsed < 5.0, elapsed
+    assert program.statements[-1].span.line == 10_000
