@@ -66,12 +66,13 @@ def kinship_demo(query: str = "?- aunt(alice, Who).", *, print_output: bool = Tr
     return text
 
 
-def digit_demo(*, epochs: int = 4) -> int:
+def digit_demo(*, epochs: int = 10) -> int:
     """Train ``experiments/digit_sum/sum2_digits.yaml`` briefly, test it, and explain a mistake.
 
     Only the sums are labelled; the network learns to read digits through the rules.
     Returns the index of the explained test example.
     """
+    import shutil
     import time
     from pathlib import Path
 
@@ -87,8 +88,10 @@ def digit_demo(*, epochs: int = 4) -> int:
               "--trainer.enable_model_summary=false"]
     print(f"== training on sums of two digits ({epochs} epochs; digit labels are never used) ==", flush=True)
     started = time.monotonic()
+    # the demo's own folder: a checkpoint left by an earlier run would be tested instead of this one
+    shutil.rmtree(out / "checkpoints", ignore_errors=True)
     callbacks = ('--trainer.callbacks=[{"class_path": "pytorch_lightning.callbacks.ModelCheckpoint", '
-                 f'"init_args": {{"dirpath": "{out}/checkpoints", "save_last": true}}}}]')
+                 f'"init_args": {{"dirpath": "{out}/checkpoints", "save_last": true, "enable_version_counter": false}}}}]')
     status = lightning_main(["fit", *common, f"--trainer.max_epochs={epochs}", callbacks])
     if status:
         return -1
