@@ -138,9 +138,16 @@ class Engine:
             [1.0 if f.probability is None else float(f.probability) for f in self.facts], dtype=torch.float64
         )
         self._static_groups = torch.tensor([f.group for f in self.facts], dtype=torch.int64)
+        # relations with one fact, no rules and no run-time input hold one tuple in every sample
+        derived = {c.head.predicate for st in self.info.strata for c in st.rules}
+        single = frozenset(
+            name for name, (rows, _) in self._static.items()
+            if rows.shape[0] == 1 and name not in derived and name not in self.input_arities
+            and self.info.relations[name].kind != "neural"
+        )
         self.strata = [
             (
-                [CompiledRule.compile(c, self._weight_for(c), s.relations) for c in s.rules],
+                [CompiledRule.compile(c, self._weight_for(c), s.relations, single) for c in s.rules],
                 s.relations,
                 s.recursive,
             )

@@ -56,12 +56,14 @@ class CompiledRule:
     delta: dict[int, list[Step]] = field(default_factory=dict)
 
     @staticmethod
-    def compile(clause: Clause, weight_fact: int | None, stratum: frozenset[str]) -> "CompiledRule":
+    def compile(
+        clause: Clause, weight_fact: int | None, stratum: frozenset[str], single: frozenset[str] = frozenset()
+    ) -> "CompiledRule":
         internal = [i for i, lit in enumerate(clause.body) if isinstance(lit, Atom) and lit.predicate in stratum]
         head_vars = set(clause.head.variables())
         rule = CompiledRule(clause, weight_fact, internal, head_vars)
-        rule.base = order_body(clause.body, head_vars)
-        rule.delta = {i: order_body(clause.body, head_vars, first=i) for i in internal}
+        rule.base = order_body(clause.body, head_vars, single=single)
+        rule.delta = {i: order_body(clause.body, head_vars, first=i, single=single) for i in internal}
         return rule
 
 

@@ -78,7 +78,13 @@ def _ready(lit: Literal, bound: set[str], body, head_vars) -> bool:
     return False
 
 
-def order_body(body: tuple[Literal, ...], head_vars: set[str], first: int | None = None, span=None) -> list[Step]:
+def order_body(
+    body: tuple[Literal, ...],
+    head_vars: set[str],
+    first: int | None = None,
+    span=None,
+    single: frozenset[str] = frozenset(),
+) -> list[Step]:
     """Executable order of ``body``; ``first`` forces which positive atom runs first.
 
     >>> from greybox.lang.ast import Atom, Var, Comparison
@@ -86,6 +92,8 @@ def order_body(body: tuple[Literal, ...], head_vars: set[str], first: int | None
     >>> body = (Comparison("<", X, Y), Atom("p", (X,)), Atom("q", (X, Y)))
     >>> [s.position for s in order_body(body, set())]
     [1, 2, 0]
+
+    ``single`` names relations known to hold at most one tuple per sample.
     """
     remaining = list(range(len(body)))
     bound: set[str] = set()
@@ -114,10 +122,12 @@ def order_body(body: tuple[Literal, ...], head_vars: set[str], first: int | None
             continue
         atoms = [i for i in remaining if isinstance(body[i], Atom)]
         if atoms:
-            # most variables already bound first; then fewer new variables; then written order
-            def score(i: int) -> tuple[int, int, int]:
+            # relations with at most one tuple per sample first (joining them never adds rows,
+            # and the comparisons they enable filter early); then most variables already bound;
+            # then fewer new variables; then written order
+            def score(i: int) -> tuple[int, int, int, int]:
                 vs = set(body[i].variables())
-                return (-len(vs & bound), len(vs - bound), i)
+                return (body[i].predicate not in single, -len(vs & bound), len(vs - bound), i)
 
             take(min(atoms, key=score))
             continue

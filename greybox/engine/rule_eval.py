@@ -196,8 +196,16 @@ def eval_body(
     """All bindings of ``body`` (one per sample and satisfying assignment), with their tags."""
     if steps is None:
         steps = order_body(body, head_vars)
+    # variables still needed after each step (by later literals or the head): the rest are dropped
+    needed_after: list[set[str]] = [set()] * len(steps)
+    needed = set(head_vars)
+    for i in range(len(steps) - 1, -1, -1):
+        needed_after[i] = set(needed)
+        needed |= set(steps[i].literal.variables())
     frame = Frame.unit(ctx.batch_size, ctx.algebra)
-    for step in steps:
+    for i, step in enumerate(steps):
+        if i:
+            frame.vals = {k: v for k, v in frame.vals.items() if k in needed_after[i - 1]}
         lit = step.literal
         if len(frame) == 0:
             # nothing left to extend: every variable of the body is bound to no row
