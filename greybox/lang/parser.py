@@ -313,8 +313,10 @@ def _lex(text: str, regex: re.Pattern) -> list[tuple[str, str, int, int]]:
         if kind == "NAME":
             if value == "is" and prev == "VAR":
                 kind = "IS"
-            elif value == "mod" and prev in operand_end and not (prev == "NAME" and prev2 in ("", "DOT")):
-                # `type mod(int).` declares a relation named mod; `X mod 2` is arithmetic
+            elif value == "mod" and prev in operand_end and not (
+                prev == "NAME" and prev2 in ("", "DOT") and tokens[-1][1] in ("type", "domain")
+            ):
+                # `type mod(int).` declares a relation named mod; `X mod 2` and `a mod X` are arithmetic
                 kind = "MOD"
         elif kind == "INT" and prev == "MINUS" and prev2 not in operand_end:
             last = tokens[-1]

@@ -544,3 +544,12 @@ def test_ten_thousand_rules_parse():
     assert len(program) == 10_000
     assert program.statements[-1].body[3] == Assign(Var("W"), BinOp("+", X, Const(9999)))
     assert program.statements[-1].span.line == 10_000
+
+
+def test_mod_after_a_name_at_the_start_of_a_query_is_arithmetic():
+    # found by the round-trip property: a query may start with arithmetic on a constant
+    (lit,) = parse_query("a mod X < 3").body
+    assert lit == Comparison("<", BinOp("mod", Const("a"), Var("X")), Const(3))
+    # while `type mod(...)` and `domain mod = ...` still declare things named mod
+    program = parse_program("type mod(int). domain mod = 0..3.")
+    assert [type(s).__name__ for s in program.statements] == ["TypeDeclaration", "DomainDeclaration"]
