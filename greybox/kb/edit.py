@@ -360,23 +360,9 @@ def _offset(text: str, span: Span) -> int:
 
 def _statement_end(text: str, start: int) -> int:
     """Offset just after the ``.`` that ends the statement starting at ``start``."""
-    i, n = start, len(text)
-    while i < n:
-        c = text[i]
-        if c == "%":
-            end = text.find("\n", i)
-            i = n if end < 0 else end
-            continue
-        if c in "'\"":
-            j = i + 1
-            while j < n and text[j] != c and text[j] != "\n":
-                j += 2 if text[j] == "\\" else 1
-            i = j + 1
-            continue
-        if c == "." and (i + 1 == n or text[i + 1].isspace() or text[i + 1] == "%"):
-            return i + 1
-        i += 1
-    return n
+    from .knowledge_base import statement_ends
+
+    return next(statement_ends(text, start), len(text))
 
 
 def _cut(text: str, start: int, end: int) -> str:

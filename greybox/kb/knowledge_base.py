@@ -37,7 +37,7 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import Iterable, Iterator, Mapping
 
 import networkx as nx
 
@@ -307,12 +307,9 @@ def parse_rules_collecting(text: str, file: str | None) -> tuple[list[Statement]
     return statements, errors
 
 
-def _split_statements(text: str) -> list[tuple[int, str]]:
-    """Cut ``text`` after each statement-ending ``.``; returns (start offset, piece)."""
-    pieces: list[tuple[int, str]] = []
-    start = 0
-    i = 0
-    n = len(text)
+def statement_ends(text: str, start: int = 0) -> Iterator[int]:
+    """Offsets just after each statement-ending ``.`` from ``start`` on (skipping comments and quotes)."""
+    i, n = start, len(text)
     while i < n:
         c = text[i]
         if c == "%":
@@ -326,9 +323,17 @@ def _split_statements(text: str) -> list[tuple[int, str]]:
             i = j + 1
             continue
         if c == "." and (i + 1 == n or text[i + 1].isspace() or text[i + 1] == "%"):
-            pieces.append((start, text[start : i + 1]))
-            start = i + 1
+            yield i + 1
         i += 1
+
+
+def _split_statements(text: str) -> list[tuple[int, str]]:
+    """Cut ``text`` after each statement-ending ``.``; returns (start offset, piece)."""
+    pieces: list[tuple[int, str]] = []
+    start = 0
+    for end in statement_ends(text):
+        pieces.append((start, text[start:end]))
+        start = end
     if text[start:].strip() and not all(
         not ln.strip() or ln.lstrip().startswith("%") for ln in text[start:].splitlines()
     ):

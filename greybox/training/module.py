@@ -91,6 +91,8 @@ class ReasoningTask(pl.LightningModule):
         self.save_hyperparameters(ignore=["networks"])
         self.reasoner = ReasoningModule(program, networks, query=train_query, semiring=semiring, extra_facts=extra_facts)
         self.eval_reasoner_query = eval_query or train_query
+        # reasoners for other queries, sharing this one's modules (plain dict: not registered as submodules)
+        self._query_reasoners: dict[str, ReasoningModule] = {}
         self.inputs = dict(inputs or {name: "images" for name in networks})
         self.label_key = label_key
         self.answer_key = answer_key or label_key
@@ -131,11 +133,14 @@ class ReasoningTask(pl.LightningModule):
         # another query over the same program, networks and weights: share everything but the query atom
         if query == self.hparams.train_query:
             return self.reasoner
-        clone = object.__new__(ReasoningModule)
-        clone.__dict__.update(self.reasoner.__dict__)
-        from ..lang.parser import parse_query
+        clone = self._query_reasoners.get(query)
+        if clone is None:
+            from ..lang.parser import parse_query
 
-        clone.query_atom = parse_query(query).body[0]
+            clone = object.__new__(ReasoningModule)
+            clone.__dict__.update(self.reasoner.__dict__)
+            clone.query_atom = parse_query(query).body[0]
+            self._query_reasoners[query] = clone
         return clone
 
     def loss(self, batch: Mapping[str, Tensor]) -> tuple[Tensor, ReasoningOutput]:

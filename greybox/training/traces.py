@@ -22,7 +22,7 @@ from torch import Tensor
 from ..engine.proof_tree import ProofNode as TreeNode
 from ..engine.proof_tree import derivation_tree
 from ..errors import GreyboxError
-from ..lang.ast import Const
+from ..lang.ast import NO_SPAN, Const
 from ..lang.facts import InputFact
 from ..lang.printer import format_expr, format_statement
 from ..neural.predicate import NeuralOutput
@@ -79,7 +79,7 @@ class _Facts:
                 args = decoded[j]
                 self.atoms[fid] = format_atom(relation, args)
                 self.probabilities[fid] = float(probs[fid])
-                facts.append(InputFact(fid, relation, tuple(args), self.probabilities[fid], fid, False, self.static[0].span if self.static else _no_span(), None))
+                facts.append(InputFact(fid, relation, tuple(args), self.probabilities[fid], fid, False, NO_SPAN, None))
                 if pred is not None:
                     c = pred.n_classes
                     row, cls = divmod(j, c)
@@ -101,12 +101,6 @@ class _Facts:
 
     def source(self, fid: int):
         return self.sources.get(fid, ts.InputSource(description=f"fact {fid}"))
-
-
-def _no_span():
-    from ..lang.ast import NO_SPAN
-
-    return NO_SPAN
 
 
 def _clamp(p: float | None) -> float | None:
