@@ -26,12 +26,12 @@ from torch import Tensor, nn
 from ..engine.engine import Engine, EvalResult, InputFacts, Limits
 from ..errors import ConfigError
 from ..lang.analysis import require_bound
-from ..lang.ast import Atom, Const, Var
+from ..lang.ast import Atom, Const, Program, Var
 from ..lang.parser import parse_program, parse_query
 from ..semirings import Semiring, get_semiring
 from .predicate import NeuralOutput, NeuralPredicate
 
-__all__ = ["ReasoningModule", "ReasoningOutput"]
+__all__ = ["ReasoningModule", "ReasoningOutput", "load_programs"]
 
 
 def _load_program(program: str | Path) -> tuple[str, str | None]:
@@ -44,11 +44,41 @@ def _load_program(program: str | Path) -> tuple[str, str | None]:
     return str(program), None
 
 
+def load_programs(program: str | Path | Sequence[str | Path], extra_facts: str = "") -> Program:
+    """Parse one program, or several evaluated together, each statement keeping its own file and line.
+
+    Args:
+        program: a ``.dl`` path or program text, or a list of them (e.g. the rules, then a task's glue).
+        extra_facts: program text appended last (file name ``<extra_facts>``).
+
+    Raises:
+        ConfigError: a file does not exist or the list is empty.
+        ParseError: a part does not parse (naming its file and line).
+
+    >>> p = load_programs(["edge(1, 2).", "path(X, Y) :- edge(X, Y)."])
+    >>> len(p.statements)
+    2
+    """
+    parts = [program] if isinstance(program, (str, Path)) else list(program)
+    if not parts:
+        raise ConfigError("the program list is empty", hint="give at least one .dl file, e.g. program: [knowledge/kinship.dl]")
+    parsed: Program | None = None
+    for part in parts:
+        text, file = _load_program(part)
+        one = parse_program(text, file=file)
+        parsed = one if parsed is None else parsed + one
+    assert parsed is not None
+    if extra_facts:
+        parsed = parsed + parse_program(extra_facts, file="<extra_facts>")
+    return parsed
+
+
 class ReasoningModule(nn.Module):
     """Networks that perceive, a program that reasons, and a query whose probabilities come out.
 
     Args:
-        program: path of a ``.dl`` file, or program text, with ``nn(...)`` declarations.
+        program: path of a ``.dl`` file, or program text, or a list of them evaluated together
+            (e.g. ``["knowledge/kinship.dl", "knowledge/kinship_task.dl"]``), with ``nn(...)`` declarations.
         networks: module for each model name used in the ``nn(...)`` declarations.
         query: the atom to answer, e.g. ``"sum(S)"``; its variables are the answer.
         semiring: provenance used in ``forward`` (``"add-mult"`` trains exact
@@ -63,7 +93,7 @@ class ReasoningModule(nn.Module):
 
     def __init__(
         self,
-        program: str | Path,
+        program: str | Path | Sequence[str | Path],
         networks: Mapping[str, nn.Module],
         query: str,
         semiring: str = "add-mult",
@@ -73,10 +103,7 @@ class ReasoningModule(nn.Module):
         limits: Limits | None = None,
     ) -> None:
         super().__init__()
-        text, file = _load_program(program)
-        parsed = parse_program(text, file=file)
-        if extra_facts:
-            parsed = parsed + parse_program(extra_facts, file="<extra_facts>")
+        parsed = load_programs(program, extra_facts)
         self.engine = Engine(parsed, inputs=dict(input_relations or {}), limits=limits)
         require_bound(self.engine.info, networks)
         self.networks = nn.ModuleDict(dict(networks))

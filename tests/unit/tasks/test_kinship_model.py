@@ -10,7 +10,7 @@ import torch
 import yaml
 from torch import nn
 
-from greybox.lang.parser import parse_program
+from greybox.errors import ConfigError
 from greybox.neural.predicate import NeuralOutput
 from greybox.training.module import ReasoningTask
 from tasks.kinship.data import PAIR_HEADER, RELATIONS, collate_stories, parse_story
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[3]
 FACTS = {"pair_first": "pair_first", "pair_second": "pair_second", "query_person": "query", "person_gender": "genders"}
 # Dan's father is Bob, Bob's father is Cid: Cid is Dan's grandfather
 STORY = parse_story("[Bob] is the father of [Dan]. [Cid] is the father of [Bob].", ("Dan", "Cid"), "grandfather",
-                    "Dan:male,Bob:male,Cid:male")
+                    "Dan:male,Bob:male,Cid:male", window=1)
 
 
 class NamedSecondIsFather(nn.Module):
@@ -43,9 +43,8 @@ class NamedSecondIsFather(nn.Module):
 
 
 def _task(net: nn.Module, semiring: str = "max-mult") -> ReasoningTask:
-    return ReasoningTask(str(ROOT / KINSHIP_RULES), {"relation_net": net}, train_query="answer(R)",
-                         inputs={"relation_net": "pairs"}, sequence_facts=FACTS,
-                         extra_facts=(ROOT / KINSHIP_TASK_RULES).read_text(), semiring=semiring)
+    return ReasoningTask(kinship_program(ROOT), {"relation_net": net}, train_query="answer(R)",
+                         inputs={"relation_net": "pairs"}, sequence_facts=FACTS, semiring=semiring)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +62,7 @@ def test_encoder_loads_offline_from_the_package(extractor: RelationExtractor) ->
 
 def test_extractor_gives_a_distribution_per_valid_pair_and_zeros_for_padding(extractor: RelationExtractor) -> None:
     other = parse_story("[Ann] and her son [Tom] and his wife [Eve] ate.", ("Ann", "Eve"), "daughter_in_law",
-                        "Ann:female,Tom:male,Eve:female")
+                        "Ann:female,Tom:male,Eve:female", window=1)
     batch = collate_stories([STORY, other])
     x = batch["pairs"].flatten(0, 1)  # (B*M, 5 + L)
     p = extractor(x)
@@ -128,11 +127,22 @@ def test_real_extractor_trains_through_the_rules(extractor: RelationExtractor) -
     assert all(g is not None for g in grads) and any(float(g.abs().sum()) > 0 for g in grads)
 
 
-def test_program_text_joins_both_files_and_config_keeps_the_task_rules_verbatim() -> None:
-    text = kinship_program(ROOT)
-    program = parse_program(text)
-    heads = {s.head.predicate for s in program.statements if hasattr(s, "head")}
-    assert {"answer", "grandfather", "male"} <= heads
+def test_config_evaluates_both_rule_files_and_proofs_name_each_file() -> None:
     config = yaml.safe_load((ROOT / "experiments/kinship/clutrr.yaml").read_text())
-    assert config["model"]["extra_facts"].strip() == (ROOT / KINSHIP_TASK_RULES).read_text().strip()
-    assert config["model"]["program"] == KINSHIP_RULES
+    assert config["model"]["program"] == [KINSHIP_RULES, KINSHIP_TASK_RULES]
+    task = _task(NamedSecondIsFather())
+    files = {str(s.span.file) for s in task.reasoner.engine.info.program.statements}
+    assert files == set(kinship_program(ROOT))
+    with pytest.raises(ConfigError, match="rule file .*nope.dl' does not exist"):
+        ReasoningTask([KINSHIP_RULES, "nope.dl"], {"relation_net": NamedSecondIsFather()}, train_query="answer(R)")
+
+
+def test_fine_tuned_encoder_gets_its_own_smaller_learning_rate() -> None:
+    net = RelationExtractor(freeze_encoder=False, hidden=8, encoder_lr_scale=0.1)
+    task = _task(net)
+    task.lr = 1e-3
+    opt = task.configure_optimizers()
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([1e-3, 1e-4])
+    grouped = [id(p) for g in opt.param_groups for p in g["params"]]
+    assert len(grouped) == len(set(grouped)) == len(list(task.parameters()))
+    assert all(p.requires_grad for p in net.encoder.parameters())
