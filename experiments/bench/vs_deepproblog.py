@@ -170,7 +170,7 @@ def run_deepproblog(python: Path, data: Path, n: int, args: argparse.Namespace,
 
 
 def run_greybox(n: int, train: DigitSumDataset, test: DigitSumDataset, epochs: int,
-                batch_size: int, seed: int) -> dict:
+                batch_size: int, seed: int, lr: float = 1e-3) -> dict:
     """Train greybox on the same examples and net; the counterpart of deepproblog_side.py.
 
     Args:
@@ -181,6 +181,7 @@ def run_greybox(n: int, train: DigitSumDataset, test: DigitSumDataset, epochs: i
         batch_size: examples per optimiser step.
         seed: ``torch.manual_seed`` before building ``DigitNet(28)`` (same initial weights
             as DeepProbLog's MNIST_Net under the same seed).
+        lr: Adam's learning rate.
 
     Returns:
         ``{"seconds_per_1000": float, "accuracy": float}``.
@@ -199,7 +200,7 @@ def run_greybox(n: int, train: DigitSumDataset, test: DigitSumDataset, epochs: i
     root = Path(__file__).resolve().parents[2]
     torch.manual_seed(seed)
     task = ReasoningTask(str(root / "knowledge/digit_sum.dl"), {"digit_net": DigitNet(28)}, train_query="sum(S)",
-                         extra_facts=f"num_digits({n}).", perception_targets={"digit_net": "digits"}, lr=1e-3)
+                         extra_facts=f"num_digits({n}).", perception_targets={"digit_net": "digits"}, lr=lr)
     opt = task.configure_optimizers()
     loader = DataLoader(train, batch_size=batch_size, shuffle=True, generator=torch.Generator().manual_seed(seed))
     task.train()
@@ -264,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=2)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--greybox-batch-size", type=int,
+                        help="greybox's batch size (default: --batch-size, DeepProbLog's)")
+    parser.add_argument("--greybox-lr", type=float, help="greybox's learning rate (default: --lr)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per DeepProbLog run")
     parser.add_argument("--total-timeout", type=float, default=3600.0,
@@ -324,7 +328,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 try:
                     gb = {"status": "ok", **run_greybox(n, dm.dataset("train"), dm.dataset("test"),
-                                                        args.epochs, args.batch_size, args.seed)}
+                                                        args.epochs, args.greybox_batch_size or args.batch_size,
+                                                        args.seed, args.greybox_lr or args.lr)}
                 except ImportError as exc:
                     print(f"greybox side: not available yet ({exc})", flush=True)
                     gb = {"status": "not available yet"}

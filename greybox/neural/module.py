@@ -196,6 +196,11 @@ class ReasoningOutput:
         idx = mask.nonzero().squeeze(1)
         return cols[idx], probs[idx], free
 
+    def all_answers(self) -> tuple[Tensor, Tensor]:
+        """Every derived answer: ``(codes (N, 1 + n_free), probability (N,))``, column 0 the sample."""
+        cols, probs, free = self._rows()
+        return cols[:, [0] + free], probs
+
     def answer_codes(self, answers: Sequence[tuple]) -> Tensor:
         """Encode one answer tuple per sample as ``(B, n_free)`` int64 codes."""
         syms = self.result.engine.symbols

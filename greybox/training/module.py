@@ -68,6 +68,11 @@ class ReasoningTask(pl.LightningModule):
         eps: floor of the label's probability inside the log (0: the smallest positive
             float), so that an underived label gives a finite loss while tiny
             probabilities (1e-15 for a 15-digit addition at the start) keep their gradient.
+        loss: ``"nll"``: ``-log P(label)``, right when the answers' probabilities compete
+            (add-mult: they sum to at most 1). ``"bce"``: binary cross-entropy over every
+            derived answer, ``-log P(label) - sum over other answers a of log(1 - P(a))``;
+            needed when they do not compete (max-mult scores each answer by its best
+            proof, and ``nll`` alone is satisfied by deriving every answer).
     """
 
     def __init__(
@@ -86,6 +91,7 @@ class ReasoningTask(pl.LightningModule):
         decode: Literal["exact", "most_probable_world"] = "exact",
         lr: float = 1e-3,
         eps: float = 0.0,
+        loss: Literal["nll", "bce"] = "nll",
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["networks"])
@@ -101,6 +107,9 @@ class ReasoningTask(pl.LightningModule):
         self.decode = decode
         self.lr = lr
         self.eps = eps
+        if loss not in ("nll", "bce"):
+            raise ConfigError(f"unknown loss '{loss}'", hint="use loss: nll or loss: bce")
+        self.loss_kind = loss
         for rel in self.sequence_facts:
             if rel not in self.reasoner.engine.arities:
                 raise ConfigError(f"sequence_facts names '{rel}', which the program does not have",
@@ -148,11 +157,21 @@ class ReasoningTask(pl.LightningModule):
         if out.query.args:
             if self.label_key is None:
                 raise ConfigError("train_query has variables, so label_key must name the batch's answer", hint="set label_key")
-            p = out.probability_of(batch[self.label_key].reshape(self._batch_size(batch), -1))
+            labels = batch[self.label_key].reshape(self._batch_size(batch), -1)
+            p = out.probability_of(labels)
         else:
-            p = out.probability_of(torch.zeros(self._batch_size(batch), 0, dtype=torch.int64))
+            labels = torch.zeros(self._batch_size(batch), 0, dtype=torch.int64)
+            p = out.probability_of(labels)
         floor = max(self.eps, torch.finfo(p.dtype).tiny)
-        return -torch.log(p.clamp_min(floor)).mean(), out
+        nll = -torch.log(p.clamp_min(floor))  # (B,)
+        if self.loss_kind == "bce" and out.query.args:
+            codes, probs = out.all_answers()  # (N, 1 + f), (N,)
+            labels = labels.to(codes.device)
+            wrong = (codes[:, 1:] != labels[codes[:, 0]]).any(dim=1)  # (N,) answers other than the label
+            # -log(1 - P(a)) for every derived wrong answer a, summed per sample
+            push_down = -torch.log1p(-probs[wrong].clamp(max=1.0 - 1e-6))
+            nll = nll.index_add(0, codes[wrong, 0], push_down.to(nll.dtype))
+        return nll.mean(), out
 
     def predict_answers(self, batch: Mapping[str, Tensor], train_out: ReasoningOutput | None = None) -> tuple[Tensor, Tensor]:
         """``(codes (B, n_free), probability (B,))`` of the predicted answers.

@@ -153,3 +153,21 @@ def test_batch_without_the_networks_input_is_a_config_error() -> None:
     task = _sum2_task()
     with pytest.raises(ConfigError, match=r"batch has no key 'images' for network 'digit_net'"):
         task.loss({"pixels": torch.zeros(1, 2, 1, 8, 8), "label": torch.tensor([3])})
+
+
+def test_bce_loss_pushes_down_every_derived_wrong_answer() -> None:
+    """max-mult: P(sum=s) is the best reading pair; bce adds -log(1 - P(a)) for each wrong a."""
+    table = _table(4, seed=3)
+    batch = {"images": torch.tensor([[0.0, 1.0], [2.0, 3.0]]).reshape(2, 2, 1), "label": torch.tensor([5, 7])}
+    kw = dict(train_query="sum(S)", extra_facts="num_digits(2).", semiring="max-mult")
+    nll = ReasoningTask(DIGIT_SUM, {"digit_net": TableNet(table)}, **kw).loss(batch)[0]
+    bce = ReasoningTask(DIGIT_SUM, {"digit_net": TableNet(table)}, loss="bce", **kw).loss(batch)[0]
+    expected_nll, expected_bce = [], []
+    for (a, b), label in zip([(0, 1), (2, 3)], [5, 7]):
+        best = {s: max(float(table[a, i] * table[b, s - i]) for i in range(10) if 0 <= s - i <= 9) for s in range(19)}
+        expected_nll.append(-math.log(best[label]))
+        expected_bce.append(expected_nll[-1] - sum(math.log(1 - p) for s, p in best.items() if s != label))
+    assert float(nll) == pytest.approx(sum(expected_nll) / 2, rel=1e-5)
+    assert float(bce) == pytest.approx(sum(expected_bce) / 2, rel=1e-5)
+    with pytest.raises(ConfigError, match="unknown loss 'hinge'"):
+        ReasoningTask(DIGIT_SUM, {"digit_net": TableNet(table)}, loss="hinge", **kw)
