@@ -1,5 +1,8 @@
 """``greybox fit|validate|test|predict``: the Lightning CLI over ``ReasoningTask`` and any data module.
 
+The model section holds ``ReasoningTask``'s arguments, or another LightningModule's as
+``class_path`` + ``init_args`` (e.g. the neural baseline of ``experiments/kinship/clutrr_baseline.yaml``).
+
 Configuration is the constructors' typed arguments (LightningCLI / jsonargparse):
 ``greybox fit --config experiments/digit_sum/sum2_digits.yaml --trainer.max_epochs=3``;
 ``--print_config`` shows every value.
@@ -20,13 +23,13 @@ def _cli_class():
     from .module import ReasoningTask
 
     class GreyboxCLI(LightningCLI):
-        """LightningCLI with greybox's model class and subclass-mode data modules."""
+        """LightningCLI over any LightningModule (``ReasoningTask`` unless a ``class_path`` says otherwise)."""
 
         def __init__(self, args=None, run: bool = True) -> None:
             super().__init__(
-                ReasoningTask,
+                pl.LightningModule,
                 pl.LightningDataModule,
-                subclass_mode_model=False,
+                subclass_mode_model=True,
                 subclass_mode_data=True,
                 args=args,
                 run=run,
@@ -34,6 +37,10 @@ def _cli_class():
                 auto_configure_optimizers=False,
                 parser_kwargs={"parser_mode": "omegaconf"} if _has_omegaconf() else None,
             )
+
+        def add_arguments_to_parser(self, parser) -> None:
+            # a model section without class_path holds ReasoningTask's arguments
+            parser.set_defaults({"model": {"class_path": f"{ReasoningTask.__module__}.{ReasoningTask.__qualname__}"}})
 
     return GreyboxCLI
 

@@ -26,8 +26,8 @@ Example:
     >>> s2 = parse_story("[Ann] met her son [Bob]. [Bob]'s son [Cid] came too.", ("Ann", "Cid"), "grandson")
     >>> s2.texts
     ("Ann met her son Bob. Bob's son Cid came too.",)
-    >>> [(p.first, p.second) for p in s2.pairs]
-    [(0, 1), (0, 2), (1, 0), (1, 2), (2, 0), (2, 1)]
+    >>> [(p.first, p.second) for p in s2.pairs]   # never the queried pair (Ann, Cid) itself
+    [(0, 1), (1, 0), (1, 2), (2, 1)]
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def _relation_index(target: str) -> int:
 
 
 def parse_story(story: str, query: tuple[str, str], target: str, genders: str = "", k: int = 0,
-                window: int = 2) -> Story:
+                window: int = 2, read_query_pair: bool = False) -> Story:
     """Sentences, windows, people and candidate pairs of one story.
 
     Args:
@@ -137,6 +137,10 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
         genders: CLUTRR's ``Name:male,Name:female,...``; fixes the person numbering.
         k: the chain length, kept for reporting.
         window: sentences per window (1: pairs within a sentence; 2: also across a sentence boundary).
+        read_query_pair: also make the two queried people a candidate pair. Off by default:
+            a CLUTRR story never states the queried relation (it is the composition of the
+            chain), and reading it directly from a window that names both teaches the
+            extractor a shortcut that does not generalize to longer chains.
 
     Returns:
         The parsed :class:`Story`.
@@ -174,7 +178,7 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
         for a in spans:
             for b in spans:
                 ids = (people.index(a), people.index(b))
-                if a != b and ids not in seen:
+                if a != b and ids not in seen and (read_query_pair or {a, b} != set(query)):
                     seen.add(ids)
                     pairs.append(CandidatePair(index, *ids, spans[a], spans[b]))
     for name in query:
@@ -187,7 +191,8 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
     )
 
 
-def read_clutrr(path: str | Path, k: int = 0, limit: int | None = None, window: int = 2) -> list[Story]:
+def read_clutrr(path: str | Path, k: int = 0, limit: int | None = None, window: int = 2,
+                read_query_pair: bool = False) -> list[Story]:
     """Parse the stories of one CLUTRR csv file.
 
     Args:
@@ -195,6 +200,7 @@ def read_clutrr(path: str | Path, k: int = 0, limit: int | None = None, window: 
         k: chain length recorded on every story (0: unknown / mixed).
         limit: keep only the first ``limit`` rows.
         window: sentences per window, see :func:`parse_story`.
+        read_query_pair: see :func:`parse_story`.
 
     Raises:
         ConfigError: the file is missing or lacks a column.
@@ -216,7 +222,8 @@ def read_clutrr(path: str | Path, k: int = 0, limit: int | None = None, window: 
             except (ValueError, SyntaxError) as exc:
                 raise ConfigError(f"cannot read the query {row['query']!r}", file=str(path), line=line,
                                   hint="the query column holds a pair such as ('Ann', 'Bob')") from exc
-            stories.append(parse_story(row["story"], tuple(query), row["target"], row["genders"], k=k, window=window))
+            stories.append(parse_story(row["story"], tuple(query), row["target"], row["genders"], k=k, window=window,
+                                       read_query_pair=read_query_pair))
     return stories
 
 
@@ -226,7 +233,7 @@ def encode_pairs(story: Story) -> torch.Tensor:
     A row is ``[1, a_start, a_end, b_start, b_end, c_1, ..., c_L]``: a validity flag, the
     character spans of both names, then the sentence as unicode code points.
 
-    >>> s = parse_story("[A] is [B]'s son.", ("B", "A"), "son", "A:male,B:male")
+    >>> s = parse_story("[A] is [B]'s son.", ("B", "A"), "son", "A:male,B:male", read_query_pair=True)
     >>> encode_pairs(s)[0, :PAIR_HEADER].tolist()
     [1, 0, 1, 5, 6]
     """
@@ -250,7 +257,7 @@ def collate_stories(stories: list[Story]) -> dict[str, torch.Tensor]:
         ``query`` (B, 2) the queried people; ``genders`` (B, P) 1 male, 0 female, -1 padding;
         ``label`` (B,) target relation index; ``k`` (B,) chain length.
 
-    >>> s = parse_story("[A] is [B]'s son.", ("B", "A"), "son", "A:male,B:male")
+    >>> s = parse_story("[A] is [B]'s son.", ("B", "A"), "son", "A:male,B:male", read_query_pair=True)
     >>> b = collate_stories([s, s])
     >>> b["pairs"].shape[:2], b["query"].tolist(), b["label"].tolist()
     (torch.Size([2, 2]), [[1, 0], [1, 0]], [2, 2])
@@ -307,6 +314,7 @@ class ClutrrDataModule(pl.LightningDataModule):
         max_train: keep only this many training stories (after the split; None: all).
         max_test_per_k: keep only the first stories of each test file (None: all).
         window: sentences per text the extractor reads (see :func:`parse_story`).
+        read_query_pair: also read the queried pair itself (see :func:`parse_story`).
         num_workers: DataLoader worker processes.
 
     Raises:
@@ -324,6 +332,7 @@ class ClutrrDataModule(pl.LightningDataModule):
         max_train: int | None = None,
         max_test_per_k: int | None = None,
         window: int = 2,
+        read_query_pair: bool = False,
         num_workers: int = 0,
     ) -> None:
         super().__init__()
@@ -348,6 +357,7 @@ class ClutrrDataModule(pl.LightningDataModule):
         self.max_train = max_train
         self.max_test_per_k = max_test_per_k
         self.window = window
+        self.read_query_pair = read_query_pair
         self.num_workers = num_workers
         self.splits: dict[str, list[Story]] = {}
         self.tests: dict[int, list[Story]] = {}
@@ -356,7 +366,8 @@ class ClutrrDataModule(pl.LightningDataModule):
         """Read and parse the files (once; idempotent)."""
         if self.splits:
             return
-        stories = read_clutrr(self.data_dir / self.train_file, window=self.window)
+        stories = read_clutrr(self.data_dir / self.train_file, window=self.window,
+                              read_query_pair=self.read_query_pair)
         order = np.random.default_rng(self.seed).permutation(len(stories))
         n_val = int(round(self.val_fraction * len(stories)))
         val = [stories[i] for i in sorted(order[:n_val])]
@@ -365,7 +376,8 @@ class ClutrrDataModule(pl.LightningDataModule):
             train = train[: self.max_train]
             val = val[: max(1, self.max_train // 10)] if val else val
         self.splits = {"train": train, "val": val}
-        self.tests = {k: read_clutrr(self.data_dir / f"1.{k}_test.csv", k=k, limit=self.max_test_per_k, window=self.window) for k in self.test_ks}
+        self.tests = {k: read_clutrr(self.data_dir / f"1.{k}_test.csv", k=k, limit=self.max_test_per_k, window=self.window,
+                                 read_query_pair=self.read_query_pair) for k in self.test_ks}
 
     def _loader(self, stories: list[Story], shuffle: bool) -> DataLoader:
         generator = torch.Generator().manual_seed(self.seed) if shuffle else None
@@ -391,3 +403,13 @@ class ClutrrDataModule(pl.LightningDataModule):
 
     def predict_dataloader(self) -> list[DataLoader]:
         return self.test_dataloader()
+
+    def describe(self, split: str, index: int, dataloader: int = 0):
+        """Story ``index`` of ``split`` in words (names, sentences, pairs), for ``greybox explain``.
+
+        ``dataloader`` picks the test loader (the position of its k in ``test_ks``);
+        see :func:`tasks.kinship.describe.describe_split`.
+        """
+        from tasks.kinship.describe import describe_split
+
+        return describe_split(self, split, index, dataloader)

@@ -15,7 +15,8 @@ Example:
     >>> import torch
     >>> from tasks.kinship.data import parse_story, collate_stories
     >>> net = RelationExtractor()
-    >>> s = parse_story("[Ann] is the mother of [Bob].", ("Bob", "Ann"), "mother", "Ann:female,Bob:male")
+    >>> s = parse_story("[Ann] is the mother of [Bob].", ("Bob", "Ann"), "mother", "Ann:female,Bob:male",
+    ...                 read_query_pair=True)
     >>> x = collate_stories([s])["pairs"]          # (B, M, 5 + L)
     >>> p = net(x.flatten(0, 1))
     >>> p.shape, bool(torch.allclose(p.sum(1), torch.ones(2)))

@@ -47,6 +47,11 @@ def test_two_sentence_windows_pair_people_across_the_boundary_once() -> None:
     donald = s.pairs[3]
     assert s.texts[1][slice(*donald.first_span)] == "Donald"
     assert s.texts[1][slice(*donald.second_span)] == "Michael"  # first mention in the window
+    # the queried pair itself is never read, unless asked for
+    s3 = parse_story(story, ("Asia", "Michael"), "father", "Asia:female,Michael:male,Donald:male")
+    assert {(p.first, p.second) for p in s3.pairs} == {(1, 2), (2, 1)}
+    s4 = parse_story(story, ("Asia", "Michael"), "father", "Asia:female,Michael:male,Donald:male", read_query_pair=True)
+    assert len(s4.pairs) == 4
     with pytest.raises(ConfigError, match="window must be >= 1"):
         parse_story(story, ("Asia", "Donald"), "brother", window=0)
 
@@ -75,7 +80,7 @@ def test_encode_pairs_rows_hold_spans_and_sentence() -> None:
 
 def test_collate_pads_pairs_and_people() -> None:
     big = parse_story(STORY, ("Donald", "Dorothy"), "aunt", "Donald:male,Michael:male,Dorothy:female", window=1)
-    small = parse_story("[A] is [B]'s son.", ("B", "A"), "son", "A:male,B:female")
+    small = parse_story("[A] is [B]'s son.", ("B", "A"), "son", "A:male,B:female", read_query_pair=True)
     b = collate_stories([big, small])
     assert b["pairs"].shape[:2] == (2, 4)
     assert b["pair_first"].tolist() == [[2, 1, 1, 0], [0, 1, -1, -1]]

@@ -62,7 +62,8 @@ def test_encoder_loads_offline_from_the_package(extractor: RelationExtractor) ->
 
 def test_extractor_gives_a_distribution_per_valid_pair_and_zeros_for_padding(extractor: RelationExtractor) -> None:
     other = parse_story("[Ann] and her son [Tom] and his wife [Eve] ate.", ("Ann", "Eve"), "daughter_in_law",
-                        "Ann:female,Tom:male,Eve:female", window=1)
+                        "Ann:female,Tom:male,Eve:female", window=1,
+                        read_query_pair=True)
     batch = collate_stories([STORY, other])
     x = batch["pairs"].flatten(0, 1)  # (B*M, 5 + L)
     p = extractor(x)
