@@ -1,7 +1,8 @@
 """Where a training step's time goes: perception net vs reasoning engine, on sum-2, sum-15 and add-15.
 
     .venv/bin/python experiments/bench/engine_share.py [--tasks sum-2 sum-15 add-15] [--batch 64] \
-        [--steps 7] [--threads 1] [--data ../shared/data/mnist10k] [--cprofile sum-15 add-15]
+        [--steps 7] [--threads 1] [--data ../shared/data/mnist10k] [--cprofile sum-15 add-15] \
+        [--representation auto|sparse|dense]
 
 One training step, as ``ReasoningTask`` takes it, at batch 64 with the real perception
 net (``DigitNet(image_size=28)``, DeepProbLog's MNIST_Net): perception forward over the
@@ -37,6 +38,10 @@ time) over the engine's forward + backward, greybox's functions by cumulative ti
 the torch ops of the engine by self time. cProfile charges a tensor operator such as
 ``a[idx]`` or ``a - b`` to the Python function that applies it; ``torch.sort`` and the
 like, and autograd's whole backward (``run_backward``), appear on their own.
+
+``--representation`` sets how the engine holds relations (``Engine.representation``):
+``auto`` (the default, as in training: dense tensors when the evaluation qualifies),
+``sparse`` (tuple columns) or ``dense``.
 
 Targets (printed with the figures): engine <= 10% of the step; sum-15 and add-15 under
 10 s per 1,000 training examples on 2 CPU cores.
@@ -78,7 +83,7 @@ PER_1000_TARGET_S = 10.0
 class Setup:
     """The reasoner, network, optimizer and batches of one task."""
 
-    def __init__(self, name: str, batch: int, steps: int, data: Path, seed: int) -> None:
+    def __init__(self, name: str, batch: int, steps: int, data: Path, seed: int, representation: str = "auto") -> None:
         kind, n = TASKS[name]
         self.name, self.kind, self.n, self.batch = name, kind, n, batch
         torch.manual_seed(seed)
@@ -89,6 +94,7 @@ class Setup:
         else:
             self.reasoner = ReasoningModule(ROOT / "knowledge/digit_add.dl", {"digit_net": self.net},
                                             query="correct", extra_facts=f"num_digits({n}).")
+        self.reasoner.engine.representation = representation
         self.opt = torch.optim.Adam(self.reasoner.parameters(), lr=1e-3)
         self.batches, self.source = self._batches(batch, steps + 1, data, seed)
 
@@ -277,18 +283,21 @@ def main() -> None:
     ap.add_argument("--cprofile", nargs="*", choices=list(TASKS), default=[],
                     help="tasks whose engine forward + backward to profile with cProfile")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--representation", choices=["auto", "sparse", "dense"], default="auto",
+                    help="how the engine holds relations (auto: dense when the evaluation qualifies)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
     env = " ".join(f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY") if k in os.environ)
     print(f"command: {' '.join(filter(None, [env, Path(sys.executable).name, *sys.argv]))}")
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, batch {args.batch}, "
+          f"representation {args.representation}, "
           f"{args.steps} steps (median) after 1 warm-up, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"targets: engine <= {ENGINE_SHARE_TARGET:.0%} of the step; sum-15 and add-15 < "
           f"{PER_1000_TARGET_S:g} s per 1,000 examples on 2 CPU cores")
     summary = []
     for name in args.tasks:
-        s = Setup(name, args.batch, args.steps, args.data, args.seed)
+        s = Setup(name, args.batch, args.steps, args.data, args.seed, args.representation)
         m = s.batches[0]["images"].shape[1]
         print(f"\n{name}: {m} images per example, data: {s.source}")
         split_step(s, s.batches[0])  # warm-up

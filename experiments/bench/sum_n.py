@@ -1,6 +1,7 @@
 """sum-N with the add-mult semiring: time and exactness of the probability of every sum, as N grows.
 
-    .venv/bin/python experiments/bench/sum_n.py [--ns 1 2 4 8 15 32] [--batch 64] [--repeat 5] [--threads 1]
+    .venv/bin/python experiments/bench/sum_n.py [--ns 1 2 4 8 15 32] [--batch 64] [--repeat 5] [--threads 1] \
+        [--representation auto|sparse|dense]
 
 For each N, ``ReasoningModule`` runs ``knowledge/digit_sum.dl`` with the extra fact
 ``num_digits(N).`` on a batch of random digit distributions (softmax of Gaussian
@@ -20,6 +21,9 @@ reads back ``sum(S)``: ``9N + 1`` answer tuples per sample. Reported per N:
   * exactness (N <= ``--exact-upto``, in float64): every sum's probability against
     brute-force enumeration of the 10^N digit combinations of every sample; the
     largest absolute error must be below 1e-9.
+
+``--representation`` sets how the engine holds relations (``auto``, the default, is dense
+for this program; ``sparse`` is the tuple-column engine).
 
 Timings run in ``--dtype`` (float32, as in training); the exactness check always
 runs in float64. The machine may be shared: quote the ratios and the load average
@@ -46,9 +50,11 @@ PROGRAM = ROOT / "knowledge/digit_sum.dl"
 TOLERANCE = 1e-9
 
 
-def build(n: int) -> ReasoningModule:
+def build(n: int, representation: str = "auto") -> ReasoningModule:
     """The sum-N reasoner; the network is never called (its output comes in as ``neural=``)."""
-    return ReasoningModule(PROGRAM, {"digit_net": nn.Identity()}, query="sum(S)", extra_facts=f"num_digits({n}).")
+    model = ReasoningModule(PROGRAM, {"digit_net": nn.Identity()}, query="sum(S)", extra_facts=f"num_digits({n}).")
+    model.engine.representation = representation
+    return model
 
 
 def evaluate(model: ReasoningModule, probs: torch.Tensor, labels: torch.Tensor | None = None):
@@ -110,6 +116,8 @@ def main() -> None:
     ap.add_argument("--exact-upto", type=int, default=4, help="check against brute force for N up to this")
     ap.add_argument("--fit-from", type=int, default=8, help="fit the exponent over the Ns from this one")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--representation", choices=["auto", "sparse", "dense"], default="auto",
+                    help="how the engine holds relations (auto: dense when the evaluation qualifies)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dtype = getattr(torch, args.dtype)
@@ -118,13 +126,14 @@ def main() -> None:
     env = " ".join(f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "OMP_WAIT_POLICY") if k in os.environ)
     print(f"command: {' '.join(filter(None, [env, Path(sys.executable).name, *sys.argv]))}")
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, batch {args.batch}, dtype {args.dtype}, "
+          f"representation {args.representation}, "
           f"best of {args.repeat}, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"{'':31s} {'--- wall-clock ---':>21s} {'--- CPU time ---':>21s}")
     print(f"{'N':>4s} {'sum tuples':>11s} {'prefix tuples':>14s} {'forward s':>10s} {'fwd+bwd s':>10s} "
           f"{'forward s':>10s} {'fwd+bwd s':>10s} {'max |err|':>10s}")
     rows = []
     for n in args.ns:
-        model = build(n)
+        model = build(n, args.representation)
         logits = torch.randn(args.batch, n, 10, generator=gen, dtype=dtype).requires_grad_(True)
         labels = torch.multinomial(logits.detach().double().softmax(-1).reshape(-1, 10), 1, generator=gen)
         labels = labels.reshape(args.batch, n).sum(dim=1)  # (B,) a sum each sample can have

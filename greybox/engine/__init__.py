@@ -8,10 +8,14 @@ the tensor engine's names load on first use.
 
 from __future__ import annotations
 
-__all__ = ["Engine", "InputFacts", "EvalResult", "Limits"]
+__all__ = ["Engine", "InputFacts", "EvalResult", "Limits", "DenseUnsupportedError"]
 
 
 def __getattr__(name: str):
+    if name == "DenseUnsupportedError":
+        from .dense.qualify import DenseUnsupportedError
+
+        return DenseUnsupportedError
     if name in __all__:
         from . import engine
 

@@ -1,5 +1,10 @@
 """The tensor engine: a checked program compiled once, evaluated on batches in any semiring.
 
+Relations are int64 tuple columns with a tag per row (the sparse representation), or,
+when an evaluation qualifies, dense semiring tensors over small value ranges
+(``greybox.engine.dense``); ``Engine.run(representation=...)`` chooses, and both give
+the same rows, tags and gradients.
+
 Example:
     >>> import torch
     >>> from greybox.semirings import AddMult
@@ -22,7 +27,7 @@ from typing import Mapping, Sequence
 import torch
 from torch import Tensor
 
-from ..errors import ShapeError, UnknownRelationError
+from ..errors import ConfigError, ShapeError, UnknownRelationError
 from ..lang.analysis import ProgramInfo, analyze
 from ..lang.ast import Aggregate, Atom, BuiltinDomain, Negation, Program, RangeDomain, SetDomain, Var
 from ..lang.facts import InputFact, collect_facts
@@ -65,6 +70,15 @@ def _body_relations(body) -> set[str]:
     return out
 
 
+_REPRESENTATIONS = ("auto", "sparse", "dense")
+
+
+def _check_representation(value: str) -> str:
+    if value not in _REPRESENTATIONS:
+        raise ConfigError(f"unknown representation {value!r}", hint="use one of: auto, sparse, dense")
+    return value
+
+
 def _is_symbol_type(info: ProgramInfo, type_name: str) -> bool:
     if type_name == "int":
         return False
@@ -87,10 +101,14 @@ class Engine:
         program: source text, a parsed ``Program`` or an analysed ``ProgramInfo``.
         inputs: relations (name -> arity) that are given at run time only.
         limits: resource limits for every evaluation.
+        representation: how ``run`` holds relations unless told otherwise: ``"auto"`` (dense
+            tensors when the evaluation qualifies, see ``greybox.engine.dense``, else sparse
+            tuple columns), ``"sparse"`` or ``"dense"``.
 
     Raises:
         ParseError, UnknownRelationError, UnsafeRuleError, StratificationError, TypeCheckError:
             when the program does not pass the static checks.
+        ConfigError: ``representation`` is not one of the three.
     """
 
     def __init__(
@@ -100,7 +118,10 @@ class Engine:
         inputs: Mapping[str, int] | None = None,
         limits: Limits | None = None,
         symbols: SymbolTable | None = None,
+        representation: str = "auto",
     ) -> None:
+        self.representation = _check_representation(representation)
+        self._dense = None  # the dense evaluator and its caches, made on first use
         if isinstance(program, str):
             program = parse_program(program)
         self.info: ProgramInfo = program if isinstance(program, ProgramInfo) else analyze(program, inputs=dict(inputs or {}))
@@ -208,7 +229,8 @@ class Engine:
             if key not in self._query_engines:
                 magic = magic_rewrite(self.info.program, atom, inputs=self.input_arities)
                 if magic.rewritten:
-                    rewritten = Engine(magic.program, inputs=self.input_arities, limits=self.limits, symbols=self.symbols)
+                    rewritten = Engine(magic.program, inputs=self.input_arities, limits=self.limits, symbols=self.symbols,
+                                       representation=self.representation)
                     self._query_engines[key] = (rewritten, magic.answer)
                 else:
                     self._query_engines[key] = (self, atom)
@@ -269,6 +291,7 @@ class Engine:
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
         targets: Sequence[str] | None = None,
+        representation: str | None = None,
     ) -> "EvalResult":
         """Evaluate the program for ``batch_size`` samples.
 
@@ -280,11 +303,17 @@ class Engine:
                 ``learnable_facts`` order; defaults to their initial values.
             device: where to evaluate when no input tensor says it.
             targets: compute only these relations and what they depend on (default: all).
+            representation: ``"auto"``, ``"sparse"`` or ``"dense"`` (default: the engine's).
+                ``"auto"`` evaluates densely when the semiring is add-mult, max-mult, max-min
+                or boolean, the rules qualify and the value ranges are small
+                (``greybox.engine.dense``), else sparsely; both give the same result.
 
         Raises:
             ShapeError: an input has the wrong shape.
             UnknownRelationError: an input names a relation the program does not have.
             ResourceLimitError: evaluation passed ``limits``.
+            DenseUnsupportedError: ``representation="dense"`` for an evaluation that does not
+                qualify (the message says why).
         """
         started = time.monotonic()
         inputs = dict(inputs or {})
@@ -295,6 +324,20 @@ class Engine:
             dtype = next((i.probs.dtype for i in inputs.values() if i.probs is not None), None) or (
                 learnable.dtype if learnable is not None else torch.float32
             )
+        mode = _check_representation(self.representation if representation is None else representation)
+        if mode != "sparse":
+            if self._dense is None:
+                from .dense.evaluate import DenseEvaluator
+
+                self._dense = DenseEvaluator(self)
+            prepared = self._dense.prepare(semiring, targets, inputs)
+            if not isinstance(prepared, Exception):
+                return self._dense.run(
+                    prepared, semiring=semiring, batch_size=batch_size, inputs=inputs, learnable=learnable,
+                    device=dev, dtype=dtype, limits=self.limits, started=started,
+                )
+            if mode == "dense":
+                raise prepared
 
         # -- the fact table: the program's facts first, then the inputs in the order given
         static_probs = self._static_probs.to(device=dev, dtype=dtype)

@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-__all__ = ["random_program", "SYMBOLS", "INTS"]
+__all__ = ["random_program", "SYMBOLS", "INTS", "DenseCase", "random_dense_program", "random_dense_inputs"]
 
 SYMBOLS = ("a", "b", "c", "d", "e")
 INTS = (0, 1, 2, 3, 4)
@@ -458,3 +458,165 @@ def random_program(
             b.rels.append(_Rel(name, tuple(types), det))
         made += 1
     return tuple(b.lines)
+
+
+# ---------------------------------------------------------------- integer programs for the dense engine
+
+DENSE_OPS = ("S0 + V", "S0 * V mod 5", "max(S0, V)", "S0 - V", "(S0 + V) mod 3", "S0 + V * I")
+
+
+@dataclass
+class DenseCase:
+    """A program over small integers (and a few symbols) with run-time inputs.
+
+    Attributes:
+        statements: the program, one statement per string.
+        items: ``d(I, V)`` has items ``I = 0..items-1`` per sample, each a distribution over ``V``.
+        values: ``V`` ranges over ``0..values-1``.
+        nodes: ``e(X, Y)`` is a random graph over ``0..nodes-1`` per sample.
+        negation: whether some rule negates (only the idempotent semirings take it densely).
+    """
+
+    statements: tuple[str, ...]
+    items: int
+    values: int
+    nodes: int
+    negation: bool
+
+
+def random_dense_program(rng: random.Random, *, negation: bool | None = None) -> DenseCase:
+    """A random program in the dense engine's fragment, reading the inputs ``d``, ``e`` and ``n``.
+
+    Inputs (given by :func:`random_dense_inputs`): ``d(I, V)`` the readings of ``items``
+    items (each a distribution over ``V``: one mutually exclusive group per item),
+    ``e(X, Y)`` independent probabilistic edges, ``n(N)`` a certain count per sample.
+    Shapes: running aggregates over the items (``S is S0 + V`` and other operators,
+    bounded by ``I < N``), comparisons between readings, projections with constants,
+    transitive closure (left, right, non-linear), mutual recursion, bounded counting,
+    ``=`` bindings, division by zero, unions, weighted and learnable rules, constants and
+    repeated variables in heads and bodies, symbols, nullary heads, and negation.
+
+    Example:
+        >>> case = random_dense_program(random.Random(1))
+        >>> any(s.startswith("acc(") or s.startswith("lt(") or ":-" in s for s in case.statements)
+        True
+    """
+    items, values, nodes = rng.randint(1, 3), rng.randint(2, 4), rng.randint(2, 4)
+    use_negation = rng.random() < 0.3 if negation is None else negation
+    lines = [
+        "type d(int, int).",
+        "type e(int, int).",
+        "type n(int).",
+        "c(0). 0.6 :: c(2). 0.35 :: c(3).",
+        "col(a). 0.45 :: col(b).",
+        "0.3 :: w(0) ; 0.5 :: w(1).",
+    ]
+    op = rng.choice(DENSE_OPS)
+    defined: set[str] = set()
+
+    def acc() -> list[str]:
+        return ["acc(0, 0).", f"acc(J, S) :- acc(I, S0), n(N), I < N, d(I, V), S is {op}, J is I + 1."]
+
+    def tot() -> list[str]:
+        return need("acc") + ["tot(S) :- n(N), acc(N, S)."]
+
+    def lt() -> list[str]:
+        cmp = rng.choice(("<", "<=", "!=", "=", ">="))
+        return [f"lt(I, J) :- d(I, A), d(J, B), A {cmp} B."]
+
+    def proj() -> list[str]:
+        k = rng.randrange(values)
+        return [f"p0(V) :- d(0, V).", f"big :- d(_, V), V >= {k}.", f"h2(1, X) :- d(0, X)."]
+
+    def closure() -> list[str]:
+        rec = rng.choice(("t(X, Z) :- t(X, Y), e(Y, Z).", "t(X, Z) :- e(X, Y), t(Y, Z).", "t(X, Z) :- t(X, Y), t(Y, Z)."))
+        return ["t(X, Y) :- e(X, Y).", rec]
+
+    def arith() -> list[str]:
+        expr = rng.choice(("X * 2 - I", "X // 2", "3 mod X", "-X", "6 // X", "min(X, 1) + I", "X * X"))
+        bind = rng.choice(("is", "="))
+        guard = rng.choice(("", ", Y >= 0", ", Y < 3"))
+        return [f"q(I, Y) :- d(I, X), Y {bind} {expr}{guard}."]
+
+    def union() -> list[str]:
+        return ["u(X) :- d(_, X).", "u(X) :- c(X).", "u(X) :- w(X)."]
+
+    def weighted() -> list[str]:
+        w = rng.choice(("0.7", "t(0.4)"))
+        return need("u") + [f"{w} :: wr(X) :- u(X), X < 3."]
+
+    def heads() -> list[str]:
+        return ["hx(X, X) :- d(_, X).", "diag(X) :- e(X, X).", "self(X) :- e(X, Y), e(Y, X)."]
+
+    def symbols() -> list[str]:
+        return [f"sc(I, C) :- d(I, V), col(C), V > 0.", "sa(I) :- sc(I, a)."]
+
+    def binding() -> list[str]:
+        return ["b(Y) :- d(I, X), Y = X + I.", "b2(I) :- d(I, X), X + 1 = I."]
+
+    def counting() -> list[str]:
+        return ["cnt(X) :- d(_, X).", f"cnt(Y) :- cnt(X), X < {values + 1}, Y is X + 1."]
+
+    def mutual() -> list[str]:
+        return ["od(X, Y) :- e(X, Y).", "ev(X, Z) :- od(X, Y), e(Y, Z).", "od(X, Z) :- ev(X, Y), e(Y, Z)."]
+
+    def joined() -> list[str]:
+        return need("acc") + need("lt") + ["jn(I, S) :- acc(I, S), lt(I, _)."]
+
+    def negated() -> list[str]:
+        return need("u") + ["nu(X) :- d(_, X), \\+ c(X).", "nt(X) :- u(X), not t2(X, X).", "t2(X, Y) :- e(X, Y)."]
+
+    templates = {
+        "acc": acc, "tot": tot, "lt": lt, "proj": proj, "closure": closure, "arith": arith, "u": union,
+        "weighted": weighted, "heads": heads, "symbols": symbols, "binding": binding, "counting": counting,
+        "mutual": mutual, "joined": joined,
+    }
+
+    def need(name: str) -> list[str]:
+        if name in defined:
+            return []
+        defined.add(name)
+        return templates[name]()
+
+    chosen = rng.sample(sorted(templates), rng.randint(3, 6))
+    for name in chosen:
+        lines += need(name)
+    if use_negation:
+        lines += negated()
+    return DenseCase(tuple(lines), items, values, nodes, use_negation)
+
+
+def random_dense_inputs(case: DenseCase, rng: random.Random, batch_size: int) -> dict[str, tuple[list, list | None, list | None]]:
+    """Rows ``(cols, probs, groups)`` of the inputs ``d``, ``e`` and ``n`` for ``batch_size`` samples.
+
+    Each item of ``d`` is one mutually exclusive group (probabilities summing to at most 1,
+    sometimes over only some values); ``e`` has independent probabilistic edges (in half of
+    the calls acyclic, else with self-loops and cycles); ``n`` is certain (``probs`` None) and
+    may differ between samples.
+
+    Example:
+        >>> case = random_dense_program(random.Random(0))
+        >>> cols, probs, groups = random_dense_inputs(case, random.Random(0), 2)["d"]
+        >>> len(cols) == len(probs) == len(groups)
+        True
+    """
+    d_cols, d_probs, d_groups = [], [], []
+    e_cols, e_probs = [], []
+    n_cols = []
+    acyclic = rng.random() < 0.5  # then add-mult sums converge exactly in every program
+    for b in range(batch_size):
+        for i in range(case.items):
+            vals = [v for v in range(case.values) if rng.random() < 0.8] or [0]
+            weights = [rng.uniform(0.05, 1.0) for _ in vals]
+            scale = rng.uniform(0.6, 1.0) / sum(weights)
+            for v, w in zip(vals, weights):
+                d_cols.append([b, i, v])
+                d_probs.append(w * scale)
+                d_groups.append(b * case.items + i)
+        for x in range(case.nodes):
+            for y in range(case.nodes):
+                if rng.random() < (0.6 if acyclic else 0.45) and (x < y or not acyclic):
+                    e_cols.append([b, x, y])
+                    e_probs.append(rng.uniform(0.05, 0.9))
+        n_cols.append([b, rng.randint(0, case.items)])
+    return {"d": (d_cols, d_probs, d_groups), "e": (e_cols, e_probs, None), "n": (n_cols, None, None)}

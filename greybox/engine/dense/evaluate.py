@@ -1,0 +1,512 @@
+"""The dense fixpoint: a program's relations as ``(B, |D1|, ..., |Dn|)`` semiring tensors.
+
+``DenseEvaluator`` is the dense path of one ``Engine``. ``prepare`` decides whether an
+evaluation qualifies (``qualify.static_problem``, then the value ranges of
+``domains.relation_boxes`` for the run's inputs) and compiles the plans; both are cached
+per (targets, semiring kind, input value ranges), so repeated batches of the same ranges
+pay one small ``.tolist()`` for the ranges and nothing else. ``run`` evaluates.
+
+The fixpoint is the sparse engine's semi-naive evaluation (``greybox.engine.fixpoint``)
+with whole tensors for relations. For a rule ``h :- b1, ..., bn`` whose atoms at
+positions ``I`` belong to the stratum, a round adds
+
+    sum over i in I of   total(b_<i) ⊗ recent(b_i) ⊗ stable(b_>i)
+
+and merges it cell by cell: a cell changes when ``old ⊕ derived`` differs from ``old``
+by more than the algebra's tolerance; ``recent`` holds the changed cells' new values
+(idempotent semirings) or their increments (add-mult, so that every derivation counts
+once; a linear recursion is then ``recent_{t+1} = rule(recent_t)``, ``total += recent``).
+``recent`` is read through the bounding box of its non-zero cells, found in the one
+``.tolist()`` per round that also decides termination, so a running sum touches one
+position per round. Limits are the sparse engine's: rounds, wall-clock time, and tags
+that overflow (a cycle that keeps adding) raise ``ResourceLimitError``.
+
+Example:
+    >>> import torch
+    >>> from greybox.engine.engine import Engine, InputFacts
+    >>> from greybox.semirings import AddMult
+    >>> eng = Engine('''
+    ...     nn(net, [X], Y, [0..9]) :: digit(X, Y).
+    ...     prefix(0, 0).
+    ...     prefix(J, S) :- prefix(I, S0), I < 2, digit(I, D), S is S0 + D, J is I + 1.
+    ...     sum(S) :- prefix(2, S).
+    ... ''')
+    >>> p = torch.full((2, 10), 0.1)          # two images, uniform over 0..9
+    >>> cols = torch.tensor([[0, i, d] for i in range(2) for d in range(10)])
+    >>> res = eng.run(semiring=AddMult(), inputs={"digit": InputFacts(cols, p.reshape(-1))},
+    ...               targets=["sum"], representation="dense")
+    >>> [a for a in res.answers("sum")][:3]
+    [(0, (0,), 0.01), (0, (1,), 0.02), (0, (2,), 0.03)]
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+import torch
+from torch import Tensor
+
+from ...errors import ResourceLimitError
+from ...lang.ast import Negation
+from ...semirings.base import FactTable, Semiring
+from ..fixpoint import Limits, _check_time
+from . import intervals as iv
+from .body import Block, BodyRunner, embed
+from .compile import DenseProgram, DenseRule, DenseStratum, check_grid, compile_body, shape_of, static_ranges
+from .domains import relation_boxes
+from .kernels import DenseKernel, kernel_class
+from .qualify import DenseUnsupportedError, static_problem
+from .result import DenseRelations
+from .total import Total
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..engine import Engine, EvalResult, InputFacts
+
+__all__ = ["DenseEvaluator", "Prepared"]
+
+#: compiled programs kept per engine (one per distinct input value ranges)
+PROGRAMS_KEPT = 64
+
+
+class Prepared:
+    """A qualifying evaluation: its compiled program and the inputs' group ranges."""
+
+    def __init__(self, program: DenseProgram, kernel: type[DenseKernel], group_ranges: dict[str, tuple[int, int]]) -> None:
+        self.program = program
+        self.kernel = kernel
+        self.group_ranges = group_ranges
+
+
+def _copy(err: DenseUnsupportedError) -> DenseUnsupportedError:
+    """A fresh instance of a cached error (an exception object carries its last traceback)."""
+    return DenseUnsupportedError(err.message, file=err.file, line=err.line, column=err.column,
+                                 source_line=err.source_line, hint=err.hint)
+
+
+class DenseEvaluator:
+    """The dense path of one ``Engine``, with its caches (no state is shared between engines).
+
+    Args:
+        engine: the compiled program.
+    """
+
+    def __init__(self, engine: "Engine") -> None:
+        self.engine = engine
+        self._static: dict[tuple, DenseUnsupportedError | None] = {}
+        self._programs: OrderedDict[tuple, DenseProgram | DenseUnsupportedError] = OrderedDict()
+        # the box of the program's own facts, per relation
+        self._fact_boxes: dict[str, list[iv.Interval]] = {}
+        for name, (codes, _) in engine._static.items():
+            if codes.shape[0]:
+                lo, hi = codes.min(dim=0).values.tolist(), codes.max(dim=0).values.tolist()
+                self._fact_boxes[name] = list(zip(lo, hi))
+        self._learnable_ids = frozenset(engine.learnable_facts)
+        groups = engine._static_groups
+        self._next_group = int(groups.max()) + 1 if groups.numel() else 0
+
+    # ------------------------------------------------------------------ deciding
+
+    def prepare(
+        self, semiring: Semiring, targets: Sequence[str] | None, inputs: Mapping[str, "InputFacts"]
+    ) -> Prepared | DenseUnsupportedError:
+        """The compiled program for this evaluation, or why it does not qualify.
+
+        One ``.tolist()`` reads the value ranges of all inputs (and their group ids).
+        """
+        eng = self.engine
+        tkey = None if targets is None else tuple(sorted(set(targets)))
+        kernel = kernel_class(semiring)
+        skey = (tkey, kernel, semiring.name)
+        if skey not in self._static:
+            self._static[skey] = static_problem(eng, targets, semiring)
+        if self._static[skey] is not None:
+            return _copy(self._static[skey])  # type: ignore[arg-type]
+        assert kernel is not None
+        needed = eng.dependencies(targets) if targets is not None else set(eng.arities)
+        # -- the inputs' value ranges, in one read from the device
+        parts, layout = [], []
+        for name, inp in inputs.items():
+            n = int(inp.cols.shape[0])
+            if n == 0:
+                continue
+            lo, hi = torch.aminmax(inp.cols[:, 1:], dim=0) if inp.cols.shape[1] > 1 else (inp.cols[:0, 0], inp.cols[:0, 0])
+            parts += [lo, hi]
+            if inp.groups is not None:
+                parts.append(torch.stack([inp.groups.min(), inp.groups.max()]).to(lo.dtype))
+            layout.append((name, int(inp.cols.shape[1]) - 1, inp.groups is not None))
+        flat = torch.cat(parts).tolist() if parts else []
+        ranges: dict[str, list[iv.Interval]] = {}
+        group_ranges: dict[str, tuple[int, int]] = {}
+        at = 0
+        for name, arity, grouped in layout:
+            lo, hi = flat[at: at + arity], flat[at + arity: at + 2 * arity]
+            at += 2 * arity
+            ranges[name] = list(zip(lo, hi))
+            if grouped:
+                group_ranges[name] = (flat[at], flat[at + 1])
+                at += 2
+        signature = tuple(sorted((name, tuple(box)) for name, box in ranges.items() if name in needed))
+        key = (skey, len(eng.symbols), signature)
+        program = self._programs.get(key)
+        if program is None:
+            try:
+                program = self._compile(needed, ranges)
+            except DenseUnsupportedError as err:
+                program = err
+            self._programs[key] = program
+            if len(self._programs) > PROGRAMS_KEPT:
+                self._programs.popitem(last=False)
+        else:
+            self._programs.move_to_end(key)
+        if isinstance(program, DenseUnsupportedError):
+            return _copy(program)
+        return Prepared(program, kernel, group_ranges)
+
+    def _compile(self, needed: set[str], input_ranges: dict[str, list[iv.Interval]]) -> DenseProgram:
+        eng = self.engine
+        initial: dict[str, list[iv.Interval]] = {}
+        for name in needed:
+            box: list[iv.Interval] = [None] * eng.arities[name]
+            for other in (self._fact_boxes.get(name), input_ranges.get(name)):
+                if other is not None:
+                    box = [iv.hull(a, b) for a, b in zip(box, other)]
+            initial[name] = box
+        strata: list[DenseStratum] = []
+        for rules, names, recursive in eng.strata:
+            if not (names & needed):
+                continue
+            dense_rules = []
+            for rule in rules:
+                clause = rule.clause
+                dense_rules.append(DenseRule(
+                    clause, shape_of(clause, eng.symbols), rule.weight_fact, list(rule.internal),
+                    compile_body(clause, rule.base, rule.head_vars, eng.symbols),
+                    {i: compile_body(clause, steps, rule.head_vars, eng.symbols) for i, steps in rule.delta.items()},
+                    [lit.atom.predicate for lit in clause.body if isinstance(lit, Negation)],
+                ))
+            strata.append(DenseStratum(dense_rules, names, recursive))
+        boxes = relation_boxes([([r.shape for r in s.rules], s.relations, s.recursive) for s in strata], initial)
+        for s in strata:
+            for rule in s.rules:
+                ranges = static_ranges(rule, boxes)
+                if ranges is None:
+                    continue
+                for plan in [rule.base, *rule.delta.values()]:
+                    check_grid(plan, ranges, rule.clause)
+        laid: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+        for name in needed:
+            box = boxes[name]
+            laid[name] = (tuple(a[0] if a else 0 for a in box), tuple(iv.size(a) for a in box))
+        static: dict[str, tuple[list[int], list[int]]] = {}
+        for name, (codes, ids) in eng._static.items():
+            if name not in needed or not codes.shape[0]:
+                continue
+            lo, sizes = laid[name]
+            cells = []
+            for row in codes.tolist():
+                c = 0
+                for v, l, n in zip(row, lo, sizes):
+                    c = c * n + (v - l)
+                cells.append(c)
+            static[name] = (cells, ids.tolist())
+        return DenseProgram(laid, strata, static, OrderedDict())
+
+    # ------------------------------------------------------------------ evaluating
+
+    def run(
+        self,
+        prepared: Prepared,
+        *,
+        semiring: Semiring,
+        batch_size: int,
+        inputs: Mapping[str, "InputFacts"],
+        learnable: Tensor | None,
+        device: torch.device,
+        dtype: torch.dtype,
+        limits: Limits,
+        started: float,
+    ) -> "EvalResult":
+        """Evaluate a prepared program; the result reads like the sparse engine's."""
+        from ..engine import EvalResult
+
+        eng, program = self.engine, prepared.program
+        dev = device
+        # -- the fact table, numbered as the sparse engine numbers it
+        static_probs = eng._static_probs.to(device=dev, dtype=dtype)
+        if learnable is not None and eng.learnable_facts:
+            idx = torch.tensor(eng.learnable_facts, device=dev)
+            static_probs = static_probs.index_put((idx,), learnable.to(dtype))
+        probs, groups = [static_probs], [eng._static_groups.to(dev)]
+        next_group, next_id = self._next_group, len(eng.facts)
+        input_offsets: dict[str, tuple[int, int]] = {}
+        input_probs: dict[str, Tensor] = {}
+        for name, inp in inputs.items():
+            n = int(inp.cols.shape[0])
+            p = inp.probs.to(dtype) if inp.probs is not None else torch.ones(n, dtype=dtype, device=dev)
+            if inp.groups is not None and n:
+                g_lo, g_hi = prepared.group_ranges[name]
+                groups.append(inp.groups - g_lo + next_group)
+                next_group += g_hi - g_lo + 1
+            else:
+                groups.append(torch.arange(next_group, next_group + n, device=dev))
+                next_group += n
+            probs.append(p)
+            input_probs[name] = p
+            input_offsets[name] = (next_id, n)
+            next_id += n
+        algebra = semiring.bind(FactTable(torch.cat(probs), torch.cat(groups)))
+        kernel = prepared.kernel(algebra)
+        cache = program.cache.setdefault((dev, dtype), OrderedDict())
+
+        # -- every relation the targets need, facts and inputs scattered into its box
+        runner = BodyRunner(kernel, cache, batch_size, dev, dtype)
+        full: dict[str, Tensor] = {}
+        empty: set[str] = set()  # relations with no facts: all zero before their rules run
+        for name in program.boxes:
+            full[name] = self._base(program, name, kernel, static_probs, inputs, input_probs, batch_size, dev, dtype, runner)
+            if name not in program.static and (name not in inputs or not inputs[name].cols.shape[0]):
+                empty.add(name)
+
+        weights = {}
+        for stratum in program.strata:
+            for rule in stratum.rules:
+                if rule.weight_fact is not None:
+                    weights[rule.weight_fact] = kernel.from_probs(static_probs[rule.weight_fact])
+            self._stratum(stratum, program, full, runner, kernel, weights, limits, started, empty)
+        return EvalResult(eng, DenseRelations(kernel, full, program.boxes), algebra, batch_size, input_offsets)  # type: ignore[arg-type]
+
+    def _base(self, program: DenseProgram, name: str, kernel: DenseKernel, static_probs: Tensor,
+              inputs, input_probs, batch: int, dev, dtype, runner: BodyRunner) -> Tensor:
+        """``(B, *sizes)``: the facts of ``name`` (the same in every sample) ⊕ its run-time inputs."""
+        lo, sizes = program.boxes[name]
+        strides = [1] * len(sizes)
+        for k in range(len(sizes) - 2, -1, -1):
+            strides[k] = strides[k + 1] * sizes[k + 1]
+        cells = strides[0] * sizes[0] if sizes else 1
+        out: Tensor | None = None
+        if name in program.static:
+            cell_list, ids = program.static[name]
+
+            def facts() -> Tensor:
+                cell_idx, fact_idx = runner._cached(
+                    ("static", name, dev), lambda: torch.tensor([cell_list, ids], dtype=torch.int64, device=dev)
+                )
+                # the program's facts of `name`, one sample's worth, ⊕ over equal facts
+                return kernel.scatter(kernel.from_probs(static_probs[fact_idx]), cell_idx, cells)  # (cells,)
+
+            learnable = self._learnable_ids
+            if learnable and any(i in learnable for i in ids):
+                one = facts()
+            else:  # constant from one run to the next
+                one = runner._cached(("facts", name, type(kernel)), facts)
+            out = one.view(1, *sizes).expand(batch, *sizes)
+        inp = inputs.get(name)
+        if inp is not None and inp.cols.shape[0]:
+            lo_t, stride_t = runner._cached(
+                ("input", name, lo, sizes, dev),
+                lambda: torch.tensor([(0, *lo), (cells, *strides)], dtype=torch.int64, device=dev),
+            )
+            flat = ((inp.cols - lo_t) * stride_t).sum(dim=1)  # (N,) the cell of each input row
+            # p(args) of each input row, ⊕ over equal rows
+            t = kernel.scatter(kernel.from_probs(input_probs[name]), flat, batch * cells).view(batch, *sizes)
+            out = t if out is None else kernel.add(out, t)
+        if out is None:
+            out = torch.zeros(batch, *sizes, dtype=dtype, device=dev)
+        return out
+
+    # ------------------------------------------------------------------ one stratum
+
+    def _stratum(
+        self,
+        stratum: DenseStratum,
+        program: DenseProgram,
+        full: dict[str, Tensor],
+        runner: BodyRunner,
+        kernel: DenseKernel,
+        weights: dict[int, Tensor],
+        limits: Limits,
+        started: float,
+        empty: set[str],
+    ) -> None:
+        """Compute the relations of one stratum into ``full`` (semi-naive, as ``fixpoint.run_stratum``)."""
+        names = stratum.relations
+        boxes = program.boxes
+
+        def whole(name: str) -> Block:
+            return Block(full[name], boxes[name][0])
+
+        def fire(rule: DenseRule, plan, get) -> Block | None:
+            blocks = {}
+            for pos, _ in rule.shape.atoms:
+                b = get(pos, rule.clause.body[pos].predicate)
+                if b is None:
+                    return None
+                blocks[pos] = b
+            lower = {p: whole(p) for p in rule.negated}
+            return runner.run(plan, rule.shape, blocks, lower, weights.get(rule.weight_fact))  # type: ignore[arg-type]
+
+        # -- round one: the rules that read no relation of this stratum
+        to_add: dict[str, list[Block]] = {r: [] for r in names}
+        for rule in stratum.rules:
+            if not rule.internal:
+                out = fire(rule, rule.base, lambda pos, p: whole(p))
+                if out is not None:
+                    to_add[rule.clause.head.predicate].append(out)
+        recent: dict[str, Block | None] = {}
+        for r in names:
+            lo, sizes = boxes[r]
+            if to_add[r]:
+                full[r] = self._merge(full[r], lo, sizes, to_add[r], kernel, r in empty)
+            # against an empty `stable` every tuple of round one is recent, with its whole tag
+            recent[r] = Block(full[r], lo)
+        if not stratum.recursive:
+            return
+        totals = {r: Total(full[r], *boxes[r], kernel, runner) for r in names}
+        flags: dict[str, Tensor | None] = {r: None for r in names}
+        active, diverged = self._occupancy(names, recent, flags, trim=True)
+        for r in names:
+            block = recent[r]
+            totals[r].base_window = None if block is None else (block.lo, tuple(block.values.shape[1:]))
+        stable: dict[str, int | None] = {r: None for r in names}  # pieces of the total before the last round
+        iteration = 0
+        while any(active[r] for r in names):
+            iteration += 1
+            if iteration > limits.max_iterations:
+                busiest = max(names, key=lambda r: _count(recent[r]))
+                raise ResourceLimitError(
+                    f"relation '{busiest}' was still changing after {limits.max_iterations:,} rounds",
+                    relation=busiest,
+                    hint="a recursive rule may keep creating new values (e.g. `n(Y) :- n(X), Y is X + 1.`); "
+                    "bound it with a comparison, or raise Limits(max_iterations=...)",
+                )
+            if limits.time_budget_s is not None and time.monotonic() - started > limits.time_budget_s:
+                _check_time(limits, started, max(names, key=lambda r: _count(recent[r])))
+            to_add = {r: [] for r in names}
+            for rule in stratum.rules:
+                for i in rule.internal:
+                    if not active[rule.clause.body[i].predicate]:
+                        continue
+
+                    def get(pos: int, p: str, i: int = i, rule: DenseRule = rule) -> Block | None:
+                        if p not in names:
+                            return whole(p)
+                        if pos == i:
+                            return recent[p]
+                        if rule.internal.index(pos) < rule.internal.index(i):
+                            return Block(totals[p].tensor(), boxes[p][0])
+                        n = stable[p]
+                        return None if n is None else Block(totals[p].tensor(n), boxes[p][0])
+
+                    out = fire(rule, rule.delta[i], get)
+                    if out is not None:
+                        to_add[rule.clause.head.predicate].append(out)
+            merged: set[str] = set()
+            for r in names:
+                stable[r] = len(totals[r].pieces)
+                flags[r] = None
+                if not to_add[r]:
+                    recent[r] = None
+                    continue
+                recent[r], flags[r] = totals[r].merge(to_add[r])
+                if len(totals[r].pieces) > stable[r]:
+                    merged.add(r)
+            active, diverged = self._occupancy(names, recent, flags)
+            for r in names:
+                if diverged[r]:
+                    raise ResourceLimitError(
+                        f"the tags of relation '{r}' grew without bound (a cyclic derivation keeps adding)",
+                        relation=r,
+                        hint="add-mult sums every derivation, which diverges on cycles; use max-mult or top-k "
+                        "for recursive programs",
+                    )
+                pieces = totals[r].pieces
+                if r in merged:
+                    # keep the merged block cut to its non-zero cells (or drop it: it changed nothing)
+                    if recent[r] is None:
+                        pieces.pop()
+                    else:
+                        pieces[-1] = recent[r]  # type: ignore[assignment]
+        for r in names:
+            full[r] = totals[r].tensor()
+
+    @staticmethod
+    def _merge(total: Tensor, lo, sizes, blocks: list[Block], kernel: DenseKernel, empty: bool) -> Tensor:
+        """Round one's merge into the whole relation (``fixpoint.merge``: a cell takes ``old ⊕ derived``
+        where that differs from ``old``); ``empty``: the relation has no facts (every derived cell is new)."""
+        derived = embed(blocks[0], lo, sizes)
+        for b in blocks[1:]:
+            derived = kernel.add(derived, embed(b, lo, sizes))
+        if empty:
+            return derived
+        new = kernel.add(total, derived)
+        return torch.where(kernel.changed(total, new), new, total)
+
+    @staticmethod
+    def _occupancy(
+        names, recent: dict[str, Block | None], flags: dict[str, Tensor | None], trim: bool = False
+    ) -> tuple[dict, dict]:
+        """Which relations changed in the last round, and whether a value overflowed.
+
+        One ``.tolist()`` for the whole stratum. A recent block is also cut to the bounding
+        box of its non-zero cells (``recent`` is updated), so that the next round reads only
+        those: always with ``trim`` (round one, whose blocks are whole relations), else when
+        it is large.
+        """
+        parts: list[Tensor] = []
+        order = sorted(names)
+        for r in order:
+            block = recent[r]
+            if block is None:
+                continue
+            t = block.values.detach()
+            # cells are never negative: the sum is positive when some cell is not zero, and not
+            # finite when a value overflowed
+            parts.append(t.sum().reshape(1))
+            flag = flags[r]
+            parts.append(flag.detach().reshape(1).to(t.dtype) if flag is not None else t.new_zeros(1))
+            if trim or _bounding_box_pays(t):
+                nz = t != 0
+                dims = list(range(nz.dim()))
+                for k in range(1, nz.dim()):
+                    parts.append(nz.any(dim=[d for d in dims if d != k]).to(t.dtype))
+        flat = torch.cat(parts).tolist() if parts else []
+        changed: dict[str, bool] = {}
+        diverged: dict[str, bool] = {}
+        at = 0
+        for r in order:
+            block = recent[r]
+            if block is None:
+                changed[r], diverged[r] = False, False
+                continue
+            total, flag = flat[at], flat[at + 1]
+            at += 2
+            changed[r] = total != 0
+            diverged[r] = not (math.isfinite(total) and math.isfinite(flag))
+            if trim or _bounding_box_pays(block.values):
+                index: list[slice] = [slice(None)]
+                lo = []
+                for base, n in zip(block.lo, block.values.shape[1:]):
+                    row = flat[at: at + n]
+                    at += n
+                    first = row.index(1.0) if 1.0 in row else 0
+                    last = n - 1 - row[::-1].index(1.0) if 1.0 in row else -1
+                    index.append(slice(first, max(first, last + 1)))
+                    lo.append(base + first)
+                block = Block(block.values[tuple(index)], tuple(lo))
+            recent[r] = block if changed[r] else None
+        return changed, diverged
+
+
+#: a recent block with more cells than this per sample is cut to its non-zero cells' bounding box
+BOUNDING_BOX_CELLS = 256
+
+
+def _bounding_box_pays(t: Tensor) -> bool:
+    return t.dim() > 1 and t[0].numel() > BOUNDING_BOX_CELLS
+
+
+def _count(block: Block | None) -> int:
+    return 0 if block is None else int((block.values != 0).sum())

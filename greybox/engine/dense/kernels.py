@@ -1,0 +1,213 @@
+"""A semiring's ⊕ and ⊗ over dense tensors: contraction, reduction and scatter along axes.
+
+A dense relation holds one semiring value per cell of ``(B, |D1|, ..., |Dn|)``; a cell
+whose tuple is not derived holds the semiring's zero (0). The kernels below are the
+dense counterpart of ``greybox.semirings``' row-wise algebra; the elementwise
+operations (``add``, ``mul``, ``changed``) are the bound algebra's own.
+
+================  ==========================  =========================
+semiring          ⊗ (conjunction)              ⊕ (projection, union)
+================  ==========================  =========================
+add-mult          product (``einsum``)         sum
+max-mult          product                      max
+max-min           min                          max
+boolean           product of 0/1 values        max
+================  ==========================  =========================
+
+Example:
+    >>> import torch
+    >>> from greybox.semirings import AddMult
+    >>> from greybox.semirings.base import FactTable
+    >>> k = SumProduct(AddMult().bind(FactTable.independent(torch.ones(1))))
+    >>> a, b = torch.ones(2, 3), torch.ones(2, 3)     # (B, X), (B, X)
+    >>> t, axes = k.join(a, ["X"], b, ["X"], drop={"X"})
+    >>> t.tolist(), axes
+    ([3.0, 3.0], [])
+"""
+
+from __future__ import annotations
+
+import string
+
+import torch
+from torch import Tensor
+
+from ...semirings.add_mult import AddMult
+from ...semirings.base import Algebra, Semiring
+from ...semirings.boolean import Boolean
+from ...semirings.max_min import MaxMin
+from ...semirings.max_mult import MaxMult
+
+__all__ = ["DenseKernel", "SumProduct", "MaxProduct", "MaxMinKernel", "BooleanKernel", "kernel_class"]
+
+_LETTERS = string.ascii_letters.replace("z", "")  # 'z' is the batch axis in einsum
+
+
+def _union(a_axes: list[str], b_axes: list[str]) -> list[str]:
+    return list(a_axes) + [x for x in b_axes if x not in a_axes]
+
+
+def _sum_out(t: Tensor, axes: list[str], drop) -> tuple[Tensor, list[str]]:
+    dims = [1 + i for i, x in enumerate(axes) if x in drop]
+    if not dims:
+        return t, axes
+    return t.sum(dim=dims), [x for x in axes if x not in drop]
+
+
+class DenseKernel:
+    """The dense operations of one semiring, bound to one evaluation's algebra.
+
+    Every tensor has the batch axis first; ``axes`` name the other axes (variables).
+    """
+
+    #: ``a ⊕ a == a``: the fixpoint propagates new values (else increments)
+    idempotent: bool = True
+
+    def __init__(self, algebra: Algebra) -> None:
+        self.algebra = algebra
+
+    # -- values
+    def from_probs(self, probs: Tensor) -> Tensor:
+        """Cell values of input facts with probabilities ``probs``.
+
+        A fact of probability 0 is no fact (the sparse engine drops it), so no gradient
+        reaches it.
+        """
+        return torch.where(probs > 0, probs, torch.zeros_like(probs))
+
+    def tags(self, values: Tensor) -> Tensor:
+        """Row tags of the algebra for cells ``values`` (the derived ones)."""
+        return values
+
+    def present(self, values: Tensor) -> Tensor:
+        """Cells that hold a tuple (the sparse engine keeps a row for them)."""
+        return values > 0
+
+    def add(self, a: Tensor, b: Tensor) -> Tensor:
+        return self.algebra.add(a, b)
+
+    def mul(self, a: Tensor, b: Tensor) -> Tensor:
+        return self.algebra.mul(a, b)
+
+    def negate(self, a: Tensor) -> Tensor:
+        return 1.0 - a
+
+    def changed(self, old: Tensor, new: Tensor) -> Tensor:
+        return self.algebra.changed(old, new)
+
+    def diverged(self, values: Tensor) -> Tensor | None:
+        """A 0-d bool tensor: some value left the carrier (None: cannot happen)."""
+        return ~torch.isfinite(values).all()
+
+    # -- along axes
+    def reduce(self, t: Tensor, dims: list[int]) -> Tensor:
+        """⊕ over ``dims``."""
+        raise NotImplementedError
+
+    def scatter(self, src: Tensor, index: Tensor, size: int) -> Tensor:
+        """``out[..., j] = ⊕ src[..., i] for index[..., i] == j`` along the last axis; ``(..., size)``."""
+        raise NotImplementedError
+
+    def join(self, a: Tensor, a_axes: list[str], b: Tensor, b_axes: list[str], drop: set[str]) -> tuple[Tensor, list[str]]:
+        """``a ⊗ b`` aligned on shared axis names, then ⊕ over the axes in ``drop``.
+
+        Returns the tensor and its axis names: ``a``'s, then ``b``'s new ones, minus ``drop``.
+        """
+        axes = _union(a_axes, b_axes)
+        out_axes = [x for x in axes if x not in drop]
+        b_perm = [b_axes.index(x) for x in axes if x in b_axes]
+        b_t = b.permute(0, *[1 + i for i in b_perm]) if b_perm != list(range(len(b_axes))) else b
+        b_shape = [b.shape[0]] + [b.shape[1 + b_axes.index(x)] if x in b_axes else 1 for x in axes]
+        a_shape = list(a.shape) + [1] * (len(axes) - len(a_axes))
+        a_v = a.reshape(a_shape) if len(a_shape) != a.dim() else a
+        b_v = b_t.reshape(b_shape) if list(b_t.shape) != b_shape else b_t
+        prod = self.mul(a_v, b_v)  # (B, *axes)
+        dims = [1 + i for i, x in enumerate(axes) if x in drop]
+        return (self.reduce(prod, dims) if dims else prod), out_axes
+
+
+class SumProduct(DenseKernel):
+    """add-mult: joins are ``einsum`` contractions, so summed-out axes are never materialised."""
+
+    idempotent = False
+
+    def reduce(self, t: Tensor, dims: list[int]) -> Tensor:
+        if all(t.shape[d] == 1 for d in dims):
+            return t.reshape([n for d, n in enumerate(t.shape) if d not in dims])
+        return t.sum(dim=dims)
+
+    def scatter(self, src: Tensor, index: Tensor, size: int) -> Tensor:
+        out = torch.zeros(*src.shape[:-1], size, dtype=src.dtype, device=src.device)
+        return out.scatter_add(-1, index, src)
+
+    def join(self, a, a_axes, b, b_axes, drop):
+        shared = set(a_axes) & set(b_axes)
+        if not (set(drop) & shared):
+            # no contraction: sum out each side's own axes first, then a broadcast product
+            a, a_axes = _sum_out(a, a_axes, drop)
+            b, b_axes = _sum_out(b, b_axes, drop)
+            return super().join(a, a_axes, b, b_axes, set())
+        axes = _union(a_axes, b_axes)
+        out_axes = [x for x in axes if x not in drop]
+        letter = {x: _LETTERS[i] for i, x in enumerate(axes)}
+        spec = "z{},z{}->z{}".format(
+            "".join(letter[x] for x in a_axes), "".join(letter[x] for x in b_axes), "".join(letter[x] for x in out_axes)
+        )
+        return torch.einsum(spec, a, b), out_axes
+
+
+class MaxProduct(DenseKernel):
+    """max-mult: ⊗ is the product, ⊕ the maximum (the best single derivation)."""
+
+    def reduce(self, t: Tensor, dims: list[int]) -> Tensor:
+        if all(t.shape[d] == 1 for d in dims):
+            return t.reshape([n for d, n in enumerate(t.shape) if d not in dims])
+        return t.amax(dim=dims)
+
+    def scatter(self, src: Tensor, index: Tensor, size: int) -> Tensor:
+        out = torch.zeros(*src.shape[:-1], size, dtype=src.dtype, device=src.device)
+        return out.scatter_reduce(-1, index, src, "amax", include_self=True)
+
+
+class MaxMinKernel(MaxProduct):
+    """max-min: ⊗ is the minimum (the weakest link), ⊕ the maximum."""
+
+
+class BooleanKernel(MaxProduct):
+    """boolean: cells hold 0./1. in the evaluation's float dtype, never with a gradient."""
+
+    def from_probs(self, probs: Tensor) -> Tensor:
+        return (probs.detach() > 0).to(probs.dtype)
+
+    def tags(self, values: Tensor) -> Tensor:
+        return values > 0
+
+    def add(self, a: Tensor, b: Tensor) -> Tensor:
+        return torch.maximum(a, b)
+
+    def mul(self, a: Tensor, b: Tensor) -> Tensor:
+        return a * b
+
+    def changed(self, old: Tensor, new: Tensor) -> Tensor:
+        return old != new
+
+    def diverged(self, values: Tensor) -> Tensor | None:
+        return None
+
+
+_KERNELS: dict[type[Semiring], type[DenseKernel]] = {
+    AddMult: SumProduct,
+    MaxMult: MaxProduct,
+    MaxMin: MaxMinKernel,
+    Boolean: BooleanKernel,
+}
+
+
+def kernel_class(semiring: Semiring) -> type[DenseKernel] | None:
+    """The dense kernels of ``semiring``, or None (top-k proofs, or a semiring defined elsewhere).
+
+    >>> from greybox.semirings import MaxMult, TopKProofs
+    >>> kernel_class(MaxMult()).__name__, kernel_class(TopKProofs(3))
+    ('MaxProduct', None)
+    """
+    return _KERNELS.get(type(semiring))
