@@ -7,6 +7,8 @@ Example:
     >>> ns = parser.parse_args(["kb", "add-rule", "k.dl", "p(X) :- q(X).", "--with", "q.dl"])
     >>> ns.file, ns.rule, ns.context
     ('k.dl', 'p(X) :- q(X).', ['q.dl'])
+    >>> parser.parse_args(["kb", "add-rule", "k.dl", "--from", "learned.dl"]).source
+    'learned.dl'
 """
 
 from __future__ import annotations
@@ -40,9 +42,13 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     listing.add_argument("file", metavar="FILE", help="a .dl file")
     listing.set_defaults(run=_list)
 
-    add = sub.add_parser("add-rule", help="append a statement to a rule file, if the result is sound")
+    add = sub.add_parser("add-rule", help="append a statement (or a file's statements) to a rule file, if the result is sound")
     add.add_argument("file", metavar="FILE", help="the .dl file to edit")
-    add.add_argument("rule", metavar="RULE", help='one statement, e.g. "grandparent(X, Z) :- parent(X, Y), parent(Y, Z)."')
+    add.add_argument("rule", metavar="RULE", nargs="?",
+                     help='one statement, e.g. "grandparent(X, Z) :- parent(X, Y), parent(Y, Z)."')
+    add.add_argument("--from", dest="source", metavar="SOURCE",
+                     help="instead of RULE: append every statement of this .dl file that FILE lacks, "
+                     "in one checked edit (e.g. the output of `greybox learn-rules`)")
     _add_context(add)
     add.set_defaults(run=_add)
 
@@ -140,11 +146,34 @@ def _list(ns: argparse.Namespace) -> int:
 def _add(ns: argparse.Namespace) -> int:
     from greybox.kb.edit import add_rule
 
+    if (ns.rule is None) == (ns.source is None):
+        print("error: give either RULE or --from SOURCE", file=sys.stderr)
+        print('hint: e.g. greybox kb add-rule k.dl "p(X) :- q(X)." or greybox kb add-rule k.dl --from learned.dl',
+              file=sys.stderr)
+        return 2
+    if ns.source is not None:
+        return _merge(ns)
     try:
         done = add_rule(ns.file, ns.rule, context_files=ns.context, inputs=parse_inputs(ns.inputs))
     except GreyboxError as err:
         return _rejected(ns, err)
     print(f"added statement {done.number} at {done.file}:{done.line}: {done.text}")
+    return 0
+
+
+def _merge(ns: argparse.Namespace) -> int:
+    from greybox.kb.merge import merge_rules
+
+    try:
+        done = merge_rules(ns.file, ns.source, context_files=ns.context, inputs=parse_inputs(ns.inputs))
+    except GreyboxError as err:
+        return _rejected(ns, err)
+    already = f" ({len(done.skipped)} already there)" if done.skipped else ""
+    if not done.added:
+        print(f"nothing to add: {done.file} already holds every statement of {ns.source}{already}")
+        return 0
+    n = len(done.added)
+    print(f"added {n} statement{'s' if n != 1 else ''} from {ns.source} at {done.file}:{done.first_line}{already}")
     return 0
 
 
