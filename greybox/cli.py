@@ -5,6 +5,7 @@ Sub-commands::
     greybox kb check FILE...                     list every problem of a knowledge base
     greybox kb list FILE                         number the statements of a rule file
     greybox kb add-rule FILE "RULE" [--with FILE...]
+    greybox kb add-rule FILE --from RULES.dl [--with FILE...]
     greybox kb remove-rule FILE N|"RULE" [--with FILE...]
     greybox query FILE... "?- goal." [--proofs] [-k K] [--format text|json]
     greybox fit|validate|test|predict ...        train and evaluate (Lightning)

@@ -24,6 +24,7 @@ _EXPORTS = {
     "add_rule": "edit",
     "remove_rule": "edit",
     "list_rules": "edit",
+    "merge_rules": "merge",
     "EditResult": "edit",
     "ListedStatement": "edit",
     "atomic_write_text": "atomic",

@@ -1,14 +1,15 @@
 """Decision traces: what was predicted, with which proofs, from which perceived inputs.
 
 ``DecisionTrace`` (``schema``) is the data; ``render_text``, ``render_dot`` and
-``render_html`` show it; ``why_not`` finds the smallest change of input facts that
+``render_html`` show it; ``ExampleDescription`` is how a data module tells the
+trace builder what an example's numbers stand for; ``why_not`` finds the smallest change of input facts that
 would have made another answer win. Names load on first use, so
 ``import greybox.trace`` is cheap.
 
 Example:
     >>> import greybox.trace as gt
     >>> gt.SCHEMA_VERSION
-    '1.0'
+    '1.1'
     >>> import greybox.trace.render_html  # the module of the same name
     >>> callable(gt.render_html) and gt.render_html.__module__
     'greybox.trace.render_html'
@@ -36,10 +37,14 @@ __all__ = [
     "Alternative",
     "Attribution",
     "PerceivedInput",
+    "Passage",
+    "ChainLink",
+    "ProofChain",
     "FactChange",
     "WhyNot",
     "DecisionTrace",
     "TraceBatch",
+    "READABLE_VERSIONS",
     "json_schema",
     "write_schema",
     "validate_trace_json",
@@ -51,6 +56,9 @@ __all__ = [
     "LeafFact",
     "leaf_facts",
     "culprit_inputs",
+    "ExampleDescription",
+    "InputDescription",
+    "DescribesExamples",
 ]
 
 _HOME = {
@@ -62,6 +70,9 @@ _HOME = {
     "LeafFact": "why_not",
     "leaf_facts": "why_not",
     "culprit_inputs": "why_not",
+    "ExampleDescription": "describe",
+    "InputDescription": "describe",
+    "DescribesExamples": "describe",
 }
 
 

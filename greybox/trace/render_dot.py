@@ -1,5 +1,9 @@
 """A trace as a Graphviz DOT graph: the answer on top, one cluster per proof below.
 
+The graph's title holds the query (and the question, when the trace has one); the
+example's text, when the trace has passages, is a note of numbered lines; a proof that
+reads as a chain of named constants carries the chain in its cluster's label.
+
 Derived atoms are rounded boxes labelled with the rule's ``file:line``; leaf facts
 are shaped by where they came from (neural readings filled, knowledge-graph rows
 as cylinders, program facts as notes, run-time inputs as parallelograms);
@@ -77,15 +81,23 @@ def render_dot(trace: DecisionTrace) -> str:
         verdict, color = "right", "#1a7f4b"
     else:
         verdict, color = f"wrong (label {trace.label})", "#c0362c"
+    subset = f" ({trace.subset})" if trace.subset else ""
+    title = [f"{trace.task} {trace.split} #{trace.index}{subset}: {trace.query}"]
+    if trace.question:
+        title.append(trace.question)
     lines = [
         "digraph trace {",
-        f"  graph [label={_label(f'{trace.task} {trace.split} #{trace.index}: {trace.query}')}, "
+        f"  graph [label={_label(*title)}, "
         'labelloc=t, fontname="Helvetica", rankdir=TB];',
         '  node [fontname="Helvetica", fontsize=10];',
         '  edge [color="#888888", arrowsize=0.6];',
         f"  answer [label={_label(trace.predicted, f'p={fp(trace.probability)}', verdict)}, "
         f"shape=doubleoctagon, color={dot_string(color)}];",
     ]
+    if trace.passages:
+        # the example's text, one line per passage (left-aligned: \l ends each line)
+        text = "".join(dot_string(f"[{p.number}] {p.text}")[1:-1] + "\\l" for p in trace.passages)
+        lines.append(f'  text [label="{text}", shape=note, color="#999999", fontsize=9];')
     counter = 0
 
     def emit(node: ProofNode, prefix: str, out: list[str]) -> str:
@@ -115,8 +127,12 @@ def render_dot(trace: DecisionTrace) -> str:
     for k, proof in enumerate(trace.proofs):
         body: list[str] = []
         root = emit(proof.root, f"p{k}", body)
+        head = [f"proof {k + 1}  p={fp(proof.probability)}"]
+        if proof.chain is not None:
+            rule = f"  [rule {proof.chain.rule.location}]" if proof.chain.rule is not None else ""
+            head.append(f"{proof.chain.path()}  =>  {proof.chain.conclusion}{rule}")
         lines.append(f"  subgraph cluster_proof{k} {{")
-        lines.append(f'    label={_label(f"proof {k + 1}  p={fp(proof.probability)}")}; style="rounded"; color="#cccccc";')
+        lines.append(f'    label={_label(*head)}; style="rounded"; color="#cccccc";')
         lines.extend(body)
         lines.append("  }")
         lines.append(f"  answer -> {root};")

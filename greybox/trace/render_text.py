@@ -27,7 +27,7 @@ import io
 from dataclasses import dataclass, field
 from typing import Optional
 
-from greybox.trace.schema import DecisionTrace, ProofNode, format_probability as fp
+from greybox.trace.schema import DecisionTrace, PerceivedInput, ProofChain, ProofNode, format_probability as fp
 
 __all__ = ["render_text", "TextNode", "trace_tree"]
 
@@ -68,11 +68,12 @@ def _proof_node(node: ProofNode, culprits: set[int]) -> TextNode:
     return out
 
 
-def trace_tree(trace: DecisionTrace) -> tuple[list[tuple[str, str]], list[TextNode]]:
+def trace_tree(trace: DecisionTrace, trees: bool = True) -> tuple[list[tuple[str, str]], list[TextNode]]:
     """The content of the text rendering: header lines and one tree per section.
 
     Args:
         trace: the trace.
+        trees: draw the derivation tree of a proof that also reads as a chain.
 
     Returns:
         ``(header, sections)``: header lines as ``(text, style)`` and the section trees.
@@ -90,11 +91,17 @@ def trace_tree(trace: DecisionTrace) -> tuple[list[tuple[str, str]], list[TextNo
         verdict, style = "right", "bold green"
     else:
         verdict, style = f"WRONG (label {trace.label})", "bold red"
-    header = [
-        (f"{trace.task} {trace.split} #{trace.index}  query: {trace.query}", "bold"),
-        (f"predicted: {trace.predicted}  p={fp(trace.probability)}  {verdict}", style),
-    ]
+    subset = f" ({trace.subset})" if trace.subset else ""
+    header = [(f"{trace.task} {trace.split} #{trace.index}{subset}  query: {trace.query}", "bold")]
+    if trace.question:
+        header.append((f"question: {trace.question}", "bold"))
+    header.append((f"predicted: {trace.predicted}  p={fp(trace.probability)}  {verdict}", style))
     sections: list[TextNode] = []
+    if trace.passages:
+        story = TextNode("text")
+        for passage in trace.passages:
+            story.add(f"[{passage.number}] {passage.text}")
+        sections.append(story)
     if trace.alternatives:
         alts = TextNode("alternatives")
         for a in trace.alternatives:
@@ -102,16 +109,23 @@ def trace_tree(trace: DecisionTrace) -> tuple[list[tuple[str, str]], list[TextNo
             alts.add(f"{a.answer}  p={fp(a.probability)}{mark}")
         sections.append(alts)
     culprits = set(trace.culprit_inputs)
+    described = [i for i in trace.inputs if i.label is not None]
+    if described:
+        sections.append(_readings(described, culprits))
     proofs = TextNode("proofs")
     for k, proof in enumerate(trace.proofs, 1):
         p = proofs.add(f"proof {k}  p={fp(proof.probability)}", "bold")
-        p.children.append(_proof_node(proof.root, culprits))
+        if proof.chain is not None:
+            p.children.append(_chain_node(proof.chain, culprits))
+        if proof.chain is None or trees:
+            p.children.append(_proof_node(proof.root, culprits))
     if not trace.proofs:
         proofs.add("(no proof recorded)")
     sections.append(proofs)
-    if trace.inputs:
+    plain_inputs = [i for i in trace.inputs if i.label is None]
+    if plain_inputs:
         ins = TextNode("inputs")
-        for i in trace.inputs:
+        for i in plain_inputs:
             what = f'"{i.text}"' if i.kind == "text" else "image"
             label = f"[{i.index}] {what}"
             if i.read_as is not None:
@@ -154,7 +168,57 @@ def trace_tree(trace: DecisionTrace) -> tuple[list[tuple[str, str]], list[TextNo
         if w.note:
             wn.add(w.note)
         sections.append(wn)
+    if trace.notes:
+        notes = TextNode("notes")
+        for note in trace.notes:
+            notes.add(note)
+        sections.append(notes)
     return header, sections
+
+
+def _span(numbers: list[int]) -> str:
+    from greybox.trace.describe import passage_span
+
+    return passage_span(numbers)
+
+
+def _readings(inputs: list[PerceivedInput], culprits: set[int]) -> TextNode:
+    """Each described input's most probable reading; those that state nothing are counted."""
+    node = TextNode("readings (most probable class of each input)")
+    quiet: dict[str, int] = {}
+    for i in inputs:
+        if i.statement is None and i.index not in culprits:
+            quiet[str(i.read_as)] = quiet.get(str(i.read_as), 0) + 1
+            continue
+        what = i.statement if i.statement is not None else f"{i.label} read as {i.read_as}"
+        where = f"  from {_span(i.passages)}" if i.passages else ""
+        label = f"{what}  p={fp(i.probability)}{where}  (input {i.index})"
+        if i.true_label is not None:
+            label += f"  true {i.true_label}"
+        culprit = i.index in culprits
+        node.add(label + ("  <- culprit" if culprit else ""), "bold red" if culprit else "")
+    if quiet:
+        counts = ", ".join(f"{cls} x{n}" for cls, n in sorted(quiet.items()))
+        node.add(f"{sum(quiet.values())} more read as: {counts}")
+    return node
+
+
+def _chain_node(chain: ProofChain, culprits: set[int]) -> TextNode:
+    """The proof as a path of named constants, then each link with the readings it rests on."""
+    label = f"{chain.path()}  =>  {chain.conclusion}  p={fp(chain.probability)}"
+    if chain.rule is not None:
+        label += f"  [rule {chain.rule.location}]"
+    out = TextNode(label, "bold")
+    if len(chain.links) == 1 and chain.links[0].atom == chain.conclusion:
+        out.children = [_proof_node(r, culprits) for r in chain.links[0].readings]  # the conclusion was read
+        return out
+    for link in chain.links:
+        line = f"{link.atom}  p={fp(link.probability)}"
+        if link.rule is not None:
+            line += f"  [rule {link.rule.location}]"
+        node = out.add(line)
+        node.children = [_proof_node(r, culprits) for r in link.readings]
+    return out
 
 
 def _plain_lines(node: TextNode, prefix: str, out: list[str]) -> None:
@@ -188,19 +252,23 @@ def _rich(header: list[tuple[str, str]], sections: list[TextNode], width: int, c
     return "\n".join(line.rstrip() for line in buf.getvalue().splitlines())
 
 
-def render_text(trace: DecisionTrace, *, plain: bool = False, width: int = 120, color: bool = False) -> str:
+def render_text(trace: DecisionTrace, *, plain: bool = False, width: int = 120, color: bool = False,
+                trees: bool = True) -> str:
     """Render a trace as a text tree.
 
-    Shows the predicted answer and its probability, the alternatives, each proof
-    as a tree (probabilities, ``file:line`` of the rules, where each leaf fact came
-    from), the perceived inputs, the rules used, the attributions sorted by
-    ``|gradient|``, the culprits and the why-not answer.
+    Shows the question and the example's text (when the trace has them), the
+    predicted answer and its probability, the alternatives, the readings of the
+    described inputs, each proof as a chain of named constants (when it reads as one)
+    and as a tree (probabilities, ``file:line`` of the rules, where each leaf fact came
+    from), the other perceived inputs, the rules used, the attributions sorted by
+    ``|gradient|``, the culprits, the why-not answer and the notes.
 
     Args:
         trace: the trace.
         plain: draw an ASCII tree without ``rich``.
         width: line width for ``rich`` (longer lines wrap).
         color: emit ANSI colours (``rich`` only).
+        trees: also draw the derivation tree of a proof shown as a chain.
 
     Returns:
         The text, without a trailing newline.
@@ -211,7 +279,7 @@ def render_text(trace: DecisionTrace, *, plain: bool = False, width: int = 120, 
         >>> "└── (no proof recorded)" in render_text(t)
         True
     """
-    header, sections = trace_tree(trace)
+    header, sections = trace_tree(trace, trees=trees)
     if not plain:
         text = _rich(header, sections, width, color)
         if text is not None:

@@ -8,6 +8,10 @@ Regenerate it with::
 
     python -m greybox.trace.schema > greybox/trace/schema.json
 
+Versions: ``SCHEMA_VERSION`` is what greybox writes; ``validate_trace_json`` also
+reads the older ``READABLE_VERSIONS`` (1.1 only added optional fields to 1.0: the
+example's ``passages``, ``question`` and ``subset``, named inputs, ``Proof.chain`` and ``notes``).
+
 Where a fact came from is a ``Source``, a union discriminated on ``kind``:
 
 ==============  ===============================================================
@@ -23,7 +27,7 @@ Example:
     >>> src.describe()
     'digit_net read image 1 as 3 (p=0.910)'
     >>> leaf = ProofNode(atom="digit(img1, 3)", probability=0.91, source=src, fact_id=4)
-    >>> trace = DecisionTrace(schema_version="1.0", task="digit_sum", split="test", index=0,
+    >>> trace = DecisionTrace(schema_version="1.1", task="digit_sum", split="test", index=0,
     ...                       query="digit(img1, D)", predicted="3", probability=0.91,
     ...                       correct=True, label="3",
     ...                       proofs=[Proof(probability=0.91, root=leaf)])
@@ -54,6 +58,9 @@ __all__ = [
     "Alternative",
     "Attribution",
     "PerceivedInput",
+    "Passage",
+    "ChainLink",
+    "ProofChain",
     "FactChange",
     "WhyNot",
     "DecisionTrace",
@@ -63,9 +70,13 @@ __all__ = [
     "write_schema",
     "validate_trace_json",
     "format_probability",
+    "READABLE_VERSIONS",
 ]
 
-SCHEMA_VERSION = "1.0"
+#: the version greybox writes; 1.1 added passages, question, subset, named inputs and proof chains
+SCHEMA_VERSION = "1.1"
+#: the versions ``validate_trace_json`` reads (every 1.x change only added optional fields)
+READABLE_VERSIONS = ("1.0", "1.1")
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -210,11 +221,64 @@ class ProofNode(_Strict):
             yield from child.walk()
 
 
+class ChainLink(_Strict):
+    """One step of a proof read as a path, from ``start`` to ``end``.
+
+    Forwards, the atom is ``relation(start, end)`` (``end`` is the ``relation`` of
+    ``start``); walked backwards (``reverse``), it is ``relation(end, start)``. ``readings``
+    are the neural facts it rests on (or, when none, the other facts below it).
+    """
+
+    start: str = Field(description="Display name of the constant the step starts from, e.g. 'Donald'.")
+    relation: str = Field(description="The relation, e.g. 'father'.")
+    end: str = Field(description="Display name of the constant the step leads to, e.g. 'Michael'.")
+    reverse: bool = Field(default=False, description="True when the atom is relation(end, start).")
+    atom: str = Field(description="The link's atom, e.g. 'father(Donald, Michael)'.")
+    probability: Optional[Probability] = Field(default=None, description="Probability of the link's facts.")
+    rule: Optional[ProgramSource] = Field(
+        default=None, description="The rule that derived the atom from the readings (None: the atom is a fact)."
+    )
+    readings: list[ProofNode] = Field(default_factory=list, description="The leaf facts the link rests on.")
+
+
+class ProofChain(_Strict):
+    """A proof read as a chain of named constants: ``Donald --father--> Michael --sister--> Dorothy``.
+
+    Built when the example's constants have display names: ``conclusion`` is the
+    highest atom of the proof between two named constants, and ``links`` are the atoms
+    its rules compose, in path order from the conclusion's first argument to its second.
+    ``X --r--> Y`` says ``r(X, Y)`` (Y is X's r); a step walked backwards, ``X <--r-- Y``,
+    says ``r(Y, X)``.
+
+    Example:
+        >>> link = lambda a, r, b: ChainLink(start=a, relation=r, end=b, atom=f"{r}({a}, {b})")
+        >>> chain = ProofChain(conclusion="aunt(Donald, Dorothy)",
+        ...                    links=[link("Donald", "father", "Michael"), link("Michael", "sister", "Dorothy")])
+        >>> chain.path()
+        'Donald --father--> Michael --sister--> Dorothy'
+    """
+
+    conclusion: str = Field(description="The atom the chain proves, e.g. 'aunt(Donald, Dorothy)'.")
+    probability: Optional[Probability] = Field(default=None, description="Probability of the conclusion's facts.")
+    rule: Optional[ProgramSource] = Field(default=None, description="The rule that derived the conclusion.")
+    links: list[ChainLink] = Field(min_length=1, description="The links, in path order.")
+
+    def path(self) -> str:
+        """The chain as one line: ``start --relation--> end <--relation-- ...`` (backwards steps point back)."""
+        parts = [self.links[0].start]
+        for link in self.links:
+            parts.append(f"<--{link.relation}-- {link.end}" if link.reverse else f"--{link.relation}--> {link.end}")
+        return " ".join(parts)
+
+
 class Proof(_Strict):
     """One proof of the predicted answer and the probability of that proof alone."""
 
     probability: Probability
     root: ProofNode
+    chain: Optional[ProofChain] = Field(
+        default=None, description="The proof read as a chain of named constants, when the example names them."
+    )
 
 
 class Alternative(_Strict):
@@ -247,6 +311,13 @@ class PerceivedInput(_Strict):
     true_label: Optional[str] = Field(default=None, description="What the input really shows, when known.")
     read_as: Optional[str] = Field(default=None, description="What the perception read, most probable class.")
     probability: Optional[Probability] = Field(default=None, description="Probability of read_as.")
+    label: Optional[str] = Field(default=None, description="What the input is, e.g. 'Michael → Donald' (a pair of people).")
+    passages: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=list, description="Numbers of the trace's passages the input's text spans."
+    )
+    statement: Optional[str] = Field(
+        default=None, description="What the reading read_as says, e.g. 'father(Donald, Michael)' (None: nothing)."
+    )
 
     @model_validator(mode="after")
     def _content_matches_kind(self) -> PerceivedInput:
@@ -260,6 +331,13 @@ class PerceivedInput(_Strict):
     def misread(self) -> bool:
         """True when both labels are known and the reading differs from the truth."""
         return self.true_label is not None and self.read_as is not None and self.true_label != self.read_as
+
+
+class Passage(_Strict):
+    """A piece of the example's raw text (e.g. one sentence of a story), shown as ``[number]``."""
+
+    number: int = Field(ge=1, description="1-based number of the passage, as shown.")
+    text: str
 
 
 class FactChange(_Strict):
@@ -285,11 +363,16 @@ class WhyNot(_Strict):
 class DecisionTrace(_Strict):
     """One prediction with its proofs, attributions and perceived inputs."""
 
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.1"] = SCHEMA_VERSION
     task: str = Field(description="The task, e.g. 'digit_sum'.")
     split: str = Field(description="The data split, e.g. 'test'.")
-    index: int = Field(ge=0, description="Index of the example in its split.")
+    index: int = Field(ge=0, description="Index of the example in its split (in its subset's loader).")
+    subset: Optional[str] = Field(default=None, description="Part of the split the example is in, e.g. 'k=4'.")
     query: str = Field(description="The query, e.g. 'addition(img0, img1, S)'.")
+    question: Optional[str] = Field(default=None, description="The query in words, e.g. 'what is Dorothy to Donald?'.")
+    passages: list[Passage] = Field(
+        default_factory=list, description="The example's raw text, e.g. the sentences of a story, numbered from 1."
+    )
     predicted: str = Field(description="The most probable answer.")
     probability: Probability = Field(description="Probability of the predicted answer.")
     correct: Optional[bool] = Field(default=None, description="Whether predicted equals label (None: no label).")
@@ -305,6 +388,9 @@ class DecisionTrace(_Strict):
     culprit_inputs: list[int] = Field(
         default_factory=list, description="Indices of inputs whose reading caused a wrong prediction."
     )
+    notes: list[str] = Field(
+        default_factory=list, description="Remarks on how the trace was made, e.g. a proof search that was cut short."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> DecisionTrace:
@@ -316,7 +402,18 @@ class DecisionTrace(_Strict):
             raise ValueError(f"culprit_inputs {unknown} name no input; known input indices are {indices}")
         if any(a.answer == self.predicted for a in self.alternatives):
             raise ValueError(f"alternatives repeat the predicted answer {self.predicted!r}")
+        numbers = [p.number for p in self.passages]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError(f"passage numbers must be unique, got {numbers}")
+        for i in self.inputs:
+            missing = sorted(set(i.passages) - set(numbers))
+            if missing:
+                raise ValueError(f"input {i.index} names passages {missing}; the trace has passages {numbers}")
         return self
+
+    def passage(self, number: int) -> Passage | None:
+        """The passage with this number, or None."""
+        return next((p for p in self.passages if p.number == number), None)
 
     def input(self, index: int) -> PerceivedInput | None:
         """The perceived input with this index, or None."""
@@ -326,7 +423,7 @@ class DecisionTrace(_Strict):
 class TraceBatch(_Strict):
     """Several traces, e.g. one evaluation run."""
 
-    schema_version: Literal["1.0"] = SCHEMA_VERSION
+    schema_version: Literal["1.1"] = SCHEMA_VERSION
     traces: list[DecisionTrace] = Field(default_factory=list)
 
 
@@ -346,7 +443,7 @@ def json_schema() -> dict[str, Any]:
     Example:
         >>> s = json_schema()
         >>> s["title"], sorted(s["$defs"])[:3]
-        ('greybox DecisionTrace 1.0', ['Alternative', 'Attribution', 'DecisionTrace'])
+        ('greybox DecisionTrace 1.1', ['Alternative', 'Attribution', 'ChainLink'])
     """
     schema = _Document.json_schema(mode="serialization")
     return {
@@ -407,16 +504,17 @@ def validate_trace_json(text: str | bytes, *, file: str | None = None) -> Decisi
         A ``TraceBatch`` when the object has ``traces``, else a ``DecisionTrace``.
 
     Raises:
-        ParseError: the text is not JSON, has no or another ``schema_version``, or does not
-            match the schema (the message lists every problem with its JSON path).
+        ParseError: the text is not JSON, has no ``schema_version`` or one not in
+            ``READABLE_VERSIONS``, or does not match the schema (the message lists every
+            problem with its JSON path).
 
     Example:
-        >>> validate_trace_json('{"schema_version": "1.0", "traces": []}')
-        TraceBatch(schema_version='1.0', traces=[])
+        >>> validate_trace_json('{"schema_version": "1.0", "traces": []}')  # an older version is upgraded
+        TraceBatch(schema_version='1.1', traces=[])
         >>> validate_trace_json('{"schema_version": "0.9", "traces": []}')
         Traceback (most recent call last):
         ...
-        greybox.errors.ParseError: trace has schema_version '0.9' but this greybox reads '1.0'
+        greybox.errors.ParseError: trace has schema_version '0.9' but this greybox reads '1.0' or '1.1'
         hint: write the trace again with this version of greybox
     """
     if isinstance(text, bytes):
@@ -437,10 +535,12 @@ def validate_trace_json(text: str | bytes, *, file: str | None = None) -> Decisi
     if version is None:
         raise ParseError("trace has no schema_version", expected=["schema_version"], file=file,
                          hint=f'add "schema_version": "{SCHEMA_VERSION}" or write the trace again with greybox')
-    if version != SCHEMA_VERSION:
-        raise ParseError(f"trace has schema_version {version!r} but this greybox reads {SCHEMA_VERSION!r}",
+    if version not in READABLE_VERSIONS:
+        readable = " or ".join(repr(v) for v in READABLE_VERSIONS)
+        raise ParseError(f"trace has schema_version {version!r} but this greybox reads {readable}",
                          file=file, hint="write the trace again with this version of greybox")
     model = TraceBatch if "traces" in data else DecisionTrace
+    data = _upgrade(data)
     try:
         return model.model_validate(data)
     except ValidationError as e:
@@ -451,6 +551,20 @@ def validate_trace_json(text: str | bytes, *, file: str | None = None) -> Decisi
             f"trace does not match the {model.__name__} schema {SCHEMA_VERSION}: {problems}", file=file,
             hint="compare the file with greybox/trace/schema.json",
         ) from e
+
+
+def _upgrade(data: dict[str, Any]) -> dict[str, Any]:
+    """A document of an older readable version as the current one (1.x only added optional fields)."""
+
+    def bump(doc: Any) -> Any:
+        if isinstance(doc, dict) and doc.get("schema_version") in READABLE_VERSIONS:
+            return {**doc, "schema_version": SCHEMA_VERSION}
+        return doc
+
+    out = bump(data)
+    if isinstance(out.get("traces"), list):
+        out = {**out, "traces": [bump(t) for t in out["traces"]]}
+    return out
 
 
 if __name__ == "__main__":  # python -m greybox.trace.schema > greybox/trace/schema.json

@@ -64,7 +64,7 @@ def digit_sum_trace(index: int = 17) -> DecisionTrace:
     root = ProofNode(atom="addition(img0, img1, 8)", probability=p8, rule=DIGIT_RULE, children=[d0_3, d1_5])
     wn = why_not("7", [[l0_3, l1_4], [l0_2, l1_5]], winner_probability=p8)
     return DecisionTrace(
-        schema_version="1.0", task="digit_sum", split="test", index=index,
+        task="digit_sum", split="test", index=index,
         query="addition(img0, img1, S)", predicted="8", probability=p8, correct=False, label="7",
         alternatives=[Alternative(answer="7", probability=p7),
                       Alternative(answer="12", probability=0.91 * 0.08),
@@ -127,7 +127,7 @@ def kinship_trace(index: int = 3) -> DecisionTrace:
                      children=[grand, male, person])
     truths = [("son", 0.95), ("daughter", 0.93), ("brother", 0.88)]
     return DecisionTrace(
-        schema_version="1.0", task="clutrr_kinship", split="test", index=index,
+        task="clutrr_kinship", split="test", index=index,
         query="relation(ann, dan, R)", predicted="grandson", probability=p, correct=True, label="grandson",
         alternatives=[Alternative(answer="nephew", probability=0.081), Alternative(answer="son", probability=0.034)],
         proofs=[Proof(probability=p, root=root)],
@@ -144,4 +144,4 @@ def kinship_trace(index: int = 3) -> DecisionTrace:
 
 def sample_batch() -> TraceBatch:
     """The kinship trace (right) first, then the digit-sum trace (wrong)."""
-    return TraceBatch(schema_version="1.0", traces=[kinship_trace(), digit_sum_trace()])
+    return TraceBatch(traces=[kinship_trace(), digit_sum_trace()])

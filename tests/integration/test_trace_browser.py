@@ -188,3 +188,28 @@ def test_filters_hide_examples(page, tmp_path):
     assert ["hidden" in li.attrs for li in items] == [True, False, True]
     assert dom.by_id("detail").attrs["data-index"] == "1"
 
+
+
+def test_a_described_kinship_trace_shows_story_names_and_chain(tmp_path):
+    from tests.helpers.kinship_traces import STORY, named_kinship_trace
+
+    trace = named_kinship_trace()
+    page = tmp_path / "kinship.html"
+    page.write_text(render_html(TraceBatch(traces=[trace]), title="kinship"), encoding="utf-8")
+    dom = _dom(page, "#select=0", tmp_path)
+    assert dom.by_id("question").text == "what is Dorothy to Donald?"
+    assert "(k=3)" in dom.by_id("prediction").text
+    assert "hidden" not in dom.by_id("text-section").attrs
+    passages = dom.by_id("passages").find_all("li")
+    assert [p.find_all(cls="text")[0].text for p in passages] == list(STORY.sentences)
+    described = [e for e in dom.by_id("inputs").find_all(cls="described") if e.parent.tag != "details"]
+    assert [e.find_all(cls="statement")[0].text for e in described] == ["father(Donald, Michael)", "brother(Dorothy, Michael)"]
+    assert "from [1-2]" in described[0].find_all(cls="where")[0].text
+    quiet = dom.by_id("inputs").find_all("details", cls="quiet-inputs")[0]
+    assert quiet.find_all("summary")[0].text == f"{len(STORY.pairs) - 2} more read as: none \u00d7{len(STORY.pairs) - 2}"
+    chain = dom.by_id("proof-0").find_all(cls="chain")[0]
+    assert chain.find_all(cls="chain-path")[0].text == "Donald --father--> Michael <--brother-- Dorothy"
+    assert chain.find_all(cls="conclusion")[0].text == "\u21d2 aunt(Donald, Dorothy)"
+    sources = [s.text for s in chain.find_all(cls="source")]
+    assert sources[1].startswith("relation_net read pair (Dorothy, Michael) in [2-3] as brother")
+    assert dom.by_id("proof-0").find_all("details", cls="derivation")  # the tree, folded under the chain

@@ -64,12 +64,31 @@
   function verdict(t) { return t.correct === true ? "right" : t.correct === false ? "wrong" : "unknown"; }
 
   function searchText(t) {
-    var parts = [t.task, t.split, "#" + t.index, t.query, t.predicted, t.label || ""];
-    (t.inputs || []).forEach(function (i) { parts.push(i.text || "", i.read_as || "", i.true_label || ""); });
+    var parts = [t.task, t.split, "#" + t.index, t.query, t.predicted, t.label || "", t.question || "", t.subset || ""];
+    (t.passages || []).forEach(function (p) { parts.push(p.text); });
+    (t.inputs || []).forEach(function (i) {
+      parts.push(i.text || "", i.read_as || "", i.true_label || "", i.label || "", i.statement || "");
+    });
     (t.proofs || []).forEach(function (p) {
       (function walk(n) { parts.push(n.atom, location_(n.rule)); n.children.forEach(walk); })(p.root);
+      if (p.chain) parts.push(chainPath(p.chain), p.chain.conclusion);
     });
     return parts.join(" \u0001 ").toLowerCase();
+  }
+
+  function chainPath(chain) {
+    var parts = [chain.links[0].start];
+    chain.links.forEach(function (l) {
+      parts.push(l.reverse ? "<--" + l.relation + "-- " + l.end : "--" + l.relation + "--> " + l.end);
+    });
+    return parts.join(" ");
+  }
+
+  function passageSpan(numbers) {
+    var nums = (numbers || []).slice().sort(function (a, b) { return a - b; });
+    if (!nums.length) return "";
+    var run = nums.every(function (n, i) { return i === 0 || n === nums[i - 1] + 1; });
+    return "[" + (run && nums.length > 1 ? nums[0] + "-" + nums[nums.length - 1] : nums.join(", ")) + "]";
   }
 
   function safeImage(uri) { return typeof uri === "string" && uri.indexOf("data:image/") === 0 ? uri : null; }
@@ -144,6 +163,7 @@
     detail.setAttribute("data-correct", verdict(t));
     detail.classList.remove("empty");
     renderPrediction(t);
+    renderPassages(t);
     renderInputs(t);
     renderWhyNot(t);
     renderProofs(t);
@@ -170,8 +190,10 @@
         text: v === "right" ? "right" : v === "wrong" ? "wrong \u2014 label " + t.label : "no label" })
     ]));
     box.appendChild(el("div", { cls: "query-line" }, [
-      t.task + " \u00b7 " + t.split + " #" + t.index + " \u00b7 query ", el("code", { text: t.query })
+      t.task + " \u00b7 " + t.split + " #" + t.index + (t.subset ? " (" + t.subset + ")" : "") + " \u00b7 query ",
+      el("code", { text: t.query })
     ]));
+    if (t.question) box.appendChild(el("div", { id: "question", cls: "question", text: t.question }));
     var alts = document.getElementById("alternatives");
     clear(alts);
     var rows = [{ answer: t.predicted, probability: t.probability, predicted: true }].concat(t.alternatives || []);
@@ -188,12 +210,54 @@
     return s;
   }
 
+  function renderPassages(t) {
+    var box = document.getElementById("passages");
+    clear(box);
+    var passages = t.passages || [];
+    document.getElementById("text-section").hidden = !passages.length;
+    passages.forEach(function (p) {
+      box.appendChild(el("li", { id: "passage-" + p.number, data: { number: p.number } }, [
+        el("span", { cls: "num", text: "[" + p.number + "]" }), el("span", { cls: "text", text: p.text })
+      ]));
+    });
+  }
+
+  function describedInput(inp, culprit) {
+    var what = inp.statement !== null && inp.statement !== undefined ? inp.statement : inp.label + " read as " + inp.read_as;
+    var where = passageSpan(inp.passages);
+    return el("div", {
+      id: "input-" + inp.index, cls: "input described" + (culprit ? " culprit" : ""),
+      data: { "input-index": inp.index }, title: inp.text || null
+    }, [
+      el("span", { cls: "statement", text: what }),
+      el("span", { cls: "value", text: fmtP(inp.probability) }),
+      el("span", { cls: "where", text: (where ? "from " + where + " \u00b7 " : "") + "input " + inp.index +
+        (inp.true_label !== null && inp.true_label !== undefined ? " \u00b7 true " + inp.true_label : "") +
+        (culprit ? " \u2014 misread, caused the error" : "") })
+    ]);
+  }
+
   function renderInputs(t) {
     var box = document.getElementById("inputs");
     clear(box);
     var culprits = culpritSet(t);
     if (!(t.inputs || []).length) { box.appendChild(el("p", { cls: "empty-note", text: "No perceived inputs recorded." })); return; }
+    var quiet = [];
     t.inputs.forEach(function (inp) {
+      if (inp.label === null || inp.label === undefined) return;
+      if ((inp.statement === null || inp.statement === undefined) && !culprits[inp.index]) { quiet.push(inp); return; }
+      box.appendChild(describedInput(inp, culprits[inp.index]));
+    });
+    if (quiet.length) {
+      var counts = {};
+      quiet.forEach(function (inp) { counts[inp.read_as] = (counts[inp.read_as] || 0) + 1; });
+      var summary = Object.keys(counts).sort().map(function (c) { return c + " \u00d7" + counts[c]; }).join(", ");
+      box.appendChild(el("details", { cls: "quiet-inputs" }, [
+        el("summary", { text: quiet.length + " more read as: " + summary })
+      ].concat(quiet.map(function (inp) { return describedInput(inp, false); }))));
+    }
+    t.inputs.forEach(function (inp) {
+      if (inp.label !== null && inp.label !== undefined) return;
       var caption = [];
       if (inp.read_as !== null) caption.push("read as " + inp.read_as + " (p=" + fmtP(inp.probability) + ")");
       if (inp.true_label !== null) caption.push("true " + inp.true_label);
@@ -218,6 +282,12 @@
   function highlightInput(index, on) {
     var node = document.getElementById("input-" + index);
     if (node) node.classList.toggle("highlight", on);
+    var t = traces[state.selected];
+    var inp = t && (t.inputs || []).filter(function (i) { return i.index === index; })[0];
+    (inp && inp.passages || []).forEach(function (n) {
+      var p = document.getElementById("passage-" + n);
+      if (p) p.classList.toggle("highlight", on);
+    });
   }
 
   function nodeLine(n, culprits) {
@@ -253,15 +323,37 @@
     return node;
   }
 
+  function chainNode(chain, culprits) {
+    var line = el("div", { cls: "chain-line" }, [
+      el("span", { cls: "chain-path", text: chainPath(chain) }),
+      el("span", { cls: "conclusion", text: "\u21d2 " + chain.conclusion }),
+      el("span", { cls: "prob", text: "p=" + fmtP(chain.probability) }),
+      chain.rule ? el("span", { cls: "rule-loc", text: location_(chain.rule), title: chain.rule.text || null }) : null
+    ]);
+    var links = chain.links.map(function (link) {
+      return el("div", { cls: "chain-link", data: { atom: link.atom } }, [
+        el("div", { cls: "node-line" }, [
+          el("span", { cls: "atom", text: link.atom }),
+          el("span", { cls: "prob", text: "p=" + fmtP(link.probability) }),
+          link.rule ? el("span", { cls: "rule-loc", text: location_(link.rule), title: link.rule.text || null }) : null
+        ]),
+        el("div", { cls: "children" }, link.readings.map(function (r) { return proofNode(r, culprits); }))
+      ]);
+    });
+    return el("div", { cls: "chain" }, [line].concat(links));
+  }
+
   function renderProofs(t) {
     var box = document.getElementById("proof-tree");
     clear(box);
     var culprits = culpritSet(t);
     if (!(t.proofs || []).length) { box.appendChild(el("p", { cls: "empty-note", text: "No proof recorded for this answer." })); return; }
     t.proofs.forEach(function (p, k) {
+      var tree = proofNode(p.root, culprits);
       box.appendChild(el("div", { id: "proof-" + k, cls: "proof" }, [
         el("div", { cls: "proof-head" }, ["Proof " + (k + 1) + " ", el("span", { cls: "prob", text: "p=" + fmtP(p.probability) })]),
-        proofNode(p.root, culprits)
+        p.chain ? chainNode(p.chain, culprits) : null,
+        p.chain ? el("details", { cls: "derivation" }, [el("summary", { text: "derivation tree" }), tree]) : tree
       ]));
     });
   }
