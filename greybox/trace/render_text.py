@@ -151,6 +151,8 @@ def trace_tree(trace: DecisionTrace, trees: bool = True) -> tuple[list[tuple[str
         for idx in trace.culprit_inputs:
             i = trace.input(idx)
             label = f"input {idx}"
+            if i is not None and i.label is not None:
+                label += f" ({i.label}{' in ' + _span(i.passages) if i.passages else ''})"
             if i is not None and i.read_as is not None:
                 label += f" read as {i.read_as}" + (f", true {i.true_label}" if i.true_label is not None else "")
             cul.add(label)

@@ -5,9 +5,10 @@
     greybox explain --config CFG --ckpt_path CKPT --index 3 --why-not 9
     greybox explain --config CFG --ckpt_path CKPT --split test --limit 200 --format html -o traces.html
     greybox explain --config experiments/kinship/clutrr.yaml --ckpt_path CKPT --dataloader 8 --index 12
+    greybox explain --config runs/kinship/clutrr/config.yaml --ckpt_path CKPT --index 3 --why-not aunt --trees
 
-The model and data come from the same config as ``greybox fit``; the weights from
-the checkpoint. Unknown options are passed on to the config (e.g. ``--data.data_dir``).
+The model and data come from the same config as ``greybox fit`` (or the config.yaml a
+run saved); the weights from the checkpoint. Unknown options are passed on to the config (e.g. ``--data.data_dir``).
 
 A split with several loaders (the kinship test split has one per chain length k, in
 the order of ``test_ks``) is explained one loader at a time: ``--dataloader N`` picks
@@ -16,14 +17,19 @@ loader works too, e.g. ``--data.init_args.test_ks=[10]``.
 
 When the data module has ``describe(split, index, dataloader)`` (see
 ``greybox.trace.describe``), traces show the example's text, name its constants
-(people by their names, answers by their words) and read each proof as a chain.
+(people by their names, answers by their words; ``--why-not`` takes the word) and
+read each proof as a chain; the text format then draws the derivation trees only
+with ``--trees``. Each proof search has ``--proof-budget`` seconds (see
+``greybox.trace.proof_search``); a search cut short says so in the trace's notes.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 __all__ = ["main", "load_task", "example_batch", "describe_example"]
 
@@ -37,7 +43,8 @@ def load_task(config: str, ckpt_path: str | None, overrides: list[str]):
 
     if not Path(config).is_file():
         raise ConfigError(f"config file '{config}' does not exist", hint="pass the YAML used with `greybox fit`")
-    cli = _cli_class()(args=["--config", config, *overrides], run=False)
+    with _without_run_options(Path(config)) as usable:
+        cli = _cli_class()(args=["--config", str(usable), *overrides], run=False)
     task, dm = cli.model, cli.datamodule
     if ckpt_path:
         path = Path(ckpt_path)
@@ -47,6 +54,30 @@ def load_task(config: str, ckpt_path: str | None, overrides: list[str]):
         state = torch.load(path, map_location="cpu", weights_only=False)
         task.load_state_dict(state["state_dict"])
     return task, dm
+
+
+#: options of `greybox fit|test|...` that the config a run saves (its config.yaml) holds, but building a model does not take
+_RUN_OPTIONS = ("ckpt_path", "weights_only", "verbose", "return_predictions")
+
+
+@contextmanager
+def _without_run_options(config: Path) -> Iterator[Path]:
+    """The config, or a temporary copy without the run's own options (a run's saved ``config.yaml``)."""
+    import tempfile
+
+    import yaml
+
+    try:
+        data = yaml.safe_load(config.read_text())
+    except yaml.YAMLError:
+        data = None  # let the CLI report the problem
+    if not isinstance(data, dict) or not any(key in data for key in _RUN_OPTIONS):
+        yield config
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        copy = Path(folder) / config.name
+        copy.write_text(yaml.safe_dump({k: v for k, v in data.items() if k not in _RUN_OPTIONS}, sort_keys=False))
+        yield copy
 
 
 def _task_name(dm) -> str:

@@ -176,3 +176,49 @@ def test_explain_why_not_names_the_misread_image(tmp_path: Path, capsys) -> None
     assert (trace.predicted, trace.label, trace.correct, trace.culprit_inputs) == ("8", "7", False, [1])
     assert trace.why_not is not None and trace.why_not.achievable
     assert {c.source.input_index for c in trace.why_not.changes} == {1}
+
+
+# ---------------------------------------------------------------------------- examples, loaders, versions
+
+
+class TwoLoaders(pl.LightningDataModule):
+    """A test split of two loaders; the second collates its items itself (they are not tensors)."""
+
+    def test_dataloader(self) -> list[DataLoader]:
+        plain = DataLoader([{"x": torch.tensor(1)}], batch_size=1)
+        stories = DataLoader(["ab", "cde"], batch_size=1, collate_fn=lambda items: {"lengths": torch.tensor([len(s) for s in items])})
+        return [plain, stories]
+
+    def describe(self, split: str, index: int, dataloader: int = 0):
+        from greybox.trace.describe import ExampleDescription
+
+        return ExampleDescription(passages=(f"{split} {index} of loader {dataloader}",))
+
+
+def test_an_example_comes_from_the_chosen_loader_collated_its_own_way() -> None:
+    from greybox.errors import ConfigError
+    from greybox.training.explain import describe_example, example_batch
+
+    dm = TwoLoaders()
+    batch, n = example_batch(dm, "test", 1, dataloader=1)
+    assert (batch["lengths"].tolist(), n) == ([3], 2)
+    assert example_batch(dm, "test", 0)[0]["x"].tolist() == [1]
+    assert describe_example(dm, "test", 1, 1).passages == ("test 1 of loader 1",)
+    assert describe_example(OneExampleData(), "test", 0) is None
+    with pytest.raises(ConfigError, match=r"--dataloader 2: the test split has 2 loader\(s\)"):
+        example_batch(dm, "test", 0, dataloader=2)
+    with pytest.raises(ConfigError, match=r"--index 5 is outside the test split \(0\.\.1\)"):
+        example_batch(dm, "test", 5, dataloader=1)
+
+
+def test_a_trace_written_with_schema_1_0_still_reads(wrong_trace: DecisionTrace) -> None:
+    data = json.loads(wrong_trace.model_dump_json())
+    for field in ("passages", "question", "subset", "notes"):
+        del data[field]
+    for proof in data["proofs"]:
+        del proof["chain"]
+    for inp in data["inputs"]:
+        del inp["label"], inp["passages"], inp["statement"]
+    data["schema_version"] = "1.0"
+    again = validate_trace_json(json.dumps({"schema_version": "1.0", "traces": [data]}))
+    assert again.schema_version == "1.1" and again.traces[0] == wrong_trace.model_copy(update={"notes": []})
