@@ -127,14 +127,14 @@ class TraceWriter(pl.Callback):
 
     # ------------------------------------------------------------------ pieces
 
-    def _dataset(self, trainer: pl.Trainer) -> Any:
+    def _loader(self, trainer: pl.Trainer) -> Any:
         loader = _first_loader(trainer.val_dataloaders)
         if loader is None and trainer.datamodule is not None:
             loader = _first_loader(trainer.datamodule.val_dataloader())
         if loader is None or not hasattr(loader, "dataset"):
             raise ConfigError("no validation data loader with a dataset to trace",
                               hint="give the trainer validation data, or remove the TraceWriter callback")
-        return loader.dataset
+        return loader
 
     def _write(self, trainer: pl.Trainer, pl_module: pl.LightningModule, epoch: int) -> Path:
         from torch.utils.data import default_collate
@@ -142,14 +142,16 @@ class TraceWriter(pl.Callback):
         from ..kb.atomic import atomic_write_text
         from ..trace.render_html import render_html
         from ..trace.schema import TraceBatch
-        from .explain import _task_name
+        from .explain import _task_name, describe_example
         from .module import ReasoningTask
         from .traces import build_trace
 
         if not isinstance(pl_module, ReasoningTask):
             raise ConfigError(f"TraceWriter traces a ReasoningTask, not a {type(pl_module).__name__}",
                               hint="remove the TraceWriter callback for this model")
-        dataset = self._dataset(trainer)
+        loader = self._loader(trainer)
+        dataset = loader.dataset
+        collate = getattr(loader, "collate_fn", None) or default_collate  # the batches training sees
         task_name = _task_name(trainer.datamodule) if trainer.datamodule is not None else type(pl_module).__name__
         was_training = pl_module.training
         traces = []
@@ -157,8 +159,10 @@ class TraceWriter(pl.Callback):
             # validation runs without autograd; attributions need it
             with torch.inference_mode(False), torch.enable_grad():
                 for i in range(min(self.n_examples, len(dataset))):
-                    example = _to_device(default_collate([dataset[i]]), pl_module.device)
-                    traces.append(build_trace(pl_module, example, task_name=task_name, split=self.split, index=i))
+                    example = _to_device(collate([dataset[i]]), pl_module.device)
+                    description = describe_example(trainer.datamodule, "val", i) if trainer.datamodule is not None else None
+                    traces.append(build_trace(pl_module, example, task_name=task_name, split=self.split, index=i,
+                                              description=description))
         finally:
             pl_module.train(was_training)
         if self.format == "html":

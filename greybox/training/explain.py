@@ -26,6 +26,7 @@ with ``--trees``. Each proof search has ``--proof-budget`` seconds (see
 from __future__ import annotations
 
 import argparse
+import warnings
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,7 +44,9 @@ def load_task(config: str, ckpt_path: str | None, overrides: list[str]):
 
     if not Path(config).is_file():
         raise ConfigError(f"config file '{config}' does not exist", hint="pass the YAML used with `greybox fit`")
-    with _without_run_options(Path(config)) as usable:
+    with _without_run_options(Path(config)) as usable, warnings.catch_warnings():
+        # the options come from `greybox explain`'s own parser, not from sys.argv
+        warnings.filterwarnings("ignore", message=".*args parameter is intended to run from within Python.*")
         cli = _cli_class()(args=["--config", str(usable), *overrides], run=False)
     task, dm = cli.model, cli.datamodule
     if ckpt_path:
