@@ -52,6 +52,7 @@ __all__ = [
     "Story",
     "parse_story",
     "read_clutrr",
+    "with_distractor",
     "encode_pairs",
     "collate_stories",
     "ClutrrDataModule",
@@ -106,6 +107,8 @@ class Story:
         query: ``(a, b)`` person ids; the answer is what ``b`` is to ``a``.
         label: index of the target in :data:`RELATIONS`.
         k: number of edges of the story's chain (CLUTRR's ``1.k``), 0 when unknown.
+        source: the story as given (with ``[brackets]``) and ``source_genders`` its genders
+            column, kept to build variants (:func:`with_distractor`).
     """
 
     sentences: tuple[str, ...]
@@ -117,6 +120,8 @@ class Story:
     query: tuple[int, int]
     label: int
     k: int = 0
+    source: str = ""
+    source_genders: str = ""
 
 
 def _relation_index(target: str) -> int:
@@ -188,7 +193,36 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
         sentences=tuple(sentences), texts=tuple(texts), text_sentences=text_sentences, people=tuple(people),
         genders=tuple(gender_of.get(p, -1) for p in people), pairs=tuple(pairs),
         query=(people.index(query[0]), people.index(query[1])), label=_relation_index(target), k=k,
+        source=story, source_genders=genders,
     )
+
+
+def with_distractor(story: Story, other: Story, before: bool, window: int = 2,
+                    read_query_pair: bool = False) -> Story:
+    """``story`` with the sentences of an unrelated ``other`` story told before or after it.
+
+    The query and label stay ``story``'s. Pairs of people from the two stories that share a
+    window are unrelated: the extractor learns to read them as ``none``, which a training
+    story alone never shows (in CLUTRR's training stories everyone named together is related).
+
+    Returns ``story`` unchanged when the two stories share a name.
+
+    >>> a = parse_story("[Ann] met her son [Bob]. [Bob]'s son [Cid] came too.", ("Ann", "Cid"), "grandson",
+    ...                 "Ann:female,Bob:male,Cid:male")
+    >>> b = parse_story("[Eve] and her brother [Dan] ate.", ("Eve", "Dan"), "brother", "Eve:female,Dan:male")
+    >>> m = with_distractor(a, b, before=False)
+    >>> m.people, m.query, m.label == a.label
+    (('Ann', 'Bob', 'Cid', 'Eve', 'Dan'), (0, 2), True)
+    >>> ("Cid", "Eve") in {(m.people[p.first], m.people[p.second]) for p in m.pairs}
+    True
+    """
+    if set(story.people) & set(other.people):
+        return story
+    text = f"{other.source} {story.source}" if before else f"{story.source} {other.source}"
+    genders = ",".join(g for g in (story.source_genders, other.source_genders) if g)
+    query = (story.people[story.query[0]], story.people[story.query[1]])
+    return parse_story(text, query, RELATIONS[story.label], genders, k=story.k, window=window,
+                       read_query_pair=read_query_pair)
 
 
 def read_clutrr(path: str | Path, k: int = 0, limit: int | None = None, window: int = 2,
@@ -315,6 +349,8 @@ class ClutrrDataModule(pl.LightningDataModule):
         max_test_per_k: keep only the first stories of each test file (None: all).
         window: sentences per text the extractor reads (see :func:`parse_story`).
         read_query_pair: also read the queried pair itself (see :func:`parse_story`).
+        distractors: share of the training stories told together with another, unrelated
+            training story (seeded; see :func:`with_distractor`). Validation and test are unchanged.
         num_workers: DataLoader worker processes.
 
     Raises:
@@ -333,6 +369,7 @@ class ClutrrDataModule(pl.LightningDataModule):
         max_test_per_k: int | None = None,
         window: int = 2,
         read_query_pair: bool = False,
+        distractors: float = 0.0,
         num_workers: int = 0,
     ) -> None:
         super().__init__()
@@ -358,6 +395,9 @@ class ClutrrDataModule(pl.LightningDataModule):
         self.max_test_per_k = max_test_per_k
         self.window = window
         self.read_query_pair = read_query_pair
+        if not 0.0 <= distractors <= 1.0:
+            raise ConfigError(f"distractors must be in [0, 1], got {distractors}", hint="e.g. --data.init_args.distractors 0.5")
+        self.distractors = distractors
         self.num_workers = num_workers
         self.splits: dict[str, list[Story]] = {}
         self.tests: dict[int, list[Story]] = {}
@@ -375,6 +415,15 @@ class ClutrrDataModule(pl.LightningDataModule):
         if self.max_train is not None:
             train = train[: self.max_train]
             val = val[: max(1, self.max_train // 10)] if val else val
+        if self.distractors > 0 and len(train) > 1:
+            rng = np.random.default_rng(self.seed + 1)
+            picks = rng.random(len(train)) < self.distractors
+            others = rng.integers(0, len(train) - 1, len(train))
+            train = [
+                with_distractor(s, train[o + (o >= i)], before=bool(o % 2), window=self.window,
+                                read_query_pair=self.read_query_pair) if pick else s
+                for i, (s, pick, o) in enumerate(zip(train, picks, others.tolist()))
+            ]
         self.splits = {"train": train, "val": val}
         self.tests = {k: read_clutrr(self.data_dir / f"1.{k}_test.csv", k=k, limit=self.max_test_per_k, window=self.window,
                                  read_query_pair=self.read_query_pair) for k in self.test_ks}

@@ -155,3 +155,20 @@ def test_data_module_splits_and_one_test_loader_per_k() -> None:
     assert batch["pairs"].dtype == torch.int64 and batch["pairs"].shape[0] == 5
     train_ids = {id(s) for s in dm.splits["train"]}
     assert not train_ids & {id(s) for s in dm.splits["val"]}
+
+
+@needs_data
+def test_distractors_tell_unrelated_stories_together_in_training_only() -> None:
+    plain = ClutrrDataModule(data_dir=str(CLUTRR), test_ks=[2], max_train=200, max_test_per_k=5)
+    mixed = ClutrrDataModule(data_dir=str(CLUTRR), test_ks=[2], max_train=200, max_test_per_k=5, distractors=0.5)
+    plain.setup()
+    mixed.setup()
+    changed = [(a, b) for a, b in zip(plain.splits["train"], mixed.splits["train"]) if a != b]
+    assert 50 < len(changed) < 150  # about half, less the pairs of stories that share a name
+    for a, b in changed:
+        # the same question and answer, with more people, sentences and candidate pairs
+        assert b.label == a.label and (b.people[b.query[0]], b.people[b.query[1]]) == (a.people[a.query[0]], a.people[a.query[1]])
+        assert set(a.people) < set(b.people) and len(b.pairs) > len(a.pairs)
+    assert mixed.splits["val"] == plain.splits["val"] and mixed.tests == plain.tests
+    with pytest.raises(ConfigError, match=r"distractors must be in \[0, 1\]"):
+        ClutrrDataModule(data_dir=str(CLUTRR), distractors=1.5)
