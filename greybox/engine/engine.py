@@ -29,6 +29,7 @@ from torch import Tensor
 
 from ..errors import ConfigError, ShapeError, UnknownRelationError
 from ..lang.analysis import ProgramInfo, analyze
+from ..lang.stratify import reachable
 from ..lang.ast import Aggregate, Atom, BuiltinDomain, Negation, Program, RangeDomain, SetDomain, Var
 from ..lang.facts import InputFact, collect_facts
 from ..lang.parser import parse_program
@@ -189,13 +190,7 @@ class Engine:
         for rules, _, _ in self.strata:
             for rule in rules:
                 uses.setdefault(rule.clause.head.predicate, set()).update(_body_relations(rule.clause.body))
-        needed, todo = set(), list(targets)
-        while todo:
-            r = todo.pop()
-            if r not in needed:
-                needed.add(r)
-                todo.extend(uses.get(r, ()))
-        return needed
+        return reachable(uses, targets)
 
     def query(
         self,

@@ -292,23 +292,34 @@ class _Ctx:
         self.hooks = getattr(sr, "records_derivations", False)
 
 
+def _classify_args(atom: Atom, slots: dict[str, int]) -> tuple[list, list, list, dict[str, int]]:
+    """How an atom's arguments meet the bindings so far.
+
+    Returns ``(positions, key, checks, first_new)``: the positions looked up (a constant, or a
+    variable already in ``slots``) with their key parts ``(is_constant, value or slot)``;
+    ``(first, later)`` positions of a new variable that repeats; the first position of each new variable.
+    """
+    positions, key, checks = [], [], []
+    first_new: dict[str, int] = {}
+    for p, arg in enumerate(atom.args):
+        if isinstance(arg, Const):
+            positions.append(p)
+            key.append((True, arg.value))
+        elif arg.name in slots:
+            positions.append(p)
+            key.append((False, slots[arg.name]))
+        elif arg.name in first_new:
+            checks.append((first_new[arg.name], p))
+        else:
+            first_new[arg.name] = p
+    return positions, key, checks, first_new
+
+
 class _AtomStep:
     def __init__(self, atom: Atom, position: int, slots: dict[str, int]) -> None:
         self.atom, self.position = atom, position
-        positions, key, new_pos, checks = [], [], [], []
-        first_new: dict[str, int] = {}
-        for p, arg in enumerate(atom.args):
-            if isinstance(arg, Const):
-                positions.append(p)
-                key.append((True, arg.value))
-            elif arg.name in slots:
-                positions.append(p)
-                key.append((False, slots[arg.name]))
-            elif arg.name in first_new:
-                checks.append((first_new[arg.name], p))
-            else:
-                first_new[arg.name] = p
-                new_pos.append(p)
+        positions, key, checks, first_new = _classify_args(atom, slots)
+        new_pos = list(first_new.values())
         for name in first_new:
             slots[name] = len(slots)
         self.positions = tuple(positions)
@@ -338,19 +349,7 @@ class _NegationStep:
     def __init__(self, lit: Negation, slots: dict[str, int]) -> None:
         self.lit = lit
         atom = lit.atom
-        positions, key, checks = [], [], []
-        first_local: dict[str, int] = {}
-        for p, arg in enumerate(atom.args):
-            if isinstance(arg, Const):
-                positions.append(p)
-                key.append((True, arg.value))
-            elif arg.name in slots:
-                positions.append(p)
-                key.append((False, slots[arg.name]))
-            elif arg.name in first_local:
-                checks.append((first_local[arg.name], p))
-            else:
-                first_local[arg.name] = p
+        positions, key, checks, _ = _classify_args(atom, slots)
         self.positions, self.key, self.checks = tuple(positions), tuple(key), tuple(checks)
 
     def _shown(self, key: tuple) -> tuple:

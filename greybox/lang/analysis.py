@@ -62,7 +62,7 @@ from .ast import (
     TypeDeclaration,
 )
 from .safety import Unsafe, literal_atoms, rename_anonymous, show_atom, show_literal, unsafe_variables
-from .stratify import Stratum, stratify
+from .stratify import Stratum, reachable, stratify
 from .types import infer_types
 
 __all__ = [
@@ -524,14 +524,7 @@ class _Analysis:
     # ------------------------------------------------------------ the result
 
     def _probabilistic(self) -> set[str]:
-        uncertain = set(self.seeds)
-        todo = list(uncertain)
-        while todo:
-            for user in self.users.get(todo.pop(), ()):
-                if user not in uncertain:
-                    uncertain.add(user)
-                    todo.append(user)
-        return uncertain
+        return reachable(self.users, self.seeds)
 
     def _info(self, strata, typing, ad_rules) -> ProgramInfo:
         uncertain = self._probabilistic()

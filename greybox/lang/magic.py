@@ -113,7 +113,7 @@ from .ast import (
     Var,
 )
 from .safety import ANONYMOUS, group_variables, literal_atoms
-from .stratify import stratify
+from .stratify import reachable, stratify
 
 __all__ = ["MagicProgram", "magic_rewrite", "adornment", "BOUND", "FREE"]
 
@@ -318,14 +318,7 @@ class _Rewriter:
             used.update(a.predicate for a, _ in literal_atoms(lit))
 
     def _closure(self, start: Iterable[str]) -> set[str]:
-        seen = set(start)
-        stack = list(seen)
-        while stack:
-            for used in self.uses.get(stack.pop(), ()):
-                if used not in seen:
-                    seen.add(used)
-                    stack.append(used)
-        return seen
+        return reachable(self.uses, start)
 
     def _mask(self, name: str) -> tuple[bool, ...]:
         """Head positions that must stay free: bound in some rule only through an aggregate."""

@@ -23,7 +23,7 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 from .ast import Aggregate, Clause, Literal, Negation
 from .safety import literal_atoms
@@ -31,7 +31,23 @@ from .safety import literal_atoms
 if TYPE_CHECKING:  # networkx is imported when first needed, so that importing the language stays cheap
     import networkx as nx
 
-__all__ = ["Stratum", "NegativeCycle", "dependency_graph", "stratify"]
+__all__ = ["Stratum", "NegativeCycle", "dependency_graph", "stratify", "reachable"]
+
+
+def reachable(edges: "Mapping[str, Iterable[str]]", start: Iterable[str]) -> set[str]:
+    """Every node reachable from ``start`` along ``edges`` (``start`` included).
+
+    >>> sorted(reachable({"a": ["b"], "b": ["c"], "d": ["a"]}, ["a"]))
+    ['a', 'b', 'c']
+    """
+    seen = set(start)
+    todo = list(seen)
+    while todo:
+        for nxt in edges.get(todo.pop(), ()):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
 
 
 @dataclass(frozen=True)

@@ -170,6 +170,7 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
     text_sentences = tuple(tuple(range(i, min(i + window, len(raws)))) for i in starts)
     texts: list[str] = []
     pairs: list[CandidatePair] = []
+    queried = set(query)
     seen: set[tuple[int, int]] = set()
     for index, members in enumerate(text_sentences):
         plain, spans, pos = "", {}, 0
@@ -183,7 +184,7 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
         for a in spans:
             for b in spans:
                 ids = (people.index(a), people.index(b))
-                if a != b and ids not in seen and (read_query_pair or {a, b} != set(query)):
+                if a != b and ids not in seen and (read_query_pair or {a, b} != queried):
                     seen.add(ids)
                     pairs.append(CandidatePair(index, *ids, spans[a], spans[b]))
     for name in query:
