@@ -11,6 +11,7 @@ Configuration is the constructors' typed arguments (LightningCLI / jsonargparse)
 from __future__ import annotations
 
 import os
+import warnings
 import sys
 
 __all__ = ["lightning_main", "GreyboxCLI"]
@@ -65,7 +66,10 @@ def lightning_main(argv: list[str] | None = None) -> int:
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
-        _cli_class()(args=argv)
+        with warnings.catch_warnings():
+            # `greybox` passes its own arguments on; they are sys.argv's, not a second set
+            warnings.filterwarnings("ignore", message=".*args parameter is intended to run from within Python.*")
+            _cli_class()(args=argv)
     except GreyboxError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -1,0 +1,94 @@
+"""Where a trained CLUTRR model's long-chain errors come from: the reasoning or the reading.
+
+    OMP_NUM_THREADS=1 .venv/bin/python experiments/bench/kinship_diagnose.py --ckpt_path CKPT [--stories 40] [--ks 2 3 4 6 10]
+
+For the first ``--stories`` stories of each ``1.k_test.csv``:
+
+* ``oracle``: the answer accuracy of the same program and engine when the extractor is
+  replaced by an oracle that reads each chain edge (the leaves of CLUTRR's ``proof_state``)
+  as its gold relation, and every other candidate pair as ``none``;
+* ``model``: the trained model's answer accuracy, with max-mult and with max-min decoding;
+* ``edges read right``: of the chain edges (A, r, B) that are candidate pairs, how many the
+  trained extractor reads as r (most probable class of the pair (A, B)).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from greybox.neural.predicate import NeuralOutput  # noqa: E402
+from greybox.training.explain import load_task  # noqa: E402
+from tasks.kinship.data import RELATIONS, collate_stories, parse_story  # noqa: E402
+
+__all__ = ["chain_edges", "main"]
+
+
+def chain_edges(row: dict[str, str]) -> dict[tuple[str, str], str]:
+    """The story's own edges ``(A, B) -> r``: the leaves of CLUTRR's ``proof_state``."""
+    proofs = ast.literal_eval(row["proof_state"])
+    derived = {head for step in proofs for head in step}
+    return {(a, b): r.replace("-", "_") for step in proofs for body in step.values()
+            for (a, r, b) in body if (a, r, b) not in derived}
+
+
+def _accuracy(out, labels: torch.Tensor) -> float:
+    codes, _ = out.predict()
+    return float((codes[:, 0] == labels).float().mean())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="experiments/kinship/clutrr.yaml")
+    parser.add_argument("--ckpt_path", required=True)
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared/data/clutrr/data_089907f8"))
+    parser.add_argument("--stories", type=int, default=40)
+    parser.add_argument("--ks", type=int, nargs="+", default=[2, 3, 4, 6, 10])
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    task, _ = load_task(args.config, args.ckpt_path, [])
+    task.eval()
+    print(f"| k | stories | oracle | model (max-mult) | model (max-min) | edges read right |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for k in args.ks:
+        with open(Path(args.data_dir) / f"1.{k}_test.csv", newline="") as f:
+            rows = list(csv.DictReader(f))[: args.stories]
+        stories = [parse_story(r["story"], tuple(ast.literal_eval(r["query"])), r["target"], r["genders"], k=k)
+                   for r in rows]
+        batch = collate_stories(stories)
+        with torch.no_grad():
+            read = task.reasoner.perceive(task._net_inputs(batch))["relation_net"]  # args (N, 2), probs (N, 21)
+            gold = torch.zeros_like(read.probs)
+            gold[:, -1] = 1.0  # none
+            right = total = 0
+            for j, (sample, item) in enumerate(read.args.tolist()):
+                story = stories[sample]
+                if item >= len(story.pairs):
+                    continue
+                pair = story.pairs[item]
+                relation = chain_edges(rows[sample]).get((story.people[pair.first], story.people[pair.second]))
+                if relation is None:
+                    continue
+                gold[j] = 0.0
+                gold[j, RELATIONS.index(relation)] = 1.0
+                total += 1
+                right += int(read.probs[j].argmax()) == RELATIONS.index(relation)
+            oracle = task.reason(batch, neural={"relation_net": NeuralOutput(read.args, gold)})
+            by_product = task.reason(batch, neural={"relation_net": read})
+            by_min = task.reason(batch, semiring="max-min", neural={"relation_net": read})
+        print(f"| {k} | {len(stories)} | {_accuracy(oracle, batch['label']):.3f} | {_accuracy(by_product, batch['label']):.3f} "
+              f"| {_accuracy(by_min, batch['label']):.3f} | {right} / {total} |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
