@@ -270,7 +270,39 @@ class Engine:
         for what, t in (("probs", inp.probs), ("groups", inp.groups)):
             if t is not None and tuple(t.shape) != (n,):
                 raise ShapeError(f"input '{name}': {what} must have shape ({n},), got {tuple(t.shape)}")
-        if n and (int(inp.cols[:, 0].min()) < 0 or int(inp.cols[:, 0].max()) >= batch_size):
+
+    @staticmethod
+    def _input_bounds(inputs: Mapping[str, InputFacts]) -> dict[str, tuple[list[int], list[int], tuple[int, int] | None]]:
+        """Per input with rows: ``(lowest, highest)`` value of each column, and of its group ids (None: no groups).
+
+        One read from the device for all inputs.
+        """
+        parts, layout = [], []
+        for name, inp in inputs.items():
+            if not inp.cols.shape[0]:
+                continue
+            lo, hi = torch.aminmax(inp.cols, dim=0)
+            parts += [lo, hi]
+            if inp.groups is not None:
+                parts.append(torch.stack(torch.aminmax(inp.groups)).to(lo.dtype))
+            layout.append((name, int(inp.cols.shape[1]), inp.groups is not None))
+        flat = torch.cat(parts).tolist() if parts else []
+        out: dict[str, tuple[list[int], list[int], tuple[int, int] | None]] = {}
+        at = 0
+        for name, width, grouped in layout:
+            lo, hi = flat[at: at + width], flat[at + width: at + 2 * width]
+            at += 2 * width
+            groups = None
+            if grouped:
+                groups = (flat[at], flat[at + 1])
+                at += 2
+            out[name] = (lo, hi, groups)
+        return out
+
+    @staticmethod
+    def _check_samples(name: str, bounds, batch_size: int) -> None:
+        lo, hi, _ = bounds
+        if lo[0] < 0 or hi[0] >= batch_size:
             raise ShapeError(
                 f"input '{name}' has sample ids outside 0..{batch_size - 1}",
                 hint="pass batch_size= the number of samples in the batch",
@@ -314,6 +346,9 @@ class Engine:
         inputs = dict(inputs or {})
         for name, inp in inputs.items():
             self._check_input(name, inp, batch_size)
+        bounds = self._input_bounds(inputs)
+        for name, b in bounds.items():
+            self._check_samples(name, b, batch_size)
         dev = self._device(inputs, learnable, device)
         if dtype is None:
             dtype = next((i.probs.dtype for i in inputs.values() if i.probs is not None), None) or (
@@ -325,7 +360,7 @@ class Engine:
                 from .dense.evaluate import DenseEvaluator
 
                 self._dense = DenseEvaluator(self)
-            prepared = self._dense.prepare(semiring, targets, inputs)
+            prepared = self._dense.prepare(semiring, targets, bounds)
             if not isinstance(prepared, Exception):
                 return self._dense.run(
                     prepared, semiring=semiring, batch_size=batch_size, inputs=inputs, learnable=learnable,
@@ -415,6 +450,33 @@ class EvalResult:
         """``(cols (N, 1 + a), probs (N,))`` of relation ``name``; probs keep their autograd graph."""
         rel = self.relations[name]
         return rel.cols, self.algebra.probability(rel.tags)
+
+    def probability_at(self, name: str, rows: Tensor) -> Tensor:
+        """``(N,)`` probability of each tuple ``rows`` ``(N, 1 + a)`` of relation ``name``, 0 where it was
+        not derived; gradients flow back to the inputs.
+
+        A dense evaluation reads the cells of ``rows`` directly, without listing the relation's tuples.
+
+        >>> from greybox.semirings import AddMult
+        >>> res = Engine("0.5 :: q(1). q(2).").run(semiring=AddMult())
+        >>> res.probability_at("q", torch.tensor([[0, 1], [0, 3], [0, 2]])).tolist()
+        [0.5, 0.0, 1.0]
+        """
+        dense = getattr(self.relations, "tags_at", None)
+        if dense is not None:
+            found, tags = dense(name, rows)
+            return torch.where(found, self.algebra.probability(tags), 0.0)
+        from .join import lookup
+        from .relation import row_keys
+
+        cols, probs = self.probabilities(name)
+        n = int(rows.shape[0])
+        if not len(probs):
+            return torch.zeros(n, device=rows.device, dtype=torch.float32)
+        wk, hk = row_keys(rows.to(cols.device), cols)
+        idx = lookup(wk, hk)  # (N,)
+        p = probs[idx.clamp_min(0)]
+        return torch.where(idx >= 0, p, torch.zeros_like(p))
 
     def answers(self, name: str) -> list[tuple[int, tuple, float]]:
         """``(sample, args, probability)`` for every tuple of ``name`` (for inspection and tests)."""

@@ -212,19 +212,25 @@ class ReasoningOutput:
 
         ``answers`` is one tuple of answer values per sample, or ``(B, n_free)`` codes.
         """
-        cols, probs, free = self._rows()
         b = self.result.batch_size
         codes = answers if isinstance(answers, Tensor) else self.answer_codes(answers)
-        codes = codes.to(cols.device).reshape(b, -1)
-        want = torch.cat([torch.arange(b, device=cols.device)[:, None], codes], dim=1)  # (B, 1 + f)
-        have = cols[:, [0] + free]  # (N, 1 + f)
-        from ..engine.join import lookup
-        from ..engine.relation import row_keys
-
-        wk, hk = row_keys(want, have)
-        idx = lookup(wk, hk)  # (B,)
-        p = probs[idx.clamp_min(0)] if len(probs) else torch.zeros(b, device=cols.device, dtype=torch.float32)
-        return torch.where(idx >= 0, p, torch.zeros_like(p))
+        codes = codes.to(torch.int64).reshape(b, -1)
+        # the query's whole tuple per sample: answer values, constants, repeated variables
+        syms = self.result.engine.symbols
+        columns = [torch.arange(b, device=codes.device)]
+        seen: dict[str, int] = {}
+        for arg in self.query.args:
+            if isinstance(arg, Const):
+                code = arg.value if isinstance(arg.value, int) else syms.lookup(arg.value)
+                columns.append(torch.full((b,), code if code is not None else -(2**62), dtype=torch.int64,
+                                          device=codes.device))
+            elif isinstance(arg, Var) and arg.name in seen:
+                columns.append(columns[1 + seen[arg.name]])
+            else:
+                seen[arg.name] = len(columns) - 1
+                columns.append(codes[:, len(seen) - 1])
+        rows = torch.stack(columns, dim=1)  # (B, 1 + a)
+        return self.result.probability_at(self.query.predicate, rows)
 
     def ranked(self, sample: int) -> list[tuple[tuple, float]]:
         """All answers of one sample with their probabilities, most probable first."""

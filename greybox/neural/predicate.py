@@ -54,6 +54,7 @@ class NeuralPredicate:
             raise ShapeError(f"neural predicate '{self.relation}' needs a finite domain of classes")
         self.classes = values
         self.class_codes = torch.tensor([v if isinstance(v, int) else symbols.encode(v) for v in values])
+        self._groups: tuple[tuple, Tensor] | None = None  # the group ids of the last shape of outputs
 
     @property
     def n_classes(self) -> int:
@@ -77,13 +78,17 @@ class NeuralPredicate:
             )
         dev = out.probs.device
         arity = len(self.decl.atom.args)
-        cols = torch.zeros((n, c, 1 + arity), dtype=torch.int64, device=dev)  # (N, C, 1 + a)
-        cols[:, :, 0] = out.args[:, :1]
+        args = out.args.to(torch.int64)
+        columns: list[Tensor] = [args[:, :1]] * (1 + arity)  # (N, 1) or (1, C) per column of the atom
         for j, pos in enumerate(self.input_positions):
-            cols[:, :, 1 + pos] = out.args[:, 1 + j : 2 + j]
-        cols[:, :, 1 + self.output_position] = self.class_codes.to(dev)[None, :]
-        groups = torch.arange(n, device=dev)[:, None].expand(n, c)  # one group per input row
-        return InputFacts(cols.reshape(n * c, 1 + arity), out.probs.reshape(n * c), groups.reshape(n * c))
+            columns[1 + pos] = args[:, 1 + j : 2 + j]
+        columns[1 + self.output_position] = self.class_codes.to(dev)[None, :]
+        cols = torch.stack([col.expand(n, c) for col in columns], dim=2)  # (N, C, 1 + a)
+        key = (n, c, dev)
+        if self._groups is None or self._groups[0] != key:
+            # one group per input row
+            self._groups = (key, torch.arange(n, device=dev).repeat_interleave(c))
+        return InputFacts(cols.reshape(n * c, 1 + arity), out.probs.reshape(n * c), self._groups[1])
 
     def items(self, probs: Tensor) -> NeuralOutput:
         """``(B, M, C)`` per-item probabilities -> facts for items ``0..M-1`` of every sample."""

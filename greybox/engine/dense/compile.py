@@ -133,12 +133,17 @@ class DenseProgram:
         strata: the strata to evaluate, in order.
         static: relation -> ``(cells, fact ids)``: where the program's own facts go in one sample.
         cache: tensors derived from the plans (index maps, masks), per device; filled while running.
+        ones: relations of certain facts that fill their box (every cell holds the semiring's one).
+        seeds: relation -> the box of its facts and inputs (an interval is None where it has none):
+            where its non-zero cells lie before its rules run.
     """
 
     boxes: dict[str, tuple[tuple[int, int], ...]]
     strata: list[DenseStratum]
     static: dict[str, tuple[list[int], list[int]]]
     cache: dict = field(default_factory=dict)
+    ones: frozenset[str] = frozenset()
+    seeds: dict[str, list] = field(default_factory=dict)
 
 
 def shape_of(clause: Clause, symbols: SymbolTable) -> RuleShape:

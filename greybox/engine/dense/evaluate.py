@@ -16,9 +16,11 @@ and merges it cell by cell: a cell changes when ``old ⊕ derived`` differs from
 by more than the algebra's tolerance; ``recent`` holds the changed cells' new values
 (idempotent semirings) or their increments (add-mult, so that every derivation counts
 once; a linear recursion is then ``recent_{t+1} = rule(recent_t)``, ``total += recent``).
-``recent`` is read through the bounding box of its non-zero cells, found in the one
-``.tolist()`` per round that also decides termination, so a running sum touches one
-position per round. Limits are the sparse engine's: rounds, wall-clock time, and tags
+``recent`` is read through a box around its non-zero cells, so a running sum touches one
+position per round: in round one, the box of the facts, inputs and derived blocks
+(known without reading a tensor); later, the derived window, cut to the bounding box of
+its non-zero cells when it is large, found in the one ``.tolist()`` per round that also
+decides termination. Limits are the sparse engine's: rounds, wall-clock time, and tags
 that overflow (a cycle that keeps adding) raise ``ResourceLimitError``.
 
 Example:
@@ -57,10 +59,10 @@ from . import intervals as iv
 from .body import Block, BodyRunner, embed
 from .compile import DenseProgram, DenseRule, DenseStratum, check_grid, compile_body, shape_of, static_ranges
 from .domains import relation_boxes
-from .kernels import DenseKernel, kernel_class
+from .kernels import DenseKernel, dot, kernel_class
 from .qualify import DenseUnsupportedError, static_problem
 from .result import DenseRelations
-from .total import Total
+from .total import Total, TotalBlock
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..engine import Engine, EvalResult, InputFacts
@@ -97,6 +99,8 @@ class DenseEvaluator:
         self.engine = engine
         self._static: dict[tuple, DenseUnsupportedError | None] = {}
         self._programs: OrderedDict[tuple, DenseProgram | DenseUnsupportedError] = OrderedDict()
+        self._needed: dict[tuple | None, set[str]] = {}  # the relations the targets depend on
+        self._static_probs: dict[tuple, tuple[Tensor, Tensor]] = {}  # the facts' probabilities and groups per (device, dtype)
         # the box of the program's own facts, per relation
         self._fact_boxes: dict[str, list[iv.Interval]] = {}
         for name, (codes, _) in engine._static.items():
@@ -110,11 +114,16 @@ class DenseEvaluator:
     # ------------------------------------------------------------------ deciding
 
     def prepare(
-        self, semiring: Semiring, targets: Sequence[str] | None, inputs: Mapping[str, "InputFacts"]
+        self, semiring: Semiring, targets: Sequence[str] | None,
+        bounds: Mapping[str, tuple[list[int], list[int], tuple[int, int] | None]],
     ) -> Prepared | DenseUnsupportedError:
         """The compiled program for this evaluation, or why it does not qualify.
 
-        One ``.tolist()`` reads the value ranges of all inputs (and their group ids).
+        Args:
+            semiring: the evaluation's semiring.
+            targets: the relations asked for (None: all).
+            bounds: per input with rows, the lowest and highest value of each column (sample id
+                first) and of its group ids (``Engine._input_bounds``).
         """
         eng = self.engine
         tkey = None if targets is None else tuple(sorted(set(targets)))
@@ -125,29 +134,16 @@ class DenseEvaluator:
         if self._static[skey] is not None:
             return _copy(self._static[skey])  # type: ignore[arg-type]
         assert kernel is not None
-        needed = eng.dependencies(targets) if targets is not None else set(eng.arities)
-        # -- the inputs' value ranges, in one read from the device
-        parts, layout = [], []
-        for name, inp in inputs.items():
-            n = int(inp.cols.shape[0])
-            if n == 0:
-                continue
-            lo, hi = torch.aminmax(inp.cols[:, 1:], dim=0) if inp.cols.shape[1] > 1 else (inp.cols[:0, 0], inp.cols[:0, 0])
-            parts += [lo, hi]
-            if inp.groups is not None:
-                parts.append(torch.stack([inp.groups.min(), inp.groups.max()]).to(lo.dtype))
-            layout.append((name, int(inp.cols.shape[1]) - 1, inp.groups is not None))
-        flat = torch.cat(parts).tolist() if parts else []
+        needed = self._needed.get(tkey)
+        if needed is None:
+            needed = self._needed[tkey] = eng.dependencies(targets) if targets is not None else set(eng.arities)
+        # the inputs' value ranges
         ranges: dict[str, list[iv.Interval]] = {}
         group_ranges: dict[str, tuple[int, int]] = {}
-        at = 0
-        for name, arity, grouped in layout:
-            lo, hi = flat[at: at + arity], flat[at + arity: at + 2 * arity]
-            at += 2 * arity
-            ranges[name] = list(zip(lo, hi))
-            if grouped:
-                group_ranges[name] = (flat[at], flat[at + 1])
-                at += 2
+        for name, (lo, hi, groups) in bounds.items():
+            ranges[name] = list(zip(lo[1:], hi[1:]))
+            if groups is not None:
+                group_ranges[name] = groups
         signature = tuple(sorted((name, tuple(box)) for name, box in ranges.items() if name in needed))
         key = (skey, len(eng.symbols), signature)
         program = self._programs.get(key)
@@ -201,6 +197,8 @@ class DenseEvaluator:
             box = boxes[name]
             laid[name] = (tuple(a[0] if a else 0 for a in box), tuple(iv.size(a) for a in box))
         static: dict[str, tuple[list[int], list[int]]] = {}
+        ones: set[str] = set()
+        derived = {rule.clause.head.predicate for rules, _, _ in eng.strata for rule in rules}
         for name, (codes, ids) in eng._static.items():
             if name not in needed or not codes.shape[0]:
                 continue
@@ -212,7 +210,10 @@ class DenseEvaluator:
                     c = c * n + (v - l)
                 cells.append(c)
             static[name] = (cells, ids.tolist())
-        return DenseProgram(laid, strata, static, OrderedDict())
+            certain = all(eng.facts[i].probability in (None, 1.0) and not eng.facts[i].learnable for i in static[name][1])
+            if certain and name not in derived and name not in input_ranges and len(set(cells)) == math.prod(sizes):
+                ones.add(name)
+        return DenseProgram(laid, strata, static, OrderedDict(), frozenset(ones), initial)
 
     # ------------------------------------------------------------------ evaluating
 
@@ -235,11 +236,14 @@ class DenseEvaluator:
         eng, program = self.engine, prepared.program
         dev = device
         # -- the fact table, numbered as the sparse engine numbers it
-        static_probs = eng._static_probs.to(device=dev, dtype=dtype)
+        key = (dev, dtype)
+        if key not in self._static_probs:
+            self._static_probs[key] = (eng._static_probs.to(device=dev, dtype=dtype), eng._static_groups.to(dev))
+        static_probs, static_groups = self._static_probs[key]
         if learnable is not None and eng.learnable_facts:
             idx = torch.tensor(eng.learnable_facts, device=dev)
             static_probs = static_probs.index_put((idx,), learnable.to(dtype))
-        probs, groups = [static_probs], [eng._static_groups.to(dev)]
+        probs, groups = [static_probs], [static_groups]
         next_group, next_id = self._next_group, len(eng.facts)
         input_offsets: dict[str, tuple[int, int]] = {}
         input_probs: dict[str, Tensor] = {}
@@ -248,7 +252,7 @@ class DenseEvaluator:
             p = inp.probs.to(dtype) if inp.probs is not None else torch.ones(n, dtype=dtype, device=dev)
             if inp.groups is not None and n:
                 g_lo, g_hi = prepared.group_ranges[name]
-                groups.append(inp.groups - g_lo + next_group)
+                groups.append(inp.groups + (next_group - g_lo))
                 next_group += g_hi - g_lo + 1
             else:
                 groups.append(torch.arange(next_group, next_group + n, device=dev))
@@ -263,24 +267,27 @@ class DenseEvaluator:
 
         # -- every relation the targets need, facts and inputs scattered into its box
         runner = BodyRunner(kernel, cache, batch_size, dev, dtype)
-        full: dict[str, Tensor] = {}
-        empty: set[str] = set()  # relations with no facts: all zero before their rules run
+        # None: a relation with no facts and no inputs, all zero before its rules run
+        full: dict[str, Tensor | Total | None] = {}  # a Total: a recursive relation, built when read whole
+        derived = {name for stratum in program.strata for name in stratum.relations}
         for name in program.boxes:
-            full[name] = self._base(program, name, kernel, static_probs, inputs, input_probs, batch_size, dev, dtype, runner)
-            if name not in program.static and (name not in inputs or not inputs[name].cols.shape[0]):
-                empty.add(name)
+            full[name] = self._base(program, name, kernel, static_probs, inputs, input_probs, batch_size, runner)
+            if full[name] is None and name not in derived:
+                full[name] = torch.zeros(batch_size, *program.boxes[name][1], dtype=dtype, device=dev)
 
         weights = {}
         for stratum in program.strata:
             for rule in stratum.rules:
                 if rule.weight_fact is not None:
                     weights[rule.weight_fact] = kernel.from_probs(static_probs[rule.weight_fact])
-            self._stratum(stratum, program, full, runner, kernel, weights, limits, started, empty)
-        return EvalResult(eng, DenseRelations(kernel, full, program.boxes), algebra, batch_size, input_offsets)  # type: ignore[arg-type]
+            self._stratum(stratum, program, full, runner, kernel, weights, limits, started)
+        return EvalResult(eng, DenseRelations(kernel, full, program.boxes, cache), algebra, batch_size, input_offsets)  # type: ignore[arg-type]
 
     def _base(self, program: DenseProgram, name: str, kernel: DenseKernel, static_probs: Tensor,
-              inputs, input_probs, batch: int, dev, dtype, runner: BodyRunner) -> Tensor:
-        """``(B, *sizes)``: the facts of ``name`` (the same in every sample) ⊕ its run-time inputs."""
+              inputs, input_probs, batch: int, runner: BodyRunner) -> Tensor | None:
+        """``(B, *sizes)``: the facts of ``name`` (the same in every sample) ⊕ its run-time inputs;
+        None when it has neither."""
+        dev = runner.device
         lo, sizes = program.boxes[name]
         strides = [1] * len(sizes)
         for k in range(len(sizes) - 2, -1, -1):
@@ -291,9 +298,7 @@ class DenseEvaluator:
             cell_list, ids = program.static[name]
 
             def facts() -> Tensor:
-                cell_idx, fact_idx = runner._cached(
-                    ("static", name, dev), lambda: torch.tensor([cell_list, ids], dtype=torch.int64, device=dev)
-                )
+                cell_idx, fact_idx = torch.tensor([cell_list, ids], dtype=torch.int64, device=dev)
                 # the program's facts of `name`, one sample's worth, ⊕ over equal facts
                 return kernel.scatter(kernel.from_probs(static_probs[fact_idx]), cell_idx, cells)  # (cells,)
 
@@ -305,16 +310,16 @@ class DenseEvaluator:
             out = one.view(1, *sizes).expand(batch, *sizes)
         inp = inputs.get(name)
         if inp is not None and inp.cols.shape[0]:
-            lo_t, stride_t = runner._cached(
-                ("input", name, lo, sizes, dev),
-                lambda: torch.tensor([(0, *lo), (cells, *strides)], dtype=torch.int64, device=dev),
+            stride_t = runner._cached(
+                ("input", name, sizes, dev), lambda: torch.tensor((cells, *strides), dtype=torch.int64, device=dev)
             )
-            flat = ((inp.cols - lo_t) * stride_t).sum(dim=1)  # (N,) the cell of each input row
+            offset = sum(l * s for l, s in zip(lo, strides))
+            flat = dot(inp.cols, stride_t)  # (N,) the cell of each input row
+            if offset:
+                flat = flat - offset
             # p(args) of each input row, ⊕ over equal rows
             t = kernel.scatter(kernel.from_probs(input_probs[name]), flat, batch * cells).view(batch, *sizes)
             out = t if out is None else kernel.add(out, t)
-        if out is None:
-            out = torch.zeros(batch, *sizes, dtype=dtype, device=dev)
         return out
 
     # ------------------------------------------------------------------ one stratum
@@ -329,14 +334,25 @@ class DenseEvaluator:
         weights: dict[int, Tensor],
         limits: Limits,
         started: float,
-        empty: set[str],
     ) -> None:
         """Compute the relations of one stratum into ``full`` (semi-naive, as ``fixpoint.run_stratum``)."""
         names = stratum.relations
         boxes = program.boxes
 
-        def whole(name: str) -> Block:
-            return Block(full[name], boxes[name][0])
+        lower_blocks: dict[str, Block | TotalBlock] = {}  # relations of lower strata do not change here
+
+        def whole(name: str) -> Block | TotalBlock:
+            block = lower_blocks.get(name)
+            if block is not None:
+                return block
+            held = full[name]
+            if isinstance(held, Total):  # a recursive relation of a lower stratum, read window by window
+                block = TotalBlock(held)
+            else:
+                block = Block(held, boxes[name][0], name in program.ones)
+            if name not in names:
+                lower_blocks[name] = block
+            return block
 
         def fire(rule: DenseRule, plan, get) -> Block | None:
             blocks = {}
@@ -359,14 +375,21 @@ class DenseEvaluator:
         for r in names:
             lo, sizes = boxes[r]
             if to_add[r]:
-                full[r] = self._merge(full[r], lo, sizes, to_add[r], kernel, r in empty)
-            # against an empty `stable` every tuple of round one is recent, with its whole tag
-            recent[r] = Block(full[r], lo)
+                full[r] = self._merge(full[r], lo, sizes, to_add[r], kernel)
+            elif full[r] is None:
+                full[r] = torch.zeros(runner.batch_size, *sizes, dtype=runner.dtype, device=runner.device)
+            if stratum.recursive:
+                # against an empty `stable` every tuple of round one is recent, with its whole tag; its
+                # cells lie in the box of the facts, the inputs and the blocks just derived
+                seen = program.seeds.get(r, [None] * len(lo))
+                for b in to_add[r]:
+                    seen = [iv.hull(x, y) for x, y in zip(seen, b.box)]
+                recent[r] = _cut(full[r], lo, sizes, seen)
         if not stratum.recursive:
             return
         totals = {r: Total(full[r], *boxes[r], kernel, runner) for r in names}
         flags: dict[str, Tensor | None] = {r: None for r in names}
-        active, diverged = self._occupancy(names, recent, flags, trim=True)
+        active = {r: recent[r] is not None for r in names}
         for r in names:
             block = recent[r]
             totals[r].base_window = None if block is None else (block.lo, tuple(block.values.shape[1:]))
@@ -430,33 +453,31 @@ class DenseEvaluator:
                     else:
                         pieces[-1] = recent[r]  # type: ignore[assignment]
         for r in names:
-            full[r] = totals[r].tensor()
+            full[r] = totals[r]  # built into one tensor only when read whole
 
     @staticmethod
-    def _merge(total: Tensor, lo, sizes, blocks: list[Block], kernel: DenseKernel, empty: bool) -> Tensor:
+    def _merge(total: Tensor | None, lo, sizes, blocks: list[Block], kernel: DenseKernel) -> Tensor:
         """Round one's merge into the whole relation (``fixpoint.merge``: a cell takes ``old ⊕ derived``
-        where that differs from ``old``); ``empty``: the relation has no facts (every derived cell is new)."""
+        where that differs from ``old``); ``total`` None: the relation has no facts (every derived cell is new)."""
         derived = embed(blocks[0], lo, sizes)
         for b in blocks[1:]:
             derived = kernel.add(derived, embed(b, lo, sizes))
-        if empty:
+        if total is None:
             return derived
         new = kernel.add(total, derived)
         return torch.where(kernel.changed(total, new), new, total)
 
     @staticmethod
-    def _occupancy(
-        names, recent: dict[str, Block | None], flags: dict[str, Tensor | None], trim: bool = False
-    ) -> tuple[dict, dict]:
+    def _occupancy(names, recent: dict[str, Block | None], flags: dict[str, Tensor | None]) -> tuple[dict, dict]:
         """Which relations changed in the last round, and whether a value overflowed.
 
-        One ``.tolist()`` for the whole stratum. A recent block is also cut to the bounding
-        box of its non-zero cells (``recent`` is updated), so that the next round reads only
-        those: always with ``trim`` (round one, whose blocks are whole relations), else when
-        it is large.
+        One ``.tolist()`` for the whole stratum. A large recent block is also cut to the
+        bounding box of its non-zero cells (``recent`` is updated), so that the next round
+        reads only those.
         """
         parts: list[Tensor] = []
-        order = sorted(names)
+        order = sorted(names) if len(names) > 1 else list(names)
+        cut: dict[str, bool] = {}
         for r in order:
             block = recent[r]
             if block is None:
@@ -464,15 +485,20 @@ class DenseEvaluator:
             t = block.values.detach()
             # cells are never negative: the sum is positive when some cell is not zero, and not
             # finite when a value overflowed
-            parts.append(t.sum().reshape(1))
+            parts.append(t.sum())
             flag = flags[r]
-            parts.append(flag.detach().reshape(1).to(t.dtype) if flag is not None else t.new_zeros(1))
-            if trim or _bounding_box_pays(t):
+            if flag is not None:
+                parts.append(flag.to(t.dtype))
+            cut[r] = _bounding_box_pays(t)
+            if cut[r]:
                 nz = t != 0
                 dims = list(range(nz.dim()))
                 for k in range(1, nz.dim()):
                     parts.append(nz.any(dim=[d for d in dims if d != k]).to(t.dtype))
-        flat = torch.cat(parts).tolist() if parts else []
+        if len(parts) > 1:
+            flat = torch.cat([p.reshape(-1) for p in parts]).tolist()
+        else:
+            flat = [parts[0].item()] if parts else []
         changed: dict[str, bool] = {}
         diverged: dict[str, bool] = {}
         at = 0
@@ -481,11 +507,13 @@ class DenseEvaluator:
             if block is None:
                 changed[r], diverged[r] = False, False
                 continue
-            total, flag = flat[at], flat[at + 1]
-            at += 2
+            total, at = flat[at], at + 1
+            flag = 0.0
+            if flags[r] is not None:
+                flag, at = flat[at], at + 1
             changed[r] = total != 0
             diverged[r] = not (math.isfinite(total) and math.isfinite(flag))
-            if trim or _bounding_box_pays(block.values):
+            if cut[r]:
                 index: list[slice] = [slice(None)]
                 lo = []
                 for base, n in zip(block.lo, block.values.shape[1:]):
@@ -504,8 +532,24 @@ class DenseEvaluator:
 BOUNDING_BOX_CELLS = 256
 
 
+def _cut(values: Tensor, lo: tuple[int, ...], sizes: tuple[int, ...], window: list) -> Block | None:
+    """The block of ``values`` (a relation of box ``lo``/``sizes``) inside ``window``; None when it is empty."""
+    index: list[slice] = [slice(None)]
+    w_lo = []
+    for l, n, w in zip(lo, sizes, window):
+        if w is None:
+            return None
+        start, stop = max(w[0] - l, 0), min(w[1] - l + 1, n)
+        if start >= stop:
+            return None
+        index.append(slice(start, stop))
+        w_lo.append(l + start)
+    whole = all(x.start == 0 and x.stop == n for x, n in zip(index[1:], sizes))
+    return Block(values if whole else values[tuple(index)], tuple(w_lo))
+
+
 def _bounding_box_pays(t: Tensor) -> bool:
-    return t.dim() > 1 and t[0].numel() > BOUNDING_BOX_CELLS
+    return t.dim() > 1 and math.prod(t.shape[1:]) > BOUNDING_BOX_CELLS
 
 
 def _count(block: Block | None) -> int:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import string
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ...semirings.add_mult import AddMult
@@ -38,20 +39,24 @@ from ...semirings.boolean import Boolean
 from ...semirings.max_min import MaxMin
 from ...semirings.max_mult import MaxMult
 
-__all__ = ["DenseKernel", "SumProduct", "MaxProduct", "MaxMinKernel", "BooleanKernel", "kernel_class"]
+__all__ = ["DenseKernel", "SumProduct", "MaxProduct", "MaxMinKernel", "BooleanKernel", "kernel_class", "dot"]
 
 _LETTERS = string.ascii_letters.replace("z", "")  # 'z' is the batch axis in einsum
 
 
+def dot(rows: Tensor, weights: Tensor) -> Tensor:
+    """``(N, k) @ (k,)`` over int64: the flat cell of each row, given the strides ``weights``.
+
+    >>> dot(torch.tensor([[1, 2], [3, 4]]), torch.tensor([10, 1])).tolist()
+    [12, 34]
+    """
+    if rows.device.type == "cpu":  # one kernel; CUDA has no int64 matrix product
+        return rows @ weights
+    return (rows * weights).sum(dim=-1)
+
+
 def _union(a_axes: list[str], b_axes: list[str]) -> list[str]:
     return list(a_axes) + [x for x in b_axes if x not in a_axes]
-
-
-def _sum_out(t: Tensor, axes: list[str], drop) -> tuple[Tensor, list[str]]:
-    dims = [1 + i for i, x in enumerate(axes) if x in drop]
-    if not dims:
-        return t, axes
-    return t.sum(dim=dims), [x for x in axes if x not in drop]
 
 
 class DenseKernel:
@@ -73,7 +78,7 @@ class DenseKernel:
         A fact of probability 0 is no fact (the sparse engine drops it), so no gradient
         reaches it.
         """
-        return torch.where(probs > 0, probs, torch.zeros_like(probs))
+        return torch.where(probs > 0, probs, 0.0)
 
     def tags(self, values: Tensor) -> Tensor:
         """Row tags of the algebra for cells ``values`` (the derived ones)."""
@@ -108,22 +113,66 @@ class DenseKernel:
         """``out[..., j] = ⊕ src[..., i] for index[..., i] == j`` along the last axis; ``(..., size)``."""
         raise NotImplementedError
 
+    def shift_add(self, t: Tensor) -> Tensor:
+        """``(..., a, b) -> (..., a + b - 1)``: ``out[..., s] = ⊕_x t[..., x, s - x]`` (a sum of two axes).
+
+        Row ``x`` is shifted right by ``x`` (a skew of the padded rows), then ⊕ down the columns.
+        """
+        return self.reduce(_skew(t), [t.dim() - 2])
+
     def join(self, a: Tensor, a_axes: list[str], b: Tensor, b_axes: list[str], drop: set[str]) -> tuple[Tensor, list[str]]:
         """``a ⊗ b`` aligned on shared axis names, then ⊕ over the axes in ``drop``.
 
         Returns the tensor and its axis names: ``a``'s, then ``b``'s new ones, minus ``drop``.
         """
+        plan, out_axes = self.join_plan(a_axes, b_axes, drop)
+        return self.join_apply(plan, a, b), out_axes
+
+    def join_plan(self, a_axes: list[str], b_axes: list[str], drop) -> tuple[tuple, list[str]]:
+        """What ``join`` does for these axes (it depends on the names only): ``(plan, out_axes)``."""
         axes = _union(a_axes, b_axes)
         out_axes = [x for x in axes if x not in drop]
-        b_perm = [b_axes.index(x) for x in axes if x in b_axes]
-        b_t = b.permute(0, *[1 + i for i in b_perm]) if b_perm != list(range(len(b_axes))) else b
-        b_shape = [b.shape[0]] + [b.shape[1 + b_axes.index(x)] if x in b_axes else 1 for x in axes]
-        a_shape = list(a.shape) + [1] * (len(axes) - len(a_axes))
-        a_v = a.reshape(a_shape) if len(a_shape) != a.dim() else a
+        order = [b_axes.index(x) for x in axes if x in b_axes]
+        b_perm = None if order == list(range(len(b_axes))) else (0, *[1 + i for i in order])
+        b_pos = tuple(b_axes.index(x) if x in b_axes else None for x in axes)  # b's axis of each output axis
+        dims = [1 + i for i, x in enumerate(axes) if x in drop]
+        return ("product", b_perm, b_pos, len(axes) - len(a_axes), dims), out_axes
+
+    def join_apply(self, plan: tuple, a: Tensor, b: Tensor) -> Tensor:
+        """``join`` by a plan of ``join_plan``."""
+        _, b_perm, b_pos, a_new, dims = plan
+        b_t = b.permute(b_perm) if b_perm is not None else b
+        b_shape = [b.shape[0], *[1 if k is None else b.shape[1 + k] for k in b_pos]]
+        a_v = a.reshape(*a.shape, *[1] * a_new) if a_new else a
         b_v = b_t.reshape(b_shape) if list(b_t.shape) != b_shape else b_t
         prod = self.mul(a_v, b_v)  # (B, *axes)
-        dims = [1 + i for i, x in enumerate(axes) if x in drop]
-        return (self.reduce(prod, dims) if dims else prod), out_axes
+        return self.reduce(prod, dims) if dims else prod
+
+
+def _skew(t: Tensor) -> Tensor:
+    """``(..., a, b) -> (..., a, a + b - 1)``: row ``x`` shifted right by ``x``, zeros elsewhere."""
+    *pre, a, b = t.shape
+    skew = F.pad(t, (0, a)).reshape(*pre, a * (b + a))
+    return skew[..., : a * (b + a - 1)].reshape(*pre, a, b + a - 1)
+
+
+class _ShiftSum(torch.autograd.Function):
+    """``SumProduct.shift_add``, whose gradient is a strided view of the output's: ``d t[x, y] = d out[x + y]``
+    (no skewed tensor is built backwards)."""
+
+    @staticmethod
+    def forward(ctx, t: Tensor) -> Tensor:  # type: ignore[override]
+        *pre, a, b = t.shape
+        ctx.b = b
+        skew = t.new_zeros(*pre, a, a + b - 1)
+        strides = skew.stride()
+        # row x of t written from column x on: a view of the zeros whose rows step one further
+        skew.as_strided((*pre, a, b), (*strides[:-2], strides[-2] + 1, 1)).copy_(t)
+        return skew.sum(dim=-2)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor) -> Tensor:  # type: ignore[override]
+        return grad.unfold(-1, ctx.b, 1).contiguous()  # (..., a, b)
 
 
 class SumProduct(DenseKernel):
@@ -140,20 +189,34 @@ class SumProduct(DenseKernel):
         out = torch.zeros(*src.shape[:-1], size, dtype=src.dtype, device=src.device)
         return out.scatter_add(-1, index, src)
 
-    def join(self, a, a_axes, b, b_axes, drop):
+    def shift_add(self, t: Tensor) -> Tensor:
+        return _ShiftSum.apply(t)
+
+    def join_plan(self, a_axes, b_axes, drop):
         shared = set(a_axes) & set(b_axes)
         if not (set(drop) & shared):
             # no contraction: sum out each side's own axes first, then a broadcast product
-            a, a_axes = _sum_out(a, a_axes, drop)
-            b, b_axes = _sum_out(b, b_axes, drop)
-            return super().join(a, a_axes, b, b_axes, set())
+            a_dims = [1 + i for i, x in enumerate(a_axes) if x in drop]
+            b_dims = [1 + i for i, x in enumerate(b_axes) if x in drop]
+            inner, out_axes = super().join_plan([x for x in a_axes if x not in drop], [x for x in b_axes if x not in drop], set())
+            return ("sums", a_dims, b_dims, inner), out_axes
         axes = _union(a_axes, b_axes)
         out_axes = [x for x in axes if x not in drop]
         letter = {x: _LETTERS[i] for i, x in enumerate(axes)}
         spec = "z{},z{}->z{}".format(
             "".join(letter[x] for x in a_axes), "".join(letter[x] for x in b_axes), "".join(letter[x] for x in out_axes)
         )
-        return torch.einsum(spec, a, b), out_axes
+        return ("einsum", spec), out_axes
+
+    def join_apply(self, plan, a, b):
+        if plan[0] == "einsum":
+            return torch.einsum(plan[1], a, b)
+        _, a_dims, b_dims, inner = plan
+        if a_dims:
+            a = a.sum(dim=a_dims)
+        if b_dims:
+            b = b.sum(dim=b_dims)
+        return super().join_apply(inner, a, b)
 
 
 class MaxProduct(DenseKernel):

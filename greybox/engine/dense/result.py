@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from ..relation import Relation
-from .kernels import DenseKernel
+from .kernels import DenseKernel, dot
 
 __all__ = ["DenseRelations"]
 
@@ -37,25 +37,24 @@ class DenseRelations(Mapping):
 
     Args:
         kernel: the evaluation's kernels (which cells hold a tuple, their tags).
-        tensors: relation -> ``(B, *sizes)`` values.
+        tensors: relation -> ``(B, *sizes)`` values, or an object whose ``tensor()`` builds them.
         boxes: relation -> ``(lo, sizes)`` of its arguments.
+        cache: where to keep the index tensors of ``tags_at`` between evaluations (None: nowhere).
     """
 
-    def __init__(self, kernel: DenseKernel, tensors: dict[str, Tensor], boxes: dict[str, tuple[tuple[int, ...], tuple[int, ...]]]) -> None:
+    def __init__(self, kernel: DenseKernel, tensors: dict[str, Tensor], boxes: dict[str, tuple[tuple[int, ...], tuple[int, ...]]],
+                 cache: dict | None = None) -> None:
         self.kernel = kernel
         self.tensors = tensors
         self.boxes = boxes
+        self._cache = cache
         self._rows: dict[str, Relation] = {}
 
     def __getitem__(self, name: str) -> Relation:
         rel = self._rows.get(name)
         if rel is not None:
             return rel
-        t = self.tensors.get(name)
-        if t is None:
-            raise KeyError(
-                f"relation '{name}' was not evaluated: it is neither a target nor something a target depends on"
-            )
+        t = self.tensor(name)
         lo, _ = self.boxes[name]
         mask = self.kernel.present(t)  # (B, *sizes)
         idx = mask.nonzero()  # (N, 1 + a): sample, then cell index per argument
@@ -64,6 +63,45 @@ class DenseRelations(Mapping):
         rel = Relation(idx, self.kernel.tags(t[mask]))
         self._rows[name] = rel
         return rel
+
+    def tensor(self, name: str) -> Tensor:
+        """``(B, *sizes)``: the values of relation ``name`` (a recursive one is built on first access)."""
+        t = self.tensors.get(name)
+        if t is None:
+            raise KeyError(
+                f"relation '{name}' was not evaluated: it is neither a target nor something a target depends on"
+            )
+        if not isinstance(t, Tensor):  # a fixpoint's total, kept as blocks until now
+            t = self.tensors[name] = t.tensor()
+        return t
+
+    def tags_at(self, name: str, rows: Tensor) -> tuple[Tensor, Tensor]:
+        """``(found (N,) bool, tags (N,))`` of the tuples ``rows`` ``(N, 1 + a)`` (sample id first).
+
+        The cells are read directly: ``found`` is False for a tuple outside the box or not derived.
+        """
+        t = self.tensor(name)
+        lo, sizes = self.boxes[name]
+        b = int(t.shape[0])
+        key = ("rows", name, b, lo, sizes, t.device)
+        bounds = self._cache.get(key) if self._cache is not None else None
+        if bounds is None:
+            strides, n = [], 1
+            for s in reversed((b, *sizes)):
+                strides.append(n)
+                n *= s
+            strides.reverse()
+            offset = sum(l * s for l, s in zip(lo, strides[1:]))
+            low, high = (0, *lo), (b - 1, *(l + s - 1 for l, s in zip(lo, sizes)))
+            bounds = (*torch.tensor([low, high, strides], dtype=torch.int64, device=t.device), offset)
+            if self._cache is not None:
+                self._cache[key] = bounds
+        low_t, high_t, stride_t, offset = bounds
+        rows = rows.to(t.device)
+        near = torch.clamp(rows, low_t, high_t)  # (N, 1 + a) the nearest tuple in the box
+        inside = (near == rows).all(dim=1)  # (N,)
+        values = t.reshape(-1)[dot(near, stride_t) - offset]  # (N,)
+        return inside & self.kernel.present(values), self.kernel.tags(values)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.tensors)
