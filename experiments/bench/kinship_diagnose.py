@@ -6,10 +6,16 @@ For the first ``--stories`` stories of each ``1.k_test.csv``:
 
 * ``oracle``: the answer accuracy of the same program and engine when the extractor is
   replaced by an oracle that reads each chain edge (the leaves of CLUTRR's ``proof_state``)
-  as its gold relation, and every other candidate pair as ``none``;
+  as its gold relation (and its reverse as the inverse relation), and every other candidate
+  pair as ``none``;
 * ``model``: the trained model's answer accuracy, with max-mult and with max-min decoding;
 * ``edges read right``: of the chain edges (A, r, B) that are candidate pairs, how many the
-  trained extractor reads as r (most probable class of the pair (A, B)).
+  trained extractor reads as r (most probable class of the pair (A, B)), or as r's kind
+  (``parent`` for ``father``) when the extractor reads kinds;
+* ``reversed read right``: the same for the pair (B, A), read as r's inverse for B's gender
+  (the rules derive r from either);
+* ``other pairs read none``: of the candidate pairs that are not chain edges either way, how
+  many the extractor reads as ``none``.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ if str(ROOT) not in sys.path:
 
 from greybox.neural.predicate import NeuralOutput  # noqa: E402
 from greybox.training.explain import load_task  # noqa: E402
-from tasks.kinship.data import RELATIONS, collate_stories, parse_story  # noqa: E402
+from tasks.kinship.data import NONE, RELATIONS, collate_stories, kind_of, parse_story  # noqa: E402
 
 __all__ = ["chain_edges", "main"]
 
@@ -39,6 +45,24 @@ def chain_edges(row: dict[str, str]) -> dict[tuple[str, str], str]:
     derived = {head for step in proofs for head in step}
     return {(a, b): r.replace("-", "_") for step in proofs for body in step.values()
             for (a, r, b) in body if (a, r, b) not in derived}
+
+
+#: what B is to A -> what A is to B, by A's gender (1 male, 0 female)
+INVERSE: dict[str, tuple[str, str]] = {
+    "father": ("son", "daughter"), "mother": ("son", "daughter"), "son": ("father", "mother"),
+    "daughter": ("father", "mother"), "husband": ("wife", "wife"), "wife": ("husband", "husband"),
+    "brother": ("brother", "sister"), "sister": ("brother", "sister"),
+    "grandfather": ("grandson", "granddaughter"), "grandmother": ("grandson", "granddaughter"),
+    "grandson": ("grandfather", "grandmother"), "granddaughter": ("grandfather", "grandmother"),
+    "uncle": ("nephew", "niece"), "aunt": ("nephew", "niece"), "nephew": ("uncle", "aunt"), "niece": ("uncle", "aunt"),
+    "father_in_law": ("son_in_law", "daughter_in_law"), "mother_in_law": ("son_in_law", "daughter_in_law"),
+    "son_in_law": ("father_in_law", "mother_in_law"), "daughter_in_law": ("father_in_law", "mother_in_law"),
+}
+
+
+def _class(classes: tuple[str, ...], relation: str) -> int:
+    """The extractor's class for a relation: itself, or its kind."""
+    return classes.index(relation) if relation in classes else classes.index(kind_of(relation))
 
 
 def _accuracy(out, labels: torch.Tensor) -> float:
@@ -57,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     task, _ = load_task(args.config, args.ckpt_path, [])
     task.eval()
-    print(f"| k | stories | oracle | model (max-mult) | model (max-min) | edges read right |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    classes = tuple(task.reasoner.networks["relation_net"].classes)
+    print("| k | stories | oracle | model (max-mult) | model (max-min) | edges read right | reversed read right "
+          "| other pairs read none |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for k in args.ks:
         with open(Path(args.data_dir) / f"1.{k}_test.csv", newline="") as f:
             rows = list(csv.DictReader(f))[: args.stories]
@@ -69,24 +95,36 @@ def main(argv: list[str] | None = None) -> int:
             read = task.reasoner.perceive(task._net_inputs(batch))["relation_net"]  # args (N, 2), probs (N, 21)
             gold = torch.zeros_like(read.probs)
             gold[:, -1] = 1.0  # none
-            right = total = 0
+            right = total = back_right = back_total = none_right = none_total = 0
             for j, (sample, item) in enumerate(read.args.tolist()):
                 story = stories[sample]
                 if item >= len(story.pairs):
                     continue
                 pair = story.pairs[item]
-                relation = chain_edges(rows[sample]).get((story.people[pair.first], story.people[pair.second]))
-                if relation is None:
-                    continue
-                gold[j] = 0.0
-                gold[j, RELATIONS.index(relation)] = 1.0
-                total += 1
-                right += int(read.probs[j].argmax()) == RELATIONS.index(relation)
+                a, b = story.people[pair.first], story.people[pair.second]
+                edges = chain_edges(rows[sample])
+                read_as = int(read.probs[j].argmax())
+                if (a, b) in edges:
+                    relation = edges[(a, b)]
+                    gold[j] = 0.0
+                    gold[j, _class(classes, relation)] = 1.0
+                    total += 1
+                    right += read_as == _class(classes, relation)
+                elif (b, a) in edges:
+                    inverse = INVERSE[edges[(b, a)]][1 - story.genders[pair.second]]
+                    gold[j] = 0.0
+                    gold[j, _class(classes, inverse)] = 1.0
+                    back_total += 1
+                    back_right += read_as == _class(classes, inverse)
+                else:
+                    none_total += 1
+                    none_right += classes[read_as] == NONE
             oracle = task.reason(batch, neural={"relation_net": NeuralOutput(read.args, gold)})
             by_product = task.reason(batch, neural={"relation_net": read})
             by_min = task.reason(batch, semiring="max-min", neural={"relation_net": read})
         print(f"| {k} | {len(stories)} | {_accuracy(oracle, batch['label']):.3f} | {_accuracy(by_product, batch['label']):.3f} "
-              f"| {_accuracy(by_min, batch['label']):.3f} | {right} / {total} |", flush=True)
+              f"| {_accuracy(by_min, batch['label']):.3f} | {right} / {total} | {back_right} / {back_total} "
+              f"| {none_right} / {none_total} |", flush=True)
     return 0
 
 

@@ -78,7 +78,7 @@ class ReasoningModule(nn.Module):
 
     Args:
         program: path of a ``.dl`` file, or program text, or a list of them evaluated together
-            (e.g. ``["knowledge/kinship.dl", "knowledge/kinship_task.dl"]``), with ``nn(...)`` declarations.
+            (e.g. ``["knowledge/kinship.dl", "knowledge/kinship_read.dl", "knowledge/kinship_task.dl"]``), with ``nn(...)`` declarations.
         networks: module for each model name used in the ``nn(...)`` declarations.
         query: the atom to answer, e.g. ``"sum(S)"``; its variables are the answer.
         semiring: provenance used in ``forward`` (``"add-mult"`` trains exact

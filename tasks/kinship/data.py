@@ -48,6 +48,8 @@ from greybox.errors import ConfigError
 __all__ = [
     "RELATIONS",
     "NONE",
+    "KINDS",
+    "kind_of",
     "CandidatePair",
     "Story",
     "parse_story",
@@ -59,7 +61,7 @@ __all__ = [
     "PAIR_HEADER",
 ]
 
-#: the 20 CLUTRR relations, in the order of the answer codes of ``knowledge/kinship_task.dl``
+#: the 20 CLUTRR relations, in the order of the answer codes of ``knowledge/kinship_task.dl`` (``answer(I)``)
 RELATIONS: tuple[str, ...] = (
     "father", "mother", "son", "daughter", "husband", "wife", "brother", "sister",
     "grandfather", "grandmother", "grandson", "granddaughter", "uncle", "aunt", "nephew", "niece",
@@ -67,6 +69,28 @@ RELATIONS: tuple[str, ...] = (
 )
 #: the extractor's 21st class: the sentence says nothing about how the two are related
 NONE = "none"
+
+#: the ten kinds of relation, each with its male and female relation (``knowledge/kinship_kinds.dl``):
+#: an extractor that reads kinds leaves the gender to the person's known gender
+KINDS: dict[str, tuple[str, str]] = {
+    "parent": ("father", "mother"), "child": ("son", "daughter"), "spouse": ("husband", "wife"),
+    "sibling": ("brother", "sister"), "grandparent": ("grandfather", "grandmother"),
+    "grandchild": ("grandson", "granddaughter"), "pibling": ("uncle", "aunt"), "nibling": ("nephew", "niece"),
+    "parent_in_law": ("father_in_law", "mother_in_law"), "child_in_law": ("son_in_law", "daughter_in_law"),
+}
+
+
+def kind_of(relation: str) -> str:
+    """The kind of a relation, regardless of gender.
+
+    >>> kind_of("aunt"), kind_of("son-in-law")
+    ('pibling', 'child_in_law')
+    """
+    relation = relation.replace("-", "_")
+    for kind, pair in KINDS.items():
+        if relation in pair:
+            return kind
+    raise ConfigError(f"'{relation}' is not a CLUTRR relation", hint=f"one of {', '.join(RELATIONS)}")
 
 #: columns before the characters in each row of ``pairs``: valid, then the character spans of both names
 PAIR_HEADER = 5
@@ -132,7 +156,7 @@ def _relation_index(target: str) -> int:
 
 
 def parse_story(story: str, query: tuple[str, str], target: str, genders: str = "", k: int = 0,
-                window: int = 2, read_query_pair: bool = False) -> Story:
+                window: int = 2, read_query_pair: bool = False, one_direction: bool = False) -> Story:
     """Sentences, windows, people and candidate pairs of one story.
 
     Args:
@@ -146,9 +170,17 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
             a CLUTRR story never states the queried relation (it is the composition of the
             chain), and reading it directly from a window that names both teaches the
             extractor a shortcut that does not generalize to longer chains.
+        one_direction: each pair of people once, the one named first as ``first``, instead
+            of both orders; the rules derive the other direction (``son(Y, X) :- father(X, Y),
+            male(X)``), so a reading cannot hide behind its reverse.
 
     Returns:
         The parsed :class:`Story`.
+
+    >>> s3 = parse_story("[Ann] met her son [Bob]. [Bob]'s son [Cid] came too.", ("Ann", "Cid"), "grandson",
+    ...                  one_direction=True)
+    >>> [(p.first, p.second) for p in s3.pairs]
+    [(0, 1), (1, 2)]
 
     Raises:
         ConfigError: the target is not a CLUTRR relation, a queried name is not in the story, or window < 1.
@@ -181,9 +213,12 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
             plain += m.group(1)
             pos = m.end()
         texts.append(plain + raw[pos:])
-        for a in spans:
-            for b in spans:
+        named = list(spans)  # in order of first mention
+        for i, a in enumerate(named):
+            for b in named[i + 1:] if one_direction else named:
                 ids = (people.index(a), people.index(b))
+                if one_direction and ids[::-1] in seen:
+                    continue
                 if a != b and ids not in seen and (read_query_pair or {a, b} != queried):
                     seen.add(ids)
                     pairs.append(CandidatePair(index, *ids, spans[a], spans[b]))
@@ -199,7 +234,7 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
 
 
 def with_distractor(story: Story, other: Story, before: bool, window: int = 2,
-                    read_query_pair: bool = False) -> Story:
+                    read_query_pair: bool = False, one_direction: bool = False) -> Story:
     """``story`` with the sentences of an unrelated ``other`` story told before or after it.
 
     The query and label stay ``story``'s. Pairs of people from the two stories that share a
@@ -223,11 +258,11 @@ def with_distractor(story: Story, other: Story, before: bool, window: int = 2,
     genders = ",".join(g for g in (story.source_genders, other.source_genders) if g)
     query = (story.people[story.query[0]], story.people[story.query[1]])
     return parse_story(text, query, RELATIONS[story.label], genders, k=story.k, window=window,
-                       read_query_pair=read_query_pair)
+                       read_query_pair=read_query_pair, one_direction=one_direction)
 
 
 def read_clutrr(path: str | Path, k: int = 0, limit: int | None = None, window: int = 2,
-                read_query_pair: bool = False) -> list[Story]:
+                read_query_pair: bool = False, one_direction: bool = False) -> list[Story]:
     """Parse the stories of one CLUTRR csv file.
 
     Args:
@@ -236,6 +271,7 @@ def read_clutrr(path: str | Path, k: int = 0, limit: int | None = None, window: 
         limit: keep only the first ``limit`` rows.
         window: sentences per window, see :func:`parse_story`.
         read_query_pair: see :func:`parse_story`.
+        one_direction: see :func:`parse_story`.
 
     Raises:
         ConfigError: the file is missing or lacks a column.
@@ -258,7 +294,7 @@ def read_clutrr(path: str | Path, k: int = 0, limit: int | None = None, window: 
                 raise ConfigError(f"cannot read the query {row['query']!r}", file=str(path), line=line,
                                   hint="the query column holds a pair such as ('Ann', 'Bob')") from exc
             stories.append(parse_story(row["story"], tuple(query), row["target"], row["genders"], k=k, window=window,
-                                       read_query_pair=read_query_pair))
+                                       read_query_pair=read_query_pair, one_direction=one_direction))
     return stories
 
 
@@ -350,6 +386,7 @@ class ClutrrDataModule(pl.LightningDataModule):
         max_test_per_k: keep only the first stories of each test file (None: all).
         window: sentences per text the extractor reads (see :func:`parse_story`).
         read_query_pair: also read the queried pair itself (see :func:`parse_story`).
+        one_direction: read each pair of people in one order only (see :func:`parse_story`).
         distractors: share of the training stories told together with another, unrelated
             training story (seeded; see :func:`with_distractor`). Validation and test are unchanged.
         num_workers: DataLoader worker processes.
@@ -370,6 +407,7 @@ class ClutrrDataModule(pl.LightningDataModule):
         max_test_per_k: int | None = None,
         window: int = 2,
         read_query_pair: bool = False,
+        one_direction: bool = False,
         distractors: float = 0.0,
         num_workers: int = 0,
     ) -> None:
@@ -396,6 +434,7 @@ class ClutrrDataModule(pl.LightningDataModule):
         self.max_test_per_k = max_test_per_k
         self.window = window
         self.read_query_pair = read_query_pair
+        self.one_direction = one_direction
         if not 0.0 <= distractors <= 1.0:
             raise ConfigError(f"distractors must be in [0, 1], got {distractors}", hint="e.g. --data.init_args.distractors 0.5")
         self.distractors = distractors
@@ -407,8 +446,8 @@ class ClutrrDataModule(pl.LightningDataModule):
         """Read and parse the files (once; idempotent)."""
         if self.splits:
             return
-        stories = read_clutrr(self.data_dir / self.train_file, window=self.window,
-                              read_query_pair=self.read_query_pair)
+        reading = {"window": self.window, "read_query_pair": self.read_query_pair, "one_direction": self.one_direction}
+        stories = read_clutrr(self.data_dir / self.train_file, **reading)
         order = np.random.default_rng(self.seed).permutation(len(stories))
         n_val = int(round(self.val_fraction * len(stories)))
         val = [stories[i] for i in sorted(order[:n_val])]
@@ -421,13 +460,12 @@ class ClutrrDataModule(pl.LightningDataModule):
             picks = rng.random(len(train)) < self.distractors
             others = rng.integers(0, len(train) - 1, len(train))
             train = [
-                with_distractor(s, train[o + (o >= i)], before=bool(o % 2), window=self.window,
-                                read_query_pair=self.read_query_pair) if pick else s
+                with_distractor(s, train[o + (o >= i)], before=bool(o % 2), **reading) if pick else s
                 for i, (s, pick, o) in enumerate(zip(train, picks, others.tolist()))
             ]
         self.splits = {"train": train, "val": val}
-        self.tests = {k: read_clutrr(self.data_dir / f"1.{k}_test.csv", k=k, limit=self.max_test_per_k, window=self.window,
-                                 read_query_pair=self.read_query_pair) for k in self.test_ks}
+        self.tests = {k: read_clutrr(self.data_dir / f"1.{k}_test.csv", k=k, limit=self.max_test_per_k, **reading)
+                      for k in self.test_ks}
 
     def _loader(self, stories: list[Story], shuffle: bool) -> DataLoader:
         generator = torch.Generator().manual_seed(self.seed) if shuffle else None

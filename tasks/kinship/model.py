@@ -9,7 +9,8 @@ and kept in memory.
 The extractor's input is one row of ``tasks.kinship.data.encode_pairs`` per candidate
 pair (validity flag, the two names' character spans, the window's text as code points), so
 that it plugs into the generic ``ReasoningTask`` as the network of the neural predicate
-``extracted(P, R)`` of ``knowledge/kinship_task.dl``.
+``extracted(P, R)`` of ``knowledge/kinship_read.dl`` (or, reading kinds of relation,
+``knowledge/kinship_read_kinds.dl``).
 
 Example:
     >>> import torch
@@ -25,7 +26,9 @@ Example:
 
 from __future__ import annotations
 
+import math
 import os
+import re
 from pathlib import Path
 
 import torch
@@ -34,10 +37,12 @@ from torch import Tensor, nn
 from greybox.errors import ConfigError, ShapeError
 from tasks.kinship.data import NONE, PAIR_HEADER, RELATIONS
 
-__all__ = ["RelationExtractor", "minilm_path", "load_encoder", "kinship_program", "KINSHIP_RULES", "KINSHIP_TASK_RULES"]
+__all__ = ["RelationExtractor", "minilm_path", "load_encoder", "kinship_program", "KINSHIP_RULES", "KINSHIP_READ_RULES",
+           "KINSHIP_TASK_RULES"]
 
-#: the kinship rules and the task's glue (nn declaration, extraction -> relations, answers)
+#: the kinship rules, the extractor's reading (nn declaration, reading -> relation) and the task (facts, answers)
 KINSHIP_RULES = "knowledge/kinship.dl"
+KINSHIP_READ_RULES = {"relations": "knowledge/kinship_read.dl", "kinds": "knowledge/kinship_read_kinds.dl"}
 KINSHIP_TASK_RULES = "knowledge/kinship_task.dl"
 
 
@@ -72,19 +77,28 @@ def load_encoder(encoder_path: str | None = None):
                           hint="give encoder_path= a folder with config.json, tokenizer and weights") from exc
 
 
-def kinship_program(root: str | Path = ".") -> list[str]:
-    """The task's program: ``knowledge/kinship.dl`` then ``knowledge/kinship_task.dl``, as paths.
+def kinship_program(root: str | Path = ".", reading: str = "relations") -> list[str]:
+    """The task's program: ``knowledge/kinship.dl``, a reading file, ``knowledge/kinship_task.dl``.
 
     Give the list to ``ReasoningTask(program=...)``; it is what ``experiments/kinship/clutrr.yaml`` uses.
 
+    Args:
+        root: the project folder.
+        reading: ``relations`` (the extractor names one of the 20 relations) or ``kinds``
+            (one of the 10 kinds of relation of ``tasks.kinship.data.KINDS``).
+
     Raises:
-        ConfigError: a file is missing.
+        ConfigError: a file is missing, or an unknown reading.
 
     >>> [Path(p).name for p in kinship_program()]
-    ['kinship.dl', 'kinship_task.dl']
+    ['kinship.dl', 'kinship_read.dl', 'kinship_task.dl']
+    >>> Path(kinship_program(reading="kinds")[1]).name
+    'kinship_read_kinds.dl'
     """
+    if reading not in KINSHIP_READ_RULES:
+        raise ConfigError(f"unknown reading '{reading}'", hint=f"one of {', '.join(KINSHIP_READ_RULES)}")
     paths = []
-    for name in (KINSHIP_RULES, KINSHIP_TASK_RULES):
+    for name in (KINSHIP_RULES, KINSHIP_READ_RULES[reading], KINSHIP_TASK_RULES):
         path = Path(root) / name
         if not path.is_file():
             raise ConfigError(f"rule file '{path}' does not exist", file=str(path), hint="run from the project root or pass root=")
@@ -102,32 +116,73 @@ class RelationExtractor(nn.Module):
         dropout: dropout of the head.
         encoder_lr_scale: when the encoder is fine-tuned, its learning rate is the task's
             times this (the new head learns at the task's rate).
+        classes: the readings, in the order of the program's ``nn(relation_net, ...)`` list;
+            default the 20 relations then ``none``. ``none`` must be last.
+        none_prior: the initial probability of ``none`` (the head's bias favours it); 0 leaves
+            the default initialisation. Most pairs named together in a long story are not a
+            stated relation.
+        span_context: describe a pair by the tokens from its first name to its second (and
+            ``span_margin`` tokens either side) instead of the whole window, which in a
+            two-sentence window mixes the relations of several pairs.
+        span_margin: tokens kept either side of the span.
+        mark_pair: the extractor reads a copy of the window in which the pair's two names are
+            replaced by fixed markers (``first`` by "X", ``second`` by "Y"), so that the
+            window's embedding is about that pair and cannot key on who the people are.
+            Costs one encoding per pair instead of one per window.
+        word_prior: add, per relation word ("father", "son-in-law", ...), its highest cosine
+            similarity to a token of the span: what the pretrained encoder already knows
+            about which relation the text names, given to the head as 20 features (no
+            labels are involved).
 
     Raises:
         ConfigError: the encoder cannot be loaded.
     """
 
-    n_classes = len(RELATIONS) + 1
-
     def __init__(self, encoder_path: str | None = None, freeze_encoder: bool = True, hidden: int = 256,
-                 dropout: float = 0.1, encoder_lr_scale: float = 0.02) -> None:
+                 dropout: float = 0.1, encoder_lr_scale: float = 0.02, classes: list[str] | None = None,
+                 none_prior: float = 0.0, span_context: bool = False, span_margin: int = 2,
+                 word_prior: bool = False, mark_pair: bool = False) -> None:
         super().__init__()
+        self.classes = tuple(classes) if classes else (*RELATIONS, NONE)
+        if self.classes[-1] != NONE or len(set(self.classes)) != len(self.classes):
+            raise ConfigError(f"classes must be distinct and end with '{NONE}', got {list(self.classes)}",
+                              hint="list them as the program's nn(relation_net, ...) declaration does")
+        if not 0.0 <= none_prior < 1.0:
+            raise ConfigError(f"none_prior must be in [0, 1), got {none_prior}", hint="e.g. none_prior: 0.5")
+        self.n_classes = len(self.classes)
         self.tokenizer, self.encoder = load_encoder(encoder_path)
         self.freeze_encoder = freeze_encoder
         self.encoder_lr_scale = encoder_lr_scale
         if freeze_encoder:
             self.encoder.requires_grad_(False)
             self.encoder.eval()
+        self.span_context, self.span_margin, self.word_prior = span_context, span_margin, word_prior
+        self.mark_pair = mark_pair
         dim = int(self.encoder.config.hidden_size)
-        # [sentence; first name; second name; first * second; first named before second]
+        words = len(RELATIONS) if word_prior else 0
+        # [window or span; first name; second name; first * second; first named before second; word similarities]
         self.head = nn.Sequential(
-            nn.Linear(4 * dim + 1, hidden),
+            nn.Linear(4 * dim + 1 + words, hidden),
             nn.ReLU(),
             nn.Dropout(dropout),
             nn.Linear(hidden, self.n_classes),
         )
-        self.classes = (*RELATIONS, NONE)
+        if none_prior > 0.0:
+            # bias so that softmax gives `none` probability none_prior and the rest equal shares
+            with torch.no_grad():
+                self.head[-1].bias.zero_()
+                self.head[-1].bias[-1] = math.log(none_prior * (self.n_classes - 1) / (1.0 - none_prior))
         self._cache: dict[str, tuple[Tensor, Tensor, Tensor]] = {}  # sentence -> (sentence emb, token embs, offsets)
+        if word_prior:
+            # (20, D) unit vectors: each relation word encoded alone, mean over its word pieces
+            with torch.no_grad():
+                tok = self.tokenizer([r.replace("_", "-") for r in RELATIONS], padding=True, return_tensors="pt",
+                                     return_special_tokens_mask=True)
+                special = tok.pop("special_tokens_mask")
+                hidden_words = self.encoder(**tok).last_hidden_state  # (20, T, D)
+                keep = (tok["attention_mask"] * (1 - special)).unsqueeze(-1).to(hidden_words.dtype)  # (20, T, 1)
+                vectors = (hidden_words * keep).sum(1) / keep.sum(1)
+            self.register_buffer("word_vectors", nn.functional.normalize(vectors, dim=-1), persistent=False)
 
     def param_groups(self, lr: float) -> list[dict]:
         """Optimizer groups: the head at ``lr``, a fine-tuned encoder at ``lr * encoder_lr_scale``.
@@ -175,6 +230,16 @@ class RelationExtractor(nn.Module):
             return tokens.mean(0)
         return tokens[hit].mean(0)
 
+    def _span(self, tokens: Tensor, offsets: Tensor, start: int, end: int) -> Tensor:
+        """Token embeddings from character ``start`` to ``end``, ``span_margin`` more either side ``(T', D)``."""
+        real = offsets[:, 1] > offsets[:, 0]  # (T,) not [CLS]/[SEP]
+        inside = (real & (offsets[:, 0] < end) & (offsets[:, 1] > start)).nonzero().squeeze(1)  # (T'',)
+        if len(inside) == 0:
+            return tokens
+        first = max(int(inside[0]) - self.span_margin, 0)
+        last = min(int(inside[-1]) + self.span_margin, len(tokens) - 1)
+        return tokens[first: last + 1]
+
     def forward(self, x: Tensor) -> Tensor:
         """Relation probabilities of candidate pairs.
 
@@ -197,12 +262,48 @@ class RelationExtractor(nn.Module):
             return out
         rows = x[valid].tolist()
         sentences = ["".join(map(chr, (c for c in r[PAIR_HEADER:] if c))) for r in rows]
+        if self.mark_pair:
+            marked = [_mark(t, r[1:5]) for t, r in zip(sentences, rows)]
+            sentences, rows = [t for t, _ in marked], [r[:1] + spans + r[5:] for r, (_, spans) in zip(rows, marked)]
         encoded = self._encode(sentences, device)
         feats = []
         for r, (sent, tokens, offsets) in zip(rows, encoded):
             a = self._mention(tokens, offsets, r[1], r[2])
             b = self._mention(tokens, offsets, r[3], r[4])
             order = torch.ones(1, device=device, dtype=a.dtype) * float(r[1] < r[3])
-            feats.append(torch.cat([sent, a, b, a * b, order]))
+            span = self._span(tokens, offsets, min(r[1], r[3]), max(r[2], r[4])) if self.span_context or self.word_prior else None
+            parts = [span.mean(0) if self.span_context else sent, a, b, a * b, order]
+            if self.word_prior:
+                # cos(token, relation word), the best token of the span per word: (20,)
+                parts.append((nn.functional.normalize(span, dim=-1) @ self.word_vectors.T).max(0).values)
+            feats.append(torch.cat(parts))
         probs = torch.softmax(self.head(torch.stack(feats)), dim=-1)  # (V, 21)
         return out.index_copy(0, valid.to(device), probs)
+
+
+#: what the pair's first and second person are called in a marked window
+MARKERS = ("X", "Y")
+
+
+def _mark(text: str, spans: list[int]) -> tuple[str, list[int]]:
+    """``text`` with every mention of the pair's two names replaced by the markers, and the
+    markers' first character spans ``[a_start, a_end, b_start, b_end]``.
+
+    >>> _mark("Ann met her son Bob. Bob ate.", [0, 3, 16, 19])
+    ('X met her son Y. Y ate.', [0, 1, 14, 15])
+    """
+    names = (text[spans[0]:spans[1]], text[spans[2]:spans[3]])
+    pattern = re.compile("|".join(re.escape(n) for n in sorted(set(names), key=len, reverse=True)))
+    out, pos, first = [], 0, {}
+    length = 0
+    for m in pattern.finditer(text):
+        out.append(text[pos:m.start()])
+        length += m.start() - pos
+        marker = MARKERS[names.index(m.group(0))]
+        first.setdefault(marker, (length, length + len(marker)))
+        out.append(marker)
+        length += len(marker)
+        pos = m.end()
+    out.append(text[pos:])
+    a, b = first.get(MARKERS[0], (0, 0)), first.get(MARKERS[1], (0, 0))
+    return "".join(out), [a[0], a[1], b[0], b[1]]

@@ -25,10 +25,11 @@ from greybox.trace.schema import DecisionTrace
 from greybox.training.module import ReasoningTask
 from tasks.kinship.data import NONE, PAIR_HEADER, RELATIONS, collate_stories, parse_story
 
-__all__ = ["STORY", "READINGS", "KINSHIP", "GLUE", "StatedRelations", "kinship_task", "named_kinship_trace"]
+__all__ = ["STORY", "READINGS", "KINSHIP", "READ", "GLUE", "StatedRelations", "kinship_task", "named_kinship_trace"]
 
 ROOT = Path(__file__).resolve().parents[2]
 KINSHIP = ROOT / "knowledge/kinship.dl"
+READ = ROOT / "knowledge/kinship_read.dl"
 GLUE = ROOT / "knowledge/kinship_task.dl"
 FACTS = {"pair_first": "pair_first", "pair_second": "pair_second", "query_person": "query", "person_gender": "genders"}
 STORY = parse_story(
@@ -62,7 +63,7 @@ class StatedRelations(nn.Module):
 
 def kinship_task(readings: dict[tuple[str, str], dict[str, float]] | None = None) -> ReasoningTask:
     """The kinship program (max-mult, as in ``experiments/kinship/clutrr.yaml``) over the fixed extractor."""
-    return ReasoningTask([str(KINSHIP), str(GLUE)], {"relation_net": StatedRelations(readings or READINGS)},
+    return ReasoningTask([str(KINSHIP), str(READ), str(GLUE)], {"relation_net": StatedRelations(readings or READINGS)},
                          train_query="answer(R)", inputs={"relation_net": "pairs"}, sequence_facts=FACTS,
                          semiring="max-mult")
 

@@ -2,8 +2,8 @@
 
 A tiny relation extractor (``tests/helpers/kinship_tiny.py``) is trained through the
 rules with ``greybox fit`` on a few hundred CLUTRR stories, only the queried relation
-labelled. Its checkpoint is then read with copies of ``knowledge/kinship.dl`` and
-``knowledge/kinship_task.dl`` given as ``--model.program``, the way a user points a
+labelled. Its checkpoint is then read with copies of ``knowledge/kinship.dl``,
+``knowledge/kinship_read.dl`` and ``knowledge/kinship_task.dl`` given as ``--model.program``, the way a user points a
 trained model at edited rules. On stories with long chains (k = 4..6) the test searches
 for one the model answers right and a composition rule of ``kinship.dl`` without which
 the answer turns wrong (the rules of the stories' best proofs first); the rule must
@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CLUTRR = ROOT.parent / "shared/data/clutrr/data_089907f8"
 pytestmark = [pytest.mark.skipif(not CLUTRR.is_dir(), reason=f"CLUTRR data not found at {CLUTRR}"), pytest.mark.slow]
 
-RULES, TASK_RULES = "kinship.dl", "kinship_task.dl"
+RULES, TASK_RULES = "kinship.dl", ("kinship_read.dl", "kinship_task.dl")
 TEST_KS = [4, 5, 6]  # long chains: at least four relations composed
 PER_K = 40
 TRAIN_STORIES = 320
@@ -181,7 +181,7 @@ def _breaking_edit(task: ReasoningTask, dm, right: list[tuple[int, int]], kb: Pa
     for rule in compositions:
         shutil.copytree(kb, scratch, dirs_exist_ok=True)
         remove_rule(scratch / RULES, rule)
-        trial = ReasoningTask(program=[str(scratch / RULES), str(scratch / TASK_RULES)],
+        trial = ReasoningTask(program=[str(scratch / RULES), *(str(scratch / name) for name in TASK_RULES)],
                               networks={"relation_net": net}, **hparams)
         for key, p in zip(right, _predict(trial.eval(), stories)):
             if not p.right:
@@ -192,9 +192,9 @@ def _breaking_edit(task: ReasoningTask, dm, right: list[tuple[int, int]], kb: Pa
 def test_removing_a_rule_breaks_a_long_chain_and_adding_it_back_repairs_it(trained: Trained, tmp_path: Path) -> None:
     kb = tmp_path / "kb"
     kb.mkdir()
-    for name in (RULES, TASK_RULES):
+    for name in (RULES, *TASK_RULES):
         shutil.copy(ROOT / "knowledge" / name, kb / name)
-    program = [kb / RULES, kb / TASK_RULES]
+    program = [kb / RULES, *(kb / name for name in TASK_RULES)]
     original_statements = sorted(s.text for s in list_rules(kb / RULES))
 
     task, dm = _load(trained, program)

@@ -172,3 +172,27 @@ def test_distractors_tell_unrelated_stories_together_in_training_only() -> None:
     assert mixed.splits["val"] == plain.splits["val"] and mixed.tests == plain.tests
     with pytest.raises(ConfigError, match=r"distractors must be in \[0, 1\]"):
         ClutrrDataModule(data_dir=str(CLUTRR), distractors=1.5)
+
+
+def test_one_direction_reads_each_pair_of_people_once_in_mention_order() -> None:
+    both = parse_story(STORY, ("Donald", "Dorothy"), "aunt", "Dorothy:female,Michael:male,Donald:male")
+    once = parse_story(STORY, ("Donald", "Dorothy"), "aunt", "Dorothy:female,Michael:male,Donald:male",
+                       one_direction=True)
+    as_names = lambda s: [(s.people[p.first], s.people[p.second]) for p in s.pairs]  # noqa: E731
+    assert as_names(both) == [("Dorothy", "Michael"), ("Michael", "Dorothy"), ("Michael", "Donald"),
+                              ("Donald", "Michael")]
+    assert as_names(once) == [("Dorothy", "Michael"), ("Michael", "Donald")]
+    # a pair named again in a later window, in the other order, is not read a second time
+    again = parse_story("[Ann] saw [Bob]. [Cid] came. [Bob] hugged [Ann].", ("Ann", "Cid"), "son", window=1,
+                        one_direction=True)
+    assert as_names(again) == [("Ann", "Bob")]
+
+
+def test_every_relation_has_one_kind_and_each_kind_one_relation_per_gender() -> None:
+    from tasks.kinship.data import KINDS, kind_of
+
+    assert sorted(r for pair in KINDS.values() for r in pair) == sorted(RELATIONS)
+    assert {kind_of(m) for m, _ in KINDS.values()} == set(KINDS)
+    assert kind_of("mother-in-law") == "parent_in_law"
+    with pytest.raises(ConfigError, match="'cousin' is not a CLUTRR relation"):
+        kind_of("cousin")

@@ -14,7 +14,8 @@ from greybox.errors import ConfigError
 from greybox.neural.predicate import NeuralOutput
 from greybox.training.module import ReasoningTask
 from tasks.kinship.data import PAIR_HEADER, RELATIONS, collate_stories, parse_story
-from tasks.kinship.model import KINSHIP_RULES, KINSHIP_TASK_RULES, RelationExtractor, kinship_program, minilm_path
+from tasks.kinship.model import (KINSHIP_READ_RULES, KINSHIP_RULES, KINSHIP_TASK_RULES, RelationExtractor, kinship_program,
+                                 minilm_path)
 
 ROOT = Path(__file__).resolve().parents[3]
 FACTS = {"pair_first": "pair_first", "pair_second": "pair_second", "query_person": "query", "person_gender": "genders"}
@@ -130,7 +131,7 @@ def test_real_extractor_trains_through_the_rules(extractor: RelationExtractor) -
 
 def test_config_evaluates_both_rule_files_and_proofs_name_each_file() -> None:
     config = yaml.safe_load((ROOT / "experiments/kinship/clutrr.yaml").read_text())
-    assert config["model"]["program"] == [KINSHIP_RULES, KINSHIP_TASK_RULES]
+    assert config["model"]["program"] == [KINSHIP_RULES, KINSHIP_READ_RULES["relations"], KINSHIP_TASK_RULES]
     task = _task(NamedSecondIsFather())
     files = {str(s.span.file) for s in task.reasoner.engine.info.program.statements}
     assert files == set(kinship_program(ROOT))
@@ -147,3 +148,54 @@ def test_fine_tuned_encoder_gets_its_own_smaller_learning_rate() -> None:
     grouped = [id(p) for g in opt.param_groups for p in g["params"]]
     assert len(grouped) == len(set(grouped)) == len(list(task.parameters()))
     assert all(p.requires_grad for p in net.encoder.parameters())
+
+
+def test_extractor_takes_its_class_list_and_a_prior_on_none() -> None:
+    kinds = ["parent", "child", "spouse", "none"]
+    net = RelationExtractor(hidden=8, classes=kinds, none_prior=0.6, dropout=0.0).eval()
+    assert net.classes == tuple(kinds) and net.n_classes == 4
+    p = net(collate_stories([STORY])["pairs"][0])  # (M, 4): both orders of two pairs
+    assert p.shape == (4, 4)
+    # the bias alone gives none 0.6; the random first layer moves it a little
+    assert 0.4 < float(p[:, -1].mean()) < 0.8
+    with pytest.raises(ConfigError, match="end with 'none'"):
+        RelationExtractor(hidden=8, classes=["none", "parent"])
+    with pytest.raises(ConfigError, match=r"none_prior must be in \[0, 1\)"):
+        RelationExtractor(hidden=8, none_prior=1.0)
+
+
+class NamedSecondIsParent(nn.Module):
+    """The kinds reading of ``NamedSecondIsFather``: `parent` when the second person is named first."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        from tasks.kinship.data import KINDS
+
+        probs = torch.zeros(x.shape[0], len(KINDS) + 1)
+        says_parent = x[:, 3] < x[:, 1]
+        probs[says_parent, list(KINDS).index("parent")] = 0.9
+        probs[:, -1] = 1.0 - probs[:, :-1].sum(1)
+        return probs * (x[:, :1] == 1)
+
+
+@pytest.mark.parametrize(("cid", "answer"), [("male", "grandfather"), ("female", "grandmother")])
+def test_kinds_reading_takes_the_gender_from_the_story(cid: str, answer: str) -> None:
+    story = parse_story("[Bob] is the father of [Dan]. [Cid] is the parent of [Bob].", ("Dan", "Cid"), answer,
+                        f"Dan:male,Bob:male,Cid:{cid}", window=1)
+    task = ReasoningTask(kinship_program(ROOT, reading="kinds"), {"relation_net": NamedSecondIsParent()},
+                         train_query="answer(R)", inputs={"relation_net": "pairs"}, sequence_facts=FACTS,
+                         semiring="max-mult")
+    codes, prob = task.reason(collate_stories([story])).predict()
+    assert RELATIONS[int(codes[0, 0])] == answer
+    assert float(prob[0]) == pytest.approx(0.81)  # the two readings of the best proof
+    with pytest.raises(ConfigError, match="unknown reading 'genders'"):
+        kinship_program(ROOT, reading="genders")
+
+
+def test_marked_pairs_are_read_from_their_own_copy_of_the_window() -> None:
+    net = RelationExtractor(hidden=8, mark_pair=True, word_prior=True, span_context=True).eval()
+    x = collate_stories([STORY])["pairs"][0]  # (Dan, Bob), (Bob, Dan), (Bob, Cid), (Cid, Bob)
+    p = net(x)
+    assert p.shape == (4, 21) and torch.allclose(p.sum(1), torch.ones(4))
+    # one encoding per pair: the window with the pair's names as X and Y, the other names kept
+    assert {"Y is the father of X.", "X is the father of Y."} <= set(net._cache)
+    assert net.word_vectors.shape == (len(RELATIONS), 384)

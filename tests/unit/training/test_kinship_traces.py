@@ -21,7 +21,7 @@ from greybox.trace.schema import DecisionTrace, NeuralSource, validate_trace_jso
 from greybox.training.traces import build_trace
 from tasks.kinship.data import NONE, RELATIONS, collate_stories
 from tasks.kinship.describe import describe_story
-from tests.helpers.kinship_traces import GLUE, KINSHIP, STORY, kinship_task, named_kinship_trace
+from tests.helpers.kinship_traces import GLUE, KINSHIP, READ, STORY, kinship_task, named_kinship_trace
 
 
 def _line_of(path: Path, text: str) -> int:
@@ -73,10 +73,10 @@ def test_the_proof_reads_as_a_chain_of_people_with_the_sentences_of_each_link(tr
     assert chain.rule.line == _line_of(KINSHIP, "aunt(X, Z) :- father(X, Y), sister(Y, Z).")
     father, brother = chain.links
     assert (father.atom, father.reverse, father.rule.line) == \
-        ("father(Donald, Michael)", False, _line_of(GLUE, "father(A, B) :- extracted(P, father)"))
+        ("father(Donald, Michael)", False, _line_of(READ, "father(A, B) :- extracted(P, father)"))
     # Michael's sister is Dorothy because Dorothy's brother is Michael: the reading, walked backwards
     assert (brother.start, brother.end, brother.atom, brother.reverse, brother.rule.line) == \
-        ("Michael", "Dorothy", "brother(Dorothy, Michael)", True, _line_of(GLUE, "brother(A, B) :- extracted(P, brother)"))
+        ("Michael", "Dorothy", "brother(Dorothy, Michael)", True, _line_of(READ, "brother(A, B) :- extracted(P, brother)"))
     readings = [(r.atom, r.source.input_label, r.source.cls, round(r.probability, 6)) for link in chain.links for r in link.readings]
     assert readings == [
         (f"extracted({_pair_index('Donald', 'Michael')}, father)", "pair (Donald, Michael) in [1-2]", "father", 0.9),
