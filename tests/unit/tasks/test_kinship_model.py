@@ -199,3 +199,27 @@ def test_marked_pairs_are_read_from_their_own_copy_of_the_window() -> None:
     # one encoding per pair: the window with the pair's names as X and Y, the other names kept
     assert {"Y is the father of X.", "X is the father of Y."} <= set(net._cache)
     assert net.word_vectors.shape == (len(RELATIONS), 384)
+
+
+def test_sparsity_adds_the_expected_share_of_items_read_as_something() -> None:
+    net = NamedSecondIsFather()
+    plain = _task(net)
+    sparse = ReasoningTask(kinship_program(ROOT), {"relation_net": net}, train_query="answer(R)",
+                           inputs={"relation_net": "pairs"}, sequence_facts=FACTS, semiring="max-mult",
+                           sparsity={"relation_net": 0.3})
+    batch = collate_stories([STORY, parse_story("[Ann] met [Eve].", ("Ann", "Eve"), "sister",
+                                                "Ann:female,Eve:female", read_query_pair=True)])
+    base, _ = plain.loss(batch)
+    loss, out = sparse.loss(batch)
+    probs = out.neural["relation_net"].probs
+    read = probs.sum(1) > 0  # 4 pairs of STORY, 2 of the other story; padding left out
+    assert int(read.sum()) == 6
+    expected = 0.3 * (1 - probs[read, -1]).mean()
+    assert float(loss) == pytest.approx(float(base + expected), rel=1e-6)
+    loss.backward()
+    assert net.sharpness.grad is not None
+    with pytest.raises(ConfigError, match="sparsity names 'reader'"):
+        ReasoningTask(kinship_program(ROOT), {"relation_net": net}, train_query="answer(R)", sparsity={"reader": 0.1})
+    with pytest.raises(ConfigError, match="no class 'nothing'"):
+        ReasoningTask(kinship_program(ROOT), {"relation_net": net}, train_query="answer(R)",
+                      sparsity={"relation_net": 0.1}, null_class="nothing")
