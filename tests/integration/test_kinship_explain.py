@@ -42,7 +42,7 @@ def checkpoint(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def story():
-    return read_clutrr(CLUTRR / "1.3_test.csv", k=3, limit=1)[0]
+    return read_clutrr(CLUTRR / "1.3_test.csv", k=3, limit=1, one_direction=True)[0]  # as the config reads stories
 
 
 def _explain(checkpoint: Path, capsys, monkeypatch, *extra: str) -> str:

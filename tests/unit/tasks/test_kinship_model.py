@@ -131,7 +131,7 @@ def test_real_extractor_trains_through_the_rules(extractor: RelationExtractor) -
 
 def test_config_evaluates_both_rule_files_and_proofs_name_each_file() -> None:
     config = yaml.safe_load((ROOT / "experiments/kinship/clutrr.yaml").read_text())
-    assert config["model"]["program"] == [KINSHIP_RULES, KINSHIP_READ_RULES["relations"], KINSHIP_TASK_RULES]
+    assert config["model"]["program"] == [KINSHIP_RULES, KINSHIP_READ_RULES["kinds"], KINSHIP_TASK_RULES]
     task = _task(NamedSecondIsFather())
     files = {str(s.span.file) for s in task.reasoner.engine.info.program.statements}
     assert files == set(kinship_program(ROOT))
