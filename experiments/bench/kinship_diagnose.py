@@ -34,9 +34,9 @@ if str(ROOT) not in sys.path:
 
 from greybox.neural.predicate import NeuralOutput  # noqa: E402
 from greybox.training.explain import load_task  # noqa: E402
-from tasks.kinship.data import NONE, RELATIONS, collate_stories, kind_of, parse_story  # noqa: E402
+from tasks.kinship.data import NONE, Story, collate_stories, inverse_of, kind_of, parse_story  # noqa: E402
 
-__all__ = ["chain_edges", "main"]
+__all__ = ["chain_edges", "pair_relation", "main"]
 
 
 def chain_edges(row: dict[str, str]) -> dict[tuple[str, str], str]:
@@ -47,17 +47,18 @@ def chain_edges(row: dict[str, str]) -> dict[tuple[str, str], str]:
             for (a, r, b) in body if (a, r, b) not in derived}
 
 
-#: what B is to A -> what A is to B, by A's gender (1 male, 0 female)
-INVERSE: dict[str, tuple[str, str]] = {
-    "father": ("son", "daughter"), "mother": ("son", "daughter"), "son": ("father", "mother"),
-    "daughter": ("father", "mother"), "husband": ("wife", "wife"), "wife": ("husband", "husband"),
-    "brother": ("brother", "sister"), "sister": ("brother", "sister"),
-    "grandfather": ("grandson", "granddaughter"), "grandmother": ("grandson", "granddaughter"),
-    "grandson": ("grandfather", "grandmother"), "granddaughter": ("grandfather", "grandmother"),
-    "uncle": ("nephew", "niece"), "aunt": ("nephew", "niece"), "nephew": ("uncle", "aunt"), "niece": ("uncle", "aunt"),
-    "father_in_law": ("son_in_law", "daughter_in_law"), "mother_in_law": ("son_in_law", "daughter_in_law"),
-    "son_in_law": ("father_in_law", "mother_in_law"), "daughter_in_law": ("father_in_law", "mother_in_law"),
-}
+def pair_relation(edges: dict[tuple[str, str], str], story: Story, pair) -> tuple[str, str] | None:
+    """What the candidate pair's second person is to its first, if the pair is a chain edge.
+
+    Returns ``("forward", r)`` for the edge (A, r, B) read as (A, B), ``("reverse", r')``
+    for it read as (B, A), where r' is r's inverse for B's gender; None otherwise.
+    """
+    a, b = story.people[pair.first], story.people[pair.second]
+    if (a, b) in edges:
+        return "forward", edges[(a, b)]
+    if (b, a) in edges:
+        return "reverse", inverse_of(edges[(b, a)], story.genders[pair.second])
+    return None
 
 
 def _class(classes: tuple[str, ...], relation: str) -> int:
@@ -100,25 +101,22 @@ def main(argv: list[str] | None = None) -> int:
                 story = stories[sample]
                 if item >= len(story.pairs):
                     continue
-                pair = story.pairs[item]
-                a, b = story.people[pair.first], story.people[pair.second]
-                edges = chain_edges(rows[sample])
+                found = pair_relation(chain_edges(rows[sample]), story, story.pairs[item])
                 read_as = int(read.probs[j].argmax())
-                if (a, b) in edges:
-                    relation = edges[(a, b)]
-                    gold[j] = 0.0
-                    gold[j, _class(classes, relation)] = 1.0
-                    total += 1
-                    right += read_as == _class(classes, relation)
-                elif (b, a) in edges:
-                    inverse = INVERSE[edges[(b, a)]][1 - story.genders[pair.second]]
-                    gold[j] = 0.0
-                    gold[j, _class(classes, inverse)] = 1.0
-                    back_total += 1
-                    back_right += read_as == _class(classes, inverse)
-                else:
+                if found is None:
                     none_total += 1
                     none_right += classes[read_as] == NONE
+                    continue
+                direction, relation = found
+                cls = _class(classes, relation)
+                gold[j] = 0.0
+                gold[j, cls] = 1.0
+                if direction == "forward":
+                    total += 1
+                    right += read_as == cls
+                else:
+                    back_total += 1
+                    back_right += read_as == cls
             oracle = task.reason(batch, neural={"relation_net": NeuralOutput(read.args, gold)})
             by_product = task.reason(batch, neural={"relation_net": read})
             by_min = task.reason(batch, semiring="max-min", neural={"relation_net": read})

@@ -32,7 +32,7 @@ for path in (ROOT, ROOT / "experiments/bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from kinship_diagnose import INVERSE, chain_edges  # noqa: E402
+from kinship_diagnose import chain_edges, pair_relation  # noqa: E402
 from tasks.kinship.data import KINDS, NONE, Story, collate_stories, kind_of, parse_story  # noqa: E402
 from tasks.kinship.model import RelationExtractor  # noqa: E402
 
@@ -50,15 +50,8 @@ def labelled_stories(path: Path, start: int, count: int) -> list[tuple[Story, li
         story = parse_story(row["story"], tuple(ast.literal_eval(row["query"])), row["target"], row["genders"],
                             one_direction=True)
         edges = chain_edges(row)
-        labels = []
-        for pair in story.pairs:
-            a, b = story.people[pair.first], story.people[pair.second]
-            if (a, b) in edges:
-                labels.append(CLASSES.index(kind_of(edges[(a, b)])))
-            elif (b, a) in edges:  # what A is to B, by A's gender
-                labels.append(CLASSES.index(kind_of(INVERSE[edges[(b, a)]][1 - story.genders[pair.second]])))
-            else:
-                labels.append(-1)
+        found = [pair_relation(edges, story, pair) for pair in story.pairs]
+        labels = [-1 if f is None else CLASSES.index(kind_of(f[1])) for f in found]
         out.append((story, labels))
     return out
 

@@ -50,6 +50,7 @@ __all__ = [
     "NONE",
     "KINDS",
     "kind_of",
+    "inverse_of",
     "CandidatePair",
     "Story",
     "parse_story",
@@ -91,6 +92,21 @@ def kind_of(relation: str) -> str:
         if relation in pair:
             return kind
     raise ConfigError(f"'{relation}' is not a CLUTRR relation", hint=f"one of {', '.join(RELATIONS)}")
+
+
+#: each kind's inverse: if B is A's parent, A is B's child
+_INVERSE_KIND = {"parent": "child", "spouse": "spouse", "sibling": "sibling", "grandparent": "grandchild",
+                 "pibling": "nibling", "parent_in_law": "child_in_law"}
+_INVERSE_KIND.update({v: k for k, v in _INVERSE_KIND.items()})
+
+
+def inverse_of(relation: str, gender: int) -> str:
+    """What A is to B when B is A's ``relation``, given A's gender (1 male, 0 female).
+
+    >>> inverse_of("aunt", 1), inverse_of("father", 0), inverse_of("wife", 1)
+    ('nephew', 'daughter', 'husband')
+    """
+    return KINDS[_INVERSE_KIND[kind_of(relation)]][1 - gender]
 
 #: columns before the characters in each row of ``pairs``: valid, then the character spans of both names
 PAIR_HEADER = 5

@@ -106,7 +106,13 @@ class DenseKernel:
 
     # -- along axes
     def reduce(self, t: Tensor, dims: list[int]) -> Tensor:
-        """⊕ over ``dims``."""
+        """⊕ over ``dims`` (axes of size 1 only: a reshape, no reduction)."""
+        if all(t.shape[d] == 1 for d in dims):
+            return t.reshape([n for d, n in enumerate(t.shape) if d not in dims])
+        return self._reduce(t, dims)
+
+    def _reduce(self, t: Tensor, dims: list[int]) -> Tensor:
+        """⊕ over ``dims``, some of them longer than 1."""
         raise NotImplementedError
 
     def scatter(self, src: Tensor, index: Tensor, size: int) -> Tensor:
@@ -180,9 +186,7 @@ class SumProduct(DenseKernel):
 
     idempotent = False
 
-    def reduce(self, t: Tensor, dims: list[int]) -> Tensor:
-        if all(t.shape[d] == 1 for d in dims):
-            return t.reshape([n for d, n in enumerate(t.shape) if d not in dims])
+    def _reduce(self, t: Tensor, dims: list[int]) -> Tensor:
         return t.sum(dim=dims)
 
     def scatter(self, src: Tensor, index: Tensor, size: int) -> Tensor:
@@ -222,9 +226,7 @@ class SumProduct(DenseKernel):
 class MaxProduct(DenseKernel):
     """max-mult: ⊗ is the product, ⊕ the maximum (the best single derivation)."""
 
-    def reduce(self, t: Tensor, dims: list[int]) -> Tensor:
-        if all(t.shape[d] == 1 for d in dims):
-            return t.reshape([n for d, n in enumerate(t.shape) if d not in dims])
+    def _reduce(self, t: Tensor, dims: list[int]) -> Tensor:
         return t.amax(dim=dims)
 
     def scatter(self, src: Tensor, index: Tensor, size: int) -> Tensor:
