@@ -303,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--greybox-batch-size", type=int,
                         help="greybox's batch size (default: --batch-size, DeepProbLog's)")
     parser.add_argument("--greybox-lr", type=float, help="greybox's learning rate (default: --lr)")
+    parser.add_argument("--greybox-shuffle", action="store_true",
+                        help="greybox shuffles its examples each pass (default: DeepProbLog's order)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds per DeepProbLog run")
     parser.add_argument("--total-timeout", type=float, default=3600.0,
@@ -364,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     gb = {"status": "ok", **run_greybox(n, dm.dataset("train"), dm.dataset("test"),
                                                         args.epochs, args.greybox_batch_size or args.batch_size,
-                                                        args.seed, args.greybox_lr or args.lr)}
+                                                        args.seed, args.greybox_lr or args.lr,
+                                                        shuffle=args.greybox_shuffle)}
                 except ImportError as exc:
                     print(f"greybox side: not available yet ({exc})", flush=True)
                     gb = {"status": "not available yet"}
