@@ -263,19 +263,26 @@ def _cell(result: dict, key: str, fmt: str) -> str:
     return result.get("status", "?")
 
 
+def _speed_up(dpl: dict, gb: dict) -> str:
+    """DeepProbLog's training time per example over greybox's, when both have one."""
+    if "seconds_per_1000" not in dpl or "seconds_per_1000" not in gb:
+        return "—"
+    return f"{dpl['seconds_per_1000'] / gb['seconds_per_1000']:.1f}x"
+
+
 def format_table(rows: list[tuple[int, dict, dict]]) -> str:
     """The results as a Markdown table (one row per N)."""
     head = ("| N | DeepProbLog s / 1,000 train | DeepProbLog test acc | greybox s / 1,000 train "
-            "| greybox test acc | network alone s / 1,000 train | DeepProbLog CPU s / 1,000 train "
+            "| greybox test acc | speed-up | network alone s / 1,000 train | DeepProbLog CPU s / 1,000 train "
             "| DeepProbLog s / 1,000 train without grounding+compiling "
             "| DeepProbLog digit acc | DeepProbLog peak RSS (MB) |\n"
-            "|---|---|---|---|---|---|---|---|---|---|\n")
+            "|---|---|---|---|---|---|---|---|---|---|---|\n")
     lines = []
     for n, dpl, gb in rows:
         lines.append(
             f"| {n} | {_cell(dpl, 'seconds_per_1000', '.1f')} | {_cell(dpl, 'accuracy', '.3f')} "
-            f"| {_cell(gb, 'seconds_per_1000', '.1f')} | {_cell(gb, 'accuracy', '.3f')} "
-            f"| {_cell(gb, 'network_seconds_per_1000', '.1f')} | {_cell(dpl, 'cpu_seconds_per_1000', '.1f')} "
+            f"| {_cell(gb, 'seconds_per_1000', '.2f')} | {_cell(gb, 'accuracy', '.3f')} | {_speed_up(dpl, gb)} "
+            f"| {_cell(gb, 'network_seconds_per_1000', '.2f')} | {_cell(dpl, 'cpu_seconds_per_1000', '.1f')} "
             f"| {_cell(dpl, 'seconds_per_1000_without_compiling', '.1f')} "
             f"| {_cell(dpl, 'digit_accuracy', '.3f')} | {_cell(dpl, 'peak_rss_mb', '.0f')} |")
     notes = [f"- N={n}: DeepProbLog {dpl['status']}: {dpl['detail']}"
