@@ -35,28 +35,12 @@ from ..lang.facts import InputFact, collect_facts
 from ..lang.parser import parse_program
 from ..semirings.base import Algebra, FactTable, Semiring
 from .fixpoint import CompiledRule, Limits, run_stratum
+from .inputs import InputFacts
 from .relation import Relation, dedupe
 from .rule_eval import RuleContext
 from .symbols import SymbolTable
 
 __all__ = ["Engine", "InputFacts", "EvalResult", "Limits"]
-
-
-@dataclass
-class InputFacts:
-    """Run-time facts of one relation for a whole batch.
-
-    Args:
-        cols: ``(N, 1 + arity)`` int64; column 0 is the sample id, then the arguments
-            (integers, or symbol ids from ``Engine.symbols.encode``).
-        probs: ``(N,)`` probabilities (autograd flows through them); ``None``: certain facts.
-        groups: ``(N,)`` int64; rows with the same value are mutually exclusive
-            (e.g. the ten readings of one image). ``None``: independent rows.
-    """
-
-    cols: Tensor
-    probs: Tensor | None = None
-    groups: Tensor | None = None
 
 
 def _body_relations(body) -> set[str]:
@@ -248,7 +232,7 @@ class Engine:
         if device is not None:
             return torch.device(device)
         for inp in inputs.values():
-            return inp.cols.device
+            return inp.device
         if learnable is not None:
             return learnable.device
         return torch.empty(0).device  # torch's default device
@@ -260,6 +244,14 @@ class Engine:
                 hint=f"declare it (e.g. `type {name}(...).`) or use one of: {', '.join(sorted(self.arities))}",
             )
         arity = self.arities[name]
+        if inp.cells is not None:
+            if inp.width != 1 + arity:
+                raise ShapeError(
+                    f"input '{name}' needs a grid of shape (B, n1, ..., n{arity}) ({arity} argument axes), "
+                    f"got {tuple(inp.cells[0].shape)}",
+                    hint="give the values one axis per argument after the sample axis",
+                )
+            return
         if inp.cols.dim() != 2 or inp.cols.shape[1] != 1 + arity:
             raise ShapeError(
                 f"input '{name}' needs cols of shape (N, {1 + arity}) (sample id + {arity} arguments), "
@@ -275,11 +267,16 @@ class Engine:
     def _input_bounds(inputs: Mapping[str, InputFacts]) -> dict[str, tuple[list[int], list[int], tuple[int, int] | None]]:
         """Per input with rows: ``(lowest, highest)`` value of each column, and of its group ids (None: no groups).
 
-        One read from the device for all inputs.
+        One read from the device for all inputs given as rows (a grid's are known without one).
         """
         parts, layout = [], []
+        out: dict[str, tuple[list[int], list[int], tuple[int, int] | None]] = {}
         for name, inp in inputs.items():
-            if not inp.cols.shape[0]:
+            if not len(inp):
+                continue
+            known = inp.bounds()
+            if known is not None:
+                out[name] = known
                 continue
             lo, hi = torch.aminmax(inp.cols, dim=0)
             parts += [lo, hi]
@@ -287,7 +284,6 @@ class Engine:
                 parts.append(torch.stack(torch.aminmax(inp.groups)).to(lo.dtype))
             layout.append((name, int(inp.cols.shape[1]), inp.groups is not None))
         flat = torch.cat(parts).tolist() if parts else []
-        out: dict[str, tuple[list[int], list[int], tuple[int, int] | None]] = {}
         at = 0
         for name, width, grouped in layout:
             lo, hi = flat[at: at + width], flat[at + width: at + 2 * width]
@@ -351,7 +347,7 @@ class Engine:
             self._check_samples(name, b, batch_size)
         dev = self._device(inputs, learnable, device)
         if dtype is None:
-            dtype = next((i.probs.dtype for i in inputs.values() if i.probs is not None), None) or (
+            dtype = next((i.dtype for i in inputs.values() if i.dtype is not None), None) or (
                 learnable.dtype if learnable is not None else torch.float32
             )
         mode = _check_representation(self.representation if representation is None else representation)
@@ -477,6 +473,22 @@ class EvalResult:
         idx = lookup(wk, hk)  # (N,)
         p = probs[idx.clamp_min(0)]
         return torch.where(idx >= 0, p, torch.zeros_like(p))
+
+    def probability_per_sample(self, name: str, codes: Tensor) -> Tensor:
+        """``(B,)`` probability of one tuple per sample: ``codes`` ``(B, a)`` are the arguments of
+        sample ``0..B-1``'s tuple (``probability_at`` with the sample ids left implicit).
+
+        >>> from greybox.semirings import AddMult
+        >>> res = Engine("0.5 :: q(1). q(2).").run(semiring=AddMult(), batch_size=2)
+        >>> res.probability_per_sample("q", torch.tensor([[1], [3]])).tolist()
+        [0.5, 0.0]
+        """
+        dense = getattr(self.relations, "tags_per_sample", None)
+        if dense is not None and int(codes.shape[0]) == self.batch_size:
+            found, tags = dense(name, codes)
+            return torch.where(found, self.algebra.probability(tags), 0.0)
+        samples = torch.arange(int(codes.shape[0]), device=codes.device)[:, None]
+        return self.probability_at(name, torch.cat([samples, codes.to(torch.int64)], dim=1))
 
     def answers(self, name: str) -> list[tuple[int, tuple, float]]:
         """``(sample, args, probability)`` for every tuple of ``name`` (for inspection and tests)."""

@@ -161,7 +161,10 @@ class ReasoningModule(nn.Module):
             inputs[pred.relation] = pred.facts(neural[pred.model])
         if batch_size is None:
             first = next(iter(neural.values()), None)
-            batch_size = int(first.args[:, 0].max()) + 1 if first is not None and len(first.args) else 1
+            if first is not None and first.items is not None:
+                batch_size = first.items[0]
+            else:
+                batch_size = int(first.args[:, 0].max()) + 1 if first is not None and len(first.args) else 1
         learnable = torch.sigmoid(self.weight_logits) if self.weight_logits is not None else None
         result = self.engine.run(
             semiring=self.semiring(semiring), batch_size=batch_size, inputs=inputs, learnable=learnable,
@@ -215,6 +218,9 @@ class ReasoningOutput:
         b = self.result.batch_size
         codes = answers if isinstance(answers, Tensor) else self.answer_codes(answers)
         codes = codes.to(torch.int64).reshape(b, -1)
+        names = [arg.name for arg in self.query.args if isinstance(arg, Var)]
+        if len(names) == len(self.query.args) == len(set(names)):  # q(X, Y): the answer is the whole tuple
+            return self.result.probability_per_sample(self.query.predicate, codes)
         # the query's whole tuple per sample: answer values, constants, repeated variables
         syms = self.result.engine.symbols
         columns = [torch.arange(b, device=codes.device)]

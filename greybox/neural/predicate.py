@@ -33,6 +33,9 @@ class NeuralOutput:
 
     args: Tensor
     probs: Tensor
+    #: ``(B, M)`` when ``args`` are every item ``0..M-1`` of every sample ``0..B-1``, in that
+    #: order (``NeuralPredicate.items``): the facts then form a grid the engine reads as it is
+    items: tuple[int, int] | None = None
 
 
 class NeuralPredicate:
@@ -55,6 +58,12 @@ class NeuralPredicate:
         self.classes = values
         self.class_codes = torch.tensor([v if isinstance(v, int) else symbols.encode(v) for v in values])
         self._groups: tuple[tuple, Tensor] | None = None  # the group ids of the last shape of outputs
+        # the first class, when the atom is (item, class) or (class, item) and the classes are
+        # consecutive integers: the facts of NeuralPredicate.items then form a grid
+        consecutive = bool(values) and all(isinstance(v, int) for v in values) and values == list(
+            range(values[0], values[0] + len(values)))
+        simple = len(decl.atom.args) == 2 and len(self.input_positions) == 1
+        self._grid_lo: int | None = values[0] if consecutive and simple else None
 
     @property
     def n_classes(self) -> int:
@@ -77,6 +86,15 @@ class NeuralPredicate:
                 f"got {tuple(out.args.shape)}"
             )
         dev = out.probs.device
+        if out.items is not None and self._grid_lo is not None:
+            b, m = out.items
+            values = out.probs.reshape(b, m, c)  # (B, M, C): sample, item, class
+            key = (n, c, dev)
+            if self.output_position == 1:
+                if self._groups is None or self._groups[0] != key:
+                    self._groups = (key, torch.arange(n, device=dev).repeat_interleave(c))
+                return InputFacts.grid(values, (0, self._grid_lo), exclusive=1, groups=self._groups[1])
+            return InputFacts.grid(values.transpose(1, 2), (self._grid_lo, 0), exclusive=0)  # (B, C, M)
         arity = len(self.decl.atom.args)
         args = out.args.to(torch.int64)
         columns: list[Tensor] = [args[:, :1]] * (1 + arity)  # (N, 1) or (1, C) per column of the atom
@@ -98,4 +116,4 @@ class NeuralPredicate:
         dev = probs.device
         sample = torch.arange(b, device=dev).repeat_interleave(m)  # (B*M,)
         item = torch.arange(m, device=dev).repeat(b)  # (B*M,)
-        return NeuralOutput(torch.stack([sample, item], dim=1), probs.reshape(b * m, c))
+        return NeuralOutput(torch.stack([sample, item], dim=1), probs.reshape(b * m, c), items=(b, m))

@@ -20,12 +20,12 @@ its group is an independent Bernoulli variable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import torch
 from torch import Tensor
 
-__all__ = ["FactTable", "Semiring", "Algebra", "Tag", "tree_index", "tree_cat", "tree_len"]
+__all__ = ["FactTable", "DeferredFactTable", "Semiring", "Algebra", "Tag", "tree_index", "tree_cat", "tree_len"]
 
 Tag = Any  # Tensor (N, ...) or a NamedTuple of tensors with leading dimension N
 
@@ -64,6 +64,40 @@ class FactTable:
         [0, 1]
         """
         return cls(probs, torch.arange(probs.shape[0], device=probs.device))
+
+
+class DeferredFactTable(FactTable):
+    """A ``FactTable`` built on first use, for an evaluation that may never read it (the dense
+    engine under add-mult, max-mult, max-min reads the inputs' cells, not the table).
+
+    >>> t = DeferredFactTable(lambda: (torch.tensor([0.5, 0.9]), torch.tensor([0, 0])), 2, torch.device("cpu"))
+    >>> len(t), t.groups.tolist()
+    (2, [0, 0])
+    """
+
+    def __init__(self, build: Callable[[], tuple[Tensor, Tensor]], size: int, device: torch.device) -> None:
+        self._build, self._size, self._device = build, size, device
+        self._table: FactTable | None = None
+
+    def _built(self) -> FactTable:
+        if self._table is None:
+            self._table = FactTable(*self._build())
+        return self._table
+
+    @property  # type: ignore[override]
+    def probs(self) -> Tensor:
+        return self._built().probs
+
+    @property  # type: ignore[override]
+    def groups(self) -> Tensor:
+        return self._built().groups
+
+    @property
+    def device(self) -> torch.device:
+        return self._device
+
+    def __len__(self) -> int:
+        return self._size
 
 
 def tree_index(tag: Tag, idx: Tensor) -> Tag:

@@ -136,6 +136,8 @@ class DenseProgram:
         ones: relations of certain facts that fill their box (every cell holds the semiring's one).
         seeds: relation -> the box of its facts and inputs (an interval is None where it has none):
             where its non-zero cells lie before its rules run.
+        seed_ones: derived relations without inputs whose certain facts fill their seed box: the
+            first recent block of a recursion over them (``reach(start).``) is all ones.
     """
 
     boxes: dict[str, tuple[tuple[int, int], ...]]
@@ -144,6 +146,7 @@ class DenseProgram:
     cache: dict = field(default_factory=dict)
     ones: frozenset[str] = frozenset()
     seeds: dict[str, list] = field(default_factory=dict)
+    seed_ones: frozenset[str] = frozenset()
 
 
 def shape_of(clause: Clause, symbols: SymbolTable) -> RuleShape:

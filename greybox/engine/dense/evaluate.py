@@ -53,7 +53,7 @@ from torch import Tensor
 
 from ...errors import ResourceLimitError
 from ...lang.ast import Negation
-from ...semirings.base import FactTable, Semiring
+from ...semirings.base import DeferredFactTable, Semiring
 from ..fixpoint import Limits, _check_time
 from . import intervals as iv
 from .body import Block, BodyRunner, embed
@@ -65,7 +65,8 @@ from .result import DenseRelations
 from .total import Total, TotalBlock
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine import Engine, EvalResult, InputFacts
+    from ..engine import Engine, EvalResult
+    from ..inputs import InputFacts
 
 __all__ = ["DenseEvaluator", "Prepared"]
 
@@ -198,6 +199,7 @@ class DenseEvaluator:
             laid[name] = (tuple(a[0] if a else 0 for a in box), tuple(iv.size(a) for a in box))
         static: dict[str, tuple[list[int], list[int]]] = {}
         ones: set[str] = set()
+        seed_ones: set[str] = set()
         derived = {rule.clause.head.predicate for rules, _, _ in eng.strata for rule in rules}
         for name, (codes, ids) in eng._static.items():
             if name not in needed or not codes.shape[0]:
@@ -211,9 +213,14 @@ class DenseEvaluator:
                 cells.append(c)
             static[name] = (cells, ids.tolist())
             certain = all(eng.facts[i].probability in (None, 1.0) and not eng.facts[i].learnable for i in static[name][1])
-            if certain and name not in derived and name not in input_ranges and len(set(cells)) == math.prod(sizes):
+            if not certain or name in input_ranges:
+                continue
+            if name not in derived and len(set(cells)) == math.prod(sizes):
                 ones.add(name)
-        return DenseProgram(laid, strata, static, OrderedDict(), frozenset(ones), initial)
+            seed_cells = math.prod(iv.size(a) for a in initial[name])
+            if name in derived and len(set(cells)) == seed_cells:
+                seed_ones.add(name)
+        return DenseProgram(laid, strata, static, OrderedDict(), frozenset(ones), initial, frozenset(seed_ones))
 
     # ------------------------------------------------------------------ evaluating
 
@@ -243,25 +250,35 @@ class DenseEvaluator:
         if learnable is not None and eng.learnable_facts:
             idx = torch.tensor(eng.learnable_facts, device=dev)
             static_probs = static_probs.index_put((idx,), learnable.to(dtype))
-        probs, groups = [static_probs], [static_groups]
+        # the table is read by the semirings that look at facts (boolean) and by traces, so it
+        # is built only if one of them asks; the numbering is known now
         next_group, next_id = self._next_group, len(eng.facts)
         input_offsets: dict[str, tuple[int, int]] = {}
-        input_probs: dict[str, Tensor] = {}
+        group_offsets: list[tuple[InputFacts, int, int]] = []  # (input, rows, first group)
         for name, inp in inputs.items():
-            n = int(inp.cols.shape[0])
-            p = inp.probs.to(dtype) if inp.probs is not None else torch.ones(n, dtype=dtype, device=dev)
+            n = len(inp)
+            first_group = next_group
             if inp.groups is not None and n:
                 g_lo, g_hi = prepared.group_ranges[name]
-                groups.append(inp.groups + (next_group - g_lo))
+                first_group = next_group - g_lo
                 next_group += g_hi - g_lo + 1
             else:
-                groups.append(torch.arange(next_group, next_group + n, device=dev))
                 next_group += n
-            probs.append(p)
-            input_probs[name] = p
+            group_offsets.append((inp, n, first_group))
             input_offsets[name] = (next_id, n)
             next_id += n
-        algebra = semiring.bind(FactTable(torch.cat(probs), torch.cat(groups)))
+
+        def table() -> tuple[Tensor, Tensor]:
+            probs, groups = [static_probs], [static_groups]
+            for inp, n, first_group in group_offsets:
+                probs.append(inp.probs.to(dtype) if inp.probs is not None else torch.ones(n, dtype=dtype, device=dev))
+                if inp.groups is not None and n:
+                    groups.append(inp.groups + first_group)
+                else:
+                    groups.append(torch.arange(first_group, first_group + n, device=dev))
+            return torch.cat(probs), torch.cat(groups)
+
+        algebra = semiring.bind(DeferredFactTable(table, next_id, dev))
         kernel = prepared.kernel(algebra)
         cache = program.cache.setdefault((dev, dtype), OrderedDict())
 
@@ -271,7 +288,7 @@ class DenseEvaluator:
         full: dict[str, Tensor | Total | None] = {}  # a Total: a recursive relation, built when read whole
         derived = {name for stratum in program.strata for name in stratum.relations}
         for name in program.boxes:
-            full[name] = self._base(program, name, kernel, static_probs, inputs, input_probs, batch_size, runner)
+            full[name] = self._base(program, name, kernel, static_probs, inputs, batch_size, runner)
             if full[name] is None and name not in derived:
                 full[name] = torch.zeros(batch_size, *program.boxes[name][1], dtype=dtype, device=dev)
 
@@ -284,7 +301,7 @@ class DenseEvaluator:
         return EvalResult(eng, DenseRelations(kernel, full, program.boxes, cache), algebra, batch_size, input_offsets)  # type: ignore[arg-type]
 
     def _base(self, program: DenseProgram, name: str, kernel: DenseKernel, static_probs: Tensor,
-              inputs, input_probs, batch: int, runner: BodyRunner) -> Tensor | None:
+              inputs, batch: int, runner: BodyRunner) -> Tensor | None:
         """``(B, *sizes)``: the facts of ``name`` (the same in every sample) ⊕ its run-time inputs;
         None when it has neither."""
         dev = runner.device
@@ -309,7 +326,12 @@ class DenseEvaluator:
                 one = runner._cached(("facts", name, type(kernel)), facts)
             out = one.view(1, *sizes).expand(batch, *sizes)
         inp = inputs.get(name)
-        if inp is not None and inp.cols.shape[0]:
+        if inp is not None and inp.cells is not None and len(inp):
+            values, grid_lo, _ = inp.cells
+            # p(args) of each cell, the grid placed in the relation's box
+            t = _grid_in_box(kernel.from_probs(values.to(runner.dtype)), grid_lo, lo, sizes, batch)
+            out = t if out is None else kernel.add(out, t)
+        elif inp is not None and len(inp):
             stride_t = runner._cached(
                 ("input", name, sizes, dev), lambda: torch.tensor((cells, *strides), dtype=torch.int64, device=dev)
             )
@@ -318,7 +340,8 @@ class DenseEvaluator:
             if offset:
                 flat = flat - offset
             # p(args) of each input row, ⊕ over equal rows
-            t = kernel.scatter(kernel.from_probs(input_probs[name]), flat, batch * cells).view(batch, *sizes)
+            p = inp.probs.to(runner.dtype) if inp.probs is not None else torch.ones(len(inp), dtype=runner.dtype, device=dev)
+            t = kernel.scatter(kernel.from_probs(p), flat, batch * cells).view(batch, *sizes)
             out = t if out is None else kernel.add(out, t)
         return out
 
@@ -385,6 +408,9 @@ class DenseEvaluator:
                 for b in to_add[r]:
                     seen = [iv.hull(x, y) for x, y in zip(seen, b.box)]
                 recent[r] = _cut(full[r], lo, sizes, seen)
+                if recent[r] is not None and not to_add[r] and r in program.seed_ones:
+                    # certain facts that fill the window: later rounds need no product with them
+                    recent[r].ones = True
         if not stratum.recursive:
             return
         totals = {r: Total(full[r], *boxes[r], kernel, runner) for r in names}
@@ -530,6 +556,20 @@ class DenseEvaluator:
 
 #: a recent block with more cells than this per sample is cut to its non-zero cells' bounding box
 BOUNDING_BOX_CELLS = 256
+
+
+def _grid_in_box(values: Tensor, grid_lo: tuple[int, ...], lo: tuple[int, ...], sizes: tuple[int, ...],
+                 batch: int) -> Tensor:
+    """``(batch, *sizes)``: a grid of cells ``values`` ``(B', n1, ..., na)`` whose first cell is
+    ``grid_lo``, placed in the relation's box ``lo``/``sizes`` (which holds it); zero elsewhere."""
+    pad: list[int] = []
+    # F.pad lists (before, after) from the last axis to the first
+    for g, n, l, size in reversed(list(zip(grid_lo, values.shape[1:], lo, sizes))):
+        pad += [g - l, (l + size) - (g + n)]
+    pad += [0, batch - values.shape[0]]
+    if not any(pad):
+        return values
+    return torch.nn.functional.pad(values, pad)
 
 
 def _cut(values: Tensor, lo: tuple[int, ...], sizes: tuple[int, ...], window: list) -> Block | None:

@@ -39,7 +39,7 @@ class DenseRelations(Mapping):
         kernel: the evaluation's kernels (which cells hold a tuple, their tags).
         tensors: relation -> ``(B, *sizes)`` values, or an object whose ``tensor()`` builds them.
         boxes: relation -> ``(lo, sizes)`` of its arguments.
-        cache: where to keep the index tensors of ``tags_at`` between evaluations (None: nowhere).
+        cache: where to keep the index tensors of ``tags_at`` between evaluations on one device (None: nowhere).
     """
 
     def __init__(self, kernel: DenseKernel, tensors: dict[str, Tensor], boxes: dict[str, tuple[tuple[int, ...], tuple[int, ...]]],
@@ -101,6 +101,35 @@ class DenseRelations(Mapping):
         near = torch.clamp(rows, low_t, high_t)  # (N, 1 + a) the nearest tuple in the box
         inside = (near == rows).all(dim=1)  # (N,)
         values = t.reshape(-1)[dot(near, stride_t) - offset]  # (N,)
+        return inside & self.kernel.present(values), self.kernel.tags(values)
+
+    def tags_per_sample(self, name: str, codes: Tensor) -> tuple[Tensor, Tensor]:
+        """``(found (B,) bool, tags (B,))`` of one tuple per sample: the arguments ``codes`` ``(B, a)``
+        in sample ``0..B-1`` (``tags_at`` with the sample ids left implicit)."""
+        t = self.tensor(name)
+        lo, sizes = self.boxes[name]
+        b = int(t.shape[0])
+        key = ("per sample", name, lo, sizes)  # the cache belongs to one device
+        bounds = self._cache.get(key) if self._cache is not None else None
+        if bounds is None:
+            strides, n = [], 1
+            for size in reversed(sizes):
+                strides.append(n)
+                n *= size
+            strides.reverse()
+            offset = sum(l * st for l, st in zip(lo, strides))
+            high = tuple(l + size - 1 for l, size in zip(lo, sizes))
+            bounds = (*torch.tensor([lo, high, strides], dtype=torch.int64, device=t.device), offset)
+            if self._cache is not None:
+                self._cache[key] = bounds
+        low_t, high_t, stride_t, offset = bounds
+        if codes.device != t.device:
+            codes = codes.to(t.device)
+        near = torch.clamp(codes, low_t, high_t)  # (B, a) the nearest tuple in the box
+        inside = (near == codes).all(dim=1)  # (B,)
+        # the cell of each sample's tuple, within its sample
+        cell = (near[:, 0] if len(sizes) == 1 else dot(near, stride_t)) - offset  # (B,)
+        values = t.reshape(b, -1).gather(1, cell[:, None]).squeeze(1)  # (B,)
         return inside & self.kernel.present(values), self.kernel.tags(values)
 
     def __iter__(self) -> Iterator[str]:

@@ -15,7 +15,7 @@ from torch import nn
 from greybox.engine.engine import Engine, InputFacts
 from greybox.neural.module import ReasoningModule
 from greybox.semirings import AddMult, Boolean, MaxMin, MaxMult
-from tests.unit.engine.test_dense import _compare, _digit_case, _evaluate
+from tests.unit.engine.test_dense import ROOT, _compare, _digit_case, _evaluate
 
 SEMIRINGS = {"add-mult": AddMult, "max-mult": MaxMult, "max-min": MaxMin, "boolean": Boolean}
 IDEMPOTENT = ("max-mult", "max-min", "boolean")
@@ -67,6 +67,21 @@ def test_certain_facts_are_read_without_a_product(index: int) -> None:
     assert programs and all(p.ones == ones for p in programs)
 
 
+@pytest.mark.parametrize("start,seed_ones", [("c(0).", {"c"}), ("c(0). c(1).", {"c"}), ("c(0). c(2).", set()),
+                                             ("0.5 :: c(0).", set())])
+def test_a_recursion_from_certain_facts_reads_them_without_a_product(start: str, seed_ones) -> None:
+    # c(0). c(2).: the facts leave a hole in their box, whose first recent block is not all ones
+    src = f"{start} c(J) :- c(I), I < 4, d(I, Y), Y > 0, J is I + 1 + Y."
+    engine = Engine("type d(int, int).\n" + src, inputs={"d": 2})
+    for name in SEMIRINGS:
+        inputs, leaves = _d_inputs(len(start))
+        want = _evaluate(engine, SEMIRINGS[name](), inputs, leaves, None, "sparse")
+        got = _evaluate(engine, SEMIRINGS[name](), inputs, leaves, None, "dense")
+        _compare(src, want, got, name)
+    programs = list(engine._dense._programs.values())
+    assert programs and all(p.seed_ones == seed_ones for p in programs)
+
+
 def test_a_rule_is_compiled_once_per_geometry() -> None:
     engine, inputs, _ = _digit_case("sum", 4)
     engine.run(semiring=AddMult(), batch_size=4, inputs=inputs, targets=["sum"])
@@ -106,6 +121,29 @@ def test_probability_at_reads_the_cells_of_given_tuples(semiring: str) -> None:
     assert float(p_d[3]) == 0.0 and float(p_d[4]) == 0.0
     if g_s is not None or g_d is not None:
         assert torch.allclose(g_s, g_d, atol=1e-9)
+
+
+@pytest.mark.parametrize("semiring", sorted(SEMIRINGS))
+@pytest.mark.parametrize("relation,codes", [("sum", [[0], [18], [19], [-1]]), ("pair", [[0, 9], [9, 9], [10, 0], [3, -2]]),
+                                            ("shifted", [[5], [23], [24], [4]]), ("some", [[], [], [], []])])
+def test_probability_per_sample_is_probability_at_with_the_sample_ids(semiring: str, relation: str, codes) -> None:
+    _, inputs, probs = _digit_case("sum", 2)
+    src = (ROOT / "knowledge/digit_sum.dl").read_text() + "\nnum_digits(2).\n"
+    engine = Engine(src + "pair(A, B) :- digit(0, A), digit(1, B).\nsome :- sum(S), S > 15.\n"
+                    "shifted(T) :- sum(S), T is S + 5.\n")  # a box from 5 on
+    codes = torch.tensor(codes, dtype=torch.int64).reshape(4, -1)  # one tuple per sample, some outside the box
+    rows = torch.cat([torch.arange(4)[:, None], codes], dim=1)
+    for rep in ("sparse", "dense"):
+        res = engine.run(semiring=SEMIRINGS[semiring](), batch_size=4, inputs=inputs, targets=[relation],
+                         representation=rep)
+        want = res.probability_at(relation, rows)
+        got = res.probability_per_sample(relation, codes)
+        assert torch.allclose(got, want, atol=1e-9), rep
+        if got.requires_grad:
+            g_got = torch.autograd.grad(got.sum(), probs, retain_graph=True)[0]
+            g_want = torch.autograd.grad(want.sum(), probs)[0]
+            assert torch.allclose(g_got, g_want, atol=1e-9), rep
+    assert float(want.abs().sum()) > 0.0  # not every tuple asked for is missing
 
 
 @pytest.mark.parametrize("query,answers", [("pair(A, B)", [(0, 1), (2, 2), (1, 0)]), ("pair(A, A)", [(1,), (2,), (0,)]),
