@@ -32,6 +32,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping
 
@@ -154,6 +155,10 @@ def _unsqueeze(runner, factor, blocks, relations, dim: int) -> Tensor:
     return factor.unsqueeze(dim)
 
 
+#: operations that may only re-lay the factor's cells (``_fuse_layouts`` checks that they do)
+_LAYOUT = frozenset({_grow, _relabel, _reduce, _permute, _unsqueeze})
+
+
 def _diagonal_head(runner, factor, blocks, relations, dim: int, eye: Tensor) -> Tensor:
     return factor.unsqueeze(dim) * eye
 
@@ -224,7 +229,53 @@ def compile_tape(
     for step in plan.steps:
         if not compiler.step(step, blocks, relations):
             return None
-    return compiler.head()
+    return _fuse_layouts(compiler.head(), runner, blocks, relations)
+
+
+def _reshape(runner, factor, blocks, relations, sizes: tuple[int, ...]) -> Tensor:
+    return factor.reshape(factor.shape[0], *sizes)
+
+
+def _fuse_layouts(tape: Tape, runner: "BodyRunner", blocks, relations) -> Tape:
+    """``tape`` with each run of layout operations that only renames the factor's cells (new or
+    dropped axes of size one, a permutation of them) replaced by one reshape.
+
+    Fewer views mean fewer autograd nodes. Whether a run is a reshape is checked by playing it
+    on numbered cells, for two batch sizes.
+    """
+    # the shapes of one play (with autograd on: a block may keep what it builds when read)
+    shapes, factor = [], None
+    for op, params in tape.ops:
+        factor = op(runner, factor, blocks, relations, *params)
+        shapes.append(tuple(factor.shape))
+    ops: list[tuple[Callable, tuple]] = []
+    i = 0
+    while i < len(tape.ops):
+        j = i
+        while i > 0 and j < len(tape.ops) and tape.ops[j][0] in _LAYOUT:
+            j += 1
+        if j > i and _renames(tape.ops[i:j], shapes[i - 1], shapes[j - 1], runner):
+            if shapes[j - 1] != shapes[i - 1]:  # else the run changes nothing and goes
+                ops.append((_reshape, (shapes[j - 1][1:],)))
+            i = j
+        else:
+            ops.append(tape.ops[i])
+            i += 1
+    return Tape(tuple(ops), tape.lo)
+
+
+def _renames(ops, before: tuple[int, ...], after: tuple[int, ...], runner: "BodyRunner") -> bool:
+    """Do ``ops`` turn a factor of shape ``before`` into its reshape to ``after`` (any batch size)?"""
+    for batch in (before[0], before[0] + 1):
+        cells = torch.arange(batch * math.prod(before[1:]), dtype=torch.float64).reshape(batch, *before[1:])
+        out = cells
+        for op, params in ops:
+            out = op(runner, out, {}, {}, *params)
+        if tuple(out.shape) != (batch, *after[1:]) or out.numel() != cells.numel():
+            return False
+        if not torch.equal(out, cells.reshape(out.shape)):
+            return False
+    return True
 
 
 class _Compiler:

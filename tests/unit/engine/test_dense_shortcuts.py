@@ -82,6 +82,22 @@ def test_a_recursion_from_certain_facts_reads_them_without_a_product(start: str,
     assert programs and all(p.seed_ones == seed_ones for p in programs)
 
 
+def test_runs_of_layout_operations_become_one_reshape() -> None:
+    from greybox.engine.dense.tape import _LAYOUT, _reshape
+
+    # sum-2's rules: each run of layout operations there renames cells only
+    engine, inputs, _ = _digit_case("sum", 2)
+    engine.run(semiring=AddMult(), batch_size=4, inputs=inputs, targets=["sum"])
+    (program,) = engine._dense._programs.values()
+    (cache,) = program.cache.values()
+    tapes = [v for k, v in cache.items() if k[0] == "tape" and hasattr(v, "ops")]
+    names = [[op for op, _ in tape.ops] for tape in tapes]
+    assert any(_reshape in ops for ops in names)
+    for ops in names:  # no two layout operations in a row
+        layout = [op in _LAYOUT or op is _reshape for op in ops]
+        assert not any(a and b for a, b in zip(layout, layout[1:])), ops
+
+
 def test_a_rule_is_compiled_once_per_geometry() -> None:
     engine, inputs, _ = _digit_case("sum", 4)
     engine.run(semiring=AddMult(), batch_size=4, inputs=inputs, targets=["sum"])
