@@ -1,0 +1,85 @@
+"""How well any reasoner over a CLUTRR story's relations can do: the gold graphs through the rules.
+
+    .venv/bin/python experiments/bench/kinship_ceiling.py [--data-dir DIR] [--ks 2 3 ... 10] [--rules knowledge/kinship.dl]
+
+For each story of each ``1.k_test.csv``, the gold graph (``story_edges``, ``edge_types``,
+``genders``: what a perfect reader would extract) is evaluated with the rules by the reference
+evaluator, and the relations derived between the queried people are compared with the label:
+
+* ``exact``: the rules derive the label and nothing else;
+* ``ambiguous``: the rules derive the label and another relation. CLUTRR's families are
+  generated with more detail than a story tells: "the grandmother of my wife's son" is my
+  mother or my mother-in-law, and the story does not say which;
+* ``missed``: the rules do not derive the label;
+* ``ceiling``: the best accuracy any function of the graph can reach on the file: exact
+  stories, plus, for each set of relations the rules leave open, the stories whose label is
+  the one most often given for that set in this very file (an optimistic bound: it reads the
+  test labels).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from greybox.engine.reference import evaluate  # noqa: E402
+from greybox.lang import analyze, parse_program  # noqa: E402
+from tasks.kinship.data import RELATIONS  # noqa: E402
+
+__all__ = ["derived_relations", "main"]
+
+
+def derived_relations(rules: str, row: dict[str, str]) -> list[str]:
+    """The CLUTRR relations the rules derive between the queried people of one story's gold graph."""
+    edges = ast.literal_eval(row["story_edges"])
+    kinds = ast.literal_eval(row["edge_types"])
+    genders = [g.split(":")[1] for g in row["genders"].split(",")]
+    facts = [f"{kind.replace('-', '_')}(p{a}, p{b})." for (a, b), kind in zip(edges, kinds)]
+    facts += [f"{'male' if g == 'male' else 'female'}(p{i})." for i, g in enumerate(genders)]
+    first, second = ast.literal_eval(row["query_edge"])
+    model = evaluate(analyze(parse_program(rules + "\n" + "\n".join(facts))))
+    pair = (f"p{first}", f"p{second}")
+    return [r for r in RELATIONS if pair in {tuple(str(v) for v in t) for t in model.tuples(r.replace("-", "_"))}]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared/data/clutrr/data_089907f8"))
+    parser.add_argument("--ks", type=int, nargs="+", default=list(range(2, 11)))
+    parser.add_argument("--rules", default=str(ROOT / "knowledge/kinship.dl"))
+    args = parser.parse_args(argv)
+    rules = Path(args.rules).read_text()
+    print("| k | stories | exact | ambiguous | missed | ceiling | what the rules leave open (label: stories) |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for k in args.ks:
+        with open(Path(args.data_dir) / f"1.{k}_test.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        exact = missed = 0
+        open_sets: dict[tuple[str, ...], Counter] = defaultdict(Counter)
+        for row in rows:
+            derived = derived_relations(rules, row)
+            target = row["target"].replace("-", "_")
+            if target not in derived:
+                missed += 1
+            elif len(derived) == 1:
+                exact += 1
+            else:
+                open_sets[tuple(derived)][target] += 1
+        ambiguous = sum(sum(c.values()) for c in open_sets.values())
+        best = exact + sum(max(c.values()) for c in open_sets.values())
+        detail = "; ".join(f"{' or '.join(s)} ({', '.join(f'{t}: {n}' for t, n in c.most_common())})"
+                           for s, c in sorted(open_sets.items()))
+        print(f"| {k} | {len(rows)} | {exact} | {ambiguous} | {missed} | {best / len(rows):.3f} | {detail or '-'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
