@@ -123,6 +123,10 @@ class DenseStratum:
     relations: frozenset[str]
     recursive: bool
 
+    def __post_init__(self) -> None:
+        #: the facts that weight this stratum's weighted rules (``w :: h :- body``)
+        self.weight_facts = [rule.weight_fact for rule in self.rules if rule.weight_fact is not None]
+
 
 @dataclass(eq=False)
 class DenseProgram:
@@ -147,6 +151,10 @@ class DenseProgram:
     ones: frozenset[str] = frozenset()
     seeds: dict[str, list] = field(default_factory=dict)
     seed_ones: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        #: the relations some stratum derives
+        self.derived = frozenset(name for stratum in self.strata for name in stratum.relations)
 
 
 def shape_of(clause: Clause, symbols: SymbolTable) -> RuleShape:

@@ -286,17 +286,15 @@ class DenseEvaluator:
         runner = BodyRunner(kernel, cache, batch_size, dev, dtype)
         # None: a relation with no facts and no inputs, all zero before its rules run
         full: dict[str, Tensor | Total | None] = {}  # a Total: a recursive relation, built when read whole
-        derived = {name for stratum in program.strata for name in stratum.relations}
         for name in program.boxes:
             full[name] = self._base(program, name, kernel, static_probs, inputs, batch_size, runner)
-            if full[name] is None and name not in derived:
+            if full[name] is None and name not in program.derived:
                 full[name] = torch.zeros(batch_size, *program.boxes[name][1], dtype=dtype, device=dev)
 
         weights = {}
         for stratum in program.strata:
-            for rule in stratum.rules:
-                if rule.weight_fact is not None:
-                    weights[rule.weight_fact] = kernel.from_probs(static_probs[rule.weight_fact])
+            for fact in stratum.weight_facts:
+                weights[fact] = kernel.from_probs(static_probs[fact])
             self._stratum(stratum, program, full, runner, kernel, weights, limits, started)
         return EvalResult(eng, DenseRelations(kernel, full, program.boxes, cache), algebra, batch_size, input_offsets)  # type: ignore[arg-type]
 
@@ -321,10 +319,10 @@ class DenseEvaluator:
 
             learnable = self._learnable_ids
             if learnable and any(i in learnable for i in ids):
-                one = facts()
+                out = facts().view(1, *sizes).expand(batch, *sizes)
             else:  # constant from one run to the next
-                one = runner._cached(("facts", name, type(kernel)), facts)
-            out = one.view(1, *sizes).expand(batch, *sizes)
+                out = runner._cached(("facts", name, type(kernel), batch),
+                                     lambda: facts().view(1, *sizes).expand(batch, *sizes))
         inp = inputs.get(name)
         if inp is not None and inp.cells is not None and len(inp):
             values, grid_lo, _ = inp.cells
