@@ -109,7 +109,7 @@ class DenseRelations(Mapping):
         t = self.tensor(name)
         lo, sizes = self.boxes[name]
         b = int(t.shape[0])
-        key = ("per sample", name, lo, sizes)  # the cache belongs to one device
+        key = ("per sample", name, b)  # the cache belongs to one device
         bounds = self._cache.get(key) if self._cache is not None else None
         if bounds is None:
             strides, n = [], 1
@@ -117,19 +117,20 @@ class DenseRelations(Mapping):
                 strides.append(n)
                 n *= size
             strides.reverse()
-            offset = sum(l * st for l, st in zip(lo, strides))
             high = tuple(l + size - 1 for l, size in zip(lo, sizes))
-            bounds = (*torch.tensor([lo, high, strides], dtype=torch.int64, device=t.device), offset)
+            low_t, high_t, stride_t = torch.tensor([lo, high, strides], dtype=torch.int64, device=t.device)
+            # where each sample's cells start, less the offset of the box's first tuple
+            starts = torch.arange(b, device=t.device) * n - sum(l * st for l, st in zip(lo, strides))
+            bounds = (low_t, high_t, stride_t, starts)
             if self._cache is not None:
                 self._cache[key] = bounds
-        low_t, high_t, stride_t, offset = bounds
+        low_t, high_t, stride_t, starts = bounds
         if codes.device != t.device:
             codes = codes.to(t.device)
         near = torch.clamp(codes, low_t, high_t)  # (B, a) the nearest tuple in the box
         inside = (near == codes).all(dim=1)  # (B,)
-        # the cell of each sample's tuple, within its sample
-        cell = (near[:, 0] if len(sizes) == 1 else dot(near, stride_t)) - offset  # (B,)
-        values = t.reshape(b, -1).gather(1, cell[:, None]).squeeze(1)  # (B,)
+        # the cell of each sample's tuple
+        values = torch.take(t, starts + (near[:, 0] if len(sizes) == 1 else dot(near, stride_t)))  # (B,)
         return inside & self.kernel.present(values), self.kernel.tags(values)
 
     def __iter__(self) -> Iterator[str]:

@@ -208,9 +208,10 @@ def _read_plan(block: "Block", step: AtomStep, ranges) -> tuple[tuple | None, li
             whole = False
         else:
             r = ranges[v]
-            index.append(slice(r[0] - lo, r[1] - lo + 1))
+            all_of_it = r[0] == lo and r[1] - lo + 1 == n
+            index.append(slice(None) if all_of_it else slice(r[0] - lo, r[1] - lo + 1))  # (a whole axis: no op)
             axes.append(v)
-            whole = whole and r[0] == lo and r[1] - lo + 1 == n
+            whole = whole and all_of_it
     diagonals, axes = _diagonals(axes)
     return (None if whole else tuple(index)), diagonals, axes
 

@@ -200,10 +200,11 @@ class TotalBlock:
     def read(self, index: tuple) -> Tensor:
         """As ``Block.read``: ``index`` is ``slice(None)``, then an int or a slice per argument."""
         w_lo, w_sizes, pick = [], [], [slice(None)]
-        for lo, ix in zip(self.lo, index[1:]):
-            if isinstance(ix, slice):  # a variable's range
-                w_lo.append(lo + ix.start)
-                w_sizes.append(max(0, ix.stop - ix.start))
+        for lo, n, ix in zip(self.lo, self.total.sizes, index[1:]):
+            if isinstance(ix, slice):  # a variable's range (slice(None): the whole axis)
+                start, stop, _ = ix.indices(n)
+                w_lo.append(lo + start)
+                w_sizes.append(max(0, stop - start))
                 pick.append(slice(None))
             else:  # a constant: a window of one, then its axis dropped
                 w_lo.append(lo + ix)
