@@ -13,8 +13,8 @@ Example:
     >>> facts = InputFacts.grid(p, lo=(0, 5), exclusive=1)  # digit(Item, Class)
     >>> facts.cols.tolist()
     [[0, 0, 5], [0, 0, 6], [0, 1, 5], [0, 1, 6]]
-    >>> facts.probs.tolist(), facts.groups.tolist()
-    ([0.8999999761581055, 0.10000000149011612, 0.30000001192092896, 0.699999988079071], [0, 0, 1, 1])
+    >>> [round(p, 2) for p in facts.probs.tolist()], facts.groups.tolist()
+    ([0.9, 0.1, 0.3, 0.7], [0, 0, 1, 1])
     >>> facts.bounds()
     ([0, 0, 5], [0, 1, 6], (0, 1))
 """
