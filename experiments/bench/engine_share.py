@@ -16,14 +16,20 @@ engine and the network, Adam step. Tasks:
     ``correct`` (30 images per example).
 
 Images are MNIST test digits drawn by ``tasks.digit_sum.data.DigitSumDataModule`` when
-``--data`` holds the IDX files, random 28x28 inputs otherwise. The step is split in five
-parts; the backward is split by running it from the loss to the network's output
-probabilities first (``torch.autograd.grad(loss, probs)``: the engine's backward) and
-then ``probs.backward(grad)`` (the network's backward):
+``--data`` holds the IDX files, random 28x28 inputs otherwise. The step is split in six
+parts; the backward is split by running it from the loss to the answers' probabilities
+``p`` first (the loss's backward), then from ``p`` to the network's output probabilities
+(``torch.autograd.grad(p, probs, grad_p)``: the engine's backward), then
+``probs.backward(grad)`` (the network's backward):
 
     perception = network forward + network backward
-    engine     = engine forward (with the loss) + engine backward
+    engine     = engine forward (the labelled answers' probabilities) + engine backward
+    loss       = -log p, averaged, and its backward (printed apart, and added to the
+                 engine in the "with the loss" share)
     optimizer  = Adam step
+
+The target is the reasoning part, the engine; the share with the loss counted in is
+printed beside it.
 
 Three measurements: wall-clock timers and this process's CPU time per part (median over
 ``--steps`` steps after one warm-up step; with one thread the CPU time is the steadier
@@ -75,7 +81,7 @@ TASKS = {
     "sum-15": ("sum", 15),
     "add-15": ("add", 15),
 }
-PARTS = ("perception_forward", "engine_forward", "engine_backward", "perception_backward", "optimizer")
+PARTS = ("perception_forward", "engine_forward", "loss", "engine_backward", "perception_backward", "optimizer")
 ENGINE_SHARE_TARGET = 0.10
 PER_1000_TARGET_S = 10.0
 
@@ -127,17 +133,24 @@ class Setup:
         neural = self.reasoner.perceive({"digit_net": batch["images"]})
         return neural, neural["digit_net"].probs
 
-    def engine_loss(self, batch: dict, neural: dict) -> torch.Tensor:
-        """Engine forward and the loss of ``ReasoningTask.loss`` (eps = 0)."""
+    def answer_probability(self, batch: dict, neural: dict) -> torch.Tensor:
+        """Engine forward: ``(B,)`` the probability of each example's labelled answer."""
         b = batch["images"].shape[0]
         if self.kind == "sum":
             out = self.reasoner({}, neural=neural, batch_size=b)
-            p = out.probability_of(batch["label"].reshape(b, 1))
-        else:
-            facts = {"target": sequence_facts(batch["label_digits"])}
-            out = self.reasoner({}, facts, neural=neural, batch_size=b)
-            p = out.probability_of(torch.zeros(b, 0, dtype=torch.int64))
+            return out.probability_of(batch["label"].reshape(b, 1))
+        facts = {"target": sequence_facts(batch["label_digits"])}
+        out = self.reasoner({}, facts, neural=neural, batch_size=b)
+        return out.probability_of(torch.zeros(b, 0, dtype=torch.int64))
+
+    @staticmethod
+    def loss(p: torch.Tensor) -> torch.Tensor:
+        """The loss of ``ReasoningTask.loss`` (eps = 0): ``-log P(label)``, averaged."""
         return -torch.log(p.clamp_min(torch.finfo(p.dtype).tiny)).mean()
+
+    def engine_loss(self, batch: dict, neural: dict) -> torch.Tensor:
+        """Engine forward and the loss."""
+        return self.loss(self.answer_probability(batch, neural))
 
 
 @contextmanager
@@ -164,9 +177,11 @@ def split_step(s: Setup, batch: dict, profiling: bool = False) -> tuple[dict[str
     with region("perception_forward", times, cpu, profiling):
         neural, probs = s.perceive(batch)
     with region("engine_forward", times, cpu, profiling):
-        loss = s.engine_loss(batch, neural)
+        p = s.answer_probability(batch, neural)
+    with region("loss", times, cpu, profiling):
+        (grad_p,) = torch.autograd.grad(s.loss(p), p)
     with region("engine_backward", times, cpu, profiling):
-        (grad,) = torch.autograd.grad(loss, probs)
+        (grad,) = torch.autograd.grad(p, probs, grad_p)
     with region("perception_backward", times, cpu, profiling):
         probs.backward(grad)
     with region("optimizer", times, cpu, profiling):
@@ -203,9 +218,10 @@ def report_split(label: str, parts: dict[str, float], batch: int) -> tuple[float
     print(f"  {label:<22s} step {step * 1e3:8.1f} ms | perception {perception * 1e3:7.1f} ms "
           f"(fwd {parts['perception_forward'] * 1e3:.1f}, bwd {parts['perception_backward'] * 1e3:.1f}) | "
           f"engine {engine * 1e3:8.1f} ms (fwd {parts['engine_forward'] * 1e3:.1f}, "
-          f"bwd {parts['engine_backward'] * 1e3:.1f}) | adam {parts['optimizer'] * 1e3:.1f} ms | "
-          f"engine share {100 * engine / step:5.1f}% | {step / batch * 1000:6.2f} s / 1,000 examples")
-    return step, engine / step
+          f"bwd {parts['engine_backward'] * 1e3:.1f}) | loss {parts['loss'] * 1e3:.2f} ms | "
+          f"adam {parts['optimizer'] * 1e3:.1f} ms | engine share {100 * engine / step:5.1f}% "
+          f"(with the loss {100 * (engine + parts['loss']) / step:4.1f}%) | {step / batch * 1000:6.2f} s / 1,000 examples")
+    return step, engine / step, (engine + parts["loss"]) / step
 
 
 def cprofile_engine(s: Setup, steps: int, top: int = 15) -> None:
@@ -309,24 +325,25 @@ def main() -> None:
         wall = {k: statistics.median(r[0][k] for r in runs) for k in PARTS}
         cpu = {k: statistics.median(r[1][k] for r in runs) for k in PARTS}
         plain = statistics.median(plains)
-        step, share = report_split("wall-clock (median)", wall, args.batch)
-        cstep, cshare = report_split("CPU time (median)", cpu, args.batch)
+        step, share, lshare = report_split("wall-clock (median)", wall, args.batch)
+        cstep, cshare, _ = report_split("CPU time (median)", cpu, args.batch)
         prof = profiled_split(s, args.profile_steps)
-        _, pshare = report_split("torch.profiler (mean)", prof, args.batch)
+        _, pshare, _ = report_split("torch.profiler (mean)", prof, args.batch)
         print(f"  unsplit step (one loss.backward(), median): {plain * 1e3:.1f} ms = "
               f"{plain / args.batch * 1000:.2f} s / 1,000 examples; split/unsplit {step / plain:.2f}")
-        summary.append((name, plain, cstep, share, cshare, pshare))
+        summary.append((name, plain, cstep, share, cshare, pshare, lshare))
         if name in args.cprofile:
             cprofile_engine(s, args.profile_steps)
 
     print(f"\nsummary (threads {torch.get_num_threads()}, batch {args.batch}):")
     print(f"{'task':>7s} {'step ms':>8s} {'s/1000 ex':>10s} {'s/1000 CPU':>11s} {'engine % wall':>14s} "
-          f"{'engine % CPU':>13s} {'engine % prof':>14s} {'share <= 10%':>13s} {'< 10 s/1000':>12s}")
-    for name, plain, cstep, share, cshare, pshare in summary:
+          f"{'engine % CPU':>13s} {'engine % prof':>14s} {'+ loss % wall':>14s} {'share <= 10%':>13s} "
+          f"{'< 10 s/1000':>12s}")
+    for name, plain, cstep, share, cshare, pshare, lshare in summary:
         per_1000 = plain / args.batch * 1000
         speed = ("yes" if per_1000 < PER_1000_TARGET_S else "no") if name != "sum-2" else "-"
         print(f"{name:>7s} {plain * 1e3:>8.1f} {per_1000:>10.2f} {cstep / args.batch * 1000:>11.2f} "
-              f"{100 * share:>13.1f}% {100 * cshare:>12.1f}% {100 * pshare:>13.1f}% "
+              f"{100 * share:>13.1f}% {100 * cshare:>12.1f}% {100 * pshare:>13.1f}% {100 * lshare:>13.1f}% "
               f"{'yes' if share <= ENGINE_SHARE_TARGET else 'no':>13s} {speed:>12s}")
     print("step ms, s/1000 ex: the unsplit step, wall-clock (median); s/1000 CPU: the split step's CPU time "
           "(all threads); the targets are judged on wall-clock")
