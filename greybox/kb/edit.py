@@ -28,17 +28,14 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections import Counter
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Iterable, Mapping
 
-from greybox.errors import ConfigError, GreyboxError, KnowledgeBaseError, ParseError, ProblemList
-from greybox.kb.atomic import atomic_write_text
-from greybox.kb.knowledge_base import KnowledgeBase, RULE_EXTENSIONS
-from greybox.lang.ast import Program, Query, Span, Statement, Var
+from greybox.errors import GreyboxError, KnowledgeBaseError, ParseError
+from greybox.kb import rule_file
+from greybox.lang.ast import Program, Query, Span, Statement
 
 __all__ = ["ListedStatement", "EditResult", "RULE_SOURCE", "add_rule", "remove_rule", "list_rules"]
 
@@ -92,7 +89,7 @@ def list_rules(file: str | os.PathLike) -> list[ListedStatement]:
     from greybox.lang.printer import format_statement
 
     name = os.fspath(file)
-    _, program = _parse_file(name, _read(name), wrap=False)
+    _, program = rule_file.parse_file(name, rule_file.read(name), wrap=False)
     return [
         ListedStatement(i, s.span.line, format_statement(s), s)
         for i, s in enumerate(program.statements, start=1)
@@ -133,8 +130,8 @@ def add_rule(
     from greybox.lang.printer import format_statement
 
     name = os.fspath(file)
-    original = _read(name)
-    base_text, base = _parse_file(name, original)
+    original = rule_file.read(name)
+    base_text, base = rule_file.parse_file(name, original)
     try:
         statement = parse_statement(text, file=RULE_SOURCE)
     except ParseError as err:
@@ -148,27 +145,27 @@ def add_rule(
             hint='run it with: greybox query FILE "' + text.strip() + '"',
         )
     for listed, old in enumerate(base.statements, start=1):
-        if _normalize(old) == _normalize(statement):
+        if rule_file.normalize(old) == rule_file.normalize(statement):
             raise KnowledgeBaseError(
                 f"this statement is already in {name} as statement {listed}",
                 file=name, line=old.span.line, column=old.span.column,
                 source_line=_line(base_text, old.span.line),
                 hint="nothing to add; `greybox kb list " + name + "` shows the statements",
             )
-    context = _context(context_files, inputs)
+    context = rule_file.context(context_files, inputs)
     candidate = base + Program((statement,)) + context.program
     sources = {**context.sources, name: base_text, RULE_SOURCE: text}
     problems = list(check_program(candidate, inputs=context.inputs, source=sources))
     if problems:
         before = list(check_program(base + context.program, inputs=context.inputs, source=sources))
-        raise _reject(problems, before)
+        raise rule_file.reject(problems, before)
 
     formatted = format_statement(statement)
     newline = "\r\n" if "\r\n" in base_text else "\n"
     separator = newline if base_text and not base_text.endswith(("\n", "\r")) else ""
     new_text = base_text + separator + formatted + newline
-    _verify(name, new_text, base.statements + (statement,))
-    _write_if_unchanged(name, original, new_text)
+    rule_file.verify(name, new_text, base.statements + (statement,))
+    rule_file.write_if_unchanged(name, original, new_text)
     line = (base_text + separator).count("\n") + 1
     return EditResult(name, len(base.statements) + 1, line, formatted)
 
@@ -202,17 +199,17 @@ def remove_rule(
     from greybox.lang.printer import format_statement
 
     name = os.fspath(file)
-    original = _read(name)
-    base_text, base = _parse_file(name, original)
+    original = rule_file.read(name)
+    base_text, base = rule_file.parse_file(name, original)
     index = _find(name, base, n_or_text)
     target = base.statements[index]
     start = _offset(base_text, target.span)
     end = _statement_end(base_text, start)
     new_text = _cut(base_text, start, end)
     kept = base.statements[:index] + base.statements[index + 1 :]
-    _verify(name, new_text, kept)
+    rule_file.verify(name, new_text, kept)
 
-    context = _context(context_files, inputs)
+    context = rule_file.context(context_files, inputs)
     sources = {**context.sources, name: new_text}
     after = list(check_program(Program(kept) + context.program, inputs=context.inputs, source=sources))
     if after:
@@ -235,74 +232,11 @@ def remove_rule(
             )
             err.problems = new_problems
             raise err
-    _write_if_unchanged(name, original, new_text)
+    rule_file.write_if_unchanged(name, original, new_text)
     return EditResult(name, index + 1, target.span.line, format_statement(target))
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def _read(name: str) -> bytes:
-    if Path(name).suffix.lower() not in RULE_EXTENSIONS:
-        raise ConfigError(f"{name}: only rule files ({', '.join(RULE_EXTENSIONS)}) can be edited",
-                          hint="knowledge-graph files are data: edit them with any tool")
-    try:
-        return Path(name).read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"file not found: {name}",
-                          hint=f"check the path, or create an empty file first: touch {name}") from None
-    except OSError as err:
-        raise ConfigError(f"cannot read {name}: {err}", hint="check the file's permissions") from None
-
-
-def _parse_file(name: str, data: bytes, *, wrap: bool = True) -> tuple[str, Program]:
-    """Decode (keeping line endings as they are) and parse a rule file."""
-    from greybox.lang.parser import parse_program
-
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        raise ConfigError(f"{name} is not UTF-8 text: {err}", hint="save the file as UTF-8") from None
-    try:
-        return text, parse_program(text, file=name)
-    except ParseError as err:
-        if not wrap:
-            raise
-        raise KnowledgeBaseError(
-            f"{name} does not parse, so it was not edited:\n{err}",
-            hint=f"fix the file first; `greybox kb check {name}` lists its problems",
-        ) from None
-
-
-def _context(files: Iterable[str | os.PathLike], inputs: Mapping[str, int] | None) -> KnowledgeBase:
-    files = list(files)
-    if not files:
-        from networkx import MultiDiGraph
-
-        return KnowledgeBase(Program(()), (), MultiDiGraph(), inputs=inputs)
-    return KnowledgeBase.load(files, inputs=inputs)
-
-
-def _verify(name: str, new_text: str, expected: tuple[Statement, ...]) -> None:
-    """Re-read the text about to be written: it must hold exactly the expected statements."""
-    from greybox.lang.parser import parse_program
-
-    try:
-        got = parse_program(new_text, file=name).statements
-    except ParseError as err:
-        got = err
-    if got != tuple(expected):
-        raise KnowledgeBaseError(
-            f"the edited text of {name} would not read back as intended, so nothing was written",
-            file=name, hint="edit the file by hand; the printer or the file's layout confused the edit",
-        )
-
-
-def _write_if_unchanged(name: str, original: bytes, new_text: str) -> None:
-    if Path(name).read_bytes() != original:
-        raise KnowledgeBaseError(f"{name} changed while it was being edited; nothing was written",
-                                 file=name, hint="run the command again")
-    atomic_write_text(name, new_text)
 
 
 def _find(name: str, program: Program, n_or_text: int | str) -> int:
@@ -319,36 +253,16 @@ def _find(name: str, program: Program, n_or_text: int | str) -> int:
         return n - 1
     text = str(n_or_text)
     try:
-        wanted = _normalize(parse_statement(text, file=RULE_SOURCE))
+        wanted = rule_file.normalize(parse_statement(text, file=RULE_SOURCE))
     except ParseError as err:
         raise _with_source(err, {RULE_SOURCE: text.splitlines()}) from None
     for i, s in enumerate(program.statements):
-        if _normalize(s) == wanted:
+        if rule_file.normalize(s) == wanted:
             return i
     raise KnowledgeBaseError(
         f"no statement of {name} is {text.strip()!r}",
         hint=f"`greybox kb list {name}` shows the statements; give the number or the exact rule",
     )
-
-
-def _normalize(node):
-    """The statement with variables renamed V1, V2, ... in order of appearance (``_`` kept)."""
-    names: dict[str, str] = {}
-
-    def walk(x):
-        if isinstance(x, Var):
-            if x.name == "_":
-                return x
-            return Var(names.setdefault(x.name, f"V{len(names) + 1}"))
-        if isinstance(x, tuple):
-            return tuple(walk(y) for y in x)
-        if dataclasses.is_dataclass(x) and not isinstance(x, (type, Span)):
-            return dataclasses.replace(
-                x, **{f.name: walk(getattr(x, f.name)) for f in dataclasses.fields(x) if f.name != "span"}
-            )
-        return x
-
-    return walk(node)
 
 
 def _offset(text: str, span: Span) -> int:
@@ -400,14 +314,3 @@ def _with_source(err: GreyboxError, sources: dict[str, list[str]]) -> GreyboxErr
 
 def _problem_key(err: GreyboxError) -> tuple[str, str]:
     return (type(err).__name__, err.message)
-
-
-def _reject(problems: list[GreyboxError], before: list[GreyboxError]) -> GreyboxError:
-    """The error to raise for an add that leaves ``problems``; marks those that were already there."""
-    old = Counter((type(p).__name__, p.message, p.file, p.line, p.column) for p in before)
-    for p in problems:
-        key = (type(p).__name__, p.message, p.file, p.line, p.column)
-        if old[key] > 0:
-            old[key] -= 1
-            p.hint = "this problem was there before the edit; fix it first" + (f" ({p.hint})" if p.hint else "")
-    return problems[0] if len(problems) == 1 else ProblemList(problems)

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
 from greybox.errors import KnowledgeBaseError
-from greybox.kb.edit import _context, _normalize, _parse_file, _read, _reject, _verify, _write_if_unchanged
+from greybox.kb import rule_file
 from greybox.lang.ast import Program, Query
 
 __all__ = ["MergeResult", "merge_rules"]
@@ -90,11 +90,11 @@ def merge_rules(
     from greybox.lang.printer import format_statement
 
     name, source_name = os.fspath(file), os.fspath(source)
-    original = _read(name)
-    base_text, base = _parse_file(name, original)
-    source_text, incoming = _parse_file(source_name, _read(source_name), wrap=False)
+    original = rule_file.read(name)
+    base_text, base = rule_file.parse_file(name, original)
+    source_text, incoming = rule_file.parse_file(source_name, rule_file.read(source_name), wrap=False)
     source_lines = source_text.splitlines()
-    present = {_normalize(s) for s in base.statements}
+    present = {rule_file.normalize(s) for s in base.statements}
     new, added, skipped, chunks = [], [], [], []
     for statement in incoming.statements:
         if isinstance(statement, Query):
@@ -103,7 +103,7 @@ def merge_rules(
                 line=statement.span.line, column=statement.span.column,
                 hint=f"remove the query from {source_name}, or run it with `greybox query`",
             )
-        key = _normalize(statement)
+        key = rule_file.normalize(statement)
         text = format_statement(statement)
         if key in present:
             skipped.append(text)
@@ -115,17 +115,17 @@ def merge_rules(
     if not new:
         return MergeResult(name, [], skipped, 0)
 
-    context = _context(context_files, inputs)
+    context = rule_file.context(context_files, inputs)
     candidate = base + Program(tuple(new)) + context.program
     sources = {**context.sources, name: base_text, source_name: source_text}
     problems = list(check_program(candidate, inputs=context.inputs, source=sources))
     if problems:
         before = list(check_program(base + context.program, inputs=context.inputs, source=sources))
-        raise _reject(problems, before)
+        raise rule_file.reject(problems, before)
 
     newline = "\r\n" if "\r\n" in base_text else "\n"
     separator = newline if base_text and not base_text.endswith(("\n", "\r")) else ""
     new_text = base_text + separator + newline.join(chunks) + newline
-    _verify(name, new_text, base.statements + tuple(new))
-    _write_if_unchanged(name, original, new_text)
+    rule_file.verify(name, new_text, base.statements + tuple(new))
+    rule_file.write_if_unchanged(name, original, new_text)
     return MergeResult(name, added, skipped, (base_text + separator).count("\n") + 1)
