@@ -3,8 +3,9 @@
     .venv/bin/python experiments/bench/kinship_ceiling.py [--data-dir DIR] [--ks 2 3 ... 10] [--rules knowledge/kinship.dl]
 
 For each story of each ``1.k_test.csv``, the gold graph (``story_edges``, ``edge_types``,
-``genders``: what a perfect reader would extract) is evaluated with the rules by the reference
-evaluator, and the relations derived between the queried people are compared with the label:
+``genders``: what a perfect reader would extract; ``greybox.learn.graphs.read_graph_csv``) is
+evaluated with the rules by greybox's engine (``greybox.learn.evaluate.derived_relations``), and
+the relations derived between the queried people are compared with the label:
 
 * ``exact``: the rules derive the label and nothing else;
 * ``ambiguous``: the rules derive the label and another relation. CLUTRR's families are
@@ -20,8 +21,6 @@ evaluator, and the relations derived between the queried people are compared wit
 from __future__ import annotations
 
 import argparse
-import ast
-import csv
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -30,24 +29,11 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from greybox.engine.reference import evaluate  # noqa: E402
-from greybox.lang import analyze, parse_program  # noqa: E402
+from greybox.learn.evaluate import derived_relations  # noqa: E402
+from greybox.learn.graphs import read_graph_csv, relation_name  # noqa: E402
 from tasks.kinship.data import RELATIONS  # noqa: E402
 
-__all__ = ["derived_relations", "main"]
-
-
-def derived_relations(rules: str, row: dict[str, str]) -> list[str]:
-    """The CLUTRR relations the rules derive between the queried people of one story's gold graph."""
-    edges = ast.literal_eval(row["story_edges"])
-    kinds = ast.literal_eval(row["edge_types"])
-    genders = [g.split(":")[1] for g in row["genders"].split(",")]
-    facts = [f"{kind.replace('-', '_')}(p{a}, p{b})." for (a, b), kind in zip(edges, kinds)]
-    facts += [f"{'male' if g == 'male' else 'female'}(p{i})." for i, g in enumerate(genders)]
-    first, second = ast.literal_eval(row["query_edge"])
-    model = evaluate(analyze(parse_program(rules + "\n" + "\n".join(facts))))
-    pair = (f"p{first}", f"p{second}")
-    return [r for r in RELATIONS if pair in {tuple(str(v) for v in t) for t in model.tuples(r.replace("-", "_"))}]
+__all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,25 +45,23 @@ def main(argv: list[str] | None = None) -> int:
     rules = Path(args.rules).read_text()
     print("| k | stories | exact | ambiguous | missed | ceiling | what the rules leave open (label: stories) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
+    relations = [relation_name(r) for r in RELATIONS]
     for k in args.ks:
-        with open(Path(args.data_dir) / f"1.{k}_test.csv", newline="") as f:
-            rows = list(csv.DictReader(f))
+        examples = read_graph_csv(Path(args.data_dir) / f"1.{k}_test.csv")
         exact = missed = 0
         open_sets: dict[tuple[str, ...], Counter] = defaultdict(Counter)
-        for row in rows:
-            derived = derived_relations(rules, row)
-            target = row["target"].replace("-", "_")
-            if target not in derived:
+        for ex, derived in zip(examples, derived_relations(rules, examples, relations=relations)):
+            if ex.target not in derived:
                 missed += 1
             elif len(derived) == 1:
                 exact += 1
             else:
-                open_sets[tuple(derived)][target] += 1
+                open_sets[tuple(sorted(derived, key=relations.index))][ex.target] += 1
         ambiguous = sum(sum(c.values()) for c in open_sets.values())
         best = exact + sum(max(c.values()) for c in open_sets.values())
         detail = "; ".join(f"{' or '.join(s)} ({', '.join(f'{t}: {n}' for t, n in c.most_common())})"
                            for s, c in sorted(open_sets.items()))
-        print(f"| {k} | {len(rows)} | {exact} | {ambiguous} | {missed} | {best / len(rows):.3f} | {detail or '-'} |")
+        print(f"| {k} | {len(examples)} | {exact} | {ambiguous} | {missed} | {best / len(examples):.3f} | {detail or '-'} |")
     return 0
 
 

@@ -378,7 +378,7 @@ class Engine:
         input_offsets: dict[str, tuple[int, int]] = {}
         for name, inp in inputs.items():
             n = int(inp.cols.shape[0])
-            p = inp.probs.to(dtype) if inp.probs is not None else torch.ones(n, dtype=dtype, device=dev)
+            p = inp.probabilities(dtype)
             if inp.groups is not None:
                 _, g = torch.unique(inp.groups, return_inverse=True)
             else:

@@ -172,6 +172,12 @@ class InputFacts:
             self._cols, self._probs, self._groups = self.cols, self.probs, self.groups
             self._grid = None
 
+    def probabilities(self, dtype: torch.dtype) -> Tensor:
+        """``(N,)`` the rows' probabilities in ``dtype`` (ones for certain facts)."""
+        if self.probs is None:
+            return torch.ones(len(self), dtype=dtype, device=self.device)
+        return self.probs.to(dtype)
+
     def __repr__(self) -> str:
         if self._grid is not None:
             values, lo, exclusive = self._grid

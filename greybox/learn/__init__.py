@@ -42,6 +42,7 @@ _EXPORTS = {
     "read_rule_file": "export",
     "score_rules": "evaluate",
     "engine_accuracy": "evaluate",
+    "derived_relations": "evaluate",
     "LearnRulesConfig": "config",
     "load_config": "config",
 }

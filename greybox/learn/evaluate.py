@@ -2,6 +2,8 @@
 
 * :func:`score_rules`: precision and recall of a rule set against a reference, rules
   compared as ``(r1, r2, r3)`` triples;
+* :func:`derived_relations`: the relations greybox's engine derives between each graph's
+  queried pair;
 * :func:`engine_accuracy`: the share of test graphs for which greybox's engine, running
   a program (e.g. the background plus a learned-rule file), derives exactly the target
   relation between the queried pair.
@@ -19,7 +21,7 @@ from dataclasses import asdict, dataclass
 
 from .graphs import GraphExample
 
-__all__ = ["RuleScores", "Accuracy", "score_rules", "engine_accuracy"]
+__all__ = ["RuleScores", "Accuracy", "score_rules", "derived_relations", "engine_accuracy"]
 
 Triple = tuple[str, str, str]
 
@@ -91,12 +93,70 @@ class Accuracy:
         return asdict(self)
 
 
-def engine_accuracy(program, examples: Sequence[GraphExample], *, relations: Sequence[str],
-                    batch_size: int = 256) -> Accuracy:
-    """Run greybox's engine (boolean semiring) on test graphs and score the answers.
+def derived_relations(program, examples: Sequence[GraphExample], *, relations: Sequence[str],
+                      batch_size: int = 256) -> list[set[str]]:
+    """Run greybox's engine (boolean semiring) on graphs: the relations derived between each queried pair.
 
     Every graph is one sample of a batch: its edges and labels are run-time facts,
     person ``i`` the symbol ``p<i>``.
+
+    Args:
+        program: a ``Program`` or its source text, declaring every relation the graphs use.
+        examples: the graphs.
+        relations: the relations that count as answers.
+        batch_size: graphs per engine evaluation.
+
+    Returns:
+        One set of relation names per example, in order.
+
+    Raises:
+        GreyboxError: the program does not pass the static checks.
+
+    >>> from greybox.learn.graphs import GraphExample
+    >>> prog = '''domain person = symbol. type f(person, person). type g(person, person).
+    ...           g(X, Z) :- f(X, Y), f(Y, Z). g(X, Y) :- f(X, Y).'''
+    >>> ex = GraphExample(("a", "b", "c"), ((0, "f", 1), (1, "f", 2)), (), (0, 2), "g", 2)
+    >>> derived_relations(prog, [ex], relations=["f", "g"])
+    [{'g'}]
+    """
+    import torch
+
+    from greybox.engine import Engine, InputFacts
+    from greybox.semirings import Boolean
+
+    engine = Engine(program)
+    n_people = max((ex.size for ex in examples), default=0)
+    symbol = [engine.symbols.encode(f"p{i}") for i in range(n_people)]
+    found: list[set[str]] = []
+    for lo in range(0, len(examples), batch_size):
+        part = examples[lo:lo + batch_size]
+        rows: dict[str, list[list[int]]] = {}
+        for b, ex in enumerate(part):
+            for x, r, y in ex.edges:
+                rows.setdefault(r, []).append([b, symbol[x], symbol[y]])
+            for x, u in ex.labels:
+                rows.setdefault(u, []).append([b, symbol[x]])
+        inputs = {name: InputFacts(torch.tensor(r, dtype=torch.int64)) for name, r in rows.items()}
+        result = engine.run(semiring=Boolean(), batch_size=len(part), inputs=inputs, targets=list(relations))
+        first = torch.tensor([symbol[ex.query[0]] for ex in part])
+        second = torch.tensor([symbol[ex.query[1]] for ex in part])
+        got: list[set[str]] = [set() for _ in part]
+        for name in relations:
+            if name not in result.relations:
+                continue
+            cols, probs = result.probabilities(name)
+            sample = cols[:, 0]
+            hit = (cols[:, 1] == first[sample]) & (cols[:, 2] == second[sample]) & (probs > 0.5)
+            for b in sample[hit].tolist():
+                got[b].add(name)
+        found += got
+    return found
+
+
+def engine_accuracy(program, examples: Sequence[GraphExample], *, relations: Sequence[str],
+                    batch_size: int = 256) -> Accuracy:
+    """Run greybox's engine (boolean semiring) on test graphs and score the answers
+    (:func:`derived_relations`).
 
     Args:
         program: a ``Program`` or its source text, declaring every relation the graphs use.
@@ -117,39 +177,9 @@ def engine_accuracy(program, examples: Sequence[GraphExample], *, relations: Seq
     >>> engine_accuracy(prog, [ex], relations=["f", "g"]).accuracy
     1.0
     """
-    import torch
-
-    from greybox.engine import Engine, InputFacts
-    from greybox.semirings import Boolean
-
-    engine = Engine(program)
-    n_people = max((ex.size for ex in examples), default=0)
-    symbol = [engine.symbols.encode(f"p{i}") for i in range(n_people)]
-    exact = derived_target = empty = 0
-    for lo in range(0, len(examples), batch_size):
-        part = examples[lo:lo + batch_size]
-        rows: dict[str, list[list[int]]] = {}
-        for b, ex in enumerate(part):
-            for x, r, y in ex.edges:
-                rows.setdefault(r, []).append([b, symbol[x], symbol[y]])
-            for x, u in ex.labels:
-                rows.setdefault(u, []).append([b, symbol[x]])
-        inputs = {name: InputFacts(torch.tensor(r, dtype=torch.int64)) for name, r in rows.items()}
-        result = engine.run(semiring=Boolean(), batch_size=len(part), inputs=inputs, targets=list(relations))
-        first = torch.tensor([symbol[ex.query[0]] for ex in part])
-        second = torch.tensor([symbol[ex.query[1]] for ex in part])
-        found: list[set[str]] = [set() for _ in part]
-        for name in relations:
-            if name not in result.relations:
-                continue
-            cols, probs = result.probabilities(name)
-            sample = cols[:, 0]
-            hit = (cols[:, 1] == first[sample]) & (cols[:, 2] == second[sample]) & (probs > 0.5)
-            for b in sample[hit].tolist():
-                found[b].add(name)
-        for ex, got in zip(part, found):
-            exact += got == {ex.target}
-            derived_target += ex.target in got
-            empty += not got
+    found = derived_relations(program, examples, relations=relations, batch_size=batch_size)
+    exact = sum(got == {ex.target} for ex, got in zip(examples, found))
+    derived_target = sum(ex.target in got for ex, got in zip(examples, found))
+    empty = sum(not got for got in found)
     n = len(examples)
     return Accuracy(n, exact / n if n else 0.0, derived_target / n if n else 0.0, empty / n if n else 0.0)

@@ -89,11 +89,8 @@ class NeuralPredicate:
         if out.items is not None and self._grid_lo is not None:
             b, m = out.items
             values = out.probs.reshape(b, m, c)  # (B, M, C): sample, item, class
-            key = (n, c, dev)
             if self.output_position == 1:
-                if self._groups is None or self._groups[0] != key:
-                    self._groups = (key, torch.arange(n, device=dev).repeat_interleave(c))
-                return InputFacts.grid(values, (0, self._grid_lo), exclusive=1, groups=self._groups[1])
+                return InputFacts.grid(values, (0, self._grid_lo), exclusive=1, groups=self._row_groups(n, c, dev))
             return InputFacts.grid(values.transpose(1, 2), (self._grid_lo, 0), exclusive=0)  # (B, C, M)
         arity = len(self.decl.atom.args)
         args = out.args.to(torch.int64)
@@ -102,11 +99,14 @@ class NeuralPredicate:
             columns[1 + pos] = args[:, 1 + j : 2 + j]
         columns[1 + self.output_position] = self.class_codes.to(dev)[None, :]
         cols = torch.stack([col.expand(n, c) for col in columns], dim=2)  # (N, C, 1 + a)
+        return InputFacts(cols.reshape(n * c, 1 + arity), out.probs.reshape(n * c), self._row_groups(n, c, dev))
+
+    def _row_groups(self, n: int, c: int, dev: torch.device) -> Tensor:
+        """``(N * C,)``: one group per input row, its ``C`` classes in a row (kept for the last shape)."""
         key = (n, c, dev)
         if self._groups is None or self._groups[0] != key:
-            # one group per input row
             self._groups = (key, torch.arange(n, device=dev).repeat_interleave(c))
-        return InputFacts(cols.reshape(n * c, 1 + arity), out.probs.reshape(n * c), self._groups[1])
+        return self._groups[1]
 
     def items(self, probs: Tensor) -> NeuralOutput:
         """``(B, M, C)`` per-item probabilities -> facts for items ``0..M-1`` of every sample."""

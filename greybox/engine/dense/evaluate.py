@@ -59,7 +59,7 @@ from . import intervals as iv
 from .body import Block, BodyRunner, embed
 from .compile import DenseProgram, DenseRule, DenseStratum, check_grid, compile_body, shape_of, static_ranges
 from .domains import relation_boxes
-from .kernels import DenseKernel, dot, kernel_class
+from .kernels import DenseKernel, dot, kernel_class, row_major
 from .qualify import DenseUnsupportedError, static_problem
 from .result import DenseRelations
 from .total import Total, TotalBlock
@@ -271,7 +271,7 @@ class DenseEvaluator:
         def table() -> tuple[Tensor, Tensor]:
             probs, groups = [static_probs], [static_groups]
             for inp, n, first_group in group_offsets:
-                probs.append(inp.probs.to(dtype) if inp.probs is not None else torch.ones(n, dtype=dtype, device=dev))
+                probs.append(inp.probabilities(dtype))
                 if inp.groups is not None and n:
                     groups.append(inp.groups + first_group)
                 else:
@@ -304,10 +304,7 @@ class DenseEvaluator:
         None when it has neither."""
         dev = runner.device
         lo, sizes = program.boxes[name]
-        strides = [1] * len(sizes)
-        for k in range(len(sizes) - 2, -1, -1):
-            strides[k] = strides[k + 1] * sizes[k + 1]
-        cells = strides[0] * sizes[0] if sizes else 1
+        strides, cells = row_major(sizes)
         out: Tensor | None = None
         if name in program.static:
             cell_list, ids = program.static[name]
@@ -338,8 +335,7 @@ class DenseEvaluator:
             if offset:
                 flat = flat - offset
             # p(args) of each input row, ⊕ over equal rows
-            p = inp.probs.to(runner.dtype) if inp.probs is not None else torch.ones(len(inp), dtype=runner.dtype, device=dev)
-            t = kernel.scatter(kernel.from_probs(p), flat, batch * cells).view(batch, *sizes)
+            t = kernel.scatter(kernel.from_probs(inp.probabilities(runner.dtype)), flat, batch * cells).view(batch, *sizes)
             out = t if out is None else kernel.add(out, t)
         return out
 

@@ -39,7 +39,8 @@ from ...semirings.boolean import Boolean
 from ...semirings.max_min import MaxMin
 from ...semirings.max_mult import MaxMult
 
-__all__ = ["DenseKernel", "SumProduct", "MaxProduct", "MaxMinKernel", "BooleanKernel", "kernel_class", "dot"]
+__all__ = ["DenseKernel", "SumProduct", "MaxProduct", "MaxMinKernel", "BooleanKernel", "kernel_class", "dot",
+           "row_major"]
 
 _LETTERS = string.ascii_letters.replace("z", "")  # 'z' is the batch axis in einsum
 
@@ -53,6 +54,19 @@ def dot(rows: Tensor, weights: Tensor) -> Tensor:
     if rows.device.type == "cpu":  # one kernel; CUDA has no int64 matrix product
         return rows @ weights
     return (rows * weights).sum(dim=-1)
+
+
+def row_major(sizes) -> tuple[list[int], int]:
+    """The strides of a C-order box of ``sizes`` and its number of cells.
+
+    >>> row_major((2, 3, 4))
+    ([12, 4, 1], 24)
+    """
+    strides, n = [], 1
+    for size in reversed(sizes):
+        strides.append(n)
+        n *= size
+    return strides[::-1], n
 
 
 def _union(a_axes: list[str], b_axes: list[str]) -> list[str]:

@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 from ..relation import Relation
-from .kernels import DenseKernel, dot
+from .kernels import DenseKernel, dot, row_major
 
 __all__ = ["DenseRelations"]
 
@@ -86,11 +86,7 @@ class DenseRelations(Mapping):
         key = ("rows", name, b, lo, sizes, t.device)
         bounds = self._cache.get(key) if self._cache is not None else None
         if bounds is None:
-            strides, n = [], 1
-            for s in reversed((b, *sizes)):
-                strides.append(n)
-                n *= s
-            strides.reverse()
+            strides, _ = row_major((b, *sizes))
             offset = sum(l * s for l, s in zip(lo, strides[1:]))
             low, high = (0, *lo), (b - 1, *(l + s - 1 for l, s in zip(lo, sizes)))
             bounds = (*torch.tensor([low, high, strides], dtype=torch.int64, device=t.device), offset)
@@ -112,11 +108,7 @@ class DenseRelations(Mapping):
         key = ("per sample", name, b)  # the cache belongs to one device
         bounds = self._cache.get(key) if self._cache is not None else None
         if bounds is None:
-            strides, n = [], 1
-            for size in reversed(sizes):
-                strides.append(n)
-                n *= size
-            strides.reverse()
+            strides, n = row_major(sizes)
             high = tuple(l + size - 1 for l, size in zip(lo, sizes))
             low_t, high_t, stride_t = torch.tensor([lo, high, strides], dtype=torch.int64, device=t.device)
             # where each sample's cells start, less the offset of the box's first tuple

@@ -244,6 +244,9 @@ def _fuse_layouts(tape: Tape, runner: "BodyRunner", blocks, relations) -> Tape:
     Fewer views mean fewer autograd nodes. Whether a run is a reshape is checked by playing it
     on numbered cells, for two batch sizes.
     """
+    layout = [op in _LAYOUT for op, _ in tape.ops]
+    if not any(layout[1:]):  # no run to check (a tape's first operation makes the factor)
+        return tape
     # the shapes of one play (with autograd on: a block may keep what it builds when read)
     shapes, factor = [], None
     for op, params in tape.ops:
@@ -253,7 +256,7 @@ def _fuse_layouts(tape: Tape, runner: "BodyRunner", blocks, relations) -> Tape:
     i = 0
     while i < len(tape.ops):
         j = i
-        while i > 0 and j < len(tape.ops) and tape.ops[j][0] in _LAYOUT:
+        while i > 0 and j < len(tape.ops) and layout[j]:
             j += 1
         if j > i and _renames(tape.ops[i:j], shapes[i - 1], shapes[j - 1], runner):
             if shapes[j - 1] != shapes[i - 1]:  # else the run changes nothing and goes
