@@ -1,6 +1,6 @@
 """Where a trained CLUTRR model's long-chain errors come from: the reasoning or the reading.
 
-    OMP_NUM_THREADS=1 .venv/bin/python experiments/bench/kinship_diagnose.py --ckpt_path CKPT [--stories 40] [--ks 2 3 4 6 10]
+    OMP_NUM_THREADS=1 .venv/bin/python experiments/bench/kinship_diagnose.py --config CONFIG --ckpt_path CKPT [--stories 40] [--ks 2 3 4 6 10] [-- OPTIONS]
 
 For the first ``--stories`` stories of each ``1.k_test.csv``:
 
@@ -15,7 +15,15 @@ For the first ``--stories`` stories of each ``1.k_test.csv``:
 * ``reversed read right``: the same for the pair (B, A), read as r's inverse for B's gender
   (the rules derive r from either);
 * ``other pairs read none``: of the candidate pairs that are not chain edges either way, how
-  many the extractor reads as ``none``.
+  many the extractor reads as ``none``;
+* ``model edges, others none``: the answer accuracy when the chain edges keep the model's
+  reading and every other pair is read as ``none`` (what the other pairs' readings cost);
+* ``gold edges, model others``: the answer accuracy when the chain edges are read as their
+  gold relation and every other pair keeps the model's reading (what misread edges cost).
+
+The stories are cut into windows and pairs as the config's data module does; options after
+``--`` change the config, e.g. ``-- --data.init_args.same_sentence_first true`` reads a trained
+model's pairs from other windows.
 """
 
 from __future__ import annotations
@@ -78,18 +86,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-dir", default=str(ROOT.parent / "shared/data/clutrr/data_089907f8"))
     parser.add_argument("--stories", type=int, default=40)
     parser.add_argument("--ks", type=int, nargs="+", default=[2, 3, 4, 6, 10])
+    parser.add_argument("overrides", nargs="*", help="config options after --, e.g. -- --data.init_args.window 1")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    task, _ = load_task(args.config, args.ckpt_path, [])
+    task, dm = load_task(args.config, args.ckpt_path, args.overrides)
+    # the stories are cut into windows and pairs as the config's data module does
+    reading = dm.reading
     task.eval()
     classes = tuple(task.reasoner.networks["relation_net"].classes)
     print("| k | stories | oracle | model (max-mult) | model (max-min) | edges read right | reversed read right "
-          "| other pairs read none |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+          "| other pairs read none | model edges, others none | gold edges, model others |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for k in args.ks:
         with open(Path(args.data_dir) / f"1.{k}_test.csv", newline="") as f:
             rows = list(csv.DictReader(f))[: args.stories]
-        stories = [parse_story(r["story"], tuple(ast.literal_eval(r["query"])), r["target"], r["genders"], k=k)
+        stories = [parse_story(r["story"], tuple(ast.literal_eval(r["query"])), r["target"], r["genders"], k=k, **reading)
                    for r in rows]
         batch = collate_stories(stories)
         with torch.no_grad():
@@ -118,11 +129,17 @@ def main(argv: list[str] | None = None) -> int:
                     back_total += 1
                     back_right += read_as == cls
             oracle = task.reason(batch, neural={"relation_net": NeuralOutput(read.args, gold)})
+            is_edge = gold[:, -1] < 1.0  # (N,)
+            none_elsewhere = torch.where(is_edge[:, None], read.probs, gold)
+            gold_edges = torch.where(is_edge[:, None], gold, read.probs)
+            edges_only = task.reason(batch, neural={"relation_net": NeuralOutput(read.args, none_elsewhere)})
+            others_only = task.reason(batch, neural={"relation_net": NeuralOutput(read.args, gold_edges)})
             by_product = task.reason(batch, neural={"relation_net": read})
             by_min = task.reason(batch, semiring="max-min", neural={"relation_net": read})
         print(f"| {k} | {len(stories)} | {_accuracy(oracle, batch['label']):.3f} | {_accuracy(by_product, batch['label']):.3f} "
               f"| {_accuracy(by_min, batch['label']):.3f} | {right} / {total} | {back_right} / {back_total} "
-              f"| {none_right} / {none_total} |", flush=True)
+              f"| {none_right} / {none_total} | {_accuracy(edges_only, batch['label']):.3f} "
+              f"| {_accuracy(others_only, batch['label']):.3f} |", flush=True)
     return 0
 
 

@@ -51,6 +51,7 @@ __all__ = [
     "KINDS",
     "kind_of",
     "inverse_of",
+    "inverse_kind",
     "CandidatePair",
     "Story",
     "parse_story",
@@ -100,13 +101,22 @@ _INVERSE_KIND = {"parent": "child", "spouse": "spouse", "sibling": "sibling", "g
 _INVERSE_KIND.update({v: k for k, v in _INVERSE_KIND.items()})
 
 
+def inverse_kind(kind: str) -> str:
+    """The kind of relation A is to B when B is A's ``kind``.
+
+    >>> inverse_kind("parent"), inverse_kind("sibling")
+    ('child', 'sibling')
+    """
+    return _INVERSE_KIND[kind]
+
+
 def inverse_of(relation: str, gender: int) -> str:
     """What A is to B when B is A's ``relation``, given A's gender (1 male, 0 female).
 
     >>> inverse_of("aunt", 1), inverse_of("father", 0), inverse_of("wife", 1)
     ('nephew', 'daughter', 'husband')
     """
-    return KINDS[_INVERSE_KIND[kind_of(relation)]][1 - gender]
+    return KINDS[inverse_kind(kind_of(relation))][1 - gender]
 
 #: columns before the characters in each row of ``pairs``: valid, then the character spans of both names
 PAIR_HEADER = 5
@@ -172,7 +182,8 @@ def _relation_index(target: str) -> int:
 
 
 def parse_story(story: str, query: tuple[str, str], target: str, genders: str = "", k: int = 0,
-                window: int = 2, read_query_pair: bool = False, one_direction: bool = False) -> Story:
+                window: int = 2, read_query_pair: bool = False, one_direction: bool = False,
+                same_sentence_first: bool = False) -> Story:
     """Sentences, windows, people and candidate pairs of one story.
 
     Args:
@@ -189,6 +200,10 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
         one_direction: each pair of people once, the one named first as ``first``, instead
             of both orders; the rules derive the other direction (``son(Y, X) :- father(X, Y),
             male(X)``), so a reading cannot hide behind its reverse.
+        same_sentence_first: read a pair from the first window in which one sentence names
+            both people, when there is one, instead of the first window that names both. In a
+            long story the same two people can be named in neighbouring sentences about other
+            relations before the sentence that says how they are related.
 
     Returns:
         The parsed :class:`Story`.
@@ -197,6 +212,10 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
     ...                  one_direction=True)
     >>> [(p.first, p.second) for p in s3.pairs]
     [(0, 1), (1, 2)]
+    >>> s4 = parse_story("[Ann] sang. [Bob] ate. [Bob]'s mother [Ann] came.", ("Ann", "Bob"), "mother",
+    ...                  read_query_pair=True, one_direction=True, same_sentence_first=True)
+    >>> [(s4.texts[p.text], s4.people[p.first]) for p in s4.pairs]
+    [("Bob ate. Bob's mother Ann came.", 'Bob')]
 
     Raises:
         ConfigError: the target is not a CLUTRR relation, a queried name is not in the story, or window < 1.
@@ -217,10 +236,8 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
     starts = range(max(1, len(raws) - window + 1))
     text_sentences = tuple(tuple(range(i, min(i + window, len(raws)))) for i in starts)
     texts: list[str] = []
-    pairs: list[CandidatePair] = []
-    queried = set(query)
-    seen: set[tuple[int, int]] = set()
-    for index, members in enumerate(text_sentences):
+    window_spans: list[dict[str, tuple[int, int]]] = []  # per window: name -> span of its first mention
+    for members in text_sentences:
         plain, spans, pos = "", {}, 0
         raw = " ".join(raws[i] for i in members)
         for m in _NAME.finditer(raw):
@@ -229,15 +246,28 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
             plain += m.group(1)
             pos = m.end()
         texts.append(plain + raw[pos:])
+        window_spans.append(spans)
+    # the window each pair of people is read from: the first that names both, or with
+    # same_sentence_first the first in which one sentence names both, when there is one
+    sentence_names = [set(_NAME.findall(raw)) for raw in raws]
+    read_from: dict[frozenset[str], int] = {}
+    for index, spans in enumerate(window_spans):
+        named = list(spans)
+        for i, a in enumerate(named):
+            for b in named[i + 1:]:
+                key = frozenset((a, b))
+                stated = same_sentence_first and any({a, b} <= sentence_names[j] for j in text_sentences[index])
+                if key not in read_from or (stated and not _stated(read_from[key], key, text_sentences, sentence_names)):
+                    read_from[key] = index
+    pairs: list[CandidatePair] = []
+    queried = set(query)
+    for index, spans in enumerate(window_spans):
         named = list(spans)  # in order of first mention
         for i, a in enumerate(named):
             for b in named[i + 1:] if one_direction else named:
-                ids = (people.index(a), people.index(b))
-                if one_direction and ids[::-1] in seen:
+                if a == b or read_from[frozenset((a, b))] != index or not (read_query_pair or {a, b} != queried):
                     continue
-                if a != b and ids not in seen and (read_query_pair or {a, b} != queried):
-                    seen.add(ids)
-                    pairs.append(CandidatePair(index, *ids, spans[a], spans[b]))
+                pairs.append(CandidatePair(index, people.index(a), people.index(b), spans[a], spans[b]))
     for name in query:
         if name not in people:
             raise ConfigError(f"queried person '{name}' is not named in the story", hint="check the story's [brackets]")
@@ -249,8 +279,14 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
     )
 
 
+def _stated(index: int, names: frozenset[str], text_sentences, sentence_names) -> bool:
+    """Whether one sentence of window ``index`` names both people."""
+    return any(names <= sentence_names[j] for j in text_sentences[index])
+
+
 def with_distractor(story: Story, other: Story, before: bool, window: int = 2,
-                    read_query_pair: bool = False, one_direction: bool = False) -> Story:
+                    read_query_pair: bool = False, one_direction: bool = False,
+                    same_sentence_first: bool = False) -> Story:
     """``story`` with the sentences of an unrelated ``other`` story told before or after it.
 
     The query and label stay ``story``'s. Pairs of people from the two stories that share a
@@ -274,11 +310,13 @@ def with_distractor(story: Story, other: Story, before: bool, window: int = 2,
     genders = ",".join(g for g in (story.source_genders, other.source_genders) if g)
     query = (story.people[story.query[0]], story.people[story.query[1]])
     return parse_story(text, query, RELATIONS[story.label], genders, k=story.k, window=window,
-                       read_query_pair=read_query_pair, one_direction=one_direction)
+                       read_query_pair=read_query_pair, one_direction=one_direction,
+                       same_sentence_first=same_sentence_first)
 
 
 def read_clutrr(path: str | Path, k: int = 0, limit: int | None = None, window: int = 2,
-                read_query_pair: bool = False, one_direction: bool = False) -> list[Story]:
+                read_query_pair: bool = False, one_direction: bool = False,
+                same_sentence_first: bool = False) -> list[Story]:
     """Parse the stories of one CLUTRR csv file.
 
     Args:
@@ -287,7 +325,7 @@ def read_clutrr(path: str | Path, k: int = 0, limit: int | None = None, window: 
         limit: keep only the first ``limit`` rows.
         window: sentences per window, see :func:`parse_story`.
         read_query_pair: see :func:`parse_story`.
-        one_direction: see :func:`parse_story`.
+        one_direction, same_sentence_first: see :func:`parse_story`.
 
     Raises:
         ConfigError: the file is missing or lacks a column.
@@ -310,7 +348,8 @@ def read_clutrr(path: str | Path, k: int = 0, limit: int | None = None, window: 
                 raise ConfigError(f"cannot read the query {row['query']!r}", file=str(path), line=line,
                                   hint="the query column holds a pair such as ('Ann', 'Bob')") from exc
             stories.append(parse_story(row["story"], tuple(query), row["target"], row["genders"], k=k, window=window,
-                                       read_query_pair=read_query_pair, one_direction=one_direction))
+                                       read_query_pair=read_query_pair, one_direction=one_direction,
+                                       same_sentence_first=same_sentence_first))
     return stories
 
 
@@ -403,6 +442,8 @@ class ClutrrDataModule(pl.LightningDataModule):
         window: sentences per text the extractor reads (see :func:`parse_story`).
         read_query_pair: also read the queried pair itself (see :func:`parse_story`).
         one_direction: read each pair of people in one order only (see :func:`parse_story`).
+        same_sentence_first: read a pair from a window in which one sentence names both
+            people, when there is one (see :func:`parse_story`).
         distractors: share of the training stories told together with another, unrelated
             training story (seeded; see :func:`with_distractor`). Validation and test are unchanged.
         num_workers: DataLoader worker processes.
@@ -424,6 +465,7 @@ class ClutrrDataModule(pl.LightningDataModule):
         window: int = 2,
         read_query_pair: bool = False,
         one_direction: bool = False,
+        same_sentence_first: bool = False,
         distractors: float = 0.0,
         num_workers: int = 0,
     ) -> None:
@@ -451,6 +493,7 @@ class ClutrrDataModule(pl.LightningDataModule):
         self.window = window
         self.read_query_pair = read_query_pair
         self.one_direction = one_direction
+        self.same_sentence_first = same_sentence_first
         if not 0.0 <= distractors <= 1.0:
             raise ConfigError(f"distractors must be in [0, 1], got {distractors}", hint="e.g. --data.init_args.distractors 0.5")
         self.distractors = distractors
@@ -458,11 +501,17 @@ class ClutrrDataModule(pl.LightningDataModule):
         self.splits: dict[str, list[Story]] = {}
         self.tests: dict[int, list[Story]] = {}
 
+    @property
+    def reading(self) -> dict[str, object]:
+        """How stories are cut into windows and pairs: the keyword arguments of :func:`parse_story`."""
+        return {"window": self.window, "read_query_pair": self.read_query_pair, "one_direction": self.one_direction,
+                "same_sentence_first": self.same_sentence_first}
+
     def setup(self, stage: str | None = None) -> None:
         """Read and parse the files (once; idempotent)."""
         if self.splits:
             return
-        reading = {"window": self.window, "read_query_pair": self.read_query_pair, "one_direction": self.one_direction}
+        reading = self.reading
         stories = read_clutrr(self.data_dir / self.train_file, **reading)
         order = np.random.default_rng(self.seed).permutation(len(stories))
         n_val = int(round(self.val_fraction * len(stories)))

@@ -188,6 +188,30 @@ def test_one_direction_reads_each_pair_of_people_once_in_mention_order() -> None
     assert as_names(again) == [("Ann", "Bob")]
 
 
+def test_same_sentence_first_reads_a_pair_where_one_sentence_names_both() -> None:
+    story = "[Ann] sang with [Cid]. [Bob] ate. [Bob]'s mother [Ann] came. [Dan] left."
+    kwargs = dict(genders="Ann:female,Bob:male,Cid:male,Dan:male", read_query_pair=True, one_direction=True)
+    first = parse_story(story, ("Ann", "Dan"), "son", **kwargs)
+    stated = parse_story(story, ("Ann", "Dan"), "son", same_sentence_first=True, **kwargs)
+    read = lambda s: {frozenset((s.people[p.first], s.people[p.second])): (s.text_sentences[p.text],  # noqa: E731
+                                                                          s.people[p.first]) for p in s.pairs}
+    # Ann and Bob: first named together across sentences 0-1; sentence 2 names both
+    assert read(first)[frozenset(("Ann", "Bob"))] == ((0, 1), "Ann")
+    assert read(stated)[frozenset(("Ann", "Bob"))] == ((1, 2), "Bob")  # first in mention order of that window
+    # pairs no sentence names together keep the first window that names both; the set of pairs is unchanged
+    assert read(stated)[frozenset(("Cid", "Bob"))] == read(first)[frozenset(("Cid", "Bob"))] == ((0, 1), "Cid")
+    assert read(stated).keys() == read(first).keys()
+    # the marked pair's spans point at its names in the chosen window
+    pair = next(p for p in stated.pairs if {stated.people[p.first], stated.people[p.second]} == {"Ann", "Bob"})
+    text = stated.texts[pair.text]
+    assert (text[slice(*pair.first_span)], text[slice(*pair.second_span)]) == ("Bob", "Ann")
+    # both orders are read from the same window
+    both = parse_story(story, ("Ann", "Dan"), "son", genders=kwargs["genders"], read_query_pair=True,
+                       same_sentence_first=True)
+    windows = {(p.first, p.second): p.text for p in both.pairs}
+    assert all(windows[(a, b)] == windows[(b, a)] for a, b in windows)
+
+
 def test_every_relation_has_one_kind_and_each_kind_one_relation_per_gender() -> None:
     from tasks.kinship.data import KINDS, kind_of
 
