@@ -14,7 +14,7 @@ import os
 import warnings
 import sys
 
-__all__ = ["lightning_main", "GreyboxCLI"]
+__all__ = ["lightning_main", "GreyboxCLI", "per_loader_summary"]
 
 
 def _cli_class():
@@ -43,7 +43,38 @@ def _cli_class():
             # a model section without class_path holds ReasoningTask's arguments
             parser.set_defaults({"model": {"class_path": f"{ReasoningTask.__module__}.{ReasoningTask.__qualname__}"}})
 
+        def after_test(self) -> None:
+            # several named test loaders (one per story length): one line per loader after Lightning's tables
+            summary = per_loader_summary({k: float(v) for k, v in self.trainer.callback_metrics.items()})
+            if summary:
+                print(summary)
+
     return GreyboxCLI
+
+
+def per_loader_summary(metrics: dict[str, float], stage: str = "test") -> str:
+    """Metrics logged per named loader (``test_acc/k2``), one line per loader; "" when there are none.
+
+    >>> print(per_loader_summary({"test_acc/k2": 0.92, "test_loss/k2": 1.07, "test_acc/k10": 0.47, "val_acc": 0.9}))
+    test  acc    loss
+    k2    0.920  1.070
+    k10   0.470  -
+    """
+    rows: dict[str, dict[str, float]] = {}
+    for key, value in metrics.items():
+        name, _, loader = key.partition("/")
+        if loader and name.startswith(f"{stage}_"):
+            rows.setdefault(loader, {})[name[len(stage) + 1:]] = value
+    if not rows:
+        return ""
+    columns = sorted({c for row in rows.values() for c in row})
+    loaders = sorted(rows, key=lambda n: (len(n), n))  # k2 before k10
+    width = max(len(stage), *map(len, loaders)) + 2
+    lines = [stage.ljust(width) + "  ".join(c.ljust(5) for c in columns)]
+    for loader in loaders:
+        cells = [f"{rows[loader][c]:.3f}" if c in rows[loader] else "-".ljust(5) for c in columns]
+        lines.append(loader.ljust(width) + "  ".join(cells))
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def _has_omegaconf() -> bool:

@@ -127,3 +127,7 @@ def test_clutrr_test_reports_accuracy_per_k(tmp_path: Path, monkeypatch, capsys)
     out = capsys.readouterr().out
     assert "test_acc/k2" in out and "test_acc/k10" in out
     assert "dataloader_idx" not in out
+    # and a compact line per k after Lightning's tables
+    summary = out[out.index("test  acc"):].splitlines()
+    assert [line.split()[0] for line in summary[:3]] == ["test", "k2", "k10"]
+    assert all(0.0 <= float(line.split()[1]) <= 1.0 for line in summary[1:3])
