@@ -35,7 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from greybox.errors import ConfigError, ShapeError
-from tasks.kinship.data import NONE, PAIR_HEADER, RELATIONS
+from tasks.kinship.data import KINDS, NONE, PAIR_HEADER, RELATIONS, inverse_kind, kind_of
 
 __all__ = ["RelationExtractor", "minilm_path", "load_encoder", "kinship_program", "KINSHIP_RULES", "KINSHIP_READ_RULES",
            "KINSHIP_TASK_RULES"]
@@ -133,6 +133,13 @@ class RelationExtractor(nn.Module):
             similarity to a token of the span: what the pretrained encoder already knows
             about which relation the text names, given to the head as 20 features (no
             labels are involved).
+        word_anchor: with ``word_prior``, also a direct path from those similarities (centred
+            over the 20 words) to the logits, initialised so that each relation word votes
+            with this weight for its own kind of relation and for the inverse kind ("father"
+            for ``parent`` and ``child``; which one depends on who is named first, left to
+            the head). On chains of two relations a consistent shift (every brother read as
+            a child, every grandfather as a parent) explains the answers as well as the
+            words' meaning does; starting from the meaning keeps the reader there. 0: no path.
 
     Raises:
         ConfigError: the encoder cannot be loaded.
@@ -141,7 +148,7 @@ class RelationExtractor(nn.Module):
     def __init__(self, encoder_path: str | None = None, freeze_encoder: bool = True, hidden: int = 256,
                  dropout: float = 0.1, encoder_lr_scale: float = 0.02, classes: list[str] | None = None,
                  none_prior: float = 0.0, span_context: bool = False, span_margin: int = 2,
-                 word_prior: bool = False, mark_pair: bool = False) -> None:
+                 word_prior: bool = False, mark_pair: bool = False, word_anchor: float = 0.0) -> None:
         super().__init__()
         self.classes = tuple(classes) if classes else (*RELATIONS, NONE)
         if self.classes[-1] != NONE or len(set(self.classes)) != len(self.classes):
@@ -158,6 +165,8 @@ class RelationExtractor(nn.Module):
             self.encoder.eval()
         self.span_context, self.span_margin, self.word_prior = span_context, span_margin, word_prior
         self.mark_pair = mark_pair
+        if word_anchor and not word_prior:
+            raise ConfigError("word_anchor needs word_prior: true", hint="set word_prior: true, or word_anchor: 0")
         dim = int(self.encoder.config.hidden_size)
         words = len(RELATIONS) if word_prior else 0
         # [window or span; first name; second name; first * second; first named before second; word similarities]
@@ -172,6 +181,10 @@ class RelationExtractor(nn.Module):
             with torch.no_grad():
                 self.head[-1].bias.zero_()
                 self.head[-1].bias[-1] = math.log(none_prior * (self.n_classes - 1) / (1.0 - none_prior))
+        self.word_head = nn.Linear(len(RELATIONS), self.n_classes, bias=False) if word_anchor else None
+        if self.word_head is not None:
+            with torch.no_grad():
+                self.word_head.weight.copy_(word_anchor * _word_votes(self.classes))
         self._cache: dict[str, tuple[Tensor, Tensor, Tensor]] = {}  # sentence -> (sentence emb, token embs, offsets)
         if word_prior:
             # (20, D) unit vectors: each relation word encoded alone, mean over its word pieces
@@ -277,8 +290,30 @@ class RelationExtractor(nn.Module):
                 # cos(token, relation word), the best token of the span per word: (20,)
                 parts.append((nn.functional.normalize(span, dim=-1) @ self.word_vectors.T).max(0).values)
             feats.append(torch.cat(parts))
-        probs = torch.softmax(self.head(torch.stack(feats)), dim=-1)  # (V, 21)
+        feats = torch.stack(feats)  # (V, F)
+        logits = self.head(feats)  # (V, C)
+        if self.word_head is not None:
+            # each word's similarity, centred over the 20 words, votes for its kinds: (V, 20) -> (V, C)
+            words = feats[:, -len(RELATIONS):]
+            logits = logits + self.word_head(words - words.mean(1, keepdim=True))
+        probs = torch.softmax(logits, dim=-1)  # (V, C)
         return out.index_copy(0, valid.to(device), probs)
+
+
+def _word_votes(classes: tuple[str, ...]) -> Tensor:
+    """``(C, 20)``: 1 where relation word ``j`` names class ``c``'s kind or its inverse.
+
+    >>> votes = _word_votes(("parent", "child", "sibling", "none"))
+    >>> votes[:, RELATIONS.index("father")].tolist(), votes[:, RELATIONS.index("sister")].tolist()
+    ([1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0])
+    """
+    votes = torch.zeros(len(classes), len(RELATIONS))
+    for j, word in enumerate(RELATIONS):
+        kinds = {kind_of(word), inverse_kind(kind_of(word))}
+        for c, name in enumerate(classes):
+            if name != NONE and (name if name in KINDS else kind_of(name)) in kinds:
+                votes[c, j] = 1.0
+    return votes
 
 
 #: what the pair's first and second person are called in a marked window

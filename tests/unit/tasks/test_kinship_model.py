@@ -223,3 +223,23 @@ def test_sparsity_adds_the_expected_share_of_items_read_as_something() -> None:
     with pytest.raises(ConfigError, match="no class 'nothing'"):
         ReasoningTask(kinship_program(ROOT), {"relation_net": net}, train_query="answer(R)",
                       sparsity={"relation_net": 0.1}, null_class="nothing")
+
+
+def test_word_anchor_starts_the_reader_at_the_relation_words_meaning() -> None:
+    kinds = ["parent", "child", "spouse", "sibling", "grandparent", "grandchild", "pibling", "nibling",
+             "parent_in_law", "child_in_law", "none"]
+    torch.manual_seed(0)
+    net = RelationExtractor(hidden=8, mark_pair=True, word_prior=True, word_anchor=10.0, classes=kinds).eval()
+    story = parse_story("[Ann] went out with her brother [Bob]. [Cid] is the grandfather of [Dan].", ("Ann", "Dan"),
+                        "grandson", "Ann:female,Bob:male,Cid:male,Dan:male", window=1, one_direction=True)
+    x = collate_stories([story])["pairs"].flatten(0, 1)  # (2, 5 + L)
+    with torch.no_grad():
+        probs = net(x)  # (2, 11)
+    read = [kinds[i] for i in probs.argmax(1).tolist()]
+    # untrained head, anchored path: "brother" reads as a sibling, "grandfather" as a grand- kind
+    assert read[0] == "sibling" and read[1] in {"grandparent", "grandchild"}
+    assert float(probs[0].max()) > 0.5
+    plain = RelationExtractor(hidden=8, mark_pair=True, word_prior=True, classes=kinds)
+    assert plain.word_head is None and "word_head.weight" not in plain.state_dict()
+    with pytest.raises(ConfigError, match="word_anchor needs word_prior"):
+        RelationExtractor(hidden=8, word_anchor=1.0)
