@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from greybox.trace.schema import DecisionTrace, NeuralSource, json_schema, validate_trace_json
 from greybox.training.cli import lightning_main
@@ -42,7 +43,9 @@ def checkpoint(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def story():
-    return read_clutrr(CLUTRR / "1.3_test.csv", k=3, limit=1, one_direction=True)[0]  # as the config reads stories
+    reading = yaml.safe_load(Path(CONFIG).read_text())["data"]["init_args"]  # as the config reads stories
+    return read_clutrr(CLUTRR / "1.3_test.csv", k=3, limit=1, one_direction=reading["one_direction"],
+                       same_sentence_first=reading["same_sentence_first"])[0]
 
 
 def _explain(checkpoint: Path, capsys, monkeypatch, *extra: str) -> str:
