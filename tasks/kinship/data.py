@@ -256,7 +256,7 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
         for i, a in enumerate(named):
             for b in named[i + 1:]:
                 key = frozenset((a, b))
-                stated = same_sentence_first and any({a, b} <= sentence_names[j] for j in text_sentences[index])
+                stated = same_sentence_first and _stated(index, key, text_sentences, sentence_names)
                 if key not in read_from or (stated and not _stated(read_from[key], key, text_sentences, sentence_names)):
                     read_from[key] = index
     pairs: list[CandidatePair] = []
@@ -279,7 +279,8 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
     )
 
 
-def _stated(index: int, names: frozenset[str], text_sentences, sentence_names) -> bool:
+def _stated(index: int, names: frozenset[str], text_sentences: tuple[tuple[int, ...], ...],
+            sentence_names: list[set[str]]) -> bool:
     """Whether one sentence of window ``index`` names both people."""
     return any(names <= sentence_names[j] for j in text_sentences[index])
 
