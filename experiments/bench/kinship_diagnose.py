@@ -102,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
             rows = list(csv.DictReader(f))[: args.stories]
         stories = [parse_story(r["story"], tuple(ast.literal_eval(r["query"])), r["target"], r["genders"], k=k, **reading)
                    for r in rows]
+        edges = [chain_edges(r) for r in rows]  # per story: (A, B) -> r
         batch = collate_stories(stories)
         with torch.no_grad():
             read = task.reasoner.perceive(task._net_inputs(batch))["relation_net"]  # args (N, 2), probs (N, 21)
@@ -112,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
                 story = stories[sample]
                 if item >= len(story.pairs):
                     continue
-                found = pair_relation(chain_edges(rows[sample]), story, story.pairs[item])
+                found = pair_relation(edges[sample], story, story.pairs[item])
                 read_as = int(read.probs[j].argmax())
                 if found is None:
                     none_total += 1

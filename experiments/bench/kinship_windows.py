@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import ast
 import csv
-import re
 import sys
 from pathlib import Path
 
@@ -24,10 +23,7 @@ for path in (ROOT, ROOT / "experiments/bench"):
         sys.path.insert(0, str(path))
 
 from kinship_diagnose import chain_edges  # noqa: E402
-from tasks.kinship.data import parse_story  # noqa: E402
-
-_NAME = re.compile(r"\[([^\]]+)\]")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+from tasks.kinship.data import names_per_sentence, parse_story  # noqa: E402
 
 
 def count(rows: list[dict[str, str]], k: int, same_sentence_first: bool) -> tuple[int, int, int]:
@@ -38,7 +34,7 @@ def count(rows: list[dict[str, str]], k: int, same_sentence_first: bool) -> tupl
                             one_direction=True, same_sentence_first=same_sentence_first)
         windows = {frozenset((story.people[p.first], story.people[p.second])): story.text_sentences[p.text]
                    for p in story.pairs}
-        names = [set(_NAME.findall(raw)) for raw in _SENTENCE_END.split(row["story"].strip())]
+        names = names_per_sentence(row["story"])
         for a, b in chain_edges(row):
             edges += 1
             where = [i for i, named in enumerate(names) if {a, b} <= named]

@@ -52,6 +52,7 @@ __all__ = [
     "kind_of",
     "inverse_of",
     "inverse_kind",
+    "names_per_sentence",
     "CandidatePair",
     "Story",
     "parse_story",
@@ -249,23 +250,23 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
         window_spans.append(spans)
     # the window each pair of people is read from: the first that names both, or with
     # same_sentence_first the first in which one sentence names both, when there is one
-    sentence_names = [set(_NAME.findall(raw)) for raw in raws]
-    read_from: dict[frozenset[str], int] = {}
+    sentence_names = names_per_sentence(story)
+    read_from: dict[frozenset[str], tuple[int, bool]] = {}  # pair -> (window, whether one of its sentences names both)
     for index, spans in enumerate(window_spans):
         named = list(spans)
         for i, a in enumerate(named):
             for b in named[i + 1:]:
                 key = frozenset((a, b))
-                stated = same_sentence_first and _stated(index, key, text_sentences, sentence_names)
-                if key not in read_from or (stated and not _stated(read_from[key], key, text_sentences, sentence_names)):
-                    read_from[key] = index
+                stated = same_sentence_first and any(key <= sentence_names[j] for j in text_sentences[index])
+                if key not in read_from or (stated and not read_from[key][1]):
+                    read_from[key] = (index, stated)
     pairs: list[CandidatePair] = []
     queried = set(query)
     for index, spans in enumerate(window_spans):
         named = list(spans)  # in order of first mention
         for i, a in enumerate(named):
             for b in named[i + 1:] if one_direction else named:
-                if a == b or read_from[frozenset((a, b))] != index or not (read_query_pair or {a, b} != queried):
+                if a == b or read_from[frozenset((a, b))][0] != index or not (read_query_pair or {a, b} != queried):
                     continue
                 pairs.append(CandidatePair(index, people.index(a), people.index(b), spans[a], spans[b]))
     for name in query:
@@ -279,10 +280,13 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
     )
 
 
-def _stated(index: int, names: frozenset[str], text_sentences: tuple[tuple[int, ...], ...],
-            sentence_names: list[set[str]]) -> bool:
-    """Whether one sentence of window ``index`` names both people."""
-    return any(names <= sentence_names[j] for j in text_sentences[index])
+def names_per_sentence(story: str) -> list[set[str]]:
+    """The bracketed names of each sentence of a CLUTRR story, as :func:`parse_story` splits it.
+
+    >>> [sorted(names) for names in names_per_sentence("[Ann] met her son [Bob]. [Bob]'s son [Cid] came too.")]
+    [['Ann', 'Bob'], ['Bob', 'Cid']]
+    """
+    return [set(_NAME.findall(raw)) for raw in _SENTENCE_END.split(story.strip())]
 
 
 def with_distractor(story: Story, other: Story, before: bool, window: int = 2,
