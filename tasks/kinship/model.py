@@ -148,7 +148,8 @@ class RelationExtractor(nn.Module):
     def __init__(self, encoder_path: str | None = None, freeze_encoder: bool = True, hidden: int = 256,
                  dropout: float = 0.1, encoder_lr_scale: float = 0.02, classes: list[str] | None = None,
                  none_prior: float = 0.0, span_context: bool = False, span_margin: int = 2,
-                 word_prior: bool = False, mark_pair: bool = False, word_anchor: float = 0.0) -> None:
+                 word_prior: bool = False, mark_pair: bool = False, word_anchor: float = 0.0,
+                 encoder_dropout: float | None = None) -> None:
         super().__init__()
         self.classes = tuple(classes) if classes else (*RELATIONS, NONE)
         if self.classes[-1] != NONE or len(set(self.classes)) != len(self.classes):
@@ -156,6 +157,9 @@ class RelationExtractor(nn.Module):
                               hint="list them as the program's nn(relation_net, ...) declaration does")
         if not 0.0 <= none_prior < 1.0:
             raise ConfigError(f"none_prior must be in [0, 1), got {none_prior}", hint="e.g. none_prior: 0.5")
+        if encoder_dropout is not None and not 0.0 <= encoder_dropout < 1.0:
+            raise ConfigError(f"encoder_dropout must be in [0, 1), got {encoder_dropout}",
+                              hint="e.g. encoder_dropout: 0.1, or leave it out for the pretrained model's own")
         self.n_classes = len(self.classes)
         self.tokenizer, self.encoder = load_encoder(encoder_path)
         self.freeze_encoder = freeze_encoder
@@ -196,6 +200,13 @@ class RelationExtractor(nn.Module):
                 keep = (tok["attention_mask"] * (1 - special)).unsqueeze(-1).to(hidden_words.dtype)  # (20, T, 1)
                 vectors = (hidden_words * keep).sum(1) / keep.sum(1)
             self.register_buffer("word_vectors", nn.functional.normalize(vectors, dim=-1), persistent=False)
+        if not freeze_encoder:
+            if encoder_dropout is not None:
+                for module in self.encoder.modules():
+                    if isinstance(module, nn.Dropout):
+                        module.p = encoder_dropout
+            # from_pretrained returns the encoder in eval mode; fine-tuned, it trains like the rest
+            self.encoder.train()
 
     def param_groups(self, lr: float) -> list[dict]:
         """Optimizer groups: the head at ``lr``, a fine-tuned encoder at ``lr * encoder_lr_scale``.

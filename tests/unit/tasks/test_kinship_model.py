@@ -243,3 +243,24 @@ def test_word_anchor_starts_the_reader_at_the_relation_words_meaning() -> None:
     assert plain.word_head is None and "word_head.weight" not in plain.state_dict()
     with pytest.raises(ConfigError, match="word_anchor needs word_prior"):
         RelationExtractor(hidden=8, word_anchor=1.0)
+
+
+def test_fine_tuned_encoder_trains_with_its_dropout_and_a_frozen_one_without() -> None:
+    x = collate_stories([STORY])["pairs"].flatten(0, 1)  # (2, 5 + L)
+    tuned = RelationExtractor(freeze_encoder=False, hidden=8, dropout=0.0)
+    # from_pretrained hands back an encoder in eval mode; a fine-tuned one must train in train mode
+    assert tuned.training and tuned.encoder.training
+    torch.manual_seed(0)
+    with torch.no_grad():
+        assert not torch.equal(tuned(x), tuned(x))  # the encoder's dropout is on
+        tuned.eval()
+        assert torch.equal(tuned(x), tuned(x))
+    quiet = RelationExtractor(freeze_encoder=False, hidden=8, dropout=0.0, encoder_dropout=0.0)
+    assert quiet.encoder.training
+    assert {m.p for m in quiet.encoder.modules() if isinstance(m, nn.Dropout)} == {0.0}
+    with torch.no_grad():
+        assert torch.equal(quiet(x), quiet(x))
+    frozen = RelationExtractor(hidden=8).train()
+    assert not frozen.encoder.training  # its cached outputs stay valid
+    with pytest.raises(ConfigError, match="encoder_dropout must be in"):
+        RelationExtractor(freeze_encoder=False, hidden=8, encoder_dropout=1.0)
