@@ -26,6 +26,7 @@ Example:
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import re
@@ -140,6 +141,13 @@ class RelationExtractor(nn.Module):
             the head). On chains of two relations a consistent shift (every brother read as
             a child, every grandfather as a parent) explains the answers as well as the
             words' meaning does; starting from the meaning keeps the reader there. 0: no path.
+        encoder_dropout: the dropout of a fine-tuned encoder's layers; default: the pretrained
+            model's own (0.1 for MiniLM). A fine-tuned encoder trains in train mode, with its
+            dropout; 0.0 trains it without.
+        fixed_word_prior: with ``word_prior`` and a fine-tuned encoder, take the similarities
+            from a fixed copy of the pretrained encoder (cached per text), so that fine-tuning
+            on the training file's sentences cannot wear away what the words mean in sentences
+            it never saw. The copy is not part of the checkpoint: it is the pretrained model.
 
     Raises:
         ConfigError: the encoder cannot be loaded.
@@ -149,7 +157,7 @@ class RelationExtractor(nn.Module):
                  dropout: float = 0.1, encoder_lr_scale: float = 0.02, classes: list[str] | None = None,
                  none_prior: float = 0.0, span_context: bool = False, span_margin: int = 2,
                  word_prior: bool = False, mark_pair: bool = False, word_anchor: float = 0.0,
-                 encoder_dropout: float | None = None) -> None:
+                 encoder_dropout: float | None = None, fixed_word_prior: bool = False) -> None:
         super().__init__()
         self.classes = tuple(classes) if classes else (*RELATIONS, NONE)
         if self.classes[-1] != NONE or len(set(self.classes)) != len(self.classes):
@@ -171,6 +179,9 @@ class RelationExtractor(nn.Module):
         self.mark_pair = mark_pair
         if word_anchor and not word_prior:
             raise ConfigError("word_anchor needs word_prior: true", hint="set word_prior: true, or word_anchor: 0")
+        if fixed_word_prior and not word_prior:
+            raise ConfigError("fixed_word_prior needs word_prior: true",
+                              hint="set word_prior: true, or fixed_word_prior: false")
         dim = int(self.encoder.config.hidden_size)
         words = len(RELATIONS) if word_prior else 0
         # [window or span; first name; second name; first * second; first named before second; word similarities]
@@ -200,6 +211,11 @@ class RelationExtractor(nn.Module):
                 keep = (tok["attention_mask"] * (1 - special)).unsqueeze(-1).to(hidden_words.dtype)  # (20, T, 1)
                 vectors = (hidden_words * keep).sum(1) / keep.sum(1)
             self.register_buffer("word_vectors", nn.functional.normalize(vectors, dim=-1), persistent=False)
+        # a list keeps the pretrained copy out of the state dict, the optimizer and DDP's gradients
+        self._fixed: list[nn.Module] = []
+        if fixed_word_prior and word_prior and not freeze_encoder:
+            self._fixed.append(copy.deepcopy(self.encoder).requires_grad_(False).eval())
+        self._fixed_cache: dict[tuple[str, int, int], Tensor] = {}  # (text, start, end) -> (20,) similarities
         if not freeze_encoder:
             if encoder_dropout is not None:
                 for module in self.encoder.modules():
@@ -246,6 +262,28 @@ class RelationExtractor(nn.Module):
                 self._cache.update({s: tuple(t.detach() for t in v) for s, v in fresh.items()})
         return [fresh[s] if s in fresh else self._cache[s] for s in sentences]
 
+    def _fixed_similarities(self, sentences: list[str], rows: list[list[int]], device: torch.device) -> Tensor:
+        """``(V, 20)``: per row, each relation word's best cosine similarity to a token of its span, from the pretrained copy."""
+        keys = [(s, min(r[1], r[3]), max(r[2], r[4])) for s, r in zip(sentences, rows)]
+        todo = sorted({key[0] for key in keys if key not in self._fixed_cache})
+        if todo:
+            fixed = self._fixed[0]
+            if next(fixed.parameters()).device != device:
+                fixed.to(device)
+            tok = self.tokenizer(todo, padding=True, truncation=True, max_length=256, return_offsets_mapping=True,
+                                 return_tensors="pt")
+            offsets = tok.pop("offset_mapping").to(device)  # (S, T, 2)
+            with torch.no_grad():
+                hidden = fixed(**{k: v.to(device) for k, v in tok.items()}).last_hidden_state  # (S, T, D)
+            where = {s: i for i, s in enumerate(todo)}
+            for key in keys:
+                if key[0] in where and key not in self._fixed_cache:
+                    i, n = where[key[0]], int(tok["attention_mask"][where[key[0]]].sum())
+                    span = self._span(hidden[i, :n], offsets[i, :n], key[1], key[2])  # (T', D)
+                    # cos(token, relation word), the best token of the span per word: (20,)
+                    self._fixed_cache[key] = (nn.functional.normalize(span, dim=-1) @ self.word_vectors.T).max(0).values
+        return torch.stack([self._fixed_cache[key].to(device) for key in keys])  # (V, 20)
+
     @staticmethod
     def _mention(tokens: Tensor, offsets: Tensor, start: int, end: int) -> Tensor:
         """Mean embedding of the tokens that overlap characters ``start:end`` (D,)."""
@@ -290,14 +328,17 @@ class RelationExtractor(nn.Module):
             marked = [_mark(t, r[1:5]) for t, r in zip(sentences, rows)]
             sentences, rows = [t for t, _ in marked], [r[:1] + spans + r[5:] for r, (_, spans) in zip(rows, marked)]
         encoded = self._encode(sentences, device)
+        fixed = self._fixed_similarities(sentences, rows, device) if self._fixed else None  # (V, 20)
         feats = []
-        for r, (sent, tokens, offsets) in zip(rows, encoded):
+        for i, (r, (sent, tokens, offsets)) in enumerate(zip(rows, encoded)):
             a = self._mention(tokens, offsets, r[1], r[2])
             b = self._mention(tokens, offsets, r[3], r[4])
             order = torch.ones(1, device=device, dtype=a.dtype) * float(r[1] < r[3])
             span = self._span(tokens, offsets, min(r[1], r[3]), max(r[2], r[4])) if self.span_context or self.word_prior else None
             parts = [span.mean(0) if self.span_context else sent, a, b, a * b, order]
-            if self.word_prior:
+            if fixed is not None:
+                parts.append(fixed[i])
+            elif self.word_prior:
                 # cos(token, relation word), the best token of the span per word: (20,)
                 parts.append((nn.functional.normalize(span, dim=-1) @ self.word_vectors.T).max(0).values)
             feats.append(torch.cat(parts))

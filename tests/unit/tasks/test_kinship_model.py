@@ -264,3 +264,25 @@ def test_fine_tuned_encoder_trains_with_its_dropout_and_a_frozen_one_without() -
     assert not frozen.encoder.training  # its cached outputs stay valid
     with pytest.raises(ConfigError, match="encoder_dropout must be in"):
         RelationExtractor(freeze_encoder=False, hidden=8, encoder_dropout=1.0)
+
+
+def test_fixed_word_prior_keeps_the_pretrained_similarities_while_the_encoder_is_tuned() -> None:
+    x = collate_stories([STORY])["pairs"].flatten(0, 1)  # (2, 5 + L)
+    options = dict(freeze_encoder=False, hidden=8, mark_pair=True, word_prior=True, encoder_dropout=0.0)
+    fixed = RelationExtractor(fixed_word_prior=True, **options).eval()
+    tuned = RelationExtractor(**options).eval()
+    tuned.load_state_dict(fixed.state_dict())  # the pretrained copy is not in the checkpoint
+    with torch.no_grad():
+        assert torch.allclose(fixed(x), tuned(x), atol=1e-5)  # before fine-tuning they agree
+        seen = {key: value.clone() for key, value in fixed._fixed_cache.items()}
+        assert len(seen) == 2  # one entry per pair's marked text and span
+        for net in (fixed, tuned):
+            for p in net.encoder.parameters():
+                p.add_(0.05 * torch.randn_like(p, generator=torch.Generator().manual_seed(0)))
+        fixed._fixed_cache.clear()
+        assert not torch.allclose(fixed(x), tuned(x), atol=1e-3)  # only the tuned one's similarities moved
+    assert all(torch.equal(seen[key], value) for key, value in fixed._fixed_cache.items())
+    assert all(not p.requires_grad for p in fixed._fixed[0].parameters())
+    assert set(fixed.state_dict()) == set(tuned.state_dict())
+    with pytest.raises(ConfigError, match="fixed_word_prior needs word_prior"):
+        RelationExtractor(hidden=8, fixed_word_prior=True)
