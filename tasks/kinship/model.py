@@ -242,47 +242,53 @@ class RelationExtractor(nn.Module):
             self.encoder.eval()  # no dropout in a fixed encoder: its cached outputs stay valid
         return self
 
+    def _tokenize(self, texts: list[str], device: torch.device) -> tuple[dict[str, Tensor], Tensor]:
+        """The encoder's inputs for ``texts`` on ``device``, and each token's character offsets ``(S, T, 2)``."""
+        tok = self.tokenizer(texts, padding=True, truncation=True, max_length=256, return_offsets_mapping=True,
+                             return_tensors="pt")
+        offsets = tok.pop("offset_mapping").to(device)  # (S, T, 2)
+        return {k: v.to(device) for k, v in tok.items()}, offsets
+
     def _encode(self, sentences: list[str], device: torch.device) -> list[tuple[Tensor, Tensor, Tensor]]:
         """Sentence embedding (D,), token embeddings (T, D) and token character offsets (T, 2) per sentence."""
         todo = sorted({s for s in sentences if s not in self._cache}) if self.freeze_encoder else sorted(set(sentences))
         fresh: dict[str, tuple[Tensor, Tensor, Tensor]] = {}
         if todo:
-            tok = self.tokenizer(todo, padding=True, truncation=True, max_length=256, return_offsets_mapping=True,
-                                 return_tensors="pt")
-            offsets = tok.pop("offset_mapping")  # (S, T, 2)
-            tok = {k: v.to(device) for k, v in tok.items()}
+            tok, offsets = self._tokenize(todo, device)
             with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoder):
                 hidden = self.encoder(**tok).last_hidden_state  # (S, T, D)
             mask = tok["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (S, T, 1)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)  # (S, D) mean over real tokens
             for i, s in enumerate(todo):
                 n = int(tok["attention_mask"][i].sum())
-                fresh[s] = (pooled[i], hidden[i, :n], offsets[i, :n].to(device))
+                fresh[s] = (pooled[i], hidden[i, :n], offsets[i, :n])
             if self.freeze_encoder:
                 self._cache.update({s: tuple(t.detach() for t in v) for s, v in fresh.items()})
         return [fresh[s] if s in fresh else self._cache[s] for s in sentences]
 
     def _fixed_similarities(self, sentences: list[str], rows: list[list[int]], device: torch.device) -> Tensor:
-        """``(V, 20)``: per row, each relation word's best cosine similarity to a token of its span, from the pretrained copy."""
+        """``(V, 20)``: each row's relation-word similarities (:meth:`_word_similarities`), from the pretrained copy."""
         keys = [(s, min(r[1], r[3]), max(r[2], r[4])) for s, r in zip(sentences, rows)]
         todo = sorted({key[0] for key in keys if key not in self._fixed_cache})
         if todo:
             fixed = self._fixed[0]
             if next(fixed.parameters()).device != device:
                 fixed.to(device)
-            tok = self.tokenizer(todo, padding=True, truncation=True, max_length=256, return_offsets_mapping=True,
-                                 return_tensors="pt")
-            offsets = tok.pop("offset_mapping").to(device)  # (S, T, 2)
+            tok, offsets = self._tokenize(todo, device)
             with torch.no_grad():
-                hidden = fixed(**{k: v.to(device) for k, v in tok.items()}).last_hidden_state  # (S, T, D)
+                hidden = fixed(**tok).last_hidden_state  # (S, T, D)
             where = {s: i for i, s in enumerate(todo)}
             for key in keys:
                 if key[0] in where and key not in self._fixed_cache:
                     i, n = where[key[0]], int(tok["attention_mask"][where[key[0]]].sum())
                     span = self._span(hidden[i, :n], offsets[i, :n], key[1], key[2])  # (T', D)
-                    # cos(token, relation word), the best token of the span per word: (20,)
-                    self._fixed_cache[key] = (nn.functional.normalize(span, dim=-1) @ self.word_vectors.T).max(0).values
+                    self._fixed_cache[key] = self._word_similarities(span)
         return torch.stack([self._fixed_cache[key].to(device) for key in keys])  # (V, 20)
+
+    def _word_similarities(self, span: Tensor) -> Tensor:
+        """``(20,)``: per relation word, its best cosine similarity to a token of ``span`` ``(T', D)``."""
+        # cos(token, relation word): (T', 20), the best token per word
+        return (nn.functional.normalize(span, dim=-1) @ self.word_vectors.T).max(0).values
 
     @staticmethod
     def _mention(tokens: Tensor, offsets: Tensor, start: int, end: int) -> Tensor:
@@ -339,8 +345,7 @@ class RelationExtractor(nn.Module):
             if fixed is not None:
                 parts.append(fixed[i])
             elif self.word_prior:
-                # cos(token, relation word), the best token of the span per word: (20,)
-                parts.append((nn.functional.normalize(span, dim=-1) @ self.word_vectors.T).max(0).values)
+                parts.append(self._word_similarities(span))
             feats.append(torch.cat(parts))
         feats = torch.stack(feats)  # (V, F)
         logits = self.head(feats)  # (V, C)
