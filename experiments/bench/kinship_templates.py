@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tasks.kinship.data import _NAME, _SENTENCE_END  # noqa: E402
+from tasks.kinship.data import _NAME, raw_sentences  # noqa: E402
 
 
 def templates(story: str) -> list[str]:
@@ -28,7 +28,7 @@ def templates(story: str) -> list[str]:
     >>> templates("[Ann] met her son [Bob]. [Bob]'s son [Cid] came too.")
     ['n met her son n.', "n's son n came too."]
     """
-    return [_NAME.sub("N", raw).strip().lower() for raw in _SENTENCE_END.split(story.strip())]
+    return [_NAME.sub("N", raw).strip().lower() for raw in raw_sentences(story)]
 
 
 def read_templates(path: Path) -> list[str]:

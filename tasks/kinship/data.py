@@ -229,7 +229,7 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
         name, _, gender = item.partition(":")
         people.append(name)
         gender_of[name] = 1 if gender.strip() == "male" else 0
-    raws = _SENTENCE_END.split(story.strip())
+    raws = raw_sentences(story)
     sentences = [_NAME.sub(r"\1", raw) for raw in raws]
     for m in _NAME.finditer(story):
         if m.group(1) not in people:
@@ -280,13 +280,22 @@ def parse_story(story: str, query: tuple[str, str], target: str, genders: str = 
     )
 
 
+def raw_sentences(story: str) -> list[str]:
+    """The sentences of a CLUTRR story, names still in brackets, as :func:`parse_story` splits them.
+
+    >>> raw_sentences("[Ann] met her son [Bob]. [Bob]'s son [Cid] came too.")
+    ['[Ann] met her son [Bob].', "[Bob]'s son [Cid] came too."]
+    """
+    return _SENTENCE_END.split(story.strip())
+
+
 def names_per_sentence(story: str) -> list[set[str]]:
     """The bracketed names of each sentence of a CLUTRR story, as :func:`parse_story` splits it.
 
     >>> [sorted(names) for names in names_per_sentence("[Ann] met her son [Bob]. [Bob]'s son [Cid] came too.")]
     [['Ann', 'Bob'], ['Bob', 'Cid']]
     """
-    return [set(_NAME.findall(raw)) for raw in _SENTENCE_END.split(story.strip())]
+    return [set(_NAME.findall(raw)) for raw in raw_sentences(story)]
 
 
 def with_distractor(story: Story, other: Story, before: bool, window: int = 2,

@@ -213,7 +213,7 @@ class RelationExtractor(nn.Module):
             self.register_buffer("word_vectors", nn.functional.normalize(vectors, dim=-1), persistent=False)
         # a list keeps the pretrained copy out of the state dict, the optimizer and DDP's gradients
         self._fixed: list[nn.Module] = []
-        if fixed_word_prior and word_prior and not freeze_encoder:
+        if fixed_word_prior and not freeze_encoder:
             self._fixed.append(copy.deepcopy(self.encoder).requires_grad_(False).eval())
         self._fixed_cache: dict[tuple[str, int, int], Tensor] = {}  # (text, start, end) -> (20,) similarities
         if not freeze_encoder:
@@ -280,7 +280,8 @@ class RelationExtractor(nn.Module):
             where = {s: i for i, s in enumerate(todo)}
             for key in keys:
                 if key[0] in where and key not in self._fixed_cache:
-                    i, n = where[key[0]], int(tok["attention_mask"][where[key[0]]].sum())
+                    i = where[key[0]]
+                    n = int(tok["attention_mask"][i].sum())
                     span = self._span(hidden[i, :n], offsets[i, :n], key[1], key[2])  # (T', D)
                     self._fixed_cache[key] = self._word_similarities(span)
         return torch.stack([self._fixed_cache[key].to(device) for key in keys])  # (V, 20)
@@ -340,7 +341,9 @@ class RelationExtractor(nn.Module):
             a = self._mention(tokens, offsets, r[1], r[2])
             b = self._mention(tokens, offsets, r[3], r[4])
             order = torch.ones(1, device=device, dtype=a.dtype) * float(r[1] < r[3])
-            span = self._span(tokens, offsets, min(r[1], r[3]), max(r[2], r[4])) if self.span_context or self.word_prior else None
+            # the tuned encoder's span: for span_context, and for the word similarities unless the fixed copy gives them
+            needs_span = self.span_context or (self.word_prior and fixed is None)
+            span = self._span(tokens, offsets, min(r[1], r[3]), max(r[2], r[4])) if needs_span else None
             parts = [span.mean(0) if self.span_context else sent, a, b, a * b, order]
             if fixed is not None:
                 parts.append(fixed[i])
