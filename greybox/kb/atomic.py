@@ -182,8 +182,10 @@ def file_lock(path: str | os.PathLike) -> Iterator[Path]:
     if fcntl is None:  # pragma: no cover
         yield target
         return
-    # read-only is enough for flock, so another user who may edit the file can lock it too
-    fd = os.open(lock_path(target), os.O_RDONLY | os.O_CREAT, 0o644)
+    # read-only is enough for flock, so another user who may edit the file can lock it too;
+    # a lock file that is a link is refused (ELOOP) rather than followed to create a file elsewhere
+    flags = os.O_RDONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(lock_path(target), flags, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield target

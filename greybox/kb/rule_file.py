@@ -50,7 +50,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from greybox.errors import ConfigError, GreyboxError, KnowledgeBaseError, ParseError, ProblemList
-from greybox.kb.atomic import atomic_write_text, file_lock, remove_stale_temps, resolve_target
+from greybox.kb.atomic import atomic_write_text, file_lock, lock_path, remove_stale_temps, resolve_target
 from greybox.kb.knowledge_base import KnowledgeBase, RULE_EXTENSIONS
 from greybox.lang.ast import Program, Span, Statement, Var
 
@@ -332,6 +332,8 @@ def _write_error(name: str, target: Path, err: OSError) -> KnowledgeBaseError:
         hint = f"free some space where {folder} is (see `df -h {folder}`), then run the command again"
     elif err.errno == errno.EROFS:
         hint = "remount that file system read-write, or copy the file somewhere writable and edit the copy"
+    elif err.errno == errno.ELOOP and os.path.islink(lock_path(target)):
+        hint = f"the lock file {lock_path(target)} is a symbolic link, which an edit never follows: delete it"
     elif err.errno in (errno.EACCES, errno.EPERM):
         hint = (f"an edit writes the new file in {folder} and renames it over the old one: "
                 f"make that folder writable (chmod u+w {folder})")

@@ -186,3 +186,14 @@ def test_an_edit_waits_for_the_lock_and_then_reads_the_new_content(rules: Path) 
     worker.join(timeout=30)
     assert [type(r).__name__ for r in results] == ["EditResult"], results
     assert rules.read_text() == BASE + "q(a).\nq(b).\n"
+
+
+def test_a_lock_file_that_is_a_link_is_not_followed(rules: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    lock_path(rules).symlink_to(elsewhere)
+    with pytest.raises(KnowledgeBaseError, match=r"rules\.dl: cannot write the edited file: Too many levels"):
+        add_rule(rules, "q(a).")
+    assert not elsewhere.exists() and rules.read_text() == BASE
+    with pytest.raises(KnowledgeBaseError) as info:
+        add_rule(rules, "q(a).")
+    assert info.value.hint.endswith("is a symbolic link, which an edit never follows: delete it")
