@@ -284,12 +284,12 @@ def _not_found(name: str) -> ConfigError:
 
 def _link_note(name: str, target: Path) -> str:
     """`` (a link to TARGET)`` when ``name`` is a symbolic link, else ''."""
-    return "" if os.path.abspath(name) == str(target) else f" (a link to {target})"
+    return f" (a link to {target})" if os.path.islink(name) else ""
 
 
 def _shown_paths(name: str, target: Path) -> tuple[str, str]:
     """The file and folder to name in a hint: as the user wrote them, or the link's target."""
-    shown = name if os.path.abspath(name) == str(target) else str(target)
+    shown = str(target) if os.path.islink(name) else name
     return shown, os.path.dirname(shown) or "."
 
 

@@ -197,3 +197,15 @@ def test_a_lock_file_that_is_a_link_is_not_followed(rules: Path, tmp_path: Path)
     with pytest.raises(KnowledgeBaseError) as info:
         add_rule(rules, "q(a).")
     assert info.value.hint.endswith("is a symbolic link, which an edit never follows: delete it")
+
+
+def test_a_file_reached_through_a_linked_folder_is_not_called_a_link(tmp_path: Path) -> None:
+    (tmp_path / "store").mkdir()
+    real = tmp_path / "store" / "rules.dl"
+    real.write_text(BASE)
+    real.chmod(0o444)
+    (tmp_path / "kb").symlink_to("store")
+    name = str(tmp_path / "kb" / "rules.dl")
+    with pytest.raises(KnowledgeBaseError, match=r"rules\.dl: the file is read-only") as info:
+        add_rule(name, "q(a).")
+    assert info.value.hint.endswith(f"chmod u+w {name}")
