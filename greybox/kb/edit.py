@@ -2,7 +2,10 @@
 
 Every edit is parsed and checked against the whole program (the file, plus the
 context files that define what it uses) before the file is replaced atomically.
-A rejected edit raises and leaves the file byte-for-byte unchanged.
+A rejected edit raises and leaves the file byte-for-byte unchanged. An edit holds
+the file's lock from reading it to renaming the new file into place
+(``rule_file.edit_lock``), so concurrent edits of one file apply one after the other
+and none is lost; a symbolic link is followed, and the file it points to is edited.
 
 * ``add_rule`` appends the new statement, formatted, after the file's existing text
   (which is kept exactly as it is). The edited program must have no problem at all.
@@ -125,11 +128,16 @@ def add_rule(
             file does not parse.
         ConfigError: a file is missing.
     """
+    name = os.fspath(file)
+    with rule_file.edit_lock(name):  # read, check and write while no other edit of the file runs
+        return _add_locked(name, text, context_files, inputs)
+
+
+def _add_locked(name: str, text: str, context_files, inputs) -> EditResult:
     from greybox.lang.analysis import check_program
     from greybox.lang.parser import parse_statement
     from greybox.lang.printer import format_statement
 
-    name = os.fspath(file)
     original = rule_file.read(name)
     base_text, base = rule_file.parse_file(name, original)
     try:
@@ -195,10 +203,15 @@ def remove_rule(
         ParseError: ``n_or_text`` is neither a number nor a valid statement.
         ConfigError: a file is missing.
     """
+    name = os.fspath(file)
+    with rule_file.edit_lock(name):  # read, check and write while no other edit of the file runs
+        return _remove_locked(name, n_or_text, context_files, inputs)
+
+
+def _remove_locked(name: str, n_or_text: int | str, context_files, inputs) -> EditResult:
     from greybox.lang.analysis import check_program
     from greybox.lang.printer import format_statement
 
-    name = os.fspath(file)
     original = rule_file.read(name)
     base_text, base = rule_file.parse_file(name, original)
     index = _find(name, base, n_or_text)

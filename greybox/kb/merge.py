@@ -4,7 +4,7 @@
 does not already hold (compared as syntax, variable names aside), each with the
 comment lines written just above it in ``source`` (e.g. ``% weight 0.97``). The
 merged program is checked as a whole, with the same checks as ``add_rule``; if it
-has a problem, nothing is written.
+has a problem, nothing is written. Like every edit, it runs under the file's lock.
 
 Example:
     >>> import tempfile, pathlib
@@ -86,10 +86,15 @@ def merge_rules(
         TypeCheckError, ProblemList: the merged program's problems (nothing written).
         ConfigError: a file is missing.
     """
+    name, source_name = os.fspath(file), os.fspath(source)
+    with rule_file.edit_lock(name):  # read, check and write while no other edit of the file runs
+        return _merge_locked(name, source_name, context_files, inputs)
+
+
+def _merge_locked(name: str, source_name: str, context_files, inputs) -> MergeResult:
     from greybox.lang.analysis import check_program
     from greybox.lang.printer import format_statement
 
-    name, source_name = os.fspath(file), os.fspath(source)
     original = rule_file.read(name)
     base_text, base = rule_file.parse_file(name, original)
     source_text, incoming = rule_file.parse_file(source_name, rule_file.read(source_name), wrap=False)

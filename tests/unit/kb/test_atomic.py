@@ -76,6 +76,19 @@ def test_failed_write_removes_temp_file_and_keeps_target(tmp_path: Path, monkeyp
     assert [p.name for p in tmp_path.iterdir()] == ["k.dl"]
 
 
+def test_a_link_stays_a_link_and_its_target_is_replaced(tmp_path: Path) -> None:
+    real = tmp_path / "store" / "k.dl"
+    real.parent.mkdir()
+    real.write_text("p(a).\n")
+    real.chmod(0o640)
+    link = tmp_path / "k.dl"
+    link.symlink_to(Path("store") / "k.dl")
+    atomic_write_text(link, "p(b).\n")
+    assert link.is_symlink() and real.read_text() == "p(b).\n"
+    assert real.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in real.parent.iterdir()) == ["k.dl"]  # the temp file was beside the target
+
+
 def test_missing_folder_raises_and_creates_nothing(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         atomic_write_text(tmp_path / "no" / "k.dl", "x")
