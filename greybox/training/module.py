@@ -291,6 +291,13 @@ class ReasoningTask(pl.LightningModule):
         codes, prob = self.predict_answers(batch)
         return {"answer": codes, "probability": prob}
 
+    def configure_callbacks(self) -> list[pl.Callback]:
+        """A checkpoint keeps the global random generators, so that a resumed fit draws the
+        dropout masks of the uninterrupted one (see :mod:`greybox.training.random_state`)."""
+        from .random_state import RandomStateCheckpoint
+
+        return [RandomStateCheckpoint()]
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """Adam at ``lr``; a network may set its own groups with ``param_groups(lr) -> list[dict]``
         (e.g. a pretrained encoder fine-tuned at a smaller rate than its new head)."""

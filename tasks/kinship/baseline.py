@@ -92,9 +92,7 @@ class StoryDataModule(ClutrrDataModule):
     """
 
     def _text_loader(self, stories: list[Story], shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
-        return DataLoader(stories, batch_size=self.batch_size, shuffle=shuffle, collate_fn=collate_story_texts,
-                          num_workers=self.num_workers, generator=generator, persistent_workers=self.num_workers > 0)
+        return self.loader(stories, shuffle, collate_fn=collate_story_texts)
 
     def train_dataloader(self) -> DataLoader:
         self.setup()
