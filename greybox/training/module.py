@@ -59,8 +59,10 @@ class ReasoningTask(pl.LightningModule):
         label_key: batch key of the labelled answer (for an answer-valued train_query).
         answer_key: batch key of the true answer, to score predictions (default: label_key).
         sequence_facts: relation -> batch key of ``(B, L)`` values given as facts ``rel(i, v)``.
-        perception_targets: network -> batch key of its true classes ``(B, M)``; used only to
-            report the network's own accuracy, never for training.
+        perception_targets: network -> batch key of its true classes ``(B, M)`` (indices into the
+            classes of its ``nn`` declaration); used only to report the network's own accuracy,
+            never for training: logged as ``train_<network>_acc`` (per epoch, as read while
+            learning), ``val_<network>_acc`` and ``test_<network>_acc``.
         extra_facts: program text appended to the program (e.g. ``num_digits(2).``).
         semiring: provenance used for training.
         decode: how ``eval_query`` is decoded into a prediction.
@@ -264,17 +266,42 @@ class ReasoningTask(pl.LightningModule):
             codes, _ = self.predict_answers(batch, out)
             truth = batch[self.answer_key].reshape(b, -1).to(codes.device)
             log(f"{stage}_acc", (codes == truth).all(dim=1).float().mean(), True)
-        for model, key in self.perception_targets.items():
-            if key in batch:
-                x = self._net_inputs(batch)[model]
-                with torch.no_grad():
-                    probs = self.reasoner.networks[model](x.reshape(-1, *x.shape[2:]))
-                log(f"{stage}_{model}_acc", (probs.argmax(-1) == batch[key].reshape(-1)).float().mean(), stage != "train")
+        for model, acc in self.perception_accuracy(batch, out).items():
+            log(f"{stage}_{model}_acc", acc, True)
+
+    def perception_accuracy(self, batch: Mapping[str, Tensor], out: ReasoningOutput | None = None) -> dict[str, Tensor]:
+        """Each network of ``perception_targets`` -> the share of its items read as their true class.
+
+        Read from the networks' outputs in ``out`` (this batch's evaluation; perceived anew
+        when None), so no network runs twice and training draws no extra random numbers.
+        A network whose target key is not in the batch is left out.
+
+        Raises:
+            ConfigError: a network of ``perception_targets`` reads more than one item per fact,
+                so a ``(B, M)`` table of true classes does not say what each reading should be.
+        """
+        targets = {m: k for m, k in self.perception_targets.items() if k in batch}
+        if not targets:
+            return {}
+        neural = out.neural if out is not None else self.reasoner.perceive(self._net_inputs(batch))
+        acc = {}
+        for model, key in targets.items():
+            n = neural[model]
+            if n.args.shape[1] != 2:
+                raise ConfigError(f"perception_targets names '{model}', which reads {n.args.shape[1] - 1} inputs per fact",
+                                  hint="give true classes only for a network that reads one item (image) per fact")
+            read = n.probs.sum(1) > 0  # (N,) padding rows read nothing
+            truth = batch[key].to(n.args.device)[n.args[read, 0], n.args[read, 1]]  # (n,) true class of each read item
+            acc[model] = (n.probs[read].detach().argmax(1) == truth).float().mean()
+        return acc
 
     def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
-        loss, _ = self.loss(batch)
+        loss, out = self.loss(batch)
         b = self._batch_size(batch)
         self.log("train_loss", loss, prog_bar=True, batch_size=b)
+        for model, acc in self.perception_accuracy(batch, out).items():
+            # per epoch: the mean over the epoch's examples of what the network read while it learnt
+            self.log(f"train_{model}_acc", acc, on_step=False, on_epoch=True, batch_size=b)
         return loss
 
     def validation_step(self, batch: Mapping[str, Tensor], batch_idx: int, dataloader_idx: int = 0) -> None:
@@ -290,6 +317,13 @@ class ReasoningTask(pl.LightningModule):
     def predict_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
         codes, prob = self.predict_answers(batch)
         return {"answer": codes, "probability": prob}
+
+    def configure_callbacks(self) -> list[pl.Callback]:
+        """A checkpoint keeps the global random generators, so that a resumed fit draws the
+        dropout masks of the uninterrupted one (see :mod:`greybox.training.random_state`)."""
+        from .random_state import RandomStateCheckpoint
+
+        return [RandomStateCheckpoint()]
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """Adam at ``lr``; a network may set its own groups with ``param_groups(lr) -> list[dict]``

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from greybox.errors import ConfigError
+from greybox.training.data import SeededDataModule
 
 __all__ = [
     "DigitSumDataModule",
@@ -214,7 +214,7 @@ class DigitSumDataset(Dataset):
         return item
 
 
-class DigitSumDataModule(pl.LightningDataModule):
+class DigitSumDataModule(SeededDataModule):
     """sum-N / add-N examples over scikit-learn digits or MNIST, as a LightningDataModule.
 
     A batch is a dict: ``images`` float (B, M, 1, H, W) with M = N (sum) or 2N (add: the
@@ -233,7 +233,8 @@ class DigitSumDataModule(pl.LightningDataModule):
         val_examples: examples drawn from the validation pool.
         test_examples: examples drawn from the test pool (also used for prediction).
         batch_size: examples per batch.
-        seed: seeds the pool split, the examples and the training order.
+        seed: seeds the pool split, the examples and, with the epoch, each epoch's training
+            order (so a resumed run continues in the order of the uninterrupted one).
         num_workers: DataLoader worker processes.
         split: fractions of the image pool for train, validation and test.
 
@@ -255,7 +256,7 @@ class DigitSumDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         split: tuple[float, float, float] = (0.7, 0.1, 0.2),
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size=batch_size, seed=seed, num_workers=num_workers)
         if source not in ("sklearn", "mnist"):
             raise ConfigError(f"unknown source {source!r}", hint="use --data.source sklearn or mnist")
         if task not in ("sum", "add"):
@@ -288,9 +289,6 @@ class DigitSumDataModule(pl.LightningDataModule):
         self.task = task
         self.n = n
         self.counts = {"train": train_examples, "val": val_examples, "test": test_examples}
-        self.batch_size = batch_size
-        self.seed = seed
-        self.num_workers = num_workers
         self.split = tuple(float(s) for s in split)
         self.images: torch.Tensor | None = None  # (P, 1, H, W) after setup
         self.image_digits: torch.Tensor | None = None  # (P,) after setup
@@ -343,11 +341,8 @@ class DigitSumDataModule(pl.LightningDataModule):
         self.setup()
         return self.datasets[split]
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
-        return DataLoader(self.dataset(split), batch_size=self.batch_size, shuffle=shuffle,
-                          num_workers=self.num_workers, generator=generator,
-                          persistent_workers=self.num_workers > 0)
+    def _loader(self, split: Literal["train", "val", "test"], shuffle: bool) -> DataLoader:
+        return self.loader(self.dataset(split), shuffle)
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

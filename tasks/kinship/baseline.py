@@ -91,22 +91,8 @@ class StoryDataModule(ClutrrDataModule):
     Same arguments, files, train/validation split and one test loader per k in ``test_ks``.
     """
 
-    def _text_loader(self, stories: list[Story], shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
-        return DataLoader(stories, batch_size=self.batch_size, shuffle=shuffle, collate_fn=collate_story_texts,
-                          num_workers=self.num_workers, generator=generator, persistent_workers=self.num_workers > 0)
-
-    def train_dataloader(self) -> DataLoader:
-        self.setup()
-        return self._text_loader(self.splits["train"], shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        self.setup()
-        return self._text_loader(self.splits["val"], shuffle=False)
-
-    def test_dataloader(self) -> list[DataLoader]:
-        self.setup()
-        return [self._text_loader(self.tests[k], shuffle=False) for k in self.test_ks]
+    def _loader(self, stories: list[Story], shuffle: bool) -> DataLoader:
+        return self.loader(stories, shuffle, collate_fn=collate_story_texts)
 
 
 def _mentions(text: str, name: str) -> list[tuple[int, int]]:

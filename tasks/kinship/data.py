@@ -39,11 +39,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from greybox.errors import ConfigError
+from greybox.training.data import SeededDataModule
 
 __all__ = [
     "RELATIONS",
@@ -438,7 +438,7 @@ class _Stories(Dataset):
         return self.stories[i]
 
 
-class ClutrrDataModule(pl.LightningDataModule):
+class ClutrrDataModule(SeededDataModule):
     """CLUTRR (clean, task 1.x): train on chains of 2-3 relations, test on chains of k = 2..10.
 
     Batches are the dicts of :func:`collate_stories`. ``test_dataloader`` returns one
@@ -450,7 +450,8 @@ class ClutrrDataModule(pl.LightningDataModule):
         val_fraction: share of the training stories held out for validation.
         test_ks: the chain lengths to test on (files ``1.{k}_test.csv``).
         batch_size: stories per batch.
-        seed: seeds the train/validation split and the training order.
+        seed: seeds the train/validation split and, with the epoch, each epoch's training order
+            (so a resumed run continues in the order of the uninterrupted one).
         max_train: keep only this many training stories (after the split; None: all).
         max_test_per_k: keep only the first stories of each test file (None: all).
         window: sentences per text the extractor reads (see :func:`parse_story`).
@@ -483,7 +484,7 @@ class ClutrrDataModule(pl.LightningDataModule):
         distractors: float = 0.0,
         num_workers: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size=batch_size, seed=seed, num_workers=num_workers)
         if not 0.0 <= val_fraction < 1.0:
             raise ConfigError(f"val_fraction must be in [0, 1), got {val_fraction}", hint="e.g. --data.init_args.val_fraction 0.1")
         if batch_size < 1:
@@ -500,8 +501,6 @@ class ClutrrDataModule(pl.LightningDataModule):
         self.train_file = train_file
         self.val_fraction = val_fraction
         self.test_ks = list(test_ks)
-        self.batch_size = batch_size
-        self.seed = seed
         self.max_train = max_train
         self.max_test_per_k = max_test_per_k
         self.window = window
@@ -511,7 +510,6 @@ class ClutrrDataModule(pl.LightningDataModule):
         if not 0.0 <= distractors <= 1.0:
             raise ConfigError(f"distractors must be in [0, 1], got {distractors}", hint="e.g. --data.init_args.distractors 0.5")
         self.distractors = distractors
-        self.num_workers = num_workers
         self.splits: dict[str, list[Story]] = {}
         self.tests: dict[int, list[Story]] = {}
 
@@ -547,9 +545,7 @@ class ClutrrDataModule(pl.LightningDataModule):
                       for k in self.test_ks}
 
     def _loader(self, stories: list[Story], shuffle: bool) -> DataLoader:
-        generator = torch.Generator().manual_seed(self.seed) if shuffle else None
-        return DataLoader(_Stories(stories), batch_size=self.batch_size, shuffle=shuffle, collate_fn=collate_stories,
-                          num_workers=self.num_workers, generator=generator, persistent_workers=self.num_workers > 0)
+        return self.loader(_Stories(stories), shuffle, collate_fn=collate_stories)
 
     def train_dataloader(self) -> DataLoader:
         self.setup()

@@ -158,6 +158,21 @@ def test_data_module_splits_and_one_test_loader_per_k() -> None:
 
 
 @needs_data
+def test_story_loaders_resume_in_the_order_of_their_epoch() -> None:
+    from tasks.kinship.baseline import StoryDataModule
+
+    for cls, key in ((ClutrrDataModule, "label"), (StoryDataModule, "first")):
+        dm = cls(data_dir=str(CLUTRR), test_ks=[2], max_train=40, max_test_per_k=2, batch_size=8)
+
+        def epoch(e: int, dm=dm, key=key) -> list:
+            loader = dm.train_dataloader()  # a new loader each time, as a resumed run builds one
+            loader.sampler.set_epoch(e)
+            return [b[key] if isinstance(b[key], list) else b[key].tolist() for b in loader]
+
+        assert epoch(1) == epoch(1) != epoch(0)
+
+
+@needs_data
 def test_distractors_tell_unrelated_stories_together_in_training_only() -> None:
     plain = ClutrrDataModule(data_dir=str(CLUTRR), test_ks=[2], max_train=200, max_test_per_k=5)
     mixed = ClutrrDataModule(data_dir=str(CLUTRR), test_ks=[2], max_train=200, max_test_per_k=5, distractors=0.5)

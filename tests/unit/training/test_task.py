@@ -171,3 +171,51 @@ def test_bce_loss_pushes_down_every_derived_wrong_answer() -> None:
     assert float(bce) == pytest.approx(sum(expected_bce) / 2, rel=1e-5)
     with pytest.raises(ConfigError, match="unknown loss 'hinge'"):
         ReasoningTask(DIGIT_SUM, {"digit_net": TableNet(table)}, loss="hinge", **kw)
+
+
+def test_perception_accuracy_is_the_share_of_items_read_as_their_true_class() -> None:
+    table = _table(6, seed=3)  # (6 ids, 10 digits)
+    task = ReasoningTask(DIGIT_SUM, {"digit_net": TableNet(table)}, train_query="sum(S)", extra_facts="num_digits(2).",
+                         perception_targets={"digit_net": "digits"})
+    ids = torch.tensor([[0, 1], [2, 3], [4, 5]])  # (B, M) the row of the table each image reads
+    read = table.argmax(1)  # (6,) what each id is read as
+    digits = read[ids].clone()
+    digits[0, 0] = (digits[0, 0] + 1) % 10  # two of the six items are misread
+    digits[2, 1] = (digits[2, 1] + 1) % 10
+    batch = {"images": ids.float()[:, :, None, None, None].expand(3, 2, 1, 8, 8), "label": digits.sum(1), "digits": digits}
+    _, out = task.loss(batch)
+    assert float(task.perception_accuracy(batch, out)["digit_net"]) == pytest.approx(4 / 6)
+    # without this pass's readings the networks are run again, with the same result
+    assert float(task.perception_accuracy(batch)["digit_net"]) == pytest.approx(4 / 6)
+    # a batch without the targets reports nothing
+    assert task.perception_accuracy({k: v for k, v in batch.items() if k != "digits"}, out) == {}
+
+
+def test_each_networks_accuracy_is_logged_per_epoch_in_training_and_validation(tmp_path: Path) -> None:
+    import csv
+
+    import pytorch_lightning as pl
+
+    from tasks.digit_sum.data import DigitSumDataModule
+
+    pl.seed_everything(0, verbose=False)
+    task = _sum2_task(perception_targets={"digit_net": "digits"}, lr=3e-3)
+    data = DigitSumDataModule(n=2, train_examples=32, val_examples=8, test_examples=0, batch_size=8)
+    trainer = pl.Trainer(max_epochs=2, logger=pl.loggers.CSVLogger(tmp_path, name="csv"), log_every_n_steps=1,
+                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+                         num_sanity_val_steps=0, accelerator="cpu", devices=1)
+    trainer.fit(task, datamodule=data)
+    with open(Path(trainer.log_dir) / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert "train_digit_net_acc_step" not in rows[0]
+    for metric in ("train_digit_net_acc", "val_digit_net_acc"):
+        values = [(int(r["epoch"]), float(r[metric])) for r in rows if r.get(metric)]
+        assert [e for e, _ in values] == [0, 1], metric
+        assert all(0.0 <= v <= 1.0 for _, v in values)
+    # the value logged for the validation epoch is the network's accuracy on the validation digits
+    batches = list(data.val_dataloader())
+    task.eval()
+    with torch.no_grad():
+        right = sum(float(task.perception_accuracy(b)["digit_net"]) * b["digits"].numel() for b in batches)
+    last = [float(r["val_digit_net_acc"]) for r in rows if r.get("val_digit_net_acc")][-1]
+    assert last == pytest.approx(right / sum(b["digits"].numel() for b in batches), abs=1e-6)
