@@ -264,3 +264,10 @@ class StoryClassifier(pl.LightningModule):
     def configure_optimizers(self) -> torch.optim.Optimizer:
         params = [p for p in self.parameters() if p.requires_grad]
         return torch.optim.AdamW(params, lr=self.lr, weight_decay=self.weight_decay)
+
+    def configure_callbacks(self) -> list[pl.Callback]:
+        """Checkpoints keep the global generators, so a resumed run draws the dropout masks of the
+        uninterrupted one (see :mod:`greybox.training.random_state`)."""
+        from greybox.training.random_state import RandomStateCheckpoint
+
+        return [RandomStateCheckpoint()]

@@ -141,3 +141,12 @@ def test_test_accuracy_is_logged_per_k(model: StoryClassifier, clutrr: StoryData
     results = trainer.test(model, datamodule=clutrr, verbose=False)
     assert [sorted(r) for r in results] == [["test_acc/k2", "test_loss/k2"], ["test_acc/k10", "test_loss/k10"]]
     assert all(0.0 <= r[f"test_acc/k{k}"] <= 1.0 for r, k in zip(results, (2, 10)))
+
+
+def test_checkpoints_keep_the_generators_for_a_resumed_run(model: StoryClassifier) -> None:
+    from greybox.training.random_state import RandomStateCheckpoint
+
+    callbacks = model.configure_callbacks()
+    assert any(isinstance(c, RandomStateCheckpoint) for c in callbacks)
+    state = next(c for c in callbacks if isinstance(c, RandomStateCheckpoint)).state_dict()
+    assert torch.equal(state["random_states"]["torch"], torch.get_rng_state())
