@@ -50,12 +50,9 @@ def load_task(config: str, ckpt_path: str | None, overrides: list[str]):
         cli = _cli_class()(args=["--config", str(usable), *overrides], run=False)
     task, dm = cli.model, cli.datamodule
     if ckpt_path:
-        path = Path(ckpt_path)
-        if not path.is_file():
-            raise ConfigError(f"checkpoint '{ckpt_path}' does not exist",
-                              hint="checkpoints are written under the run's folder, e.g. runs/.../checkpoints/last.ckpt")
-        state = torch.load(path, map_location="cpu", weights_only=False)
-        task.load_state_dict(state["state_dict"])
+        from .checkpoints import load_weights
+
+        load_weights(task, ckpt_path, [config])
     return task, dm
 
 
