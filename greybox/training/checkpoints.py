@@ -102,9 +102,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
 
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError("checkpoint does not exist" if not path.exists() else "checkpoint is not a file",
-                              file=str(path), hint="checkpoints are written under the run's folder, "
-                              "e.g. runs/digit_sum/sum2_digits/checkpoints/last.ckpt")
+        raise CheckpointError(f"checkpoint '{path}' {'does not exist' if not path.exists() else 'is not a file'}",
+                              hint="`greybox fit` writes checkpoints to the run's folder: RUN/checkpoints/last.ckpt")
     try:
         with torch.serialization.safe_globals(safe_globals()):
             state = torch.load(path, map_location="cpu", weights_only=True)
@@ -169,13 +168,15 @@ def run_config_near(path: str | Path) -> Path | None:
     return None
 
 
-def load_weights(module, path: str | Path, configs: Iterable[str | Path] = ()) -> dict[str, Any]:
+def load_weights(module, path: str | Path, configs: Iterable[str | Path] = (),
+                 state: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Load a checkpoint's weights into ``module`` (strictly: every name and shape must match).
 
     Args:
         module: the ``nn.Module`` built from the config.
         path: the checkpoint.
         configs: the config files the module was built from, named in the error.
+        state: the checkpoint as ``load_checkpoint(path)`` already read it (default: read it now).
 
     Returns:
         The checkpoint (as ``load_checkpoint`` reads it).
@@ -185,7 +186,7 @@ def load_weights(module, path: str | Path, configs: Iterable[str | Path] = ()) -
             weights do not fit the module (missing or unexpected names, other shapes); the
             hint names the run's own ``config.yaml`` when it exists.
     """
-    state = load_checkpoint(path)
+    state = dict(state) if state is not None else load_checkpoint(path)
     try:
         module.load_state_dict(state["state_dict"])
     except RuntimeError as err:

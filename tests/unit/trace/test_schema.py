@@ -57,7 +57,7 @@ def test_schema_names_every_model_and_the_version():
     s = json_schema()
     assert s["title"] == f"greybox DecisionTrace {SCHEMA_VERSION}"
     assert {m.__name__ for m in MODELS} <= set(s["$defs"])
-    assert s["$defs"]["DecisionTrace"]["properties"]["schema_version"]["const"] == SCHEMA_VERSION == "1.1"
+    assert s["$defs"]["DecisionTrace"]["properties"]["schema_version"]["const"] == SCHEMA_VERSION == "1.2"
     # what greybox writes always has every field
     assert "why_not" in s["$defs"]["DecisionTrace"]["required"]
     assert s["$defs"]["ProofNode"]["additionalProperties"] is False
