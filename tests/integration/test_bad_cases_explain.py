@@ -279,3 +279,20 @@ def test_explain_help_names_paths_that_exist(capsys) -> None:
         except ModuleNotFoundError:
             module, _, attr = name.rpartition(".")
             assert hasattr(importlib.import_module(module), attr), name
+
+
+def test_a_page_of_one_example_has_no_accuracy_headline(trained, tmp_path, capsys, monkeypatch) -> None:
+    import shutil
+    import subprocess
+
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    monkeypatch.chdir(ROOT)
+    page = tmp_path / "one.html"
+    assert _explain(capsys, "--ckpt_path", str(trained), "--index", "0", "-k", "1", "--format", "html", "-o", str(page))[0] == 0
+    out = subprocess.run([node, str(ROOT / "tests/helpers/trace_page.js"), str(page), "", "summary"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    summary = json.loads(out.stdout)["summary"]["text"]
+    assert summary.startswith("1 example \u00b7 ") and "accuracy" not in summary
