@@ -1,7 +1,8 @@
 """``greybox predict --output FILE``: one line per sample, as CSV or JSON Lines.
 
 Each line holds the sample's ``id`` (its index in its loader's data set), the predicted
-``answer``, its ``probability`` and the ``label`` when the batch carries one; with several
+``answer`` (by name when the data module names answers, e.g. ``aunt``), its
+``probability`` and the ``label`` when the batch carries one; with several
 predict loaders (the kinship test split has one per story length) a ``dataloader``
 column says which. The format follows the file's extension: ``.csv`` or ``.jsonl``
 (``.json`` and ``.ndjson`` are read as JSON Lines too).
@@ -24,13 +25,13 @@ import csv
 import json
 import sys
 from pathlib import Path
-from typing import Any, Iterable, Sequence, TextIO
+from typing import Any, Iterable, Optional, Sequence, TextIO
 
 from pytorch_lightning.callbacks import BasePredictionWriter
 
 from ..errors import ConfigError
 
-__all__ = ["PredictionWriter", "output_format", "write_rows", "answer_text"]
+__all__ = ["PredictionWriter", "output_format", "write_rows", "answer_text", "answer_names"]
 
 _FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl"}
 
@@ -65,8 +66,39 @@ def write_rows(rows: Iterable[dict[str, Any]], out: TextIO, fmt: str) -> int:
     return len(rows)
 
 
-def answer_text(module, codes: Sequence[int]) -> str:
-    """An answer's engine codes as text: symbols decoded (``aunt``), numbers as they are (``7``)."""
+def _free_positions(atom) -> list[int]:
+    """Argument positions of the query's free variables: the answer's values, in order."""
+    seen: set[str] = set()
+    out = []
+    for i, a in enumerate(atom.args):
+        name = getattr(a, "name", None)
+        if name is not None and type(a).__name__ == "Var" and name not in seen:
+            seen.add(name)
+            out.append(i)
+    return out
+
+
+def answer_names(module, datamodule) -> list[Optional[Sequence[str]]]:
+    """Per answer value, the names the data module gives its numbers (``aunt`` for 13), or None.
+
+    The names come from the data module's ``describe`` (``greybox.trace.describe``) of its
+    first test example; answers are named the same in every example.
+    """
+    describe = getattr(datamodule, "describe", None)
+    if not callable(describe):
+        return []
+    try:
+        atom = module._reasoner_for(module.eval_reasoner_query).query_atom
+        types = module.reasoner.engine.info.relations[atom.predicate].types
+        description = describe("test", 0, 0)
+        return [description.names_for(atom.predicate, i, types[i] if i < len(types) else None)
+                for i in _free_positions(atom)]
+    except Exception:  # noqa: BLE001 - names are a courtesy: without them answers stay numbers
+        return []
+
+
+def answer_text(module, codes: Sequence[int], names: Sequence[Optional[Sequence[str]]] = ()) -> str:
+    """An answer's engine codes as text: named (``aunt``), symbols decoded (``bob``) or numbers (``7``)."""
     engine = getattr(getattr(module, "reasoner", None), "engine", None)
     query = getattr(module, "eval_reasoner_query", None)
     columns: list = []
@@ -74,20 +106,18 @@ def answer_text(module, codes: Sequence[int]) -> str:
         try:
             atom = module._reasoner_for(query).query_atom
             kinds = engine.symbol_columns.get(atom.predicate, [])
-            seen: set[str] = set()
-            free = []
-            for i, a in enumerate(atom.args):  # the answer's values are the query's free variables
-                name = getattr(a, "name", None)
-                if name is not None and type(a).__name__ == "Var" and name not in seen:
-                    seen.add(name)
-                    free.append(i)
-            columns = [bool(kinds[i]) if i < len(kinds) else False for i in free]
+            columns = [bool(kinds[i]) if i < len(kinds) else False for i in _free_positions(atom)]
         except Exception:  # noqa: BLE001 - a module without an engine query: numbers as they are
             columns = []
     parts = []
     for j, code in enumerate(int(c) for c in codes):
-        symbol = j < len(columns) and columns[j] and 0 <= code < len(engine.symbols)
-        parts.append(str(engine.symbols.decode(code)) if symbol else str(code))
+        named = names[j] if j < len(names) else None
+        if named is not None and 0 <= code < len(named):
+            parts.append(str(named[code]))
+        elif j < len(columns) and columns[j] and 0 <= code < len(engine.symbols):
+            parts.append(str(engine.symbols.decode(code)))
+        else:
+            parts.append(str(code))
     return ", ".join(parts)
 
 
@@ -107,9 +137,11 @@ class PredictionWriter(BasePredictionWriter):
         self.format = output_format(path)
         self.rows: list[dict[str, Any]] = []
         self.loaders: set[int] = set()
+        self.names: list = []
 
     def on_predict_start(self, trainer, pl_module) -> None:
         self.rows, self.loaders = [], set()
+        self.names = answer_names(pl_module, getattr(trainer, "datamodule", None))
 
     def write_on_batch_end(self, trainer, pl_module, prediction, batch_indices, batch, batch_idx, dataloader_idx) -> None:
         if not isinstance(prediction, dict) or "answer" not in prediction:
@@ -127,9 +159,9 @@ class PredictionWriter(BasePredictionWriter):
         self.loaders.add(dataloader_idx)
         for j, codes in enumerate(answers):
             row: dict[str, Any] = {"id": ids[j] if j < len(ids) else None, "dataloader": dataloader_idx,
-                                   "answer": answer_text(pl_module, codes),
+                                   "answer": answer_text(pl_module, codes, self.names),
                                    "probability": None if probs[j] is None else round(float(probs[j]), 6),
-                                   "label": answer_text(pl_module, labels[j]) if labels is not None else None}
+                                   "label": answer_text(pl_module, labels[j], self.names) if labels is not None else None}
             self.rows.append(row)
 
     def on_predict_end(self, trainer, pl_module) -> None:
