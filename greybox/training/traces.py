@@ -381,6 +381,7 @@ def build_trace(
     )
     culprits = culprit_inputs(trace) if correct is False else []
     label_proofs: list[ts.Proof] = []
+    label_search = None
     if correct is False and label_values is not None and search is not None:
         label_search = _proofs_of(task, dist, neural, facts, qatom.predicate, _goal_args(qatom, label_values),
                                   label.reshape(-1).to(torch.int64), k, proof_budget_s)
@@ -396,9 +397,11 @@ def build_trace(
         t_values = answers.parse(why_not_answer)
         codes = dist.answer_codes([t_values])[0]
         target = answers.text(answers.values(codes.tolist()))
-        t_search = _proofs_of(task, dist, neural, facts, qatom.predicate, _goal_args(qatom, answers.values(codes.tolist())),
-                              codes, k, proof_budget_s)
-        if target != label_text or not label_proofs:
+        if label_search is not None and target == label_text:
+            t_search = label_search  # why not the label: its proofs are already found
+        else:
+            t_search = _proofs_of(task, dist, neural, facts, qatom.predicate,
+                                  _goal_args(qatom, answers.values(codes.tolist())), codes, k, proof_budget_s)
             notes.append(_search_note(t_search, f"{target}"))
         t_goal = namer.atom(qatom.predicate, _goal_args(qatom, answers.values(codes.tolist())))
         t_nodes = [ts.Proof(probability=_clamp(p), root=_flat_proof(t_goal, p, literals, facts)) for p, literals in t_search.proofs]
