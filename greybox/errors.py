@@ -30,6 +30,7 @@ __all__ = [
     "ResourceLimitError",
     "ConfigError",
     "KnowledgeBaseError",
+    "CheckpointError",
     "ProblemList",
 ]
 
@@ -148,6 +149,10 @@ class ConfigError(GreyboxError):
 
 class KnowledgeBaseError(GreyboxError):
     """An edit to a knowledge base was rejected (nothing was written)."""
+
+
+class CheckpointError(GreyboxError):
+    """A checkpoint file is missing, unreadable, unsafe to load, or does not fit the model."""
 
 
 class ProblemList(GreyboxError):

@@ -85,6 +85,10 @@ def render_dot(trace: DecisionTrace) -> str:
     title = [f"{trace.task} {trace.split} #{trace.index}{subset}: {trace.query}"]
     if trace.question:
         title.append(trace.question)
+    if trace.provenance is not None:
+        if trace.provenance.untrained:
+            title.insert(0, "UNTRAINED MODEL (no checkpoint loaded)")
+        title.append(trace.provenance.describe())
     lines = [
         "digraph trace {",
         f"  graph [label={_label(*title)}, "

@@ -10,7 +10,12 @@ The page lists the examples marked right / wrong (filter buttons ``#filter-all``
 ``#filter-right``, ``#filter-wrong`` and a text filter ``#filter-text``) and shows
 the selected one: ``#prediction`` and ``#alternatives``, ``#inputs`` (culprits have
 the class ``culprit``), ``#why-not``, ``#proof-tree`` (collapsible ``details``),
-``#attributions`` (bars) and ``#rules-used``. List items are
+``#attributions`` (bars) and ``#rules-used``; for a wrong prediction, the proofs of the
+label in ``#label-proof-tree`` beside the proofs of the prediction; the trace's
+``#provenance`` (config, checkpoint, SHA-256, greybox version). A trace of an untrained
+model shows ``#untrained-banner`` on the page and ``#untrained-badge`` by its answer.
+The summary gives an ``#accuracy`` only over several examples taken in a row: a batch
+with a ``selection`` (e.g. wrong predictions only) names it in ``#selection`` instead. List items are
 ``#example-list li[data-index=N][data-correct=true|false|unknown]``.
 The URL hash ``#filter=wrong&q=text&select=first|wrong-first|N`` sets the filters
 and clicks an example when the page loads.
@@ -81,12 +86,14 @@ def embed_json(text: str) -> str:
 def render_html(
     traces: Union[Sequence[DecisionTrace], TraceBatch, DecisionTrace],
     title: str = "greybox traces",
+    selection: str | None = None,
 ) -> str:
     """Render traces as one self-contained HTML page.
 
     Args:
         traces: a list of traces, a ``TraceBatch`` or a single trace.
         title: the page title (escaped).
+        selection: how the traces were picked, when not in a row (``TraceBatch.selection``).
 
     Returns:
         The page as text; write it to a ``.html`` file and open it in a browser.
@@ -112,6 +119,8 @@ def render_html(
                 hint="read JSON traces with validate_trace_json() first",
             )
         batch = TraceBatch(traces=traces)
+    if selection is not None:
+        batch = batch.model_copy(update={"selection": selection})
     template, style, script = (_asset(name) for name in _ASSETS)
     values = {
         "TITLE": html.escape(title),

@@ -27,9 +27,14 @@ import io
 from dataclasses import dataclass, field
 from typing import Optional
 
+from greybox.trace.picture import picture_lines
 from greybox.trace.schema import DecisionTrace, PerceivedInput, ProofChain, ProofNode, format_probability as fp
 
-__all__ = ["render_text", "TextNode", "trace_tree"]
+__all__ = ["render_text", "TextNode", "trace_tree", "UNTRAINED_LINE"]
+
+#: the first line of a trace of a model that no checkpoint was loaded into
+UNTRAINED_LINE = ("UNTRAINED MODEL: no checkpoint was loaded (--ckpt_path); the networks have their random "
+                  "initial weights, so this trace shows the rules at work, not what a model learned")
 
 
 @dataclass
@@ -92,7 +97,10 @@ def trace_tree(trace: DecisionTrace, trees: bool = True) -> tuple[list[tuple[str
     else:
         verdict, style = f"WRONG (label {trace.label})", "bold red"
     subset = f" ({trace.subset})" if trace.subset else ""
-    header = [(f"{trace.task} {trace.split} #{trace.index}{subset}  query: {trace.query}", "bold")]
+    header = []
+    if trace.provenance is not None and trace.provenance.untrained:
+        header.append((UNTRAINED_LINE, "bold red"))
+    header.append((f"{trace.task} {trace.split} #{trace.index}{subset}  query: {trace.query}", "bold"))
     if trace.question:
         header.append((f"question: {trace.question}", "bold"))
     header.append((f"predicted: {trace.predicted}  p={fp(trace.probability)}  {verdict}", style))
@@ -122,6 +130,16 @@ def trace_tree(trace: DecisionTrace, trees: bool = True) -> tuple[list[tuple[str
     if not trace.proofs:
         proofs.add("(no proof recorded)")
     sections.append(proofs)
+    if trace.label_proofs:
+        beside = TextNode(f"proofs of the label {trace.label} (not predicted)", "bold")
+        for k, proof in enumerate(trace.label_proofs, 1):
+            p = beside.add(f"proof {k}  p={fp(proof.probability)}", "bold")
+            # the label's proofs read the inputs as they should have been: nothing there is a culprit
+            if proof.chain is not None:
+                p.children.append(_chain_node(proof.chain, set()))
+            if proof.chain is None or trees:
+                p.children.append(_proof_node(proof.root, set()))
+        sections.append(beside)
     plain_inputs = [i for i in trace.inputs if i.label is None]
     if plain_inputs:
         ins = TextNode("inputs")
@@ -133,7 +151,8 @@ def trace_tree(trace: DecisionTrace, trees: bool = True) -> tuple[list[tuple[str
             if i.true_label is not None:
                 label += f"  true {i.true_label}"
             culprit = i.index in culprits
-            ins.add(label + ("  <- culprit" if culprit else ""), "bold red" if culprit else "")
+            picture = picture_lines(i.data_uri) if i.kind == "image" and i.data_uri else []
+            ins.add("\n".join([label + ("  <- culprit" if culprit else ""), *picture]), "bold red" if culprit else "")
         sections.append(ins)
     if trace.rules_used:
         rules = TextNode("rules used")
@@ -175,6 +194,8 @@ def trace_tree(trace: DecisionTrace, trees: bool = True) -> tuple[list[tuple[str
         for note in trace.notes:
             notes.add(note)
         sections.append(notes)
+    if trace.provenance is not None:
+        sections.append(TextNode(f"model: {trace.provenance.describe()}"))
     return header, sections
 
 
@@ -226,8 +247,11 @@ def _chain_node(chain: ProofChain, culprits: set[int]) -> TextNode:
 def _plain_lines(node: TextNode, prefix: str, out: list[str]) -> None:
     for k, child in enumerate(node.children):
         last = k == len(node.children) - 1
-        out.append(prefix + ("`-- " if last else "|-- ") + child.label)
-        _plain_lines(child, prefix + ("    " if last else "|   "), out)
+        first, *more = child.label.split("\n")
+        out.append(prefix + ("`-- " if last else "|-- ") + first)
+        below = prefix + ("    " if last else "|   ")
+        out.extend(below + ("|   " if child.children else "    ") + line for line in more)  # a picture under its line
+        _plain_lines(child, below, out)
 
 
 def _rich(header: list[tuple[str, str]], sections: list[TextNode], width: int, color: bool) -> Optional[str]:
@@ -258,12 +282,15 @@ def render_text(trace: DecisionTrace, *, plain: bool = False, width: int = 120, 
                 trees: bool = True) -> str:
     """Render a trace as a text tree.
 
-    Shows the question and the example's text (when the trace has them), the
+    Shows ``UNTRAINED MODEL`` first when the trace's provenance says no checkpoint
+    was loaded, the question and the example's text (when the trace has them), the
     predicted answer and its probability, the alternatives, the readings of the
     described inputs, each proof as a chain of named constants (when it reads as one)
     and as a tree (probabilities, ``file:line`` of the rules, where each leaf fact came
-    from), the other perceived inputs, the rules used, the attributions sorted by
-    ``|gradient|``, the culprits, the why-not answer and the notes.
+    from), the proofs of the label beside them when the prediction is wrong, the other
+    perceived inputs (each image as a small picture of shading characters), the rules
+    used, the attributions sorted by ``|gradient|``, the culprits, the why-not answer,
+    the notes and the model it explains (config, checkpoint, SHA-256, greybox version).
 
     Args:
         trace: the trace.

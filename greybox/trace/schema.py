@@ -9,8 +9,11 @@ Regenerate it with::
     python -m greybox.trace.schema > greybox/trace/schema.json
 
 Versions: ``SCHEMA_VERSION`` is what greybox writes; ``validate_trace_json`` also
-reads the older ``READABLE_VERSIONS`` (1.1 only added optional fields to 1.0: the
-example's ``passages``, ``question`` and ``subset``, named inputs, ``Proof.chain`` and ``notes``).
+reads the older ``READABLE_VERSIONS`` (each only added optional fields: 1.1 the
+example's ``passages``, ``question`` and ``subset``, named inputs, ``Proof.chain`` and
+``notes``; 1.2 the trace's ``provenance`` (config files, checkpoint and its SHA-256,
+greybox version, whether the model is untrained), ``label_proofs`` and the batch's
+``selection``).
 
 Where a fact came from is a ``Source``, a union discriminated on ``kind``:
 
@@ -27,7 +30,7 @@ Example:
     >>> src.describe()
     'digit_net read image 1 as 3 (p=0.910)'
     >>> leaf = ProofNode(atom="digit(img1, 3)", probability=0.91, source=src, fact_id=4)
-    >>> trace = DecisionTrace(schema_version="1.1", task="digit_sum", split="test", index=0,
+    >>> trace = DecisionTrace(schema_version="1.2", task="digit_sum", split="test", index=0,
     ...                       query="digit(img1, D)", predicted="3", probability=0.91,
     ...                       correct=True, label="3",
     ...                       proofs=[Proof(probability=0.91, root=leaf)])
@@ -59,6 +62,7 @@ __all__ = [
     "Attribution",
     "PerceivedInput",
     "Passage",
+    "Provenance",
     "ChainLink",
     "ProofChain",
     "FactChange",
@@ -73,10 +77,11 @@ __all__ = [
     "READABLE_VERSIONS",
 ]
 
-#: the version greybox writes; 1.1 added passages, question, subset, named inputs and proof chains
-SCHEMA_VERSION = "1.1"
+#: the version greybox writes; 1.1 added passages, question, subset, named inputs and proof chains;
+#: 1.2 added provenance (config, checkpoint, version, untrained), label_proofs and a batch's selection
+SCHEMA_VERSION = "1.2"
 #: the versions ``validate_trace_json`` reads (every 1.x change only added optional fields)
-READABLE_VERSIONS = ("1.0", "1.1")
+READABLE_VERSIONS = ("1.0", "1.1", "1.2")
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -360,10 +365,58 @@ class WhyNot(_Strict):
     note: Optional[str] = None
 
 
+class Provenance(_Strict):
+    """What a trace explains: the model's config files, the checkpoint of its weights, the greybox that traced it.
+
+    ``untrained`` is True when no checkpoint was loaded: the networks have their random
+    initial weights, so the readings and the answer say nothing about a trained model.
+
+    Example:
+        >>> Provenance(configs=["experiments/digit_sum/sum2_digits.yaml"], greybox_version="0.1.0").untrained
+        True
+    """
+
+    configs: list[str] = Field(default_factory=list, description="The config files the model was built from, in order.")
+    checkpoint: Optional[str] = Field(default=None, description="The checkpoint whose weights were loaded (None: none).")
+    checkpoint_sha256: Optional[str] = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$", description="SHA-256 of the checkpoint file, hex."
+    )
+    greybox_version: str = Field(description="The version of greybox that made the trace.")
+    untrained: bool = Field(default=True, description="True when no checkpoint was loaded (random initial weights).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _untrained_without_checkpoint(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "untrained" not in data:
+            data = {**data, "untrained": data.get("checkpoint") is None}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Provenance:
+        if self.untrained != (self.checkpoint is None):
+            raise ValueError("untrained must be true exactly when no checkpoint is named")
+        if self.checkpoint_sha256 is not None and self.checkpoint is None:
+            raise ValueError("checkpoint_sha256 is given but no checkpoint")
+        return self
+
+    def describe(self) -> str:
+        """One line for people, e.g. ``'config a.yaml; checkpoint last.ckpt (sha256 1f2e3d4c5b6a); greybox 0.1.0'``."""
+        configs = f"config {', '.join(self.configs)}" if self.configs else "config ?"
+        if self.checkpoint is None:
+            weights = "UNTRAINED (no checkpoint)"
+        else:
+            digest = f" (sha256 {self.checkpoint_sha256[:12]})" if self.checkpoint_sha256 else ""
+            weights = f"checkpoint {self.checkpoint}{digest}"
+        return f"{configs}; {weights}; greybox {self.greybox_version}"
+
+
 class DecisionTrace(_Strict):
     """One prediction with its proofs, attributions and perceived inputs."""
 
-    schema_version: Literal["1.1"] = SCHEMA_VERSION
+    schema_version: Literal["1.2"] = SCHEMA_VERSION
+    provenance: Optional[Provenance] = Field(
+        default=None, description="The config, checkpoint and greybox version the trace was made with (None: unknown)."
+    )
     task: str = Field(description="The task, e.g. 'digit_sum'.")
     split: str = Field(description="The data split, e.g. 'test'.")
     index: int = Field(ge=0, description="Index of the example in its split (in its subset's loader).")
@@ -381,6 +434,9 @@ class DecisionTrace(_Strict):
         default_factory=list, description="Other answers, most probable first; the predicted one is not repeated."
     )
     proofs: list[Proof] = Field(default_factory=list, description="Proofs of the predicted answer, most probable first.")
+    label_proofs: list[Proof] = Field(
+        default_factory=list, description="Proofs of the labelled answer when the prediction is wrong, most probable first."
+    )
     attributions: list[Attribution] = Field(default_factory=list)
     inputs: list[PerceivedInput] = Field(default_factory=list)
     rules_used: list[ProgramSource] = Field(default_factory=list, description="Every rule applied in the proofs.")
@@ -423,7 +479,11 @@ class DecisionTrace(_Strict):
 class TraceBatch(_Strict):
     """Several traces, e.g. one evaluation run."""
 
-    schema_version: Literal["1.1"] = SCHEMA_VERSION
+    schema_version: Literal["1.2"] = SCHEMA_VERSION
+    selection: Optional[str] = Field(
+        default=None, description="How the traces were picked when not in a row, e.g. 'wrong predictions only' "
+        "(then their share of right answers is no accuracy)."
+    )
     traces: list[DecisionTrace] = Field(default_factory=list)
 
 
@@ -443,7 +503,7 @@ def json_schema() -> dict[str, Any]:
     Example:
         >>> s = json_schema()
         >>> s["title"], sorted(s["$defs"])[:3]
-        ('greybox DecisionTrace 1.1', ['Alternative', 'Attribution', 'ChainLink'])
+        ('greybox DecisionTrace 1.2', ['Alternative', 'Attribution', 'ChainLink'])
     """
     schema = _Document.json_schema(mode="serialization")
     return {
@@ -510,11 +570,11 @@ def validate_trace_json(text: str | bytes, *, file: str | None = None) -> Decisi
 
     Example:
         >>> validate_trace_json('{"schema_version": "1.0", "traces": []}')  # an older version is upgraded
-        TraceBatch(schema_version='1.1', traces=[])
+        TraceBatch(schema_version='1.2', selection=None, traces=[])
         >>> validate_trace_json('{"schema_version": "0.9", "traces": []}')
         Traceback (most recent call last):
         ...
-        greybox.errors.ParseError: trace has schema_version '0.9' but this greybox reads '1.0' or '1.1'
+        greybox.errors.ParseError: trace has schema_version '0.9' but this greybox reads '1.0' or '1.1' or '1.2'
         hint: write the trace again with this version of greybox
     """
     if isinstance(text, bytes):

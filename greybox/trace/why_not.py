@@ -19,7 +19,10 @@ Algorithm (exact for one proof, documented approximations across proofs):
    ``L`` does not pass the next literal. Literals that may not change (program
    facts, knowledge-graph rows) keep their probability; a proof whose fixed
    part alone is below the bar cannot reach it.
-3. The cheapest proof wins (ties: the first given). Its changes are reported.
+3. The cheapest proof wins (ties: the first given). Its changes are reported,
+   except those smaller than ``MIN_CHANGE`` (0.01, one percentage point): a reading
+   moved from 0.997 to 0.998 is noise, not a reason. The note counts what was left
+   out, and ``total_change`` still sums every change.
 
 Approximations, all on the safe side (the change reported is sufficient; a
 smaller one may exist): the winner's probability is held fixed, although
@@ -54,7 +57,10 @@ from greybox.trace.schema import (
     format_probability,
 )
 
-__all__ = ["LeafFact", "leaf_facts", "why_not", "culprit_inputs"]
+__all__ = ["LeafFact", "leaf_facts", "why_not", "culprit_inputs", "MIN_CHANGE"]
+
+#: changes of a fact's probability smaller than this are not shown as reasons (see the module docstring)
+MIN_CHANGE = 0.01
 
 
 @dataclass(frozen=True)
@@ -164,6 +170,7 @@ def why_not(
     *,
     margin: float = 1e-3,
     changeable_kinds: Iterable[str] = ("neural",),
+    min_change: float = MIN_CHANGE,
 ) -> WhyNot:
     """The cheapest change of leaf facts found that makes ``target`` beat the winner.
 
@@ -176,6 +183,7 @@ def why_not(
         winner_probability: the predicted answer's probability.
         margin: how much the target must exceed the winner by.
         changeable_kinds: for schema proofs, the source kinds that may change.
+        min_change: changes smaller than this are left out of ``changes`` (counted in the note).
 
     Returns:
         A ``WhyNot``; ``achievable`` is False (and ``changes`` empty) when no proof can
@@ -243,8 +251,17 @@ def why_not(
         for f, n in zip(free, new)
         if n != f.literal_probability
     ]
-    note = None if changes else f"{target} already exceeds the predicted answer by one of its proofs"
-    return WhyNot(target=target, changes=changes, total_change=max(cost, 0.0), achievable=True, note=note)
+    shown = [c for c in changes if abs(c.to_probability - c.from_probability) >= min_change]
+    small = len(changes) - len(shown)
+    note = None
+    if not changes:
+        note = f"{target} already exceeds the predicted answer by one of its proofs"
+    elif not shown:
+        note = (f"{target} needs only changes below {format_probability(min_change)} "
+                f"({small} of them): it nearly wins already")
+    elif small:
+        note = f"{small} smaller change{'s' if small != 1 else ''} (below {format_probability(min_change)} each) left out"
+    return WhyNot(target=target, changes=shown, total_change=max(cost, 0.0), achievable=True, note=note)
 
 
 def culprit_inputs(inputs: Sequence[PerceivedInput] | DecisionTrace, *, correct: Optional[bool] = None) -> list[int]:

@@ -94,13 +94,14 @@ def __getattr__(name: str):
 def lightning_main(argv: list[str] | None = None) -> int:
     """Run a Lightning sub-command; user errors print a message and return 2."""
     from ..errors import GreyboxError
+    from .run_args import prepare_lightning_args
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     try:
         with warnings.catch_warnings():
             # `greybox` passes its own arguments on; they are sys.argv's, not a second set
             warnings.filterwarnings("ignore", message=".*args parameter is intended to run from within Python.*")
-            _cli_class()(args=argv)
+            _cli_class()(args=prepare_lightning_args(argv))  # checked checkpoint, predict --output
     except GreyboxError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

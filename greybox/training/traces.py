@@ -7,9 +7,13 @@ A trace holds what a person needs to see why an answer came out:
   was applied to which facts, and for each neural fact which network read which
   input as what, with what probability;
 * attributions: d P(prediction) / d p(fact) for every neural fact;
-* for a wrong prediction, the inputs whose reading caused it (the readings in the
-  best proof of the prediction that differ from the best proof of the label);
-* on request, why-not: the smallest change of readings that makes another answer win.
+* for a wrong prediction, the proofs of the labelled answer beside those of the
+  prediction, the inputs whose reading caused it (the readings in the best proof of
+  the prediction that differ from the best proof of the label), and why-not the
+  label: the smallest change of readings that would have made it win;
+* on request, why-not another answer;
+* its provenance, when given: the config files, the checkpoint and its SHA-256, the
+  greybox version, and whether the model is untrained.
 
 When the data module describes the example (``greybox.trace.describe``), the trace
 also carries the example's text as numbered passages, shows every named constant by
@@ -271,6 +275,7 @@ def build_trace(
     inputs: list[ts.PerceivedInput] | None = None,
     description: ExampleDescription | None = None,
     proof_budget_s: float = 3.0,
+    provenance: ts.Provenance | None = None,
 ) -> ts.DecisionTrace:
     """The decision trace of one example (a batch of size 1).
 
@@ -280,12 +285,14 @@ def build_trace(
         task_name, split, index: where the example comes from, recorded in the trace.
         k: proofs kept for the prediction (``top-k``, see ``greybox.trace.proof_search``).
         why_not_answer: an answer that was not predicted (by value or, when answers are
-            named, by name): what would make it win.
+            named, by name): what would make it win. Default: the label, when the
+            prediction is wrong.
         inputs: the perceived inputs to record instead of the ones read from the example.
         description: what the example's numbers stand for (``greybox.trace.describe``);
             without it constants show as the engine's numbers.
         proof_budget_s: seconds each proof search may take before it settles for the
             proofs found among the more probable facts (the trace then says so).
+        provenance: the config, checkpoint and version to record in the trace.
 
     Returns:
         The trace.
@@ -340,20 +347,9 @@ def build_trace(
                             proof_budget_s)
         notes.append(_search_note(search, f"{predicted}"))
     rules_used: list[ts.ProgramSource] = []
-    proofs = []
     goal_args = _goal_args(qatom, pred_values)
-    for p, literals in search.proofs if search is not None else []:
-        chain = None
-        try:
-            # the proof names uncertain facts; certain ones hold in its world too
-            world = frozenset(literals) | {(f, True) for f in facts.certain}
-            tree = derivation_tree(facts.engine.info, facts.all, qatom.predicate, goal_args, world)
-            root = _convert(tree, facts, rules_used)
-            if description is not None:
-                chain = proof_chain(tree, namer, lambda leaf: _convert(leaf, facts, []))
-        except GreyboxError:
-            root = _flat_proof(namer.atom(qatom.predicate, goal_args), p, literals, facts)
-        proofs.append(ts.Proof(probability=_clamp(p), root=root, chain=chain))
+    proofs = _tree_proofs(search.proofs if search is not None else [], facts, qatom.predicate, goal_args,
+                          namer, description, rules_used)
 
     attributions = []
     for pred in task.reasoner.predicates:
@@ -384,24 +380,54 @@ def build_trace(
         passages=[ts.Passage(number=i, text=t) for i, t in enumerate(description.passages, 1)] if description is not None else [],
     )
     culprits = culprit_inputs(trace) if correct is False else []
-    if correct is False and not culprits and label_values is not None and search is not None:
+    label_proofs: list[ts.Proof] = []
+    label_search = None
+    if correct is False and label_values is not None and search is not None:
         label_search = _proofs_of(task, dist, neural, facts, qatom.predicate, _goal_args(qatom, label_values),
-                                  label.reshape(-1).to(torch.int64), 1, proof_budget_s)
+                                  label.reshape(-1).to(torch.int64), k, proof_budget_s)
         notes.append(_search_note(label_search, f"the label {label_text}"))
-        culprits = _culprits_by_proofs(search.proofs, label_search.proofs, facts)
+        label_proofs = _tree_proofs(label_search.proofs, facts, qatom.predicate, _goal_args(qatom, label_values),
+                                    namer, description, rules_used)
+        if not culprits:
+            culprits = _culprits_by_proofs(search.proofs, label_search.proofs, facts)
+        if why_not_answer is None:
+            why_not_answer = label_text  # by default a wrong prediction asks: why not the label?
     wn = None
     if why_not_answer is not None and task.decode == "exact":
         t_values = answers.parse(why_not_answer)
         codes = dist.answer_codes([t_values])[0]
         target = answers.text(answers.values(codes.tolist()))
-        t_search = _proofs_of(task, dist, neural, facts, qatom.predicate, _goal_args(qatom, answers.values(codes.tolist())),
-                              codes, k, proof_budget_s)
-        notes.append(_search_note(t_search, f"{target}"))
+        if label_search is not None and target == label_text:
+            t_search = label_search  # why not the label: its proofs are already found
+        else:
+            t_search = _proofs_of(task, dist, neural, facts, qatom.predicate,
+                                  _goal_args(qatom, answers.values(codes.tolist())), codes, k, proof_budget_s)
+            notes.append(_search_note(t_search, f"{target}"))
         t_goal = namer.atom(qatom.predicate, _goal_args(qatom, answers.values(codes.tolist())))
         t_nodes = [ts.Proof(probability=_clamp(p), root=_flat_proof(t_goal, p, literals, facts)) for p, literals in t_search.proofs]
         wn = why_not(target, t_nodes, winner_probability=_clamp(pred_p))
-    return trace.model_copy(update={"culprit_inputs": sorted(set(culprits)), "why_not": wn,
-                                    "notes": [n for n in notes if n is not None]})
+    return trace.model_copy(update={"culprit_inputs": sorted(set(culprits)), "why_not": wn, "label_proofs": label_proofs,
+                                    "rules_used": rules_used, "provenance": provenance,
+                                    "notes": list(dict.fromkeys(n for n in notes if n is not None))})
+
+
+def _tree_proofs(found, facts: _Facts, predicate: str, goal_args: tuple, namer: Namer,
+                 description: ExampleDescription | None, rules_used: list[ts.ProgramSource]) -> list[ts.Proof]:
+    """Proofs found by the search (probability, literals) as derivation trees (and chains, when described)."""
+    proofs = []
+    for p, literals in found:
+        chain = None
+        try:
+            # the proof names uncertain facts; certain ones hold in its world too
+            world = frozenset(literals) | {(f, True) for f in facts.certain}
+            tree = derivation_tree(facts.engine.info, facts.all, predicate, goal_args, world)
+            root = _convert(tree, facts, rules_used)
+            if description is not None:
+                chain = proof_chain(tree, namer, lambda leaf: _convert(leaf, facts, []))
+        except GreyboxError:
+            root = _flat_proof(namer.atom(predicate, goal_args), p, literals, facts)
+        proofs.append(ts.Proof(probability=_clamp(p), root=root, chain=chain))
+    return proofs
 
 
 def _flat_proof(goal: str, p: float, literals, facts: _Facts) -> ts.ProofNode:

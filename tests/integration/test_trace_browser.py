@@ -213,3 +213,19 @@ def test_a_described_kinship_trace_shows_story_names_and_chain(tmp_path):
     sources = [s.text for s in chain.find_all(cls="source")]
     assert sources[1].startswith("relation_net read pair (Dorothy, Michael) in [2-3] as brother")
     assert dom.by_id("proof-0").find_all("details", cls="derivation")  # the tree, folded under the chain
+
+
+def test_an_untrained_wrong_example_alone_shows_the_banner_and_the_labels_proofs(tmp_path):
+    data = digit_sum_trace().model_dump(mode="json")
+    data["provenance"] = {"configs": ["experiments/digit_sum/sum2_digits.yaml"], "greybox_version": "0.1.0"}
+    data["label_proofs"] = [{"probability": 0.27, "root": {"atom": "addition(img0, img1, 7)", "probability": 0.27}}]
+    page = tmp_path / "one.html"
+    page.write_text(render_html([DecisionTrace.model_validate(data)], title="one"), encoding="utf-8")
+    dom = _dom(page, "#select=0", tmp_path)
+    assert "hidden" not in dom.by_id("untrained-banner").attrs
+    assert dom.by_id("untrained-badge").text == "UNTRAINED model"
+    summary = dom.by_id("summary").text
+    assert summary.startswith("1 example") and "accuracy" not in summary  # one example is no accuracy
+    assert "hidden" not in dom.by_id("label-proofs-section").attrs
+    assert dom.by_id("label-proofs-title").text == "Proofs of the label 7 (not predicted)"
+    assert "addition(img0, img1, 7)" in dom.by_id("label-proof-tree").text

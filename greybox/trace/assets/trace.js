@@ -125,7 +125,11 @@
     summary.appendChild(el("span", { cls: "right", text: counts.right + " right" }));
     summary.appendChild(el("span", { text: " \u00b7 " }));
     summary.appendChild(el("span", { cls: "wrong", text: counts.wrong + " wrong" }));
-    if (labelled) summary.appendChild(el("span", { text: " \u00b7 accuracy " + (100 * counts.right / labelled).toFixed(1) + "%" }));
+    // an accuracy needs several labelled examples taken in a row, not one example or a chosen few
+    if (data.selection) summary.appendChild(el("span", { id: "selection", text: " \u00b7 " + data.selection }));
+    else if (labelled > 1) summary.appendChild(el("span", { id: "accuracy", text: " \u00b7 accuracy " + (100 * counts.right / labelled).toFixed(1) + "%" }));
+    var untrained = traces.some(function (t) { return t.provenance && t.provenance.untrained; });
+    document.getElementById("untrained-banner").hidden = !untrained;
   }
 
   function applyFilters() {
@@ -167,6 +171,7 @@
     renderInputs(t);
     renderWhyNot(t);
     renderProofs(t);
+    renderLabelProofs(t);
     renderAttributions(t);
     renderRules(t);
   }
@@ -193,7 +198,20 @@
       t.task + " \u00b7 " + t.split + " #" + t.index + (t.subset ? " (" + t.subset + ")" : "") + " \u00b7 query ",
       el("code", { text: t.query })
     ]));
+    if (t.provenance && t.provenance.untrained) {
+      box.querySelector(".headline").appendChild(el("span", { id: "untrained-badge", cls: "badge untrained", text: "UNTRAINED model" }));
+    }
     if (t.question) box.appendChild(el("div", { id: "question", cls: "question", text: t.question }));
+    var prov = document.getElementById("provenance");
+    clear(prov);
+    if (t.provenance) {
+      var pv = t.provenance;
+      prov.appendChild(el("span", { text: "config " + (pv.configs.length ? pv.configs.join(", ") : "?") + " \u00b7 " }));
+      prov.appendChild(pv.untrained ? el("strong", { cls: "untrained", text: "UNTRAINED (no checkpoint)" })
+        : el("span", { text: "checkpoint " + pv.checkpoint, title: "sha256 " + pv.checkpoint_sha256 }));
+      if (pv.checkpoint_sha256) prov.appendChild(el("span", { cls: "mono", text: " sha256 " + pv.checkpoint_sha256.slice(0, 12) }));
+      prov.appendChild(el("span", { text: " \u00b7 greybox " + pv.greybox_version }));
+    }
     var alts = document.getElementById("alternatives");
     clear(alts);
     var rows = [{ answer: t.predicted, probability: t.probability, predicted: true }].concat(t.alternatives || []);
@@ -358,6 +376,25 @@
     });
   }
 
+  function renderLabelProofs(t) {
+    var section = document.getElementById("label-proofs-section");
+    var box = document.getElementById("label-proof-tree");
+    clear(box);
+    var proofs = t.label_proofs || [];
+    section.hidden = !proofs.length;
+    if (!proofs.length) return;
+    document.getElementById("label-proofs-title").textContent = "Proofs of the label " + t.label + " (not predicted)";
+    var culprits = {};  // the label's proofs read the inputs as they should have been
+    proofs.forEach(function (p, k) {
+      var tree = proofNode(p.root, culprits);
+      box.appendChild(el("div", { id: "label-proof-" + k, cls: "proof label-proof" }, [
+        el("div", { cls: "proof-head" }, ["Proof " + (k + 1) + " ", el("span", { cls: "prob", text: "p=" + fmtP(p.probability) })]),
+        p.chain ? chainNode(p.chain, culprits) : null,
+        p.chain ? el("details", { cls: "derivation" }, [el("summary", { text: "derivation tree" }), tree]) : tree
+      ]));
+    });
+  }
+
   function renderAttributions(t) {
     var box = document.getElementById("attributions");
     clear(box);
@@ -420,10 +457,10 @@
   var textBox = document.getElementById("filter-text");
   textBox.addEventListener("input", function () { state.text = textBox.value.trim().toLowerCase(); applyFilters(); });
   document.getElementById("expand-all").addEventListener("click", function () {
-    document.querySelectorAll("#proof-tree details").forEach(function (d) { d.open = true; });
+    document.querySelectorAll("#proof-tree details, #label-proof-tree details").forEach(function (d) { d.open = true; });
   });
   document.getElementById("collapse-all").addEventListener("click", function () {
-    document.querySelectorAll("#proof-tree details").forEach(function (d) { d.open = false; });
+    document.querySelectorAll("#proof-tree details, #label-proof-tree details").forEach(function (d) { d.open = false; });
   });
   document.addEventListener("keydown", function (e) {
     if (e.target === textBox || (e.key !== "ArrowDown" && e.key !== "ArrowUp")) return;

@@ -317,3 +317,66 @@ def test_sample_batch_images_are_pngs():
     images = [i for t in batch.traces for i in t.inputs if i.kind == "image"]
     assert len(images) == 2
     assert all(_png_pixels(i.data_uri)[:2] == (8, 8) for i in images)
+
+
+# ---------------------------------------------------------------- provenance, untrained, label proofs, pictures
+
+
+def _with(trace: DecisionTrace, **update) -> DecisionTrace:
+    return DecisionTrace.model_validate({**trace.model_dump(mode="json"), **update})
+
+
+UNTRAINED = {"configs": ["experiments/digit_sum/sum2_digits.yaml"], "checkpoint": None, "greybox_version": "0.1.0"}
+TRAINED = {"configs": ["a.yaml", "b.yaml"], "checkpoint": "runs/x/last.ckpt", "checkpoint_sha256": "ab" * 32,
+           "greybox_version": "0.1.0"}
+
+
+def test_an_untrained_trace_says_so_first_in_text_dot_and_html():
+    t = _with(digit_sum_trace(), provenance=UNTRAINED)
+    assert t.provenance.untrained
+    for text in (render_text(t, plain=True), render_text(t, width=300)):
+        assert text.splitlines()[0].startswith("UNTRAINED MODEL: no checkpoint was loaded")
+        assert "model: config experiments/digit_sum/sum2_digits.yaml; UNTRAINED (no checkpoint); greybox 0.1.0" in text
+    assert "UNTRAINED MODEL (no checkpoint loaded)" in render_dot(t)
+    page = render_html([t])
+    assert 'id="untrained-banner"' in page and "UNTRAINED MODEL" in page
+    assert _page_data(page)["traces"][0]["provenance"]["untrained"] is True
+    trained = render_text(_with(digit_sum_trace(), provenance=TRAINED), plain=True)
+    assert "UNTRAINED" not in trained
+    assert f"model: config a.yaml, b.yaml; checkpoint runs/x/last.ckpt (sha256 {'ab' * 6}); greybox 0.1.0" in trained
+
+
+def test_the_labels_proofs_stand_beside_the_predictions():
+    t = digit_sum_trace()
+    label_proof = {"probability": 0.27, "root": {
+        "atom": "addition(img0, img1, 7)", "probability": 0.27, "children": [
+            {"atom": "digit(img1, 4)", "probability": 0.3, "fact_id": 14, "source": {
+                "kind": "neural", "predicate": "digit", "model": "digit_net", "sample": 0, "input_index": 1,
+                "input_label": "image 1", "cls": 4, "probability": 0.3}}]}}
+    t = _with(t, label_proofs=[label_proof])
+    lines = render_text(t, plain=True).splitlines()
+    at = lines.index("proofs of the label 7 (not predicted)")
+    assert lines.index("proofs") < at and lines[at + 1] == "`-- proof 1  p=0.270"
+    assert "digit(img1, 4)  p=0.300  <- digit_net read image 1 as 4 (p=0.300)" in lines[at + 3]
+    assert "(culprit)" not in lines[at + 3]  # the label's reading is the right one
+    assert _page_data(render_html([t]))["traces"][0]["label_proofs"][0]["root"]["atom"] == "addition(img0, img1, 7)"
+
+
+def test_text_draws_each_image_as_a_picture():
+    lines = render_text(digit_sum_trace(), plain=True).splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("|-- [0] image"))
+    picture = lines[at + 1:at + 6]
+    assert picture and all(line.startswith("|       ") for line in picture)
+    assert any(set(line[8:]) & set("░▒▓█") for line in picture)
+
+
+def test_one_page_of_one_example_has_no_accuracy_and_a_selection_is_named():
+    script = resources.files("greybox.trace").joinpath("assets", "trace.js").read_text(encoding="utf-8")
+    assert "labelled > 1" in script and "data.selection" in script
+    page = render_html([digit_sum_trace()], selection="wrong predictions only")
+    assert _page_data(page)["selection"] == "wrong predictions only"
+
+
+def _page_data(page: str) -> dict:
+    raw = re.search(r'<script type="application/json" id="trace-data">(.*?)</script>', page, re.S).group(1)
+    return json.loads(raw)

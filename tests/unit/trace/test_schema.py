@@ -57,7 +57,7 @@ def test_schema_names_every_model_and_the_version():
     s = json_schema()
     assert s["title"] == f"greybox DecisionTrace {SCHEMA_VERSION}"
     assert {m.__name__ for m in MODELS} <= set(s["$defs"])
-    assert s["$defs"]["DecisionTrace"]["properties"]["schema_version"]["const"] == SCHEMA_VERSION == "1.1"
+    assert s["$defs"]["DecisionTrace"]["properties"]["schema_version"]["const"] == SCHEMA_VERSION == "1.2"
     # what greybox writes always has every field
     assert "why_not" in s["$defs"]["DecisionTrace"]["required"]
     assert s["$defs"]["ProofNode"]["additionalProperties"] is False
@@ -189,3 +189,27 @@ def test_package_exports_functions_not_modules():
     assert callable(render_html) and render_html.__name__ == "render_html"
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         greybox.trace.nope  # noqa: B018
+
+
+def test_provenance_says_untrained_exactly_without_a_checkpoint():
+    from greybox.trace.schema import Provenance
+
+    assert Provenance(greybox_version="0.1.0").untrained
+    assert not Provenance(checkpoint="x.ckpt", checkpoint_sha256="0" * 64, greybox_version="0.1.0").untrained
+    with pytest.raises(ValueError, match="untrained must be true exactly when no checkpoint is named"):
+        Provenance(checkpoint="x.ckpt", untrained=True, greybox_version="0.1.0")
+    with pytest.raises(ValueError, match="checkpoint_sha256 is given but no checkpoint"):
+        Provenance(checkpoint_sha256="0" * 64, greybox_version="0.1.0")
+    with pytest.raises(ValueError, match="String should match pattern"):
+        Provenance(checkpoint="x.ckpt", checkpoint_sha256="xyz", greybox_version="0.1.0")
+
+
+def test_a_1_1_trace_reads_as_1_2_without_provenance():
+    from tests.helpers.traces import digit_sum_trace
+
+    data = digit_sum_trace().model_dump(mode="json")
+    for key in ("provenance", "label_proofs"):
+        del data[key]
+    data["schema_version"] = "1.1"
+    trace = validate_trace_json(json.dumps(data))
+    assert trace.schema_version == "1.2" and trace.provenance is None and trace.label_proofs == []

@@ -148,3 +148,20 @@ def test_culprit_inputs():
     assert culprit_inputs(digit_sum_trace()) == [1]
     assert culprit_inputs(kinship_trace()) == []
     assert culprit_inputs(digit_sum_trace().inputs, correct=True) == []
+
+
+def test_changes_below_a_meaningful_size_are_left_out() -> None:
+    from greybox.trace.why_not import MIN_CHANGE
+
+    # the winner is just above the target's proof: a 0.997 -> 0.998 nudge would be the whole "reason"
+    nudge = why_not("b", [[LeafFact(0, "seen(b)", 0.997)]], winner_probability=0.9975, margin=1e-4)
+    assert nudge.achievable and nudge.changes == [] and MIN_CHANGE == 0.01
+    assert nudge.note == "b needs only changes below 0.010 (1 of them): it nearly wins already"
+    assert nudge.total_change == pytest.approx(0.0006, abs=1e-4)
+    # water-filling raises both literals to 0.9: 0.5 -> 0.9 is a reason, 0.895 -> 0.9 is not
+    facts = [[LeafFact(0, "a(b)", 0.5), LeafFact(1, "c(b)", 0.895)]]
+    full = why_not("b", facts, winner_probability=0.81, margin=0.0, min_change=0.0)
+    assert [(c.atom, round(c.to_probability, 6)) for c in full.changes] == [("a(b)", 0.9), ("c(b)", 0.9)]
+    shown = why_not("b", facts, winner_probability=0.81, margin=0.0)
+    assert [c.atom for c in shown.changes] == ["a(b)"] and shown.total_change == pytest.approx(full.total_change)
+    assert shown.note == "1 smaller change (below 0.010 each) left out"

@@ -130,7 +130,26 @@ def test_culprits_come_from_the_proofs_when_true_digits_are_unknown() -> None:
     assert [i.true_label for i in trace.inputs] == [None, None]
     assert trace.correct is False
     assert trace.culprit_inputs == [1]  # best proof of 8 reads 3 + 5, best proof of 7 reads 3 + 4
-    assert trace.why_not is None
+    # a wrong prediction asks "why not the label?" without being told to
+    assert trace.why_not is not None and trace.why_not.target == "7" and trace.why_not.achievable
+    assert [c.atom for c in trace.why_not.changes] == ["digit(1, 4)"]
+
+
+def test_a_wrong_prediction_shows_the_proofs_of_the_label(wrong_trace: DecisionTrace) -> None:
+    assert wrong_trace.label_proofs, wrong_trace.notes
+    best = wrong_trace.label_proofs[0]
+    assert best.probability == pytest.approx(0.98 * 0.05, abs=1e-5)
+    assert best.root.atom == "sum(7)"
+    readings = {n.source.input_index: n.source.cls for n in best.root.walk() if isinstance(n.source, NeuralSource)}
+    assert readings == {0: 3, 1: 4}
+    assert [p.root.atom for p in wrong_trace.proofs] and all(p.root.atom == "sum(8)" for p in wrong_trace.proofs)
+
+
+def test_a_named_why_not_replaces_the_label_for_a_wrong_prediction() -> None:
+    example = {"images": _images()[None], "label": torch.tensor([7])}
+    trace = build_trace(_task(), example, task_name="digit_sum", split="test", index=0, why_not_answer="9")
+    assert trace.why_not is not None and trace.why_not.target == "9"
+    assert trace.label_proofs and trace.label_proofs[0].root.atom == "sum(7)"
 
 
 def test_correct_prediction_has_no_culprits() -> None:
@@ -138,6 +157,7 @@ def test_correct_prediction_has_no_culprits() -> None:
     trace = build_trace(_task(perception_targets={"digit_net": "digits"}), example, task_name="digit_sum",
                         split="test", index=0)
     assert (trace.predicted, trace.correct, trace.culprit_inputs) == ("8", True, [])
+    assert trace.label_proofs == [] and trace.why_not is None
 
 
 # ---------------------------------------------------------------------------- greybox explain, end to end
@@ -221,4 +241,4 @@ def test_a_trace_written_with_schema_1_0_still_reads(wrong_trace: DecisionTrace)
         del inp["label"], inp["passages"], inp["statement"]
     data["schema_version"] = "1.0"
     again = validate_trace_json(json.dumps({"schema_version": "1.0", "traces": [data]}))
-    assert again.schema_version == "1.1" and again.traces[0] == wrong_trace.model_copy(update={"notes": []})
+    assert again.schema_version == "1.2" and again.traces[0] == wrong_trace.model_copy(update={"notes": []})
