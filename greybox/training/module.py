@@ -314,7 +314,8 @@ class ReasoningTask(pl.LightningModule):
         loss, out = self.loss(batch)
         self._log_metrics("test", batch, loss, out, dataloader_idx)
 
-    def predict_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> dict[str, Tensor]:
+    def predict_step(self, batch: Mapping[str, Tensor], batch_idx: int,
+                     dataloader_idx: int = 0) -> dict[str, Tensor]:
         codes, prob = self.predict_answers(batch)
         return {"answer": codes, "probability": prob}
 

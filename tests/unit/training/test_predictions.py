@@ -39,3 +39,20 @@ def test_rows_as_csv_and_json_lines() -> None:
     assert json.loads(out.getvalue()) == rows[0]
     with pytest.raises(ConfigError, match=r"--output p\.parquet: unknown file type \.parquet"):
         output_format("p.parquet")
+
+
+def test_predict_runs_over_several_loaders() -> None:
+    """A data module with one predict loader per part (CLUTRR's k = 2..10) predicts each."""
+    import pytorch_lightning as pl
+    import torch
+    from torch.utils.data import DataLoader
+
+    from tests.unit.training.test_traces import _images
+
+    batch = {"images": _images()[None].repeat(3, 1, 1, 1, 1)}                 # (3, 2, 1, 8, 8)
+    loaders = [DataLoader([batch], batch_size=None), DataLoader([batch, batch], batch_size=None)]
+    trainer = pl.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False,
+                         enable_model_summary=False, enable_checkpointing=False)
+    out = trainer.predict(_task(), dataloaders=loaders)
+    assert [len(part) for part in out] == [1, 2]
+    assert out[1][0]["answer"].shape[0] == 3 and torch.all(out[1][0]["probability"] <= 1)
