@@ -412,7 +412,7 @@ class Engine:
             cols = torch.cat(parts_cols)
             relations[name] = dedupe(cols, algebra.from_facts(torch.cat(parts_ids)), algebra)
 
-        ctx = RuleContext(algebra, self.symbols, batch_size, relations)
+        ctx = RuleContext(algebra, self.symbols, batch_size, relations, max_rows=self.limits.max_tuples)
         needed = self.dependencies(targets) if targets is not None else None
         for rules, rel_names, recursive in self.strata:
             if needed is not None and not (rel_names & needed):

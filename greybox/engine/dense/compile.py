@@ -303,6 +303,34 @@ def check_grid(plan: BodyPlan, ranges: dict[str, iv.Interval], clause: Clause, m
         live = [v for v in live if v not in step.drop]
 
 
+def check_arithmetic(plan: BodyPlan, ranges: dict[str, iv.Interval], clause: Clause, const) -> None:
+    """Raise when an expression of ``plan`` can leave the 64-bit range somewhere on its grid.
+
+    A grid evaluates an expression at every point of its variables' ranges, also at points
+    no binding reaches; the sparse engine evaluates only the bindings, and raises an
+    overflow exactly when one of them overflows.
+
+    Raises:
+        DenseUnsupportedError: naming the rule and the literal.
+    """
+    for step in plan.steps:
+        if isinstance(step, FilterStep):
+            exprs = (step.left, step.right)
+        elif isinstance(step, BindStep):
+            exprs = (step.expr,)
+        else:
+            continue
+        if any(iv.leaves_int64(e, ranges, const) for e in exprs):
+            span = getattr(step.literal, "span", None) or clause.span
+            raise DenseUnsupportedError(
+                f"arithmetic in the rule for '{clause.head.predicate}' may leave the 64-bit range "
+                "on the values its variables range over",
+                file=getattr(span, "file", None), line=getattr(span, "line", None) or None,
+                column=getattr(span, "column", None) or None,
+                hint="use representation='auto' or 'sparse' (exact 64-bit arithmetic per binding)",
+            )
+
+
 def static_ranges(rule: DenseRule, boxes: dict[str, list[iv.Interval]]) -> dict[str, iv.Interval] | None:
     """Variable ranges of ``rule`` when every body atom ranges over its relation's whole box."""
     return rule_ranges(rule.shape, {pos: boxes[rule.clause.body[pos].predicate] for pos, _ in rule.shape.atoms})

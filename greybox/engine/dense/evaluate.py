@@ -57,7 +57,9 @@ from ...semirings.base import DeferredFactTable, Semiring
 from ..fixpoint import Limits, _check_time
 from . import intervals as iv
 from .body import Block, BodyRunner, embed
-from .compile import DenseProgram, DenseRule, DenseStratum, check_grid, compile_body, shape_of, static_ranges
+from .compile import (
+    DenseProgram, DenseRule, DenseStratum, check_arithmetic, check_grid, compile_body, shape_of, static_ranges,
+)
 from .domains import relation_boxes
 from .kernels import DenseKernel, dot, kernel_class, row_major
 from .qualify import DenseUnsupportedError, static_problem
@@ -171,6 +173,13 @@ class DenseEvaluator:
                 if other is not None:
                     box = [iv.hull(a, b) for a, b in zip(box, other)]
             initial[name] = box
+            for k, a in enumerate(box):
+                if a is not None and not iv.is_bounded(a):
+                    # interval reasoning clamps at ±BIG: such values stay exact in the sparse engine
+                    raise DenseUnsupportedError(
+                        f"argument {k + 1} of '{name}' holds values beyond ±2**62 ({a[0]} .. {a[1]})",
+                        hint="use representation='auto' or 'sparse' for values near the 64-bit limits",
+                    )
         strata: list[DenseStratum] = []
         for rules, names, recursive in eng.strata:
             if not (names & needed):
@@ -185,6 +194,7 @@ class DenseEvaluator:
                     [lit.atom.predicate for lit in clause.body if isinstance(lit, Negation)],
                 ))
             strata.append(DenseStratum(dense_rules, names, recursive))
+        const = lambda v: v if isinstance(v, int) else eng.symbols.lookup(v)  # noqa: E731
         boxes = relation_boxes([([r.shape for r in s.rules], s.relations, s.recursive) for s in strata], initial)
         for s in strata:
             for rule in s.rules:
@@ -193,6 +203,7 @@ class DenseEvaluator:
                     continue
                 for plan in [rule.base, *rule.delta.values()]:
                     check_grid(plan, ranges, rule.clause)
+                    check_arithmetic(plan, ranges, rule.clause, const)
         laid: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         for name in needed:
             box = boxes[name]
