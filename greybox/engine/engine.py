@@ -357,6 +357,15 @@ class Engine:
 
                 self._dense = DenseEvaluator(self)
             prepared = self._dense.prepare(semiring, targets, bounds)
+            if not isinstance(prepared, Exception) and batch_size * prepared.program.cells > self.limits.max_tuples:
+                # the dense tensors could hold more than the limit: the sparse engine counts exactly
+                from .dense.qualify import DenseUnsupportedError
+
+                prepared = DenseUnsupportedError(
+                    f"{batch_size} samples of up to {prepared.program.cells:,} cells each could pass "
+                    f"max_tuples={self.limits.max_tuples:,}",
+                    hint="use representation='auto' or 'sparse', or raise Limits(max_tuples=...)",
+                )
             if not isinstance(prepared, Exception):
                 return self._dense.run(
                     prepared, semiring=semiring, batch_size=batch_size, inputs=inputs, learnable=learnable,

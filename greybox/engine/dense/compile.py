@@ -142,6 +142,8 @@ class DenseProgram:
             where its non-zero cells lie before its rules run.
         seed_ones: derived relations without inputs whose certain facts fill their seed box: the
             first recent block of a recursion over them (``reach(start).``) is all ones.
+        cells: the most cells per sample of one relation or one step's grid: a batch of ``B``
+            samples holds at most ``B * cells`` tuples or bindings at a time.
     """
 
     boxes: dict[str, tuple[tuple[int, int], ...]]
@@ -151,6 +153,7 @@ class DenseProgram:
     ones: frozenset[str] = frozenset()
     seeds: dict[str, list] = field(default_factory=dict)
     seed_ones: frozenset[str] = frozenset()
+    cells: int = 0
 
     def __post_init__(self) -> None:
         #: the relations some stratum derives
@@ -273,13 +276,17 @@ def _late_binds(order: Sequence[Step]) -> list[Step]:
     return out
 
 
-def check_grid(plan: BodyPlan, ranges: dict[str, iv.Interval], clause: Clause, max_grid: int = MAX_GRID) -> None:
+def check_grid(plan: BodyPlan, ranges: dict[str, iv.Interval], clause: Clause, max_grid: int = MAX_GRID) -> int:
     """Raise when a step of ``plan`` spans more than ``max_grid`` cells per sample over ``ranges``.
+
+    Returns:
+        The most cells per sample of one step.
 
     Raises:
         DenseUnsupportedError: naming the rule and the step.
     """
     live: list[str] = []
+    most = 0
     for step in plan.steps:
         if isinstance(step, AtomStep):
             new = [a for k, a in step.args if k == "var" and a not in live]
@@ -291,6 +298,7 @@ def check_grid(plan: BodyPlan, ranges: dict[str, iv.Interval], clause: Clause, m
         grid = 1
         for v in live:
             grid *= iv.size(ranges.get(v))
+        most = max(most, grid)
         if grid > max_grid:
             span = getattr(step.literal, "span", None) or clause.span
             raise DenseUnsupportedError(
@@ -301,6 +309,7 @@ def check_grid(plan: BodyPlan, ranges: dict[str, iv.Interval], clause: Clause, m
                 hint="use representation='auto' or 'sparse' for rules over large domains",
             )
         live = [v for v in live if v not in step.drop]
+    return most
 
 
 def check_arithmetic(plan: BodyPlan, ranges: dict[str, iv.Interval], clause: Clause, const) -> None:

@@ -195,6 +195,7 @@ class DenseEvaluator:
                 ))
             strata.append(DenseStratum(dense_rules, names, recursive))
         const = lambda v: v if isinstance(v, int) else eng.symbols.lookup(v)  # noqa: E731
+        most = 0  # the most cells per sample of one step's grid or one relation
         boxes = relation_boxes([([r.shape for r in s.rules], s.relations, s.recursive) for s in strata], initial)
         for s in strata:
             for rule in s.rules:
@@ -202,12 +203,13 @@ class DenseEvaluator:
                 if ranges is None:
                     continue
                 for plan in [rule.base, *rule.delta.values()]:
-                    check_grid(plan, ranges, rule.clause)
+                    most = max(most, check_grid(plan, ranges, rule.clause))
                     check_arithmetic(plan, ranges, rule.clause, const)
         laid: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         for name in needed:
             box = boxes[name]
             laid[name] = (tuple(a[0] if a else 0 for a in box), tuple(iv.size(a) for a in box))
+            most = max(most, math.prod(laid[name][1]))
         static: dict[str, tuple[list[int], list[int]]] = {}
         ones: set[str] = set()
         seed_ones: set[str] = set()
@@ -231,7 +233,7 @@ class DenseEvaluator:
             seed_cells = math.prod(iv.size(a) for a in initial[name])
             if name in derived and len(set(cells)) == seed_cells:
                 seed_ones.add(name)
-        return DenseProgram(laid, strata, static, OrderedDict(), frozenset(ones), initial, frozenset(seed_ones))
+        return DenseProgram(laid, strata, static, OrderedDict(), frozenset(ones), initial, frozenset(seed_ones), most)
 
     # ------------------------------------------------------------------ evaluating
 
