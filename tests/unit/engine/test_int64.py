@@ -158,8 +158,11 @@ def test_division_by_zero_fails_the_binding_in_both_evaluators() -> None:
     src = ("d(0). d(1). d(-2). e(10).\n"
            "q(X, Y) :- d(X), e(E), Y is E // X.\n"
            "r(X, Y) :- d(X), e(E), Y = E mod X.\n"
-           "c(X) :- d(X), e(E), E // X > 0.\n")
-    for relation, want in [("q", [(-2, -5), (1, 10)]), ("r", [(-2, 0), (1, 0)]), ("c", [(1,)])]:
+           "c(X) :- d(X), e(E), E // X > 0.\n"
+           "s(X) :- d(X), X = X // X.\n"
+           "t(X) :- d(X), X // 0 = X // 0.\n")
+    for relation, want in [("q", [(-2, -5), (1, 10)]), ("r", [(-2, 0), (1, 0)]), ("c", [(1,)]), ("s", [(1,)]),
+                           ("t", [])]:
         assert _both(src, relation) == [want] * 3
 
 
