@@ -73,9 +73,33 @@ def _first_overflow(op: str, bad: Tensor, *operands: Tensor) -> None:
     raise int64.overflow(op, vals, exact[op] if op in exact else vals[0] // vals[1])
 
 
+def _may_overflow(op: str, a: Tensor, b: Tensor | None = None) -> bool:
+    """Whether ``a op b`` can leave int64 for some row, from the operands' bounds (one read from the device).
+
+    Most arithmetic is on small values: then no row needs the exact test.
+    """
+    if a.numel() == 0 or (b is not None and b.numel() == 0):
+        return False
+    parts = [a.min(), a.max()] + ([b.min(), b.max()] if b is not None else [])
+    bounds = torch.stack(parts).tolist()
+    if op == "neg":
+        return bounds[0] == _MIN
+    (la, ha), (lb, hb) = bounds[:2], bounds[2:]
+    if op == "//":
+        return la == _MIN and lb <= -1 <= hb
+    if op == "+":
+        corners = (la + lb, ha + hb)
+    elif op == "-":
+        corners = (la - hb, ha - lb)
+    else:
+        corners = (la * lb, la * hb, ha * lb, ha * hb)
+    return min(corners) < _MIN or max(corners) > _MAX
+
+
 def negate(a: Tensor, live: Tensor) -> Tensor:
     """``-a``; raises ``ArithmeticOverflowError`` where ``live`` and ``a == -2**63``."""
-    _first_overflow("neg", live & (a == _MIN), a)
+    if _may_overflow("neg", a):
+        _first_overflow("neg", live & (a == _MIN), a)
     return -a
 
 
@@ -119,16 +143,18 @@ def apply_binop(op: str, a: Tensor, b: Tensor, ok: Tensor, live: Tensor | None =
     greybox.errors.ArithmeticOverflowError: integer overflow: 4611686018427387904 * 4 = 18446744073709551616 is outside the 64-bit range
     hint: integers are 64-bit (-9223372036854775808 .. 9223372036854775807): bound the values with a comparison before the arithmetic (e.g. `X < 1000000, Y is X * X`)
     """
+    if op in ("+", "-", "*") and not _may_overflow(op, a, b):
+        return (a + b if op == "+" else a - b if op == "-" else a * b), ok
     check = ok if live is None else ok & live
     if op == "+":
         # a + b > MAX  <=>  a > MAX - b (b > 0);  a + b < MIN  <=>  a < MIN - b (b < 0)
         over = (a > _MAX - b.clamp_min(0)) | (a < _MIN - b.clamp_max(0))
         _first_overflow(op, check & over, a, b)
-        return a + b, ok
+        return a + torch.where(over, torch.zeros_like(b), b), ok
     if op == "-":
         over = (a > _MAX + b.clamp_max(0)) | (a < _MIN + b.clamp_min(0))
         _first_overflow(op, check & over, a, b)
-        return a - b, ok
+        return a - torch.where(over, torch.zeros_like(b), b), ok
     if op == "*":
         over = _mul_overflows(a, b)
         _first_overflow(op, check & over, a, b)
@@ -142,7 +168,7 @@ def apply_binop(op: str, a: Tensor, b: Tensor, ok: Tensor, live: Tensor | None =
     trap = (a == _MIN) & (b == -1)
     safe_b = torch.where(nonzero & ~trap, b, torch.ones_like(b))
     if op == "//":
-        _first_overflow(op, check & nonzero & trap, a, b)
+        _first_overflow(op, (ok if live is None else ok & live) & nonzero & trap, a, b)
         return torch.div(a, safe_b, rounding_mode="floor"), ok & nonzero
     if op == "mod":
         return torch.remainder(a, safe_b), ok & nonzero  # x mod 1 == x mod -1 == 0
