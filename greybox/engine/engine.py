@@ -36,6 +36,7 @@ from ..lang.parser import parse_program
 from ..semirings.base import Algebra, FactTable, Semiring
 from .fixpoint import CompiledRule, Limits, run_stratum
 from .inputs import InputFacts
+from .int64 import check_facts
 from .relation import Relation, dedupe
 from .rule_eval import RuleContext
 from .symbols import SymbolTable
@@ -94,6 +95,7 @@ class Engine:
         ParseError, UnknownRelationError, UnsafeRuleError, StratificationError, TypeCheckError:
             when the program does not pass the static checks.
         ConfigError: ``representation`` is not one of the three.
+        TypeCheckError: a fact holds an integer outside the 64-bit range.
     """
 
     def __init__(
@@ -115,6 +117,7 @@ class Engine:
         self.symbols = symbols if symbols is not None else SymbolTable()
         self._query_engines: dict[str, tuple["Engine", Atom]] = {}
         self.facts: list[InputFact] = collect_facts(self.info)
+        check_facts(self.facts)  # integers read from data files may pass the 64-bit range
         self.arities = {name: rel.arity for name, rel in self.info.relations.items()}
         for name, arity in (inputs or {}).items():
             self.arities.setdefault(name, arity)

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ..errors import ArithmeticOverflowError, GreyboxError
+from ..errors import ArithmeticOverflowError, GreyboxError, TypeCheckError
 
 __all__ = [
     "INT64_MIN", "INT64_MAX", "ArithmeticOverflowError", "fits", "overflow", "binop", "negate", "total", "located",
+    "check_facts",
 ]
 
 INT64_MIN = -(2**63)
@@ -153,3 +154,27 @@ def located(err: GreyboxError, clause, *, what: str | None = None) -> GreyboxErr
     )
     new._located = True
     return new
+
+
+def check_facts(facts: Iterable) -> None:
+    """Raise when a fact holds an integer outside the 64-bit range (e.g. read from a data file).
+
+    Args:
+        facts: ``InputFact``s (rule weights, with no relation, are skipped).
+
+    Raises:
+        TypeCheckError: naming the fact and where it was read.
+    """
+    for f in facts:
+        if f.relation is None:
+            continue
+        for v in f.args:
+            if isinstance(v, int) and not INT64_MIN <= v <= INT64_MAX:
+                span = getattr(f, "span", None)
+                line = getattr(span, "line", 0) or None
+                raise TypeCheckError(
+                    f"the fact {f.relation}({', '.join(map(str, f.args))}) holds the integer {v}, "
+                    "outside the 64-bit range",
+                    file=getattr(span, "file", None) if line else None, line=line,
+                    hint=f"integers are 64-bit ({INT64_MIN} .. {INT64_MAX}): write larger numbers as symbols",
+                )

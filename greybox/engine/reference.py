@@ -74,9 +74,9 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-from ..errors import ArithmeticOverflowError, ArityError, ResourceLimitError, TypeCheckError, UnknownRelationError
+from ..errors import ArithmeticOverflowError, ArityError, ResourceLimitError, UnknownRelationError
 from ..lang.ast import Atom, Clause, Query
-from .int64 import fits, located
+from .int64 import check_facts, located
 from .reference_plan import Value, _Ctx, _Plan, _Rule, _tuple_order, value_order
 from .reference_relations import _EMPTY, _Recent, _Relation, _Stable
 from .reference_semirings import Proofs, ReferenceSemiring, TopK, make_semiring
@@ -150,12 +150,6 @@ def all_facts(info, extra_facts: Sequence = ()) -> list:
                 f"but {f.relation} has {rel.arity}",
                 hint=f"give {rel.arity} arguments",
             )
-        for v in f.args:
-            if isinstance(v, int) and not fits(v):
-                raise TypeCheckError(
-                    f"input fact {f.relation}(...) has the integer {v}, outside the 64-bit range",
-                    hint="integers are 64-bit: between -9223372036854775808 and 9223372036854775807",
-                )
         g = groups.setdefault(f.group, next_group + len(groups))
         out.append(replace(f, id=n + i, group=g, args=tuple(f.args)))
     return out
@@ -219,6 +213,7 @@ class Evaluator:
         """Evaluate on ``facts`` (numbered ``0..F-1``, e.g. ``all_facts(info, extra)``); see ``evaluate``."""
         started = time.monotonic()
         facts = list(facts)
+        check_facts(facts)
         sr = make_semiring(semiring, k=k).bind(facts)
         ctx = _Ctx(sr, {}, max_rows=max_tuples)
         full = ctx.full
@@ -279,7 +274,7 @@ def evaluate(
             or the message names the rule whose join passed ``max_tuples``.
         ArithmeticOverflowError: integer arithmetic left the 64-bit range (the message names the rule).
         UnknownRelationError, ArityError: an extra fact does not fit the program.
-        TypeCheckError: an extra fact holds an integer outside the 64-bit range.
+        TypeCheckError: a fact holds an integer outside the 64-bit range.
     """
     facts = list(facts) if facts is not None else all_facts(info, extra_facts)
     return Evaluator(info).run(

@@ -200,12 +200,23 @@ def test_dense_evaluation_that_could_pass_max_tuples_goes_sparse() -> None:
     assert len(res.answers("q")) == 1000
 
 
-def test_input_facts_outside_the_64_bit_range_are_refused() -> None:
+def test_facts_outside_the_64_bit_range_are_refused_by_both_evaluators(tmp_path) -> None:
     from greybox.engine.reference import all_facts
     from greybox.errors import TypeCheckError
+    from greybox.kb.knowledge_base import KnowledgeBase
     from greybox.lang.facts import InputFact
 
     info = analyze(parse_program("type v(int). w(X) :- v(X)."), inputs={"v": 1})
     fact = InputFact(id=0, relation="v", args=(2**63,), probability=None, group=0)
-    with pytest.raises(TypeCheckError, match="outside the 64-bit range"):
-        all_facts(info, [fact])
+    with pytest.raises(TypeCheckError, match="the fact v\\(9223372036854775808\\) holds the integer"):
+        evaluate(info, facts=all_facts(info, [fact]))
+    # a data file may hold any JSON integer
+    rules = tmp_path / "k.dl"
+    rules.write_text("type num(int, symbol).\nq(X) :- num(X, _).\n")
+    data = tmp_path / "k.jsonl"
+    data.write_text('{"head": 100000000000000000000000, "relation": "num", "tail": "x"}\n')
+    kb = KnowledgeBase.load([rules, data])
+    for run in (lambda: evaluate(kb.info), lambda: Engine(kb.info)):
+        with pytest.raises(TypeCheckError, match="holds the integer 100000000000000000000000") as caught:
+            run()
+        assert caught.value.file == str(data) and caught.value.line == 1
