@@ -28,6 +28,7 @@ __all__ = [
     "UnboundNeuralPredicateError",
     "ShapeError",
     "ResourceLimitError",
+    "ArithmeticOverflowError",
     "ConfigError",
     "KnowledgeBaseError",
     "CheckpointError",
@@ -140,6 +141,18 @@ class ResourceLimitError(GreyboxError):
 
     def __init__(self, message: str, *, relation: str | None = None, **kw) -> None:
         self.relation = relation
+        super().__init__(message, **kw)
+
+
+class ArithmeticOverflowError(GreyboxError):
+    """Integer arithmetic left the 64-bit range (``-2**63 .. 2**63-1``) while a rule was evaluated.
+
+    ``operation`` names the operator (``*``, ``+``, ``sum``, ...) and ``operands`` its values.
+    """
+
+    def __init__(self, message: str, *, operation: str | None = None, operands: tuple = (), **kw) -> None:
+        self.operation = operation
+        self.operands = tuple(operands)
         super().__init__(message, **kw)
 
 

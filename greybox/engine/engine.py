@@ -36,6 +36,7 @@ from ..lang.parser import parse_program
 from ..semirings.base import Algebra, FactTable, Semiring
 from .fixpoint import CompiledRule, Limits, run_stratum
 from .inputs import InputFacts
+from .int64 import check_facts
 from .relation import Relation, dedupe
 from .rule_eval import RuleContext
 from .symbols import SymbolTable
@@ -94,6 +95,7 @@ class Engine:
         ParseError, UnknownRelationError, UnsafeRuleError, StratificationError, TypeCheckError:
             when the program does not pass the static checks.
         ConfigError: ``representation`` is not one of the three.
+        TypeCheckError: a fact holds an integer outside the 64-bit range.
     """
 
     def __init__(
@@ -115,6 +117,7 @@ class Engine:
         self.symbols = symbols if symbols is not None else SymbolTable()
         self._query_engines: dict[str, tuple["Engine", Atom]] = {}
         self.facts: list[InputFact] = collect_facts(self.info)
+        check_facts(self.facts)  # integers read from data files may pass the 64-bit range
         self.arities = {name: rel.arity for name, rel in self.info.relations.items()}
         for name, arity in (inputs or {}).items():
             self.arities.setdefault(name, arity)
@@ -357,6 +360,15 @@ class Engine:
 
                 self._dense = DenseEvaluator(self)
             prepared = self._dense.prepare(semiring, targets, bounds)
+            if not isinstance(prepared, Exception) and batch_size * prepared.program.cells > self.limits.max_tuples:
+                # the dense tensors could hold more than the limit: the sparse engine counts exactly
+                from .dense.qualify import DenseUnsupportedError
+
+                prepared = DenseUnsupportedError(
+                    f"{batch_size} samples of up to {prepared.program.cells:,} cells each could pass "
+                    f"max_tuples={self.limits.max_tuples:,}",
+                    hint="use representation='auto' or 'sparse', or raise Limits(max_tuples=...)",
+                )
             if not isinstance(prepared, Exception):
                 return self._dense.run(
                     prepared, semiring=semiring, batch_size=batch_size, inputs=inputs, learnable=learnable,
@@ -412,7 +424,7 @@ class Engine:
             cols = torch.cat(parts_cols)
             relations[name] = dedupe(cols, algebra.from_facts(torch.cat(parts_ids)), algebra)
 
-        ctx = RuleContext(algebra, self.symbols, batch_size, relations)
+        ctx = RuleContext(algebra, self.symbols, batch_size, relations, max_rows=self.limits.max_tuples)
         needed = self.dependencies(targets) if targets is not None else None
         for rules, rel_names, recursive in self.strata:
             if needed is not None and not (rel_names & needed):

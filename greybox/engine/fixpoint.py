@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..errors import ResourceLimitError
+from ..errors import ArithmeticOverflowError, ResourceLimitError
 from ..lang.ast import Atom, Clause
 from ..semirings.base import Algebra
+from .int64 import located
 from .plan import Step, order_body
 from .relation import Relation, RowEncoder, dedupe, row_keys, sorted_unique
 from .rule_eval import RuleContext, eval_body, eval_head
@@ -35,7 +36,8 @@ class Limits:
 
     Args:
         max_iterations: rounds of semi-naive evaluation per stratum.
-        max_tuples: tuples one relation may hold (summed over the batch).
+        max_tuples: tuples one relation may hold, and bindings one join of a rule body may
+            make (summed over the batch); a join is refused before its output is allocated.
         time_budget_s: wall-clock seconds for the whole evaluation (None: no limit).
     """
 
@@ -195,8 +197,7 @@ def run_stratum(
     to_add: dict[str, list[Relation]] = {r: [] for r in relations}
     for rule in rules:
         if not rule.internal:
-            frame = eval_body(rule.clause.body, rule.head_vars, ctx, base_getter, rule.base)
-            to_add[rule.clause.head.predicate].append(eval_head(rule.clause, frame, ctx, rule.weight_fact, merge_equal=False))
+            to_add[rule.clause.head.predicate].append(_fire(rule, rule.base, ctx, base_getter))
     total: dict[str, Relation] = {}
     recent: dict[str, Relation] = {}
     for r in relations:
@@ -237,8 +238,7 @@ def run_stratum(
                     before = rule.internal.index(pos) < rule.internal.index(i)
                     return total[atom.predicate] if before else stable[atom.predicate]
 
-                frame = eval_body(rule.clause.body, rule.head_vars, ctx, getter, rule.delta[i])
-                to_add[rule.clause.head.predicate].append(eval_head(rule.clause, frame, ctx, rule.weight_fact, merge_equal=False))
+                to_add[rule.clause.head.predicate].append(_fire(rule, rule.delta[i], ctx, getter))
         for r in relations:
             stable[r] = total[r]
             total[r], recent[r] = merge(total[r], _union(to_add[r], arities[r], alg), alg)
@@ -250,6 +250,15 @@ def run_stratum(
                     hint="add-mult sums every derivation, which diverges on cycles; use max-mult or top-k for recursive programs",
                 )
             full[r] = total[r]
+
+
+def _fire(rule: CompiledRule, steps: list[Step], ctx: RuleContext, getter) -> Relation:
+    """``to_add`` of one rule in one order; an overflow or a join past the limit names the rule."""
+    try:
+        frame = eval_body(rule.clause.body, rule.head_vars, ctx, getter, steps)
+        return eval_head(rule.clause, frame, ctx, rule.weight_fact, merge_equal=False)
+    except (ArithmeticOverflowError, ResourceLimitError) as err:
+        raise located(err, rule.clause) from None
 
 
 def _union(parts: list[Relation], arity: int, alg: Algebra) -> Relation:

@@ -59,8 +59,9 @@ def _ready(lit: Literal, bound: set[str], body, head_vars) -> bool:
         # X = expr binds X when expr is bound (either side)
         if lit.op == "=" and len(free) == 1:
             (v,) = free
-            return (isinstance(lit.left, Var) and lit.left.name == v) or (
-                isinstance(lit.right, Var) and lit.right.name == v
+            # only when the other side does not read v itself (`X = X // 2` tests, after X is bound)
+            return (isinstance(lit.left, Var) and lit.left.name == v and v not in lit.right.variables()) or (
+                isinstance(lit.right, Var) and lit.right.name == v and v not in lit.left.variables()
             )
         return False
     if isinstance(lit, Assign):

@@ -34,8 +34,10 @@ Literals:
   contributes ``negate(sum)``, otherwise ``one``.
 * comparisons ``< <= > >= = !=`` (``X = expr`` binds an unbound ``X``) and ``X is
   expr``; integers compare numerically, symbols alphabetically, integers before
-  symbols. Arithmetic is on integers: ``//`` and ``mod`` follow Python (floor,
-  the sign of the divisor); by zero the literal fails.
+  symbols. Arithmetic is on 64-bit integers, exactly (``int64``): a result outside
+  ``-2**63 .. 2**63-1`` raises ``ArithmeticOverflowError`` naming the rule (so does a
+  ``sum`` aggregate whose total is outside); ``//`` and ``mod`` follow Python (floor,
+  the sign of the divisor); by zero the literal fails (no value, so no tuple).
 * ``R = op{Vars : Body}``: ``Body`` is evaluated on its own, grouped by its
   variables that occur elsewhere in the rule; ``count`` counts the distinct
   bindings of ``Vars``, ``sum``/``min``/``max`` aggregate the first of them over
@@ -72,15 +74,19 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
-from ..errors import ArityError, ResourceLimitError, UnknownRelationError
+from ..errors import ArithmeticOverflowError, ArityError, ResourceLimitError, UnknownRelationError
 from ..lang.ast import Atom, Clause, Query
+from .int64 import check_facts, located
 from .reference_plan import Value, _Ctx, _Plan, _Rule, _tuple_order, value_order
 from .reference_relations import _EMPTY, _Recent, _Relation, _Stable
 from .reference_semirings import Proofs, ReferenceSemiring, TopK, make_semiring
 from .wmc import FactWeights, proof_probability, wmc
 
-__all__ = ["Model", "Answer", "Evaluator", "evaluate", "exact_probabilities", "query", "value_order", "all_facts"]
+__all__ = ["DEFAULT_MAX_TUPLES", "Model", "Answer", "Evaluator", "evaluate", "exact_probabilities", "query", "value_order", "all_facts"]
 
+
+#: tuples one relation may hold, and bindings one join may make, unless told otherwise
+DEFAULT_MAX_TUPLES = 1_000_000
 
 # ---------------------------------------------------------------- the model
 
@@ -201,14 +207,15 @@ class Evaluator:
         semiring: str | ReferenceSemiring = "boolean",
         k: int = 3,
         max_iterations: int = 10_000,
-        max_tuples: int = 1_000_000,
+        max_tuples: int = DEFAULT_MAX_TUPLES,
         time_budget_s: float | None = None,
     ) -> "Model":
         """Evaluate on ``facts`` (numbered ``0..F-1``, e.g. ``all_facts(info, extra)``); see ``evaluate``."""
         started = time.monotonic()
         facts = list(facts)
+        check_facts(facts)
         sr = make_semiring(semiring, k=k).bind(facts)
-        ctx = _Ctx(sr, {})
+        ctx = _Ctx(sr, {}, max_rows=max_tuples)
         full = ctx.full
         for name, rel_info in self.info.relations.items():
             full[name] = _Relation(name, rel_info.arity)
@@ -240,7 +247,7 @@ def evaluate(
     semiring: str | ReferenceSemiring = "boolean",
     k: int = 3,
     max_iterations: int = 10_000,
-    max_tuples: int = 1_000_000,
+    max_tuples: int = DEFAULT_MAX_TUPLES,
     time_budget_s: float | None = None,
     facts: Sequence | None = None,
 ) -> "Model":
@@ -254,7 +261,8 @@ def evaluate(
             ``proofs``, ``top-k``) or a ``ReferenceSemiring``.
         k: proofs kept per tuple by ``top-k``.
         max_iterations: rounds per stratum.
-        max_tuples: tuples one relation may hold.
+        max_tuples: tuples one relation may hold, and bindings one join of a rule body may
+            make (the join stops as soon as it passes).
         time_budget_s: wall-clock seconds for the whole evaluation (None: no limit).
         facts: use these (already numbered ``0..F-1``) instead of ``all_facts(info, extra_facts)``.
 
@@ -262,8 +270,11 @@ def evaluate(
         The ``Model``.
 
     Raises:
-        ResourceLimitError: a limit was passed; ``relation`` names the relation that kept growing.
+        ResourceLimitError: a limit was passed; ``relation`` names the relation that kept growing,
+            or the message names the rule whose join passed ``max_tuples``.
+        ArithmeticOverflowError: integer arithmetic left the 64-bit range (the message names the rule).
         UnknownRelationError, ArityError: an extra fact does not fit the program.
+        TypeCheckError: a fact holds an integer outside the 64-bit range.
     """
     facts = list(facts) if facts is not None else all_facts(info, extra_facts)
     return Evaluator(info).run(
@@ -429,15 +440,18 @@ def _rename_query(q: Query) -> tuple[Query, tuple[str, ...]]:
     return renamed, tuple(v for v in renamed.variables() if v not in anonymous)
 
 
-def _answer_tags(model: Model, q: Query, names: tuple[str, ...]) -> dict[tuple, Any]:
+def _answer_tags(model: Model, q: Query, names: tuple[str, ...], max_rows: int | None = None) -> dict[tuple, Any]:
     sr = model.semiring
-    ctx = _Ctx(sr, {})
+    ctx = _Ctx(sr, {}, max_rows=max_rows)
     for name, tags in model.relations.items():
         rel = ctx.full[name] = _Relation(name, len(next(iter(tags), ())))
         for t, tag in tags.items():
             rel.set(t, tag)
     plan = _Plan(q.body, set(names), q.span)
-    rows = plan.run(ctx, lambda pos, atom: ctx.full.get(atom.predicate, _EMPTY))
+    try:
+        rows = plan.run(ctx, lambda pos, atom: ctx.full.get(atom.predicate, _EMPTY))
+    except (ArithmeticOverflowError, ResourceLimitError) as err:
+        raise located(err, q) from None
     out: dict[tuple, Any] = {}
     idx = [plan.slots[n] for n in names]
     for b, tag in rows:
@@ -484,7 +498,8 @@ def query(
     q, names = _rename_query(q)
     facts = all_facts(info, extra_facts)
     model = evaluate(info, semiring=semiring, k=k, facts=facts, **limits)
-    tags = _answer_tags(model, q, names)
+    max_rows = limits.get("max_tuples", DEFAULT_MAX_TUPLES)
+    tags = _answer_tags(model, q, names, max_rows)
     probabilistic = any(f.probability is not None for f in facts)
     weights = FactWeights.from_facts(facts)
     if not exact:
@@ -492,7 +507,7 @@ def query(
     elif isinstance(model.semiring, Proofs):
         exact_tags = tags
     elif probabilistic:
-        exact_tags = _answer_tags(evaluate(info, semiring="proofs", facts=facts, **limits), q, names)
+        exact_tags = _answer_tags(evaluate(info, semiring="proofs", facts=facts, **limits), q, names, max_rows)
     else:
         exact_tags = None
     keys = set(tags) if exact_tags is None else set(exact_tags)

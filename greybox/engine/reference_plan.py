@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping, Sequence
 
-from ..errors import UnsafeRuleError
+from ..errors import ResourceLimitError, UnsafeRuleError
 from ..lang.ast import (
     Aggregate,
     Assign,
@@ -44,6 +44,7 @@ from ..lang.ast import (
     Negation,
     Var,
 )
+from . import int64
 from .plan import aggregate_groups, order_body
 from .reference_relations import _EMPTY, _Relation
 from .reference_semirings import ReferenceSemiring
@@ -90,6 +91,7 @@ class _Fail(Exception):
 
 
 def _compile_expr(expr, slots: Mapping[str, int]) -> Callable[[Row], Value]:
+    """``expr`` as a function of a binding, evaluated left to right, exactly in 64 bits (``int64``)."""
     if isinstance(expr, Var):
         i = slots[expr.name]
         return lambda b: b[i]
@@ -98,11 +100,12 @@ def _compile_expr(expr, slots: Mapping[str, int]) -> Callable[[Row], Value]:
         return lambda b: v
     if isinstance(expr, Neg):
         f = _compile_expr(expr.operand, slots)
-        return lambda b: -_int(f(b))
+        return lambda b: int64.negate(_int(f(b)))
     if isinstance(expr, BinOp):
         lf, rf, op = _compile_expr(expr.left, slots), _compile_expr(expr.right, slots), expr.op
-        fn = _ARITH[op]
-        return lambda b: fn(_int(lf(b)), _int(rf(b)))
+        if op in ("//", "mod"):
+            return lambda b: _divide(op, _int(lf(b)), _int(rf(b)))
+        return lambda b: int64.binop(op, _int(lf(b)), _int(rf(b)))
     raise AssertionError(f"not an expression: {expr!r}")
 
 
@@ -112,27 +115,10 @@ def _int(v: Value) -> int:
     return v
 
 
-def _div(a: int, b: int) -> int:
+def _divide(op: str, a: int, b: int) -> int:
     if b == 0:
-        raise _Fail
-    return a // b
-
-
-def _mod(a: int, b: int) -> int:
-    if b == 0:
-        raise _Fail
-    return a % b
-
-
-_ARITH: dict[str, Callable[[int, int], int]] = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    "//": _div,
-    "mod": _mod,
-    "min": min,
-    "max": max,
-}
+        raise _Fail  # undefined: the literal fails for this binding
+    return int64.binop(op, a, b)
 
 
 def _compare(op: str, a: Value, b: Value) -> bool:
@@ -166,12 +152,23 @@ def _order(body: Sequence[Literal], head_vars: set[str], first: int | None, span
 # ---------------------------------------------------------------- steps
 
 
+def _too_many(what: str, limit: int, made: int | None = None) -> ResourceLimitError:
+    size = f"{made:,} bindings" if made is not None else "bindings"
+    return ResourceLimitError(
+        f"{what} would make {size}, more than the limit of {limit:,} (max_tuples)",
+        hint="atoms that share no variable multiply their sizes: join them on a shared variable or "
+        "filter first; or raise the limit with evaluate(..., max_tuples=N) / query(..., max_tuples=N)",
+    )
+
+
 class _Ctx:
     """What steps need while running: the semiring, the complete relations, caches."""
 
-    def __init__(self, sr: ReferenceSemiring, full: dict[str, _Relation]) -> None:
+    def __init__(self, sr: ReferenceSemiring, full: dict[str, _Relation], max_rows: int | None = None) -> None:
         self.sr = sr
         self.full = full
+        #: the most bindings one step may make (``max_tuples``); a step stops as soon as it passes
+        self.max_rows = max_rows
         self.cache: dict[Any, Any] = {}
         self.weight_facts: dict[Any, Any] = {}  # compiled rule -> its weight fact
         self.hooks = getattr(sr, "records_derivations", False)
@@ -212,18 +209,31 @@ class _AtomStep:
         self.new_pos = tuple(new_pos)
         self.checks = tuple(checks)
 
+    def _matches(self, cache: dict, key: tuple, source) -> list:
+        matches = cache.get(key)
+        if matches is None:
+            matches = cache[key] = [
+                (t, ttag) for t, ttag in source.match(self.positions, key) if all(t[i] == t[j] for i, j in self.checks)
+            ]
+        return matches
+
     def run(self, rows, ctx: _Ctx, source) -> list:
         sr, out = ctx.sr, []
         mul, is_zero = sr.mul, sr.is_zero
         cache: dict[tuple, list] = {}
+        limit = ctx.max_rows
+        if limit is not None and rows:
+            # the size of the join, from the matches of each binding, before any row is made
+            if not self.key:  # nothing bound: every binding meets the same matches
+                made = len(rows) * len(self._matches(cache, (), source))
+            else:
+                made = sum(len(self._matches(cache, tuple(v if c else b[v] for c, v in self.key), source))
+                           for b, _ in rows)
+            if made > limit:
+                raise _too_many(f"the join with '{self.atom.predicate}'", limit, made)
         for b, tag in rows:
             key = tuple(v if is_const else b[v] for is_const, v in self.key)
-            matches = cache.get(key)
-            if matches is None:
-                matches = cache[key] = [
-                    (t, ttag) for t, ttag in source.match(self.positions, key) if all(t[i] == t[j] for i, j in self.checks)
-                ]
-            for t, ttag in matches:
+            for t, ttag in self._matches(cache, key, source):
                 nt = mul(tag, ttag)
                 if not is_zero(nt):
                     out.append((b + tuple(t[p] for p in self.new_pos), nt))
@@ -364,7 +374,7 @@ class _AggregateStep:
         if op == "sum":
             if not all(isinstance(x, int) for x in firsts):
                 return None
-            return sum(firsts)
+            return int64.total(firsts)
         if not firsts:
             return None
         pick = min if op == "min" else max
@@ -391,6 +401,8 @@ class _AggregateStep:
                 nt = sr.mul(tag, atag)
                 if not sr.is_zero(nt):
                     out.append((b + extra, nt))
+            if ctx.max_rows is not None and len(out) > ctx.max_rows:
+                raise _too_many(f"the join with {self.lit.op}{{...}}", ctx.max_rows)
         return out
 
 
@@ -446,7 +458,10 @@ class _Rule:
     def heads(self, plan: _Plan, ctx: _Ctx, source_of) -> dict[tuple, Any]:
         """``to_add`` of this rule: head tuple -> sum of the tags of its derivations."""
         sr = ctx.sr
-        rows = plan.run(ctx, source_of)
+        try:
+            rows = plan.run(ctx, source_of)
+        except (int64.ArithmeticOverflowError, ResourceLimitError) as err:
+            raise int64.located(err, self.clause) from None
         getters = [(True, a.value) if isinstance(a, Const) else (False, plan.slots[a.name]) for a in self.clause.head.args]
         out: dict[tuple, Any] = {}
         weight_fact = ctx.weight_facts.get(self)

@@ -31,33 +31,41 @@ class RowEncoder:
     True
     """
 
-    def __init__(self, lo: Tensor, span: Tensor, strides: Tensor) -> None:
-        self.lo, self.span, self.strides = lo, span, strides
+    def __init__(self, lo: Tensor, hi: Tensor, strides: Tensor) -> None:
+        self.lo, self.hi, self.strides = lo, hi, strides
 
     @staticmethod
     def fit(cols: Tensor, headroom: int = 2) -> "RowEncoder | None":
         """An encoder for ``cols`` and for values up to ``headroom`` times their range; None if 62 bits are not enough."""
-        lo = cols.min(dim=0).values
-        span = (cols.max(dim=0).values - lo + 1) * headroom
-        spans = span.tolist()
+        lo_t, hi_t = torch.aminmax(cols, dim=0)
+        # the spans in Python ints: hi - lo can pass 2**63 for values near the 64-bit limits
+        los = lo_t.tolist()
+        spans = [(h - l + 1) * headroom for l, h in zip(los, hi_t.tolist())]
         total = 1
         for v in spans:
-            total *= int(v)
+            total *= v
         if total >= 2**62:
             return None
         strides = [1] * len(spans)
         for c in range(len(spans) - 2, -1, -1):
-            strides[c] = strides[c + 1] * int(spans[c + 1])
-        return RowEncoder(lo, span, torch.tensor(strides, dtype=torch.int64, device=cols.device))
+            strides[c] = strides[c + 1] * spans[c + 1]
+        # the highest value each column may hold, kept inside int64 (values never pass it)
+        highs = [min(l + s - 1, 2**63 - 1) for l, s in zip(los, spans)]
+        dev = cols.device
+        return RowEncoder(lo_t, torch.tensor(highs, dtype=torch.int64, device=dev),
+                          torch.tensor(strides, dtype=torch.int64, device=dev))
 
     def fits(self, cols: Tensor) -> bool:
         if cols.shape[0] == 0:
             return True
-        off = cols - self.lo
-        return bool(((off >= 0) & (off < self.span)).all())
+        # compare, never subtract: ``cols - lo`` wraps around for values far from ``lo``
+        return bool(((cols >= self.lo) & (cols <= self.hi)).all())
 
     def encode(self, cols: Tensor) -> Tensor:
-        """``(N, C)`` -> ``(N,)`` keys; equal rows get equal keys and the order of keys is the rows' order."""
+        """``(N, C)`` -> ``(N,)`` keys; equal rows get equal keys and the order of keys is the rows' order.
+
+        ``cols`` must ``fit``: then ``cols - lo`` is below ``2**62`` and nothing wraps.
+        """
         return ((cols - self.lo) * self.strides).sum(dim=1)
 
 
@@ -107,17 +115,17 @@ def row_keys(*col_sets: Tensor) -> list[Tensor]:
     if allc.shape[0] == 0 or allc.shape[1] == 0:
         zeros = torch.zeros(allc.shape[0], dtype=torch.int64, device=allc.device)
         return list(torch.split(zeros, sizes))
-    lo = allc.min(dim=0).values  # (C,)
-    span = allc.max(dim=0).values - lo + 1  # (C,)
-    spans = span.tolist()
+    lo, hi = torch.aminmax(allc, dim=0)  # (C,), (C,)
+    # spans in Python ints: ``hi - lo`` wraps around in int64 for values near the limits
+    spans = [h - l + 1 for l, h in zip(lo.tolist(), hi.tolist())]
     total = 1
     for s in spans:
-        total *= int(s)
+        total *= s
     if total < 2**62:
-        # key = sum_c (x_c - lo_c) * stride_c   (mixed-radix packing)
+        # key = sum_c (x_c - lo_c) * stride_c   (mixed-radix packing; each x_c - lo_c < span_c)
         strides = [1] * len(spans)
         for c in range(len(spans) - 2, -1, -1):
-            strides[c] = strides[c + 1] * int(spans[c + 1])
+            strides[c] = strides[c + 1] * spans[c + 1]
         stride_t = torch.tensor(strides, dtype=torch.int64, device=allc.device)
         keys = ((allc - lo) * stride_t).sum(dim=1)  # (sum N,)
     else:

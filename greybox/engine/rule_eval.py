@@ -15,7 +15,7 @@ from torch import Tensor
 
 from ..lang.ast import Aggregate, Assign, Atom, Clause, Comparison, Const, Literal, Negation, Var
 from ..semirings.base import Algebra
-from .expr import compare, eval_expr
+from .expr import compare, eval_expr, segment_sum
 from .frame import Frame
 from .join import equi_join, lookup
 from .plan import Step, aggregate_groups, local_vars, order_body
@@ -37,6 +37,8 @@ class RuleContext:
     batch_size: int
     #: all relations computed so far (lower strata and inputs), for negations and aggregates
     relations: dict[str, Relation]
+    #: the most bindings one join may produce (``Limits.max_tuples``); checked before they are made
+    max_rows: int | None = None
 
 
 def _const(value: int | str, symbols: SymbolTable) -> int | None:
@@ -78,7 +80,7 @@ def join_atom(frame: Frame, atom: Atom, rel: Relation, ctx: RuleContext) -> Fram
     left = frame.key_cols(shared)  # (M, 1 + S)
     right = torch.stack([rel.cols[:, 0]] + [rel.cols[:, cols[v]] for v in shared], dim=1)  # (N, 1 + S)
     lk, rk = row_keys(left, right)
-    li, ri = equi_join(lk, rk)  # (P,), (P,)
+    li, ri = equi_join(lk, rk, max_pairs=ctx.max_rows, what=f"the join with '{atom.predicate}'")  # (P,), (P,)
     out = frame.select(li)
     for v in new:
         out.vals[v] = rel.cols[ri, cols[v]]
@@ -96,7 +98,7 @@ def _comparison(frame: Frame, lit: Comparison, ctx: RuleContext) -> Frame:
         frame.vals = {**frame.vals, name: val}
         return frame.keep(ok)
     a, ok_a = eval_expr(lit.left, frame, ctx.symbols)
-    b, ok_b = eval_expr(lit.right, frame, ctx.symbols)
+    b, ok_b = eval_expr(lit.right, frame, ctx.symbols, ok_a)  # left to right, as the reference
     return frame.keep(ok_a & ok_b & compare(lit.op, a, b))
 
 
@@ -149,7 +151,7 @@ def _aggregate(frame: Frame, lit: Aggregate, body, head_vars, ctx: RuleContext) 
     if lit.op == "count":
         agg = zeros.index_add(0, seg, torch.ones_like(seg))
     elif lit.op == "sum":
-        agg = zeros.index_add(0, seg, value_col)
+        agg = segment_sum(value_col, seg, n_groups)  # exact: an overflowing total raises
     else:
         agg = zeros.scatter_reduce(0, seg, value_col, "amin" if lit.op == "min" else "amax", include_self=False)
     # the result holds when all the aggregated tuples hold: ⊗ of their tags
@@ -173,7 +175,7 @@ def _aggregate(frame: Frame, lit: Aggregate, body, head_vars, ctx: RuleContext) 
         pos = {g: 1 + groups.index(g) for g in groups}
         right = torch.stack([result.cols[:, 0]] + [result.cols[:, pos[g]] for g in bound_g], dim=1)
         lk, rk = row_keys(frame.key_cols(bound_g), right)
-        li, ri = equi_join(lk, rk)
+        li, ri = equi_join(lk, rk, max_pairs=ctx.max_rows, what=f"the join with {lit.op}{{...}}")
         out = frame.select(li)
         for g in new_g:
             out.vals[g] = result.cols[ri, pos[g]]

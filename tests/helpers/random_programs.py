@@ -11,7 +11,7 @@ arguments keep one type (symbols ``a..e`` or integers ``0..4``) per position.
 Shapes covered: projection with constants, joins, unions, transitive closure
 (left, right and non-linear), mutual recursion, negation (with ``_`` and ``not``),
 comparisons, bounded arithmetic (``+ - * // mod min max``, division by zero,
-bounded recursive counting), aggregates (count/sum/min/max, grouped or not, with
+bounded recursive counting; with ``extreme_ints``, values at the 64-bit limits that overflow), aggregates (count/sum/min/max, grouped or not, with
 empty groups), weighted and learnable rules, annotated disjunctions with a body,
 zero-arity relations.
 
@@ -24,10 +24,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-__all__ = ["random_program", "SYMBOLS", "INTS", "DenseCase", "random_dense_program", "random_dense_inputs"]
+__all__ = ["random_program", "SYMBOLS", "INTS", "EXTREME_INTS", "DenseCase", "random_dense_program", "random_dense_inputs"]
 
 SYMBOLS = ("a", "b", "c", "d", "e")
 INTS = (0, 1, 2, 3, 4)
+#: integers at and near the 64-bit limits (``extreme_ints=True``): arithmetic on them overflows
+EXTREME_INTS = (-(2**63), -(2**63) + 1, -(2**62) - 1, -(2**62), 2**62, 2**62 + 1, 2**63 - 2, 2**63 - 1)
 
 
 @dataclass
@@ -49,6 +51,7 @@ class _Builder:
         max_worlds: int,
         max_facts: int,
         probabilistic_aggregates: bool,
+        extreme_ints: bool = False,
     ) -> None:
         self.rng = rng
         self.max_worlds = max_worlds
@@ -61,6 +64,10 @@ class _Builder:
         self.lines: list[str] = []
         self.syms = tuple(sorted(rng.sample(SYMBOLS, rng.randint(3, 5))))
         self.ints = INTS[: rng.randint(3, 5)]
+        self.extreme = extreme_ints
+        if extreme_ints:
+            # two small values and three near the limits: joins and comparisons mix both
+            self.ints = (-1, 1) + tuple(sorted(rng.sample(EXTREME_INTS, 3)))
         self.n_derived = 0
         self.recursive = True
 
@@ -295,14 +302,19 @@ class _Builder:
             ("4 - X", "Y >= 0"),
             ("-X + 4", None),
         ]
+        if self.extreme:
+            # the operations that leave the 64-bit range at its edges, and two that never do
+            exprs = [("X + 1", None), ("X - 2", None), ("X * 2", None), ("X * X", None), ("-X", None),
+                     ("-X + 4", None), ("X // -1", None), ("4 - X", None), ("X mod -1", None), ("4 // X", None)]
         expr, guard = rng.choice(exprs)
         args = ", ".join("X" if j == i else "_" for j in range(r.arity))
         assign = f"Y is {expr}" if rng.random() < 0.7 else f"Y = {expr}"
         body = f"{r.name}({args}), {assign}" + (f", {guard}" if guard else "")
         if self.recursive and rng.random() < 0.3:
             # bounded recursive counting from the values of r
+            low = ", X > -3" if self.extreme else ""
             return [(name, ("int",), [f"{name}(X) :- {r.name}({args}).",
-                                      f"{name}(Y) :- {name}(X), X < 3, Y is X + 1."], r.deterministic)]
+                                      f"{name}(Y) :- {name}(X), X < 3{low}, Y is X + 1."], r.deterministic)]
         if self.recursive and rng.random() < 0.3:
             cands = [e for e in self.rels if e.arity == 2 and e.types[0] == e.types[1]]
             if cands:
@@ -402,6 +414,7 @@ def random_program(
     max_worlds: int = 256,
     max_facts: int = 14,
     probabilistic_aggregates: bool = False,
+    extreme_ints: bool = False,
 ) -> tuple[str, ...]:
     """The statements of a random stratified, safe program.
 
@@ -419,6 +432,9 @@ def random_program(
         probabilistic_aggregates: let aggregates range over probabilistic relations
             (their tag is then the product of the aggregated tags, not the exact probability;
             leave False when comparing with possible-world enumeration).
+        extreme_ints: integers are ``-1``, ``1`` and three of ``EXTREME_INTS`` (near ``±2**62``
+            and ``±2**63``), and arithmetic includes ``X // -1``, ``-X`` and ``X * X``: many
+            programs overflow, and both evaluators must then raise the same error.
 
     Returns:
         The statements, one per string; ``"\\n".join(...)`` is the source.
@@ -428,7 +444,8 @@ def random_program(
         >>> src.count(".") >= 3
         True
     """
-    b = _Builder(rng, max_worlds=max_worlds, max_facts=max_facts, probabilistic_aggregates=probabilistic_aggregates)
+    b = _Builder(rng, max_worlds=max_worlds, max_facts=max_facts, probabilistic_aggregates=probabilistic_aggregates,
+                 extreme_ints=extreme_ints)
     b.recursive = recursive
     for i in range(n_base if n_base is not None else rng.randint(2, 3)):
         b.base(i)
@@ -443,6 +460,8 @@ def random_program(
         templates += [b.t_aggregate, b.t_aggregate]
     if weighted:
         templates += [b.t_weighted, b.t_ad_rule]
+    if extreme_ints and arithmetic:
+        templates += [b.t_arith, b.t_arith, b.t_aggregate]
     made = 0
     attempts = 0
     while made < n_relations and attempts < 50 * n_relations:

@@ -142,6 +142,8 @@ class DenseProgram:
             where its non-zero cells lie before its rules run.
         seed_ones: derived relations without inputs whose certain facts fill their seed box: the
             first recent block of a recursion over them (``reach(start).``) is all ones.
+        cells: the most cells per sample of one relation or one step's grid: a batch of ``B``
+            samples holds at most ``B * cells`` tuples or bindings at a time.
     """
 
     boxes: dict[str, tuple[tuple[int, int], ...]]
@@ -151,6 +153,7 @@ class DenseProgram:
     ones: frozenset[str] = frozenset()
     seeds: dict[str, list] = field(default_factory=dict)
     seed_ones: frozenset[str] = frozenset()
+    cells: int = 0
 
     def __post_init__(self) -> None:
         #: the relations some stratum derives
@@ -273,13 +276,17 @@ def _late_binds(order: Sequence[Step]) -> list[Step]:
     return out
 
 
-def check_grid(plan: BodyPlan, ranges: dict[str, iv.Interval], clause: Clause, max_grid: int = MAX_GRID) -> None:
+def check_grid(plan: BodyPlan, ranges: dict[str, iv.Interval], clause: Clause, max_grid: int = MAX_GRID) -> int:
     """Raise when a step of ``plan`` spans more than ``max_grid`` cells per sample over ``ranges``.
+
+    Returns:
+        The most cells per sample of one step.
 
     Raises:
         DenseUnsupportedError: naming the rule and the step.
     """
     live: list[str] = []
+    most = 0
     for step in plan.steps:
         if isinstance(step, AtomStep):
             new = [a for k, a in step.args if k == "var" and a not in live]
@@ -291,6 +298,7 @@ def check_grid(plan: BodyPlan, ranges: dict[str, iv.Interval], clause: Clause, m
         grid = 1
         for v in live:
             grid *= iv.size(ranges.get(v))
+        most = max(most, grid)
         if grid > max_grid:
             span = getattr(step.literal, "span", None) or clause.span
             raise DenseUnsupportedError(
@@ -301,6 +309,35 @@ def check_grid(plan: BodyPlan, ranges: dict[str, iv.Interval], clause: Clause, m
                 hint="use representation='auto' or 'sparse' for rules over large domains",
             )
         live = [v for v in live if v not in step.drop]
+    return most
+
+
+def check_arithmetic(plan: BodyPlan, ranges: dict[str, iv.Interval], clause: Clause, const) -> None:
+    """Raise when an expression of ``plan`` can leave the 64-bit range somewhere on its grid.
+
+    A grid evaluates an expression at every point of its variables' ranges, also at points
+    no binding reaches; the sparse engine evaluates only the bindings, and raises an
+    overflow exactly when one of them overflows.
+
+    Raises:
+        DenseUnsupportedError: naming the rule and the literal.
+    """
+    for step in plan.steps:
+        if isinstance(step, FilterStep):
+            exprs = (step.left, step.right)
+        elif isinstance(step, BindStep):
+            exprs = (step.expr,)
+        else:
+            continue
+        if any(iv.leaves_int64(e, ranges, const) for e in exprs):
+            span = getattr(step.literal, "span", None) or clause.span
+            raise DenseUnsupportedError(
+                f"arithmetic in the rule for '{clause.head.predicate}' may leave the 64-bit range "
+                "on the values its variables range over",
+                file=getattr(span, "file", None), line=getattr(span, "line", None) or None,
+                column=getattr(span, "column", None) or None,
+                hint="use representation='auto' or 'sparse' (exact 64-bit arithmetic per binding)",
+            )
 
 
 def static_ranges(rule: DenseRule, boxes: dict[str, list[iv.Interval]]) -> dict[str, iv.Interval] | None:

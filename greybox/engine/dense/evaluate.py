@@ -57,7 +57,9 @@ from ...semirings.base import DeferredFactTable, Semiring
 from ..fixpoint import Limits, _check_time
 from . import intervals as iv
 from .body import Block, BodyRunner, embed
-from .compile import DenseProgram, DenseRule, DenseStratum, check_grid, compile_body, shape_of, static_ranges
+from .compile import (
+    DenseProgram, DenseRule, DenseStratum, check_arithmetic, check_grid, compile_body, shape_of, static_ranges,
+)
 from .domains import relation_boxes
 from .kernels import DenseKernel, dot, kernel_class, row_major
 from .qualify import DenseUnsupportedError, static_problem
@@ -171,6 +173,13 @@ class DenseEvaluator:
                 if other is not None:
                     box = [iv.hull(a, b) for a, b in zip(box, other)]
             initial[name] = box
+            for k, a in enumerate(box):
+                if a is not None and not iv.is_bounded(a):
+                    # interval reasoning clamps at ±BIG: such values stay exact in the sparse engine
+                    raise DenseUnsupportedError(
+                        f"argument {k + 1} of '{name}' holds values beyond ±2**62 ({a[0]} .. {a[1]})",
+                        hint="use representation='auto' or 'sparse' for values near the 64-bit limits",
+                    )
         strata: list[DenseStratum] = []
         for rules, names, recursive in eng.strata:
             if not (names & needed):
@@ -185,6 +194,8 @@ class DenseEvaluator:
                     [lit.atom.predicate for lit in clause.body if isinstance(lit, Negation)],
                 ))
             strata.append(DenseStratum(dense_rules, names, recursive))
+        const = lambda v: v if isinstance(v, int) else eng.symbols.lookup(v)  # noqa: E731
+        most = 0  # the most cells per sample of one step's grid or one relation
         boxes = relation_boxes([([r.shape for r in s.rules], s.relations, s.recursive) for s in strata], initial)
         for s in strata:
             for rule in s.rules:
@@ -192,11 +203,13 @@ class DenseEvaluator:
                 if ranges is None:
                     continue
                 for plan in [rule.base, *rule.delta.values()]:
-                    check_grid(plan, ranges, rule.clause)
+                    most = max(most, check_grid(plan, ranges, rule.clause))
+                    check_arithmetic(plan, ranges, rule.clause, const)
         laid: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         for name in needed:
             box = boxes[name]
             laid[name] = (tuple(a[0] if a else 0 for a in box), tuple(iv.size(a) for a in box))
+            most = max(most, math.prod(laid[name][1]))
         static: dict[str, tuple[list[int], list[int]]] = {}
         ones: set[str] = set()
         seed_ones: set[str] = set()
@@ -220,7 +233,7 @@ class DenseEvaluator:
             seed_cells = math.prod(iv.size(a) for a in initial[name])
             if name in derived and len(set(cells)) == seed_cells:
                 seed_ones.add(name)
-        return DenseProgram(laid, strata, static, OrderedDict(), frozenset(ones), initial, frozenset(seed_ones))
+        return DenseProgram(laid, strata, static, OrderedDict(), frozenset(ones), initial, frozenset(seed_ones), most)
 
     # ------------------------------------------------------------------ evaluating
 

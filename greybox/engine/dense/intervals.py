@@ -39,6 +39,7 @@ __all__ = [
     "narrow",
     "decide",
     "affine",
+    "leaves_int64",
 ]
 
 Interval = Optional[tuple[int, int]]
@@ -283,3 +284,54 @@ def affine(expr: Expr, const=lambda v: v) -> tuple[dict[str, int], int] | None:
     for v, x in b[0].items():
         coef[v] = coef.get(v, 0) + sign * x
     return {v: x for v, x in coef.items() if x}, a[1] + sign * b[1]
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def leaves_int64(expr: Expr, ranges: Mapping[str, Interval], const=lambda v: v) -> bool:
+    """Whether ``expr`` or a part of it can take a value outside the 64-bit range.
+
+    Computed with exact (unclamped) intervals, so that a dense grid, which evaluates
+    ``expr`` at every point of its variables' ranges, is only used where no point
+    overflows; a variable with an empty range makes the answer False (nothing runs).
+
+    >>> from greybox.lang.ast import BinOp, Var, Const
+    >>> leaves_int64(BinOp("*", Var("X"), Const(2**61)), {"X": (0, 3)})
+    False
+    >>> leaves_int64(BinOp("*", Var("X"), Const(2**61)), {"X": (0, 4)})
+    True
+    """
+    out = False
+
+    def walk(e: Expr) -> Interval:
+        nonlocal out
+        if isinstance(e, Var):
+            return ranges.get(e.name)
+        if isinstance(e, Const):
+            v = const(e.value)
+            return None if v is None else point(v)
+        if isinstance(e, Neg):
+            r = walk(e.operand)
+            r = None if r is None else (-r[1], -r[0])
+        else:
+            assert isinstance(e, BinOp), e
+            a, b = walk(e.left), walk(e.right)
+            if a is None or b is None:
+                return None
+            if e.op in ("+", "-", "*"):
+                c = [x + y if e.op == "+" else x - y if e.op == "-" else x * y for x in a for y in b]
+                r = (min(c), max(c))
+            elif e.op == "//":
+                c = [x // y for x in a for part in _nonzero_parts(b) for y in part]
+                r = (min(c), max(c)) if c else None
+            elif e.op == "mod":
+                r = mod(a, b)
+            else:
+                r = _minmax(e.op, a, b)
+        if r is not None and (r[0] < _INT64[0] or r[1] > _INT64[1]):
+            out = True
+        return r
+
+    walk(expr)
+    return out

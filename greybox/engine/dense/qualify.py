@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from ...errors import ConfigError
-from ...lang.ast import Aggregate, Negation
+from ...lang.ast import Aggregate, Const, Negation
 from ...semirings.base import Semiring
 from .kernels import kernel_class
 
@@ -53,6 +53,22 @@ def _at(node, message: str, hint: str = _HINT) -> DenseUnsupportedError:
     )
 
 
+def _big_constant(node) -> int | None:
+    """An integer constant of magnitude at least 2**62 inside ``node`` (a literal), if any."""
+    if isinstance(node, Const):
+        return node.value if isinstance(node.value, int) and abs(node.value) >= 2**62 else None
+    for name in getattr(node, "__dataclass_fields__", {}):
+        if name == "span":
+            continue
+        value = getattr(node, name)
+        for part in value if isinstance(value, tuple) else (value,):
+            if hasattr(part, "__dataclass_fields__"):
+                found = _big_constant(part)
+                if found is not None:
+                    return found
+    return None
+
+
 def static_problem(engine: "Engine", targets: Sequence[str] | None, semiring: Semiring) -> DenseUnsupportedError | None:
     """Why the evaluation cannot be dense, judged from the program alone; None when it may be.
 
@@ -80,6 +96,10 @@ def static_problem(engine: "Engine", targets: Sequence[str] | None, semiring: Se
                 if isinstance(lit, Aggregate):
                     return _at(lit, f"aggregate {lit.op}{{...}} in a rule of '{rule.clause.head.predicate}' "
                                     "is not evaluated densely")
+                big = _big_constant(lit)
+                if big is not None:
+                    return _at(lit, f"the constant {big} in a rule of '{rule.clause.head.predicate}' is beyond ±2**62, "
+                                    "where interval reasoning stops")
                 if isinstance(lit, Negation) and not cls.idempotent:
                     return _at(lit, f"negation under {semiring.name} is not evaluated densely",
                                hint="add-mult tags may exceed 1, where the sparse engine drops the negative "

@@ -2,7 +2,8 @@
 
 Boolean results exactly; add-mult, max-mult and max-min to 1e-6 (both compute the
 same algebraic quantity); top-k proofs as identical sets when k holds every proof,
-and then the tag's probability equals the reference's exact probability.
+and then the tag's probability equals the reference's exact probability. On programs
+with integers at the 64-bit limits, the same tuples or the same error from the same rule.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import torch
 
 from greybox.engine.engine import Engine, Limits
 from greybox.engine.reference import evaluate, exact_probabilities
-from greybox.errors import ResourceLimitError
+from greybox.errors import GreyboxError, ResourceLimitError
 from greybox.lang.analysis import analyze
 from greybox.lang.parser import parse_program
 from greybox.semirings import AddMult, Boolean, MaxMin, MaxMult, TopKProofs
@@ -91,3 +92,43 @@ def test_top_k_proofs_identical_and_exact(seed: int) -> None:
             proofs = res.algebra.proof_sets(rel.tags, i)
             assert proofs == set(want[args]), f"proofs of {name}{args} on:\n{src}"
             assert float(probs[i]) == pytest.approx(exact[(name, args)], abs=1e-6)
+
+
+N_EXTREME = 120
+
+
+def _outcome(run):
+    """``("ok", tuples)`` or ``("error", type, line)`` of one evaluation."""
+    try:
+        return ("ok", run())
+    except GreyboxError as err:
+        return ("error", type(err), err.line, err)
+
+
+@pytest.mark.parametrize("seed", range(N_EXTREME))
+def test_values_near_the_64_bit_limits_agree(seed: int) -> None:
+    """Integers at ±2**62, ±2**63-1 and -2**63: the same tuples, or the same error from the same rule."""
+    rng = random.Random(10_000 + seed)
+    src = "\n".join(random_program(rng, extreme_ints=True))
+    info = analyze(parse_program(src))
+    ref = _outcome(lambda: _reference_tuples(info, "boolean"))
+    for representation in ("auto", "sparse"):
+        engine = Engine(info, limits=Limits(max_iterations=MAX_ROUNDS), representation=representation)
+        got = _outcome(lambda: _engine_tuples(engine, Boolean()))
+        assert got[0] == ref[0], f"{representation}: {got[-1] if got[0] == 'error' else ref[-1]}\non:\n{src}"
+        if ref[0] == "error":
+            assert got[1] is ref[1] and got[2] == ref[2], f"{got[3]}\nvs\n{ref[3]}\non:\n{src}"
+        else:
+            for name in info.relations:
+                assert set(got[1][name]) == set(ref[1][name]), f"{representation}: {name} differs on:\n{src}"
+
+
+def test_programs_near_the_64_bit_limits_overflow_and_not() -> None:
+    """The programs of the test above reach both outcomes, and overflow is the usual error."""
+    kinds = []
+    for seed in range(N_EXTREME):
+        info = analyze(parse_program("\n".join(random_program(random.Random(10_000 + seed), extreme_ints=True))))
+        out = _outcome(lambda: _reference_tuples(info, "boolean"))
+        kinds.append("ok" if out[0] == "ok" else out[1].__name__)
+    assert kinds.count("ok") >= N_EXTREME // 2
+    assert kinds.count("ArithmeticOverflowError") >= N_EXTREME // 8
