@@ -29,6 +29,7 @@ __all__ = [
     "ShapeError",
     "ResourceLimitError",
     "ConfigError",
+    "EvidenceError",
     "KnowledgeBaseError",
     "ProblemList",
 ]
@@ -144,6 +145,10 @@ class ResourceLimitError(GreyboxError):
 
 class ConfigError(GreyboxError):
     """A configuration value is wrong or a file it names is missing."""
+
+
+class EvidenceError(GreyboxError):
+    """The evidence cannot hold (its probability is 0), so nothing can be conditioned on it."""
 
 
 class KnowledgeBaseError(GreyboxError):
