@@ -241,7 +241,7 @@ def repl(session, stdin: TextIO, stdout: TextIO, *, proofs: bool = False, fmt: s
     from greybox.lang.ast import Query
     from greybox.lang.parser import parse_program
     from greybox.query.session import QuerySession
-    from greybox.query.sources import split_evidence
+    from greybox.query.sources import split_evidence, statement_kind
 
     failures = 0
     buffer, first_line = "", 1
@@ -267,7 +267,7 @@ def repl(session, stdin: TextIO, stdout: TextIO, *, proofs: bool = False, fmt: s
                     from greybox.lang.ast import Program
 
                     kb = KnowledgeBase(kb.program + Program(tuple(rules)),
-                                       kb.origins + tuple(Origin("rule", "<stdin>", s.span.line) for s in rules),
+                                       kb.origins + tuple(Origin(statement_kind(s), "<stdin>", s.span.line) for s in rules),
                                        kb.graph, files=kb.files, inputs=kb.inputs, sources=kb.sources)
                 session = QuerySession(kb, semiring=session.semiring, k=session.k,
                                        evidence=session.evidence + evidence, limits=session.limits)
@@ -335,7 +335,8 @@ def _run(ns: argparse.Namespace) -> int:
         return 0
     blocks = [format_text(r, proofs=ns.proofs) for r in results]
     if relations is not None:
-        blocks.append(format_relations(relations, headers=ns.all or len(relations) > 1))
+        given = ["% given " + ", ".join(str(e) for e in evidence)] if evidence else []
+        blocks.append("\n".join(given + [format_relations(relations, headers=ns.all or len(relations) > 1)]))
     if mpe is not None:
         blocks.append(format_mpe(mpe, show_false=ns.show_false))
     print("\n\n".join(b for b in blocks if b))

@@ -161,7 +161,7 @@ class _Search:
     def _tick(self) -> None:
         if self.deadline is not None and time.monotonic() > self.deadline:
             raise ResourceLimitError(
-                "exact inference over the proofs ran past its time budget",
+                "exact inference over the proofs took longer than the time allowed",
                 hint="raise --timeout, or ask about fewer or less connected facts",
             )
 

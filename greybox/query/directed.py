@@ -83,20 +83,22 @@ class Limits:
         try:
             yield
         except ResourceLimitError as err:
+            hint = self._hint(err.message)
+            if hint is None:  # not one of the limits the options set: keep the evaluator's advice
+                raise
             raise ResourceLimitError(err.message, relation=err.relation, file=err.file, line=err.line,
-                                     column=err.column, hint=self._hint(err.message)) from None
+                                     column=err.column, hint=hint) from None
 
-    def _hint(self, message: str) -> str:
+    def _hint(self, message: str) -> str | None:
         options = []
         if "tuples" in message:
             options.append(f"--max-tuples (now {self.max_tuples:,})")
-        if "round" in message:
+        if "rounds" in message:
             options.append(f"--max-rounds (now {self.max_rounds:,})")
-        if "time" in message:
+        if "time budget" in message:
             options.append(f"--timeout (now {'none' if self.timeout is None else f'{self.timeout:g} s'})")
         if not options:
-            options = [f"--max-tuples (now {self.max_tuples:,})", f"--max-rounds (now {self.max_rounds:,})",
-                       f"--timeout (now {'none' if self.timeout is None else f'{self.timeout:g} s'})"]
+            return None
         return ("a recursive rule may keep creating new values; bound it with a comparison, or raise "
                 + " or ".join(options))
 

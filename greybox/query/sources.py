@@ -31,7 +31,7 @@ from typing import Iterable
 from greybox.errors import ParseError
 from greybox.lang.ast import Atom, Const
 
-__all__ = ["Evidence", "load_sources", "parse_evidence_option", "split_evidence"]
+__all__ = ["Evidence", "load_sources", "parse_evidence_option", "split_evidence", "statement_kind"]
 
 _EVIDENCE = re.compile(r"evidence\s*\(")
 _VALUES = {"true": True, "false": False}
@@ -96,7 +96,7 @@ def load_sources(paths: Iterable[str | os.PathLike], *, inputs=None):
             evidence += ev
             read = parse_program(blank, file=f).statements
             statements += read
-            origins += (Origin(_kind(s), f, getattr(getattr(s, "span", None), "line", 0) or 0) for s in read)
+            origins += (Origin(statement_kind(s), f, getattr(getattr(s, "span", None), "line", 0) or 0) for s in read)
         else:
             part = KnowledgeBase.load([f])
             statements += part.program.statements
@@ -105,7 +105,7 @@ def load_sources(paths: Iterable[str | os.PathLike], *, inputs=None):
     from greybox.lang.ast import Program
 
     return KnowledgeBase(Program(tuple(statements)), origins, graph, files=kb.files, inputs=inputs,
-                         sources={f: found[f][0] for f in found}), evidence
+                         sources=texts), evidence
 
 
 def split_evidence(text: str, file: str | None = None) -> tuple[str, list[Evidence]]:
@@ -164,7 +164,8 @@ def parse_evidence_option(spec: str) -> Evidence:
 # ---------------------------------------------------------------- internals
 
 
-def _kind(statement) -> str:
+def statement_kind(statement) -> str:
+    """The ``Origin.kind`` of a statement of a rule file: ``'fact'`` or ``'rule'``."""
     from greybox.lang.ast import AnnotatedDisjunction, Clause
 
     fact = (isinstance(statement, Clause) and statement.is_fact) or (
