@@ -241,7 +241,7 @@ def repl(session, stdin: TextIO, stdout: TextIO, *, proofs: bool = False, fmt: s
     from greybox.lang.ast import Query
     from greybox.lang.parser import parse_program
     from greybox.query.session import QuerySession
-    from greybox.query.sources import split_evidence, statement_kind
+    from greybox.query.sources import read_reserved, statement_kind
 
     failures = 0
     buffer, first_line = "", 1
@@ -258,7 +258,7 @@ def repl(session, stdin: TextIO, stdout: TextIO, *, proofs: bool = False, fmt: s
         padded = "\n" * (first_line - 1) + chunk
         first_line = line_no
         try:
-            blank, evidence = split_evidence(padded, "<stdin>")
+            blank, evidence = read_reserved(padded, "<stdin>")
             statements = parse_program(blank, file="<stdin>").statements
             rules = [s for s in statements if not isinstance(s, Query)]
             kb = session.kb

@@ -6,7 +6,8 @@ atom as an argument, so these statements are taken out of each ``.dl`` file befo
 is parsed (replaced by blanks, so that every other statement keeps its line and
 column) and read here on their own: ``evidence`` is a reserved relation of the
 query layer. The ``?-`` queries stay in the program (the parser keeps them as
-``Query`` statements, in file order).
+``Query`` statements, in file order); ProbLog's ``query(Atom).`` is read as ``?- Atom.``,
+so ``query`` is reserved too.
 
 Example:
     >>> import tempfile, pathlib
@@ -31,9 +32,10 @@ from typing import Iterable
 from greybox.errors import ParseError
 from greybox.lang.ast import Atom, Const
 
-__all__ = ["Evidence", "load_sources", "parse_evidence_option", "split_evidence", "statement_kind"]
+__all__ = ["Evidence", "load_sources", "parse_evidence_option", "read_reserved", "statement_kind"]
 
 _EVIDENCE = re.compile(r"evidence\s*\(")
+_QUERY = re.compile(r"query\s*\(")
 _VALUES = {"true": True, "false": False}
 
 
@@ -78,8 +80,8 @@ def load_sources(paths: Iterable[str | os.PathLike], *, inputs=None):
     paths = list(paths)
     kb = KnowledgeBase.load(paths, inputs=inputs, strict=False)
     texts = {f: kb.sources[f] for f in kb.files if Path(f).suffix.lower() in RULE_EXTENSIONS and f in kb.sources}
-    found = {f: split_evidence(t, f) for f, t in texts.items()}
-    if not any(ev for _, ev in found.values()):
+    found = {f: read_reserved(t, f) for f, t in texts.items()}
+    if all(found[f][0] == texts[f] for f in found):
         if kb.load_problems:
             raise kb.load_problems[0]
         return kb, []
@@ -108,23 +110,27 @@ def load_sources(paths: Iterable[str | os.PathLike], *, inputs=None):
                          sources=texts), evidence
 
 
-def split_evidence(text: str, file: str | None = None) -> tuple[str, list[Evidence]]:
-    """Take the ``evidence(...)`` statements out of a rule text.
+def read_reserved(text: str, file: str | None = None) -> tuple[str, list[Evidence]]:
+    """Read the statements of ProbLog's reserved relations out of a rule text.
+
+    ``evidence(atom, true|false).`` is taken out (replaced by spaces) and returned as
+    ``Evidence``; ProbLog's ``query(atom).`` becomes the query ``?- atom.`` in place.
+    Every other statement keeps its line and column.
 
     Args:
         text: the text of a ``.dl`` file.
         file: its name, for spans and errors.
 
     Returns:
-        ``(text with each evidence statement replaced by spaces, [Evidence, ...])``.
+        ``(the rewritten text, [Evidence, ...])``.
 
     Raises:
         ParseError: an evidence statement is malformed (with file, line and column).
 
     Example:
-        >>> blank, ev = split_evidence("p(a).\\nevidence(p(a), false). q(b).\\n")
-        >>> blank
-        'p(a).\\n                       q(b).\\n'
+        >>> text, ev = read_reserved("p(a).\\nevidence(p(a), false). query(p(X)).\\n")
+        >>> text
+        'p(a).\\n                       ?-    p(X) .\\n'
         >>> [str(e) for e in ev]
         ['p(a)=false']
     """
@@ -140,6 +146,15 @@ def split_evidence(text: str, file: str | None = None) -> tuple[str, list[Eviden
             for i in range(begin, end):
                 if out[i] != "\n":
                     out[i] = " "
+        elif begin < end and _QUERY.match(text, begin):
+            statement = text[begin:end].rstrip()
+            close = begin + len(statement.rstrip(".").rstrip()) - 1
+            if text[close] == ")":
+                opened = text.index("(", begin)
+                out[begin:begin + 2] = "?-"
+                for i in range(begin + 2, opened + 1):
+                    out[i] = " "
+                out[close] = " "
         start = end
     return "".join(out), evidence
 

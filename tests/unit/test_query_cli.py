@@ -147,6 +147,15 @@ def test_file_queries_answered_in_order(tmp_path: Path, capsys) -> None:
     assert [len(q["answers"]) for q in queries] == [1, 1, 2]
 
 
+def test_problog_query_statements_are_queries_too(tmp_path: Path, capsys) -> None:
+    f = tmp_path / "q.dl"
+    f.write_text(CHAIN + "query(r(b, X)).\n?- e(a, b).\nquery( r(a, c) ).\n")
+    assert main(["query", str(f)]) == 0
+    blocks = capsys.readouterr().out.strip().split("\n\n")
+    assert [b.splitlines()[0] for b in blocks] == ["?- r(b, X).", "?- e(a, b).", "?- r(a, c)."]
+    assert blocks[1].splitlines()[1] == "1. yes    p = 0.9"
+
+
 def test_no_query_anywhere_is_an_error(tmp_path: Path, capsys) -> None:
     f = tmp_path / "q.dl"
     f.write_text(CHAIN)
