@@ -51,6 +51,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
 
     p = commands.add_parser(
         "query", help="answer queries over rule and knowledge-graph files",
+        usage='greybox query FILE... ["?- goal."] [options]',
         description="Answer queries with the reference evaluator: every answer with its probability, "
         "and with --proofs the derivation of its best proofs. Without a query on the command line, "
         "the `?- goal.` queries of the files are answered in order.",
@@ -301,6 +302,10 @@ def _run(ns: argparse.Namespace) -> int:
     files, text = _split_query(ns.files)
     if ns.show_false and not ns.mpe:
         raise ConfigError("--show-false goes with --mpe", hint="add --mpe")
+    for option, value in (("--max-tuples", ns.max_tuples), ("--max-rounds", ns.max_rounds),
+                          ("--timeout", ns.timeout), ("--mpe-max-facts", ns.mpe_max_facts)):
+        if value is not None and value <= 0:
+            raise ConfigError(f"{option} must be positive, not {value:g}", hint=f"e.g. {option} 10")
     limits = Limits(max_tuples=ns.max_tuples, max_rounds=ns.max_rounds, timeout=ns.timeout)
     kb, evidence = load_sources(files)
     _warn_misspelt(kb)
