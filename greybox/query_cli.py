@@ -86,6 +86,32 @@ def add_parser(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--repl", action="store_true",
                    help="read `?- goal.` queries, evidence and rules from standard input and answer each")
     p.set_defaults(run=_run)
+    # the query may follow options (`FILE --proofs "?- q."`): read positionals wherever they are
+    p.__class__ = _IntermixedParser
+
+
+class _IntermixedParser(argparse.ArgumentParser):
+    """A parser that takes positional arguments before, between and after the options.
+
+    ``argparse`` fills a positional once, from the first run of plain arguments; the
+    query sub-command's files and query may be split by options.
+
+    >>> p = _IntermixedParser(prog="q")
+    >>> _ = p.add_argument("files", nargs="+"); _ = p.add_argument("--proofs", action="store_true")
+    >>> p.parse_args(["a.dl", "--proofs", "?- q."]).files
+    ['a.dl', '?- q.']
+    """
+
+    _intermixing = False
+
+    def parse_known_args(self, args=None, namespace=None):
+        if self._intermixing:  # the two passes of parse_known_intermixed_args
+            return super().parse_known_args(args, namespace)
+        self._intermixing = True
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._intermixing = False
 
 
 def run_query(files: Sequence[str | os.PathLike], text: str, *, k: int = 3, proofs: bool = False,

@@ -123,6 +123,13 @@ def test_top_k_with_one_proof_is_a_lower_bound(tmp_path: Path, capsys) -> None:
     assert [[x["args"] for x in p["facts"]] for p in answer["proofs"]] == [[["a", "c"]]]
 
 
+def test_query_may_follow_options(tmp_path: Path, capsys) -> None:
+    f = tmp_path / "chain.dl"
+    f.write_text(CHAIN)
+    assert main(["query", str(f), "--semiring", "max-min", "?- r(a, c).", "-k", "2"]) == 0
+    assert capsys.readouterr().out.splitlines() == ["?- r(a, c).    (max-min)", "1. yes    p = 0.6"]
+
+
 def test_proofs_need_a_semiring_with_proofs(tmp_path: Path, capsys) -> None:
     f = tmp_path / "chain.dl"
     f.write_text(CHAIN)
