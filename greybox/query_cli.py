@@ -320,7 +320,7 @@ def repl(session, stdin: TextIO, stdout: TextIO, *, proofs: bool = False, fmt: s
 def _run(ns: argparse.Namespace) -> int:
     from greybox.errors import ConfigError
     from greybox.lang.parser import parse_query
-    from greybox.query.directed import Limits
+    from greybox.query.directed import QueryLimits
     from greybox.query.mpe import most_probable_explanation
     from greybox.query.session import QuerySession
     from greybox.query.sources import load_sources, parse_evidence_option
@@ -332,8 +332,9 @@ def _run(ns: argparse.Namespace) -> int:
                           ("--timeout", ns.timeout), ("--mpe-max-facts", ns.mpe_max_facts)):
         if value is not None and value <= 0:
             raise ConfigError(f"{option} must be positive, not {value:g}", hint=f"e.g. {option} 10")
-    limits = Limits(max_tuples=ns.max_tuples, max_rounds=ns.max_rounds, timeout=ns.timeout)
     kb, evidence = load_sources(files)
+    # the clock starts once the files are read: --timeout bounds evaluation and inference
+    limits = QueryLimits(max_tuples=ns.max_tuples, max_rounds=ns.max_rounds, timeout=ns.timeout)
     _warn_misspelt(kb)
     evidence += [parse_evidence_option(e) for e in ns.evidence]
     session = QuerySession(kb, semiring=ns.semiring, k=ns.k, evidence=evidence, limits=limits)

@@ -13,13 +13,13 @@ Importing this package imports none of them (nor torch).
 
 from __future__ import annotations
 
-__all__ = ["QuerySession", "Evidence", "Limits", "load_sources", "most_probable_explanation"]
+__all__ = ["QuerySession", "Evidence", "QueryLimits", "load_sources", "most_probable_explanation"]
 
 _HOMES = {
     "QuerySession": "session",
     "Evidence": "sources",
     "load_sources": "sources",
-    "Limits": "directed",
+    "QueryLimits": "directed",
     "most_probable_explanation": "mpe",
 }
 

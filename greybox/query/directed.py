@@ -9,7 +9,7 @@ the semiring lets it (its tags then agree with the original program's: boolean,
 max-min, and the exact probability from every proof).
 
 ``check_goal`` rejects a question about a relation that does not exist, with the
-closest known relation as a suggestion. ``Limits`` holds the resource limits of the
+closest known relation as a suggestion. ``QueryLimits`` holds the resource limits of the
 ``greybox query`` options and turns the evaluator's limit errors into hints that name
 those options.
 
@@ -38,14 +38,14 @@ from greybox.lang.ast import (
     Query,
 )
 
-__all__ = ["Limits", "slice_program", "directed_program", "check_goal", "goal_relations", "suggest_relation"]
+__all__ = ["QueryLimits", "slice_program", "directed_program", "check_goal", "goal_relations", "suggest_relation"]
 
 #: semirings whose answers the magic-set rewriting keeps exactly (``exact``: every proof, weighted model count)
 MAGIC_SAFE = ("exact", "boolean", "max-min")
 
 
 @dataclass
-class Limits:
+class QueryLimits:
     """Resource limits of one ``greybox query`` run.
 
     Args:
@@ -73,7 +73,7 @@ class Limits:
     def hints(self) -> Iterator[None]:
         """Re-raise a limit error with a hint that names the option to raise.
 
-        >>> with Limits(max_tuples=5).hints():
+        >>> with QueryLimits(max_tuples=5).hints():
         ...     raise ResourceLimitError("relation 'n' grew past 5 tuples", relation="n")
         Traceback (most recent call last):
         ...

@@ -45,7 +45,7 @@ from greybox.errors import ConfigError, EvidenceError, UnknownRelationError
 from greybox.lang.ast import Atom, Query, Var
 
 from .conditioning import probability
-from .directed import MAGIC_SAFE, Limits, check_goal, directed_program, goal_relations, slice_program, suggest_relation
+from .directed import MAGIC_SAFE, QueryLimits, check_goal, directed_program, goal_relations, slice_program, suggest_relation
 from .proofs import proofs_json
 from .sources import Evidence
 
@@ -65,7 +65,7 @@ class QuerySession:
         semiring: one of ``SEMIRINGS``.
         k: proofs kept (``top-k``) and shown per answer.
         evidence: observations to condition on (``exact`` only).
-        limits: resource limits (default: ``Limits()``).
+        limits: resource limits (default: ``QueryLimits()``).
 
     Raises:
         ConfigError: an unknown semiring, ``k < 1``, or evidence with a semiring other than exact.
@@ -73,7 +73,7 @@ class QuerySession:
     """
 
     def __init__(self, kb, *, semiring: str = "exact", k: int = 3, evidence: Sequence[Evidence] = (),
-                 limits: Limits | None = None) -> None:
+                 limits: QueryLimits | None = None) -> None:
         if semiring not in SEMIRINGS:
             raise ConfigError(f"unknown semiring {semiring!r}", hint=f"use one of: {', '.join(SEMIRINGS)}")
         if k < 1:
@@ -86,7 +86,7 @@ class QuerySession:
         self.semiring = semiring
         self.k = k
         self.evidence = list(evidence)
-        self.limits = limits or Limits()
+        self.limits = limits or QueryLimits()
         for e in self.evidence:
             check_goal(self.info.relations, [e.atom], inputs=kb.inputs)
 
