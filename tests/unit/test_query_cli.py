@@ -407,6 +407,28 @@ def test_magic_answers_agree_with_the_whole_program(family: Path, capsys) -> Non
         assert directed == whole
 
 
+def test_magic_exact_probabilities_match_brute_force(prob_file: Path) -> None:
+    from greybox.kb.knowledge_base import KnowledgeBase
+    from greybox.lang.parser import parse_query
+    from greybox.query.directed import directed_program
+    from greybox.query.session import QuerySession
+
+    session = QuerySession(KnowledgeBase.load([prob_file]))
+    worlds = list(_worlds())
+    for text, relation in (("?- path(a, X).", "path"), ("?- path(b, X).", "path"), ("?- good(X).", "good")):
+        q = parse_query(text)
+        assert directed_program(session.kb.program, q, "exact")[2] == (relation == "path")
+        got = {tuple(a["bindings"].values()): a["probability"] for a in session.answer(q)["answers"]}
+        bound = q.body[0].args[0].value if relation == "path" else None
+        expected: dict[tuple, float] = {}
+        for p, _, model in worlds:
+            for t in model.tuples(relation):
+                if bound is None or t[0] == bound:
+                    key = t[1:] if bound is not None else t
+                    expected[key] = expected.get(key, 0.0) + p
+        assert got == pytest.approx(expected)
+
+
 # ---------------------------------------------------------------- REPL
 
 
