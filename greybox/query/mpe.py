@@ -65,7 +65,7 @@ def most_probable_explanation(session, *, max_groups: int = DEFAULT_MAX_GROUPS) 
     chosen: dict[int, int | None] = {}  # group of the whole program -> its fact that holds, or None
     if session.evidence:
         with session.limits.hints():
-            info = session._analyse(slice_program(kb.program, session._ev_relations()))
+            info = session.analyse(slice_program(kb.program, session.evidence_relations()))
             facts = reference.all_facts(info)
             weights = FactWeights.from_facts(facts)
             constraints = session.evidence_constraints(info, facts)

@@ -45,7 +45,7 @@ from greybox.errors import ConfigError, EvidenceError, UnknownRelationError
 from greybox.lang.ast import Atom, Query, Var
 
 from .conditioning import probability
-from .directed import MAGIC_SAFE, QueryLimits, check_goal, directed_program, goal_relations, slice_program, suggest_relation
+from .directed import QueryLimits, check_goal, directed_program, goal_relations, slice_program, suggest_relation
 from .proofs import proofs_json
 from .sources import Evidence
 
@@ -121,18 +121,7 @@ class QuerySession:
                               hint="use --semiring exact or top-k with --proofs")
         exact = self.semiring == "exact"
         with self.limits.hints():
-            if self.evidence:
-                info, goal = self._analyse(slice_program(self.kb.program, goal_relations(q.body) | self._ev_relations())), q
-                evaluator_semiring, k = "proofs", self.k
-            elif exact and not need_proofs or self.semiring in MAGIC_SAFE[1:]:
-                program, goal, _ = directed_program(self.kb.program, q, self.semiring, inputs=self.kb.inputs)
-                info = self._analyse(program)
-                evaluator_semiring, k = ("boolean" if exact else self.semiring), self.k
-            else:
-                info, goal = self._analyse(slice_program(self.kb.program, goal_relations(q.body))), q
-                # exact: ask for more proofs than shown, as those that merely add facts to another
-                # are dropped, and top-k keeps such supersets (a rule base with inverse rules derives many)
-                evaluator_semiring, k = ("top-k", 4 * self.k) if exact else (self.semiring, self.k)
+            info, goal, evaluator_semiring, k = self._plan(q, need_proofs)
             answers = reference.query(info, goal, semiring=evaluator_semiring, k=k, exact=exact,
                                       **self.limits.evaluator())
             facts = reference.all_facts(info)
@@ -174,7 +163,7 @@ class QuerySession:
                 raise UnknownRelationError(f"unknown relation {n!r}: no fact, rule or declaration defines it",
                                            hint=f"did you mean {guess}?" if guess else "see `greybox kb list`")
         with self.limits.hints():
-            info = self._analyse(slice_program(self.kb.program, set(names) | self._ev_relations()))
+            info = self.analyse(slice_program(self.kb.program, set(names) | self.evidence_relations()))
             facts = reference.all_facts(info)
             probabilistic = any(f.probability is not None for f in facts)
             if self.semiring == "exact":
@@ -201,12 +190,37 @@ class QuerySession:
 
     # ------------------------------------------------------------ internals
 
-    def _analyse(self, program):
+    def _plan(self, q: Query, need_proofs: bool):
+        """``(analysed program, query over it, evaluator semiring, k)`` for one question.
+
+        * with evidence: the slice the query and the evidence need, every proof kept;
+        * without proofs to show, in a semiring magic sets keep (exact, boolean, max-min):
+          the magic-rewritten slice (exact evaluates boolean, then every proof only when
+          the program has probabilistic facts);
+        * otherwise the slice, in the semiring asked (exact: top-k for the proofs shown).
+        """
+        if self.evidence:
+            program = slice_program(self.kb.program, goal_relations(q.body) | self.evidence_relations())
+            return self.analyse(program), q, "proofs", self.k
+        exact = self.semiring == "exact"
+        if (exact and not need_proofs) or self.semiring in ("boolean", "max-min"):
+            program, goal, _ = directed_program(self.kb.program, q, self.semiring, inputs=self.kb.inputs)
+            return self.analyse(program), goal, ("boolean" if exact else self.semiring), self.k
+        info = self.analyse(slice_program(self.kb.program, goal_relations(q.body)))
+        if exact:
+            # more proofs than shown: those that merely add facts to another are dropped, and
+            # top-k keeps such supersets (a rule base with inverse rules derives many)
+            return info, q, "top-k", 4 * self.k
+        return info, q, self.semiring, self.k
+
+    def analyse(self, program):
+        """``analyze`` a part of the knowledge base's program, with its inputs and sources."""
         from greybox.lang.analysis import analyze
 
         return analyze(program, inputs=self.kb.inputs, source=self.kb.sources)
 
-    def _ev_relations(self) -> set[str]:
+    def evidence_relations(self) -> set[str]:
+        """The relations the evidence observes."""
         return {e.atom.predicate for e in self.evidence}
 
     def evidence_constraints(self, info, facts, model=None) -> list:
