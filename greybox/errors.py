@@ -30,6 +30,7 @@ __all__ = [
     "ResourceLimitError",
     "ArithmeticOverflowError",
     "ConfigError",
+    "EvidenceError",
     "KnowledgeBaseError",
     "CheckpointError",
     "ProblemList",
@@ -158,6 +159,10 @@ class ArithmeticOverflowError(GreyboxError):
 
 class ConfigError(GreyboxError):
     """A configuration value is wrong or a file it names is missing."""
+
+
+class EvidenceError(GreyboxError):
+    """The evidence cannot hold (its probability is 0), so nothing can be conditioned on it."""
 
 
 class KnowledgeBaseError(GreyboxError):

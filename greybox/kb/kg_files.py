@@ -40,9 +40,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from greybox.errors import ConfigError
+from greybox.errors import ConfigError, UnknownRelationError
 
-__all__ = ["KG_EXTENSIONS", "KGRow", "read_kg_file", "iter_kg_rows", "sanitize_relation"]
+__all__ = ["KG_EXTENSIONS", "KGRow", "read_kg_file", "iter_kg_rows", "sanitize_relation", "misspelt_relations"]
 
 #: File extensions read as knowledge graphs.
 KG_EXTENSIONS = (".tsv", ".csv", ".jsonl")
@@ -115,6 +115,78 @@ def sanitize_relation(name: str, *, file: str | None = None, line: int | None = 
             + (clean or "x") + "'",
         )
     return clean
+
+
+def misspelt_relations(statements, origins, *, cutoff: float = 0.8) -> list[UnknownRelationError]:
+    """Knowledge-graph relations that look like a misspelling of a relation of the rules.
+
+    A relation that occurs only in knowledge-graph rows (no rule, fact of a rule file,
+    declaration or query mentions it) and whose name is close to one the rule files
+    do mention (``difflib`` ratio at least ``cutoff``) is most likely a typo: the
+    rules never see those rows. One problem per file and relation, at its first row;
+    each has ``warning = True`` (the rows are valid, only suspicious).
+
+    Args:
+        statements: the knowledge base's statements (``KnowledgeBase.program.statements``).
+        origins: their ``Origin`` objects (``kind == "kg"`` marks a knowledge-graph row).
+        cutoff: how close a name must be to be suggested.
+
+    Returns:
+        ``UnknownRelationError`` problems naming ``file:line`` and the suggestion.
+
+    Example:
+        >>> from greybox.lang.parser import parse_program
+        >>> from types import SimpleNamespace as O
+        >>> rules = parse_program("type aunt(symbol, symbol). niece(X, Y) :- aunt(Y, X).").statements
+        >>> rows = parse_program("aunnt(ann, bob). likes(ann, tea).").statements
+        >>> origins = [O(kind="rule", file="k.dl", line=1)] * 2 + [O(kind="kg", file="f.tsv", line=3)] * 2
+        >>> print(misspelt_relations(rules + rows, origins)[0])
+        f.tsv:3: relation aunnt/2 is used only in knowledge-graph rows (1 row): no rule or declaration mentions it
+        hint: did you mean aunt/2? rename it in the file, or declare it with `type aunnt(...)` if it is meant
+    """
+    import difflib
+
+    from greybox.lang.ast import AnnotatedDisjunction, Clause, NeuralDeclaration, Query, TypeDeclaration
+    from greybox.lang.safety import literal_atoms
+
+    known: dict[str, int] = {}
+    used: dict[tuple[str, str | None], list] = {}  # (relation, file) -> [arity, first line, rows]
+    for s, origin in zip(statements, origins):
+        if origin.kind == "kg" and isinstance(s, Clause):
+            entry = used.setdefault((s.head.predicate, origin.file), [len(s.head.args), origin.line, 0])
+            entry[2] += 1
+            continue
+        atoms = []
+        if isinstance(s, Clause):
+            atoms = [s.head, *(a for lit in s.body for a, _ in literal_atoms(lit))]
+        elif isinstance(s, AnnotatedDisjunction):
+            atoms = [h for _, h in s.heads] + [a for lit in s.body for a, _ in literal_atoms(lit)]
+        elif isinstance(s, Query):
+            atoms = [a for lit in s.body for a, _ in literal_atoms(lit)]
+        elif isinstance(s, NeuralDeclaration):
+            atoms = [s.atom]
+        elif isinstance(s, TypeDeclaration):
+            known.setdefault(s.predicate, len(s.domains))
+        for a in atoms:
+            known.setdefault(a.predicate, len(a.args))
+    problems = []
+    for (name, file), (arity, line, rows) in used.items():
+        if name in known:
+            continue
+        same = sorted(n for n, a in known.items() if a == arity)
+        close = difflib.get_close_matches(name, same, n=1, cutoff=cutoff)
+        if not close:
+            continue
+        err = UnknownRelationError(
+            f"relation {name}/{arity} is used only in knowledge-graph rows ({rows} row{'s' if rows != 1 else ''}): "
+            "no rule or declaration mentions it",
+            file=file, line=line,
+            hint=f"did you mean {close[0]}/{arity}? rename it in the file, or declare it with "
+            f"`type {name}(...)` if it is meant",
+        )
+        err.warning = True
+        problems.append(err)
+    return problems
 
 
 def read_kg_file(path: str | os.PathLike) -> list[KGRow]:

@@ -182,9 +182,12 @@ class KnowledgeBase:
             The problems (empty when the knowledge base is sound), each with its file,
             line and column, in file order and then by position.
         """
+        from greybox.kb.kg_files import misspelt_relations
         from greybox.lang.analysis import check_program
 
         problems = self.load_problems + list(check_program(self.program, inputs=self.inputs, source=self.sources))
+        # a knowledge-graph relation that no rule reads but whose name is close to one that is: a typo
+        problems += misspelt_relations(self.program.statements, self.origins)
         order = {f: i for i, f in enumerate(self.files)}
         # file by file, top to bottom (reading and analysis problems interleaved)
         return sorted(problems, key=lambda p: (order.get(p.file, len(order)), p.line or 0, p.column or 0))
