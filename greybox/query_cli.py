@@ -391,9 +391,7 @@ def _split_query(args: list[str]) -> tuple[list[str], str | None]:
 
 def _warn_misspelt(kb) -> None:
     """Print a warning for each knowledge-graph relation that looks like a misspelt rule relation."""
-    from greybox.kb.kg_files import misspelt_relations
-
-    for warning in misspelt_relations(kb.program.statements, kb.origins):
+    for warning in kb.warnings():
         print(f"warning: {warning}", file=sys.stderr)
 
 

@@ -100,6 +100,8 @@ def _check(ns: argparse.Namespace) -> int:
     from greybox.kb.knowledge_base import KnowledgeBase
 
     kb = KnowledgeBase.load(ns.files, inputs=parse_inputs(ns.inputs), strict=False)
+    for warning in kb.warnings():
+        print(f"warning: {warning}", end="\n\n", file=sys.stderr)
     problems = kb.check()
     if problems:
         for p in problems:

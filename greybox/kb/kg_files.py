@@ -124,7 +124,7 @@ def misspelt_relations(statements, origins, *, cutoff: float = 0.8) -> list[Unkn
     declaration or query mentions it) and whose name is close to one the rule files
     do mention (``difflib`` ratio at least ``cutoff``) is most likely a typo: the
     rules never see those rows. One problem per file and relation, at its first row;
-    each has ``warning = True`` (the rows are valid, only suspicious).
+    they are warnings (the rows are valid, only suspicious).
 
     Args:
         statements: the knowledge base's statements (``KnowledgeBase.program.statements``).
@@ -177,15 +177,13 @@ def misspelt_relations(statements, origins, *, cutoff: float = 0.8) -> list[Unkn
         close = difflib.get_close_matches(name, same, n=1, cutoff=cutoff)
         if not close:
             continue
-        err = UnknownRelationError(
+        problems.append(UnknownRelationError(
             f"relation {name}/{arity} is used only in knowledge-graph rows ({rows} row{'s' if rows != 1 else ''}): "
             "no rule or declaration mentions it",
             file=file, line=line,
             hint=f"did you mean {close[0]}/{arity}? rename it in the file, or declare it with "
             f"`type {name}(...)` if it is meant",
-        )
-        err.warning = True
-        problems.append(err)
+        ))
     return problems
 
 

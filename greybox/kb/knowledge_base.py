@@ -182,15 +182,24 @@ class KnowledgeBase:
             The problems (empty when the knowledge base is sound), each with its file,
             line and column, in file order and then by position.
         """
-        from greybox.kb.kg_files import misspelt_relations
         from greybox.lang.analysis import check_program
 
         problems = self.load_problems + list(check_program(self.program, inputs=self.inputs, source=self.sources))
-        # a knowledge-graph relation that no rule reads but whose name is close to one that is: a typo
-        problems += misspelt_relations(self.program.statements, self.origins)
         order = {f: i for i, f in enumerate(self.files)}
         # file by file, top to bottom (reading and analysis problems interleaved)
         return sorted(problems, key=lambda p: (order.get(p.file, len(order)), p.line or 0, p.column or 0))
+
+    def warnings(self) -> list[GreyboxError]:
+        """What is valid but suspicious: a knowledge-graph relation that no rule, fact or
+        declaration mentions and whose name is close to one that is (a typo such as ``aunnt``).
+
+        Returns:
+            One :class:`~greybox.errors.UnknownRelationError` per file and relation, located at
+            its first row, with a "did you mean" hint.
+        """
+        from greybox.kb.kg_files import misspelt_relations
+
+        return misspelt_relations(self.program.statements, self.origins)
 
     @cached_property
     def info(self):
