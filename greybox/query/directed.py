@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Mapping
@@ -78,18 +79,19 @@ class QueryLimits:
         Traceback (most recent call last):
         ...
         greybox.errors.ResourceLimitError: relation 'n' grew past 5 tuples
-        hint: a recursive rule may keep creating new values; bound it with a comparison, or raise --max-tuples (now 5)
+        hint: a recursive rule may keep creating new values; bound it with a comparison; or raise --max-tuples (now 5)
         """
         try:
             yield
         except ResourceLimitError as err:
-            hint = self._hint(err.message)
+            hint = self._hint(err.message, err.hint)
             if hint is None:  # not one of the limits the options set: keep the evaluator's advice
                 raise
             raise ResourceLimitError(err.message, relation=err.relation, file=err.file, line=err.line,
                                      column=err.column, hint=hint) from None
 
-    def _hint(self, message: str) -> str | None:
+    def _hint(self, message: str, advice: str | None) -> str | None:
+        """The evaluator's advice on the cause, with its way to raise the limit replaced by the option."""
         options = []
         if "tuples" in message:
             options.append(f"--max-tuples (now {self.max_tuples:,})")
@@ -99,8 +101,10 @@ class QueryLimits:
             options.append(f"--timeout (now {'none' if self.timeout is None else f'{self.timeout:g} s'})")
         if not options:
             return None
-        return ("a recursive rule may keep creating new values; bound it with a comparison, or raise "
-                + " or ".join(options))
+        cause = re.split(r"[;,]? *(?:or )?raise ", advice or "", maxsplit=1)[0].rstrip("; ")
+        if not cause:
+            cause = "a recursive rule may keep creating new values; bound it with a comparison"
+        return f"{cause}; or raise " + " or ".join(options)
 
 
 def goal_relations(literals: Iterable) -> set[str]:
