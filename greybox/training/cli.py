@@ -80,7 +80,8 @@ def _cli_class():
             try:
                 super().parse_arguments(parser, args)
             except ArgumentError as err:
-                command = next((a for a in self.command_line if not a.startswith("-")), "fit")
+                first = self.command_line[0] if self.command_line else ""
+                command = first if first in self.subcommands() else "fit"
                 raise config_files.translate_argument_error(str(err), self.command_line, self.config_paths,
                                                             command) from err
 
@@ -117,8 +118,7 @@ def _cli_class():
             if trainer_config.get("enable_progress_bar") in (None, True) and not any(
                     isinstance(c, ProgressBar) for c in callbacks):
                 monitor = next((c.monitor for c in callbacks if isinstance(c, ModelCheckpoint) and c.monitor), None)
-                every = max(50, int(trainer_config.get("log_every_n_steps") or 50))
-                kwargs["callbacks"] = [*callbacks, progress_callback(monitor, every)]
+                kwargs["callbacks"] = [*callbacks, progress_callback(monitor)]
             return super().instantiate_trainer(**kwargs)
 
         def after_fit(self) -> None:

@@ -3,8 +3,9 @@
 * On a terminal, ``CompactProgressBar`` (Lightning's tqdm bar) shows the loss and the
   monitored metric only, so the line fits 80 columns (tqdm trims it to the terminal).
 * When standard output is not a terminal (a log file, ``| tee``, ``nohup``), ``PlainProgress``
-  prints one line every ``every_n_steps`` training steps and one per epoch, so a long run
-  shows life without a bar's control characters.
+  prints one line every N training steps (about 10 per epoch, at multiples of the
+  trainer's ``log_every_n_steps``) and one per epoch, so a long run shows life without a
+  bar's control characters.
 * ``quiet_lightning()`` drops what a user cannot act on: the accelerator availability
   lines, the loggers' tips, the seed message, and library deprecation warnings.
 
@@ -18,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 import warnings
@@ -70,13 +72,18 @@ class PlainProgress(ProgressBar):
     For output that is not a terminal: each line stands alone (no carriage returns).
 
     Args:
-        every_n_steps: training steps between two lines.
+        every_n_steps: training steps between two lines; ``None``: about ``lines_per_epoch``
+            lines per epoch, at multiples of the trainer's ``log_every_n_steps``.
         stream: where to write (default: standard output).
+        lines_per_epoch: how many step lines an epoch gets when ``every_n_steps`` is ``None``.
     """
 
-    def __init__(self, every_n_steps: int = 50, stream: TextIO | None = None) -> None:
+    def __init__(self, every_n_steps: int | None = None, stream: TextIO | None = None,
+                 lines_per_epoch: int = 10) -> None:
         super().__init__()
-        self.every_n_steps = max(1, int(every_n_steps))
+        self.every_n_steps = max(1, int(every_n_steps)) if every_n_steps else None
+        self.lines_per_epoch = max(1, lines_per_epoch)
+        self._interval = self.every_n_steps or 1
         self.stream = stream
         self._enabled = True
         self._epoch_start = 0.0
@@ -107,11 +114,25 @@ class PlainProgress(ProgressBar):
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._epoch_start = time.monotonic()
+        self._interval = self.every_n_steps or self.auto_interval(self.total_train_batches, trainer.log_every_n_steps,
+                                                                  self.lines_per_epoch)
+
+    @staticmethod
+    def auto_interval(total: float, log_every_n_steps: int, lines: int = 10) -> int:
+        """Steps between two lines: about ``lines`` per epoch of ``total`` steps, a multiple of ``log_every_n_steps``.
+
+        >>> PlainProgress.auto_interval(255, 10), PlainProgress.auto_interval(47, 10), PlainProgress.auto_interval(500, 10)
+        (30, 10, 50)
+        """
+        base = max(1, int(log_every_n_steps or 1))
+        if not isinstance(total, (int, float)) or math.isinf(total) or total <= 0:
+            return base * 10
+        return max(base, math.ceil(math.ceil(total / lines) / base) * base)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         step = batch_idx + 1
-        if step % self.every_n_steps:
+        if step % self._interval:
             return
         total = self.total_train_batches
         elapsed = time.monotonic() - self._epoch_start
@@ -137,7 +158,7 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def progress_callback(monitor: str | None, every_n_steps: int, stream: TextIO | None = None) -> ProgressBar:
+def progress_callback(monitor: str | None, every_n_steps: int | None = None, stream: TextIO | None = None) -> ProgressBar:
     """``CompactProgressBar`` on a terminal, ``PlainProgress`` otherwise."""
     out = stream or sys.stdout
     is_terminal = hasattr(out, "isatty") and out.isatty()
