@@ -171,6 +171,8 @@ class _DropNoise(logging.Filter):
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - never lose a record because of the filter
             return True
+        if message.startswith("[rank: "):  # a message of one process of a distributed run
+            message = message.split("] ", 1)[-1]
         return not message.lstrip().startswith(NOISE)
 
 
