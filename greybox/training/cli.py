@@ -106,7 +106,8 @@ def _cli_class():
 
         def instantiate_trainer(self, **kwargs):
             trainer_config = self._get(self.config_init, "trainer", default={})
-            root = trainer_config.get("default_root_dir") or self.cwd
+            # without a default_root_dir, where Lightning's own loggers would write
+            root = trainer_config.get("default_root_dir") or os.path.join(self.cwd, "lightning_logs")
             if trainer_config.get("logger") in (None, True) and "logger" not in kwargs:
                 stage = self.subcommand or "fit"
                 if stage == "fit":

@@ -289,7 +289,7 @@ def _on_command_line(args: Sequence[str], dotted: str) -> bool:
     for arg in args:
         if arg.startswith("--"):
             parts = [p for p in arg[2:].split("=", 1)[0].split(".") if p != "init_args"]
-            if parts == want:
+            if parts[:len(want)] == want:  # the option, or one inside it (a section given a class_path)
                 return True
     return False
 
