@@ -102,6 +102,15 @@ def _cli_class():
                                   f"no checkpoint under {runs.shown_path(root)}: checkpoints are written to "
                                   "<default_root_dir>/version_N/checkpoints/")
 
+        def instantiate_classes(self) -> None:
+            # LightningCLI.instantiate_classes, with the constructors given the input paths as a user writes them;
+            # self.config (saved as the run's config.yaml) keeps them absolute
+            self.config_init = self.parser.instantiate_classes(config_files.inputs_as_given(self.config, self.cwd))
+            self.datamodule = self._get(self.config_init, "data")
+            self.model = self._get(self.config_init, "model")
+            self._add_configure_optimizers_method_to_model(self.subcommand)
+            self.trainer = self.instantiate_trainer()
+
         # ---------------------------------------------------------------- where the run writes, what it shows
 
         def instantiate_trainer(self, **kwargs):

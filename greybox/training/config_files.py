@@ -39,6 +39,7 @@ __all__ = [
     "absolute_cli_paths",
     "check_yaml",
     "resolve_paths",
+    "inputs_as_given",
     "check_inputs",
     "locate_key",
     "translate_argument_error",
@@ -190,6 +191,31 @@ def resolve_paths(config: Any, root: str | os.PathLike) -> Any:
         return value
 
     return _walk(config, visit)
+
+
+def inputs_as_given(config: Any, cwd: str | os.PathLike) -> Any:
+    """A copy of a resolved config whose input paths (``INPUT_KEYS``) below ``cwd`` are relative to it again.
+
+    The constructors read these paths and keep them (a trace names its rule file), so a run
+    from the project root shows ``knowledge/kinship.dl`` as before, not an absolute path.
+    """
+    import copy
+
+    base = os.path.abspath(cwd)
+
+    def shorter(path: Any) -> Any:
+        if isinstance(path, str) and os.path.isabs(path) and (path + os.sep).startswith(base + os.sep):
+            return os.path.relpath(path, base)
+        return path
+
+    def visit(key: str, value: Any) -> Any:
+        if key not in INPUT_KEYS:
+            return value
+        if isinstance(value, (list, tuple)):
+            return type(value)(shorter(v) for v in value)
+        return shorter(value)
+
+    return _walk(copy.deepcopy(config), visit)
 
 
 def check_inputs(config: Any, files: Sequence[str], root: str | os.PathLike, args: Sequence[str] = ()) -> None:

@@ -203,3 +203,12 @@ def test_the_terminal_bar_fits_80_columns() -> None:
     line = tqdm.format_meter(n=160, total=188, elapsed=5.0, ncols=80, prefix="Epoch 12", postfix=postfix,
                              bar_format=CompactProgressBar.BAR_FORMAT)
     assert len(line) <= 80 and "val_acc=0.078" in line
+
+
+def test_constructors_get_input_paths_below_the_current_folder_as_relative() -> None:
+    config = Namespace(model=Namespace(init_args=Namespace(program=["/w/k/a.dl", "/x/b.dl"])),
+                       trainer=Namespace(default_root_dir="/w/runs"), data=Namespace(data_dir="/w/d"))
+    given = config_files.inputs_as_given(config, "/w")
+    assert given.model.init_args.program == ["k/a.dl", "/x/b.dl"] and given.data.data_dir == "d"
+    assert given.trainer.default_root_dir == "/w/runs"  # outputs stay absolute
+    assert config.model.init_args.program == ["/w/k/a.dl", "/x/b.dl"]  # the saved config is untouched
