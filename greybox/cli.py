@@ -14,7 +14,10 @@ Sub-commands::
 
 A mistake in the input (a missing file, a rule that does not parse, an edit that
 would break the knowledge base) prints a message on stderr and exits with status 2;
-success exits with 0.
+success exits with 0. The training commands (``fit``, ``validate``, ``test``,
+``predict``, ``explain``, ``learn-rules``) report a mistake in a config or a
+constructor argument the same way, as one line and its hint; ``--debug`` (anywhere
+on the command line) or ``GREYBOX_DEBUG=1`` shows the traceback instead.
 
 Example:
     >>> main(["kb", "list", "no/such/file.dl"])
@@ -25,12 +28,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from typing import Callable, Sequence
 
-from greybox.errors import GreyboxError
+from greybox.errors import ConfigError, GreyboxError
 
-__all__ = ["main", "build_parser", "DELEGATED"]
+__all__ = ["main", "build_parser", "DELEGATED", "debug_enabled", "user_error", "one_line", "report_error"]
 
 #: Sub-commands handled by other modules, loaded only when used:
 #: name -> (module, function, whether the function gets the sub-command name too, help).
@@ -76,6 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         The exit status: 0 on success, 2 on a mistake in the input.
     """
     args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    args = [a for a in args if a != "--debug"]
+    previous = os.environ.get("GREYBOX_DEBUG")
+    if debug:
+        os.environ["GREYBOX_DEBUG"] = "1"  # the delegated commands read it too
     try:
         if args and args[0] in DELEGATED:
             return _delegate(args)
@@ -86,11 +95,93 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _exit_code(stop.code)
         return _result_code(namespace.run(namespace))
     except GreyboxError as err:
+        if debug_enabled():
+            raise
         print(f"error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        if debug:
+            if previous is None:
+                os.environ.pop("GREYBOX_DEBUG", None)
+            else:
+                os.environ["GREYBOX_DEBUG"] = previous
+
+
+def debug_enabled() -> bool:
+    """Whether tracebacks are wanted: ``--debug`` was given or ``GREYBOX_DEBUG`` is set (not ``0``)."""
+    return os.environ.get("GREYBOX_DEBUG", "") not in ("", "0")
+
+
+def user_error(exc: BaseException) -> GreyboxError | None:
+    """The mistake in the input that ``exc`` stands for, or None when it is a fault of the program.
+
+    Constructors that a config names raise ``GreyboxError``; the configuration library wraps
+    them in its own errors, so the chain of causes is searched. Lightning's
+    ``MisconfigurationException`` (a trainer option that cannot work) counts as a user error too.
+
+    Example:
+        >>> try:
+        ...     try:
+        ...         raise ConfigError("no such folder", file="data/x", hint="give another folder")
+        ...     except ConfigError as inner:
+        ...         raise ValueError("Does not validate against any of the Union subtypes") from inner
+        ... except ValueError as outer:
+        ...     print(one_line(user_error(outer)))
+        error: data/x: no such folder
+        hint: give another folder
+        >>> user_error(KeyError("a bug")) is None
+        True
+    """
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    fallback: GreyboxError | None = None
+    while todo:
+        current = todo.pop(0)
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, GreyboxError):
+            return current
+        if fallback is None and type(current).__name__ == "MisconfigurationException":
+            first = str(current).strip().splitlines()[0] if str(current).strip() else type(current).__name__
+            fallback = ConfigError(first, hint="change the trainer option it names (see `greybox fit --help`)")
+        todo.extend(e for e in (current.__cause__, current.__context__) if e is not None)
+        # errors that hold others (a union of types that each failed)
+        todo.extend(e for e in getattr(current, "exceptions", ()) or () if isinstance(e, BaseException))
+    return fallback
+
+
+def one_line(err: GreyboxError) -> str:
+    """``err`` as one ``error:`` line (where, what) and its ``hint:`` line.
+
+    The source line and caret of a parse error are left out: the location names the
+    file, line and column. Several problems show the first and how many more there are.
+
+    Example:
+        >>> print(one_line(ConfigError("rule file not found", file="k.dl", hint="check the path")))
+        error: k.dl: rule file not found
+        hint: check the path
+    """
+    problems = getattr(err, "problems", None)
+    more = ""
+    if problems:
+        more = f" (and {len(problems) - 1} more problem{'s' if len(problems) > 2 else ''})" if len(problems) > 1 else ""
+        err = problems[0]
+    message = " ".join(err.message.split("\n")[0].split()) if err.message else type(err).__name__
+    location = err.location
+    line = f"error: {location}: {message}{more}" if location else f"error: {message}{more}"
+    if err.hint:
+        line += "\nhint: " + " ".join(err.hint.split())
+    return line
+
+
+def report_error(err: GreyboxError, stream=None) -> int:
+    """Print ``one_line(err)`` on ``stream`` (stderr) and return the exit status of a user error, 2."""
+    print(one_line(err), file=stream or sys.stderr)
+    return 2
 
 
 def _delegate(args: list[str]) -> int:
@@ -111,6 +202,11 @@ def _delegate(args: list[str]) -> int:
         return _result_code(function(args if with_name else args[1:]))
     except SystemExit as stop:
         return _exit_code(stop.code)
+    except Exception as exc:  # noqa: BLE001 - a user's mistake is one line; anything else keeps its traceback
+        err = user_error(exc)
+        if err is None or debug_enabled():
+            raise
+        return report_error(err)
 
 
 def _result_code(value) -> int:

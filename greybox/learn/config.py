@@ -36,7 +36,7 @@ _DATA_HINT = "set data_dir to the CLUTRR folder; from the project root it is ../
 class LearnRulesConfig(BaseModel):
     """What ``greybox learn-rules`` reads, learns and writes.
 
-    Paths are relative to the working directory (run from the project root).
+    ``greybox learn-rules`` makes relative paths absolute against the project root first.
 
     Attributes:
         data_dir: folder of the graph csv files.
@@ -195,4 +195,4 @@ def _check_paths(config: LearnRulesConfig, file: str, positions: dict, lines: li
         for name in names:
             if not Path(name).is_file():
                 raise _error(f"rule file not found: {name}", file, key, positions, lines,
-                             "paths are relative to the working directory: run from the project root")
+                             "relative paths in a config file are relative to the project root (the folder with pyproject.toml)")

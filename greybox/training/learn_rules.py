@@ -2,6 +2,13 @@
 
     greybox learn-rules --config experiments/kinship/learn_rules.yaml -o learned.dl
     greybox learn-rules --config experiments/kinship/learn_rules.yaml -o learned.dl --max-train 500 --epochs 5
+    greybox learn-rules --config experiments/kinship/learn_rules.yaml --config more.yaml -o learned.dl
+
+Several ``--config`` files are read in order, a later file's options replacing an
+earlier one's. Relative paths in a config file (``data_dir``, ``background``,
+``reference``) are relative to the project root, the nearest folder above the first
+config file that holds a ``pyproject.toml``, as for ``greybox fit``; without a config,
+the defaults are relative to the project that holds the current directory.
 
 The facts are the graphs given in the data (CLUTRR's ``story_edges`` / ``edge_types``,
 with ``genders`` as unary facts); the supervision is the target relation of each
@@ -35,7 +42,9 @@ __all__ = ["main", "run"]
 def _parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="greybox learn-rules", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", help="YAML options (see greybox.learn.config.LearnRulesConfig); default: the defaults")
+    ap.add_argument("--config", action="append", default=[],
+                    help="YAML options (see greybox.learn.config.LearnRulesConfig); repeat to combine files, "
+                    "later ones win; default: the defaults")
     ap.add_argument("-o", "--output", required=True, help="the .dl file to write the learned rules to")
     ap.add_argument("--report", help="the JSON report (default: OUTPUT.json)")
     ap.add_argument("--max-train", type=int, dest="max_train", help="read only the first N training rows")
@@ -229,6 +238,40 @@ def _summary(report: dict) -> str:
     return "\n".join(lines)
 
 
+#: the options of ``LearnRulesConfig`` that are paths (relative ones are relative to the project root)
+_PATH_OPTIONS = ("data_dir", "background", "reference")
+
+
+def _load_configs(files: list[str], overrides: dict, load_config):
+    """The ``LearnRulesConfig`` of the config ``files`` in order (later options win) and the command line's ``overrides``.
+
+    Each file is checked on its own first, so that a mistake names its file and line.
+    """
+    import os
+
+    import yaml
+
+    from greybox.training.config_files import project_root
+
+    root = project_root(files[0] if files else os.getcwd())
+
+    def absolute(value):
+        if isinstance(value, str) and value and not os.path.isabs(value):
+            return os.path.normpath(os.path.join(root, value))
+        if isinstance(value, list):
+            return [absolute(v) for v in value]
+        return value
+
+    merged: dict = {}
+    for file in files:
+        load_config(file, check_paths=False)  # the file's own mistakes, with its line
+        merged.update(yaml.safe_load(Path(file).read_text()) or {})
+    defaults = {key: absolute(value) for key, value in load_config(None, check_paths=False).model_dump().items()
+                if key in _PATH_OPTIONS}
+    values = {**defaults, **{k: absolute(v) if k in _PATH_OPTIONS else v for k, v in merged.items()}, **overrides}
+    return load_config(files[-1] if files else None, values)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``greybox learn-rules``; a mistake in the input prints a message and returns 2."""
     from greybox.errors import ConfigError, GreyboxError
@@ -243,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
 
         overrides = {k: getattr(args, k) for k in ("max_train", "max_test_per_k", "epochs", "seed", "threshold", "test_ks")
                      if getattr(args, k) is not None}
-        config = load_config(args.config, overrides)
+        config = _load_configs(args.config, overrides, load_config)
         if not args.output.endswith(".dl"):
             raise ConfigError(f"the output {args.output!r} is not a .dl file", hint="e.g. -o learned.dl")
         report_path = Path(args.report or args.output + ".json")
@@ -261,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
         print(_summary(report))
         print(f"wrote {args.output} and {report_path}")
     except GreyboxError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        from greybox.cli import debug_enabled, report_error
+
+        if debug_enabled():
+            raise
+        return report_error(err)
     return 0

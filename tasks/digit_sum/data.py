@@ -239,7 +239,8 @@ class DigitSumDataModule(SeededDataModule):
         split: fractions of the image pool for train, validation and test.
 
     Raises:
-        ConfigError: a value is out of range, or (at ``setup``) the MNIST files are missing.
+        ConfigError: a value is out of range, data_dir is given with source 'sklearn' (which ignores it),
+            or (at ``setup``) the MNIST files are missing.
     """
 
     def __init__(
@@ -279,6 +280,10 @@ class DigitSumDataModule(SeededDataModule):
             raise ConfigError(
                 "source 'mnist' needs data_dir",
                 hint=_DATA_DIR_HINT.format(images=MNIST_IMAGES, labels=MNIST_LABELS))
+        if source == "sklearn" and data_dir is not None:
+            raise ConfigError(f"data_dir {data_dir!r} is read only with source 'mnist', and source is 'sklearn' "
+                              "(scikit-learn's bundled digits)",
+                              hint="add --data.init_args.source mnist to read MNIST from it, or set data_dir to null")
         if source == "mnist" and not Path(data_dir).is_dir():
             raise ConfigError(
                 f"MNIST folder not found (resolved: {Path(data_dir).resolve()})",

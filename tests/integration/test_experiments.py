@@ -123,7 +123,8 @@ def test_clutrr_test_reports_accuracy_per_k(tmp_path: Path, monkeypatch, capsys)
                            f"--trainer.default_root_dir={tmp_path}", callbacks, *data]) == 0
     capsys.readouterr()
     assert lightning_main(["test", "--config", str(config), "--ckpt_path", str(tmp_path / "last.ckpt"),
-                           "--trainer.logger=false", "--trainer.enable_progress_bar=false", *data]) == 0
+                           "--trainer.logger=false", "--trainer.enable_progress_bar=false",
+                           f"--trainer.default_root_dir={tmp_path}", *data]) == 0
     out = capsys.readouterr().out
     assert "test_acc/k2" in out and "test_acc/k10" in out
     assert "dataloader_idx" not in out

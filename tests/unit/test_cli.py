@@ -232,3 +232,30 @@ def test_query_without_answers_and_bad_query(kb_file: Path, capsys) -> None:
     assert capsys.readouterr().out.splitlines()[-1] == "no answers"
     assert main(["query", str(kb_file), "?- grandfather(cid, Z"]) == 2
     assert "<query>:1:" in capsys.readouterr().err
+
+
+def test_a_delegated_commands_wrapped_mistake_is_one_line_and_a_bug_keeps_its_traceback(monkeypatch, capsys) -> None:
+    from greybox.errors import ParseError
+
+    def wrapped(argv):
+        try:
+            raise ParseError("unexpected ':-'", file="k.dl", line=2, column=4, source_line="p(X :- q.", hint="close '('")
+        except ParseError as err:
+            raise ValueError("Does not validate against any of the Union subtypes") from err
+
+    fake = types.ModuleType("fake_training_errors")
+    fake.lightning_main = wrapped
+    fake.main = lambda argv: 1 / 0
+    monkeypatch.setitem(sys.modules, "fake_training_errors", fake)
+    monkeypatch.setitem(cli.DELEGATED, "fit", ("fake_training_errors", "lightning_main", True, ""))
+    monkeypatch.setitem(cli.DELEGATED, "explain", ("fake_training_errors", "main", False, ""))
+    monkeypatch.delenv("GREYBOX_DEBUG", raising=False)
+    assert main(["fit", "--config", "a.yaml"]) == 2
+    assert capsys.readouterr().err == "error: k.dl:2:4: unexpected ':-'\nhint: close '('\n"
+    with pytest.raises(ValueError, match="Union subtypes"):
+        main(["fit", "--config", "a.yaml", "--debug"])
+    monkeypatch.setenv("GREYBOX_DEBUG", "1")
+    with pytest.raises(ValueError, match="Union subtypes"):
+        main(["fit", "--config", "a.yaml"])
+    with pytest.raises(ZeroDivisionError):
+        main(["explain"])
