@@ -132,3 +132,18 @@ def test_clutrr_test_reports_accuracy_per_k(tmp_path: Path, monkeypatch, capsys)
     summary = out[out.index("test  acc"):].splitlines()
     assert [line.split()[0] for line in summary[:3]] == ["test", "k2", "k10"]
     assert all(0.0 <= float(line.split()[1]) <= 1.0 for line in summary[1:3])
+
+
+def test_last_checkpoint_is_the_latest_epoch_and_the_best_is_kept_beside_it(tmp_path: Path) -> None:
+    """The configs keep two checkpoints: ``best-*.ckpt`` by val_acc, and ``last.ckpt`` of the latest epoch
+    (Lightning >= 2.6 writes a monitored callback's ``last.ckpt`` only when the metric improves)."""
+    import torch
+
+    status = lightning_main(["fit", "--config", str(ROOT / "experiments/digit_sum/sum2_digits.yaml"),
+                             "--trainer.max_epochs=3", "--trainer.limit_train_batches=2", "--trainer.limit_val_batches=1",
+                             "--trainer.logger=false", "--trainer.enable_progress_bar=false",
+                             f"--trainer.default_root_dir={tmp_path}"])
+    assert status == 0
+    (last,) = tmp_path.rglob("last.ckpt")
+    assert torch.load(last, weights_only=True)["epoch"] == 2
+    assert len(list(tmp_path.rglob("best-epoch=*-val_acc=*.ckpt"))) == 1
