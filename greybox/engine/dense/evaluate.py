@@ -316,7 +316,7 @@ class DenseRepresentation:
         return DenseRounds(stratum, self)
 
     def relations(self) -> DenseRelations:
-        return DenseRelations(self.kernel, self.full, self.program.boxes, self.cache)  # type: ignore[arg-type]
+        return DenseRelations(self.kernel, self.full, self.program.boxes, self.cache)
 
 
 class DenseRounds:
@@ -343,20 +343,24 @@ class DenseRounds:
         recent: dict[str, Block | None] = {}
         for r in names:
             lo, sizes = boxes[r]
+            held = full[r]  # the facts and inputs of r (a relation of this stratum: not a Total yet)
+            assert not isinstance(held, Total)
             if to_add[r]:
-                full[r] = _merge(full[r], lo, sizes, to_add[r], kernel)
-            elif full[r] is None:
-                full[r] = torch.zeros(runner.batch_size, *sizes, dtype=runner.dtype, device=runner.device)
+                held = _merge(held, lo, sizes, to_add[r], kernel)
+            elif held is None:
+                held = torch.zeros(runner.batch_size, *sizes, dtype=runner.dtype, device=runner.device)
+            full[r] = held
             if stratum.recursive:
                 # against an empty `stable` every tuple of round one is recent, with its whole tag; its
                 # cells lie in the box of the facts, the inputs and the blocks just derived
                 seen = program.seeds.get(r, [None] * len(lo))
                 for b in to_add[r]:
                     seen = [iv.hull(x, y) for x, y in zip(seen, b.box)]
-                recent[r] = _cut(full[r], lo, sizes, seen)  # type: ignore[arg-type]
-                if recent[r] is not None and not to_add[r] and r in program.seed_ones:
+                block = _cut(held, lo, sizes, seen)
+                if block is not None and not to_add[r] and r in program.seed_ones:
                     # certain facts that fill the window: later rounds need no product with them
-                    recent[r].ones = True  # type: ignore[union-attr]
+                    block.ones = True
+                recent[r] = block
         self.recent = recent
         if not stratum.recursive:
             return
@@ -420,12 +424,12 @@ class DenseRounds:
         merged: set[str] = set()
         flags: dict[str, Tensor | None] = {r: None for r in names}
         for r in names:
-            stable[r] = len(totals[r].pieces)
+            stable[r] = before = len(totals[r].pieces)
             if not to_add[r]:
                 recent[r] = None
                 continue
             recent[r], flags[r] = totals[r].merge(to_add[r])
-            if len(totals[r].pieces) > stable[r]:  # type: ignore[operator]
+            if len(totals[r].pieces) > before:
                 merged.add(r)
         self.active, diverged = _occupancy(names, recent, flags)
         for r in names:
