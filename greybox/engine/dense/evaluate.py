@@ -10,8 +10,8 @@ pay one small ``.tolist()`` for the ranges and nothing else. ``representation`` 
 strata, rounds and limits are the skeleton's.
 
 The rounds (``DenseRounds``) are the sparse engine's semi-naive evaluation
-(``greybox.engine.fixpoint.SparseRounds``) with whole tensors for relations. For a rule ``h :- b1, ..., bn`` whose atoms at
-positions ``I`` belong to the stratum, a round adds
+(``greybox.engine.fixpoint.SparseRounds``) with whole tensors for relations. For a rule
+``h :- b1, ..., bn`` whose atoms at positions ``I`` belong to the stratum, a round adds
 
     sum over i in I of   total(b_<i) ⊗ recent(b_i) ⊗ stable(b_>i)
 
@@ -392,7 +392,8 @@ class DenseRounds:
                 return None
             blocks[pos] = b
         lower = {p: self._whole(p) for p in rule.negated}
-        return self.rep.runner.run(plan, rule.shape, blocks, lower, self.rep.weights.get(rule.weight_fact))  # type: ignore[arg-type]
+        weight = self.rep.weights.get(rule.weight_fact)  # type: ignore[arg-type]
+        return self.rep.runner.run(plan, rule.shape, blocks, lower, weight)
 
     def changing(self) -> bool:
         return any(self.active[r] for r in self.names)
