@@ -269,8 +269,8 @@ class Engine:
                 qualify (the message says why).
         """
         started = time.monotonic()
-        mode = _check_representation(self.representation if representation is None else representation)
         run = RunInputs.check(self, inputs, batch_size=batch_size, learnable=learnable, device=device, dtype=dtype)
+        mode = _check_representation(self.representation if representation is None else representation)
         chosen = self._choose(mode, semiring, targets, run)
         return evaluate(self, chosen, semiring=semiring, run=run, learnable=learnable, started=started)
 

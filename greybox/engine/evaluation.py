@@ -15,13 +15,14 @@ A representation holds relations its own way: sparse tuple columns
 ``Representation`` and ``Rounds`` are all the skeleton asks of one.
 
 Example:
-    >>> import torch
+    >>> import time
     >>> from greybox.engine.engine import Engine
+    >>> from greybox.engine.sparse import SparseRepresentation
     >>> from greybox.semirings import MaxMult
     >>> eng = Engine("e(1, 2). e(2, 3). p(X, Y) :- e(X, Y). p(X, Z) :- p(X, Y), e(Y, Z).")
     >>> run = RunInputs.check(eng, {}, batch_size=1, learnable=None, device=None, dtype=None)
-    >>> res = evaluate(eng, eng._choose("sparse", MaxMult(), None, run), semiring=MaxMult(), run=run,
-    ...                learnable=None, started=0.0)
+    >>> res = evaluate(eng, SparseRepresentation(eng, run, targets=None), semiring=MaxMult(), run=run,
+    ...                learnable=None, started=time.monotonic())
     >>> [args for _, args, _ in res.answers("p")]
     [(1, 2), (1, 3), (2, 3)]
 """
