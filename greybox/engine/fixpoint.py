@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 
@@ -27,7 +28,7 @@ from .plan import Step, order_body
 from .relation import Relation, RowEncoder, dedupe, row_keys, sorted_unique
 from .rule_eval import RuleContext, eval_body, eval_head
 
-__all__ = ["Limits", "CompiledRule", "run_stratum", "merge"]
+__all__ = ["Limits", "CompiledRule", "SparseRounds", "check_round", "diverged_error", "merge"]
 
 
 @dataclass(frozen=True)
@@ -159,13 +160,40 @@ def _merge_unsorted(total: Relation, derived: Relation, algebra: Algebra) -> tup
     return Relation(cols[keep], algebra.index(new, keep)), recent
 
 
-def _check_time(limits: Limits, started: float, relation: str) -> None:
-    if limits.time_budget_s is not None and time.monotonic() - started > limits.time_budget_s:
+def check_round(limits: Limits, iteration: int, started: float, busiest: Callable[[], str]) -> None:
+    """Raise ``ResourceLimitError`` when round ``iteration`` of a stratum would pass ``limits``.
+
+    ``busiest`` names the relation that changed most in the last round (asked only to raise).
+
+    >>> check_round(Limits(max_iterations=2), 3, time.monotonic(), lambda: "path")
+    Traceback (most recent call last):
+    ...
+    greybox.errors.ResourceLimitError: relation 'path' was still changing after 2 rounds...
+    """
+    if iteration > limits.max_iterations:
+        name = busiest()
         raise ResourceLimitError(
-            f"evaluation ran past its time budget of {limits.time_budget_s:g} s while deriving '{relation}'",
-            relation=relation,
+            f"relation '{name}' was still changing after {limits.max_iterations:,} rounds",
+            relation=name,
+            hint="a recursive rule may keep creating new values (e.g. `n(Y) :- n(X), Y is X + 1.`); "
+            "bound it with a comparison, or raise Limits(max_iterations=...)",
+        )
+    if limits.time_budget_s is not None and time.monotonic() - started > limits.time_budget_s:
+        name = busiest()
+        raise ResourceLimitError(
+            f"evaluation ran past its time budget of {limits.time_budget_s:g} s while deriving '{name}'",
+            relation=name,
             hint="raise Limits(time_budget_s=...) or check the rules of that relation for unbounded growth",
         )
+
+
+def diverged_error(relation: str) -> ResourceLimitError:
+    """The error of a relation whose tags grew without bound (add-mult on a cycle)."""
+    return ResourceLimitError(
+        f"the tags of relation '{relation}' grew without bound (a cyclic derivation keeps adding)",
+        relation=relation,
+        hint="add-mult sums every derivation, which diverges on cycles; use max-mult or top-k for recursive programs",
+    )
 
 
 def _check_size(limits: Limits, rel: Relation, name: str) -> None:
@@ -178,53 +206,59 @@ def _check_size(limits: Limits, rel: Relation, name: str) -> None:
         )
 
 
-def run_stratum(
-    rules: list[CompiledRule],
-    relations: frozenset[str],
-    recursive: bool,
-    ctx: RuleContext,
-    arities: dict[str, int],
-    limits: Limits,
-    started: float,
-) -> None:
-    """Compute the relations of one stratum into ``ctx.relations``."""
-    alg = ctx.algebra
-    full = ctx.relations
+class SparseRounds:
+    """Semi-naive rounds of one stratum over tuple columns; the relations live in ``ctx.relations``.
 
-    def base_getter(pos: int, atom: Atom) -> Relation:
-        return full[atom.predicate]
+    Made, it has run round one (the rules that read no relation of the stratum, merged into
+    the facts); ``step`` runs one more round. The evaluation skeleton
+    (``greybox.engine.evaluation``) drives the rounds and checks the limits between them.
+    """
 
-    to_add: dict[str, list[Relation]] = {r: [] for r in relations}
-    for rule in rules:
-        if not rule.internal:
-            to_add[rule.clause.head.predicate].append(_fire(rule, rule.base, ctx, base_getter))
-    total: dict[str, Relation] = {}
-    recent: dict[str, Relation] = {}
-    for r in relations:
-        start = full.get(r, Relation.empty(arities[r], alg))  # facts of r, if any
-        derived = _union(to_add[r], arities[r], alg)
-        total[r], _ = merge(start, derived, alg)
-        # against an empty ``stable`` every tuple of round one is recent, with its whole tag
-        recent[r] = total[r]
-        _check_size(limits, total[r], r)
-        full[r] = total[r]
-    if not recursive:
-        return
-    stable = {r: Relation.empty(arities[r], alg) for r in relations}
-    iteration = 0
-    while any(len(recent[r]) for r in relations):
-        iteration += 1
-        busiest = max(relations, key=lambda r: len(recent[r]))
-        if iteration > limits.max_iterations:
-            raise ResourceLimitError(
-                f"relation '{busiest}' was still changing after {limits.max_iterations:,} rounds",
-                relation=busiest,
-                hint="a recursive rule may keep creating new values (e.g. `n(Y) :- n(X), Y is X + 1.`); "
-                "bound it with a comparison, or raise Limits(max_iterations=...)",
-            )
-        _check_time(limits, started, busiest)
-        to_add = {r: [] for r in relations}
+    def __init__(
+        self,
+        rules: list[CompiledRule],
+        relations: frozenset[str],
+        ctx: RuleContext,
+        arities: dict[str, int],
+        limits: Limits,
+    ) -> None:
+        self.rules, self.relations, self.ctx, self.arities, self.limits = rules, relations, ctx, arities, limits
+        alg = ctx.algebra
+        full = ctx.relations
+
+        def base_getter(pos: int, atom: Atom) -> Relation:
+            return full[atom.predicate]
+
+        to_add: dict[str, list[Relation]] = {r: [] for r in relations}
         for rule in rules:
+            if not rule.internal:
+                to_add[rule.clause.head.predicate].append(_fire(rule, rule.base, ctx, base_getter))
+        self.total: dict[str, Relation] = {}
+        self.recent: dict[str, Relation] = {}
+        for r in relations:
+            start = full.get(r, Relation.empty(arities[r], alg))  # facts of r, if any
+            derived = _union(to_add[r], arities[r], alg)
+            self.total[r], _ = merge(start, derived, alg)
+            # against an empty ``stable`` every tuple of round one is recent, with its whole tag
+            self.recent[r] = self.total[r]
+            _check_size(limits, self.total[r], r)
+            full[r] = self.total[r]
+        self.stable = {r: Relation.empty(arities[r], alg) for r in relations}
+
+    def changing(self) -> bool:
+        """Whether the last round changed a relation."""
+        return any(len(self.recent[r]) for r in self.relations)
+
+    def busiest(self) -> str:
+        """The relation that changed most in the last round."""
+        return max(self.relations, key=lambda r: len(self.recent[r]))
+
+    def step(self) -> None:
+        """One round: ``to_add`` from every rule and atom of the stratum that read a recent tuple, merged."""
+        relations, ctx, alg, full = self.relations, self.ctx, self.ctx.algebra, self.ctx.relations
+        total, recent, stable = self.total, self.recent, self.stable
+        to_add: dict[str, list[Relation]] = {r: [] for r in relations}
+        for rule in self.rules:
             for i in rule.internal:
                 pivot = rule.clause.body[i]
                 if len(recent[pivot.predicate]) == 0:
@@ -241,15 +275,14 @@ def run_stratum(
                 to_add[rule.clause.head.predicate].append(_fire(rule, rule.delta[i], ctx, getter))
         for r in relations:
             stable[r] = total[r]
-            total[r], recent[r] = merge(total[r], _union(to_add[r], arities[r], alg), alg)
-            _check_size(limits, total[r], r)
+            total[r], recent[r] = merge(total[r], _union(to_add[r], self.arities[r], alg), alg)
+            _check_size(self.limits, total[r], r)
             if alg.diverged(total[r].tags):
-                raise ResourceLimitError(
-                    f"the tags of relation '{r}' grew without bound (a cyclic derivation keeps adding)",
-                    relation=r,
-                    hint="add-mult sums every derivation, which diverges on cycles; use max-mult or top-k for recursive programs",
-                )
+                raise diverged_error(r)
             full[r] = total[r]
+
+    def finish(self) -> None:
+        """Nothing left to do: every round wrote its totals into ``ctx.relations``."""
 
 
 def _fire(rule: CompiledRule, steps: list[Step], ctx: RuleContext, getter) -> Relation:

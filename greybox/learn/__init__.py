@@ -31,7 +31,7 @@ _EXPORTS = {
     "GraphBatch": "batch",
     "encode_graphs": "batch",
     "batches_by_size": "batch",
-    "DenseProgram": "dense",
+    "ChainRuleScorer": "dense",
     "forward_chain": "dense",
     "ChainRuleWeights": "learner",
     "LearnedRules": "learner",

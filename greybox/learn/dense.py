@@ -9,7 +9,14 @@ constant 1: "x is a person"). The semantics are the engine's max-mult semiring:
 a proof multiplies its facts and rule weights, a tuple keeps its best proof. A test
 checks that :func:`forward_chain` and ``greybox.engine.Engine(..., MaxMult())`` agree.
 
-Besides the chain rules, a :class:`DenseProgram` compiles the background rules of
+Why this is not ``greybox.engine.Engine``: the learner scores every candidate chain rule
+``r3(X, Z) :- r1(X, Y), r2(Y, Z)`` of ``R`` relations at once, ``R³`` rules each with its own
+learnable weight, in one batched contraction over ``(B, P, P, R·R, R)`` (with a random
+tie-break per step, see :func:`compose`). The engine would compile each candidate as a rule
+of its own and evaluate them one by one; it stays the check of this code (that test)
+and the evaluator of the rules that are kept.
+
+Besides the chain rules, a :class:`ChainRuleScorer` compiles the background rules of
 these shapes (``p ::`` weights allowed), enough for gender and inverse rules:
 
 * ``u(Y) :- r(_, Y).`` and ``u(X) :- r(X, _).``  (a unary fact from a binary one);
@@ -27,7 +34,7 @@ Example:
     ...     son(Y, X) :- father(X, Y), male(X).
     ...     grandfather(X, Z) :- father(X, Y), father(Y, Z).
     ... ''')
-    >>> dense = DenseProgram.compile(prog)
+    >>> dense = ChainRuleScorer.compile(prog)
     >>> dense.relations, dense.unaries
     (('father', 'son', 'grandfather'), ('male',))
     >>> facts = torch.zeros(1, 3, 3, 3); facts[0, 0, 1, 0] = facts[0, 1, 2, 0] = 1.0   # father(0, 1), father(1, 2)
@@ -51,7 +58,7 @@ from greybox.lang.ast import Atom, Clause, DomainDeclaration, Learnable, Probabi
 
 from .chain_rules import as_chain_rule
 
-__all__ = ["DenseProgram", "forward_chain", "answer_chain", "compose", "compose_pairs", "ELEMENTS_PER_CHUNK"]
+__all__ = ["ChainRuleScorer", "forward_chain", "answer_chain", "compose", "compose_pairs", "ELEMENTS_PER_CHUNK"]
 
 #: the most elements of one temporary ``(b, P, P, R*R, R)`` score tensor in :func:`compose`
 ELEMENTS_PER_CHUNK = 1 << 24
@@ -62,7 +69,7 @@ _SHAPES_HINT = ("the dense learner compiles background rules of the forms u(Y) :
 
 
 @dataclass(frozen=True)
-class DenseProgram:
+class ChainRuleScorer:
     """Background rules over binary and unary relations, compiled to weight tensors.
 
     Attributes:
@@ -95,7 +102,7 @@ class DenseProgram:
         *,
         relations: Sequence[str] | None = None,
         distinct_heads: Sequence[str] = (),
-    ) -> "DenseProgram":
+    ) -> "ChainRuleScorer":
         """Compile a background program.
 
         Args:
@@ -105,7 +112,7 @@ class DenseProgram:
             distinct_heads: relations whose learned rules add ``X \\= Z``.
 
         Returns:
-            The ``DenseProgram``; its tensors are float64 on the default device.
+            The ``ChainRuleScorer``; its tensors are float64 on the default device.
 
         Raises:
             ConfigError: a statement has another shape, or a relation is unknown.
@@ -144,13 +151,17 @@ class DenseProgram:
         distinct = torch.tensor([r in set(distinct_heads) for r in rels], dtype=torch.bool)
         return cls(rels, unaries, distinct_heads=distinct, **t)
 
-    def to(self, *args, **kw) -> "DenseProgram":
+    def to(self, *args, **kw) -> "ChainRuleScorer":
         """The same program with its weight tensors moved / cast (``distinct_heads`` moves only)."""
         moved = {name: getattr(self, name).to(*args, **kw)
                  for name in ("unary_from", "copy", "swap", "chain", "chain_distinct")}
         device = moved["chain"].device
-        return DenseProgram(self.relations, self.unaries, distinct_heads=self.distinct_heads.to(device), **moved)
+        return ChainRuleScorer(self.relations, self.unaries, distinct_heads=self.distinct_heads.to(device), **moved)
 
+
+
+#: the former name, until ``greybox.training.learn_rules`` imports ``ChainRuleScorer``
+DenseProgram = ChainRuleScorer
 
 def _describe(statement) -> str:
     from greybox.lang.printer import format_statement
@@ -215,7 +226,7 @@ def _place(clause: Clause, r_ix: dict, u_ix: dict, n_u: int) -> tuple[str, tuple
 # ---------------------------------------------------------------- evaluation
 
 
-def _unary_step(dense: DenseProgram, facts: Tensor) -> Tensor:
+def _unary_step(dense: ChainRuleScorer, facts: Tensor) -> Tensor:
     """``(B, P, V)``: the unary facts the binary ones give, e.g. ``male(Y) :- father(_, Y)``."""
     uf = dense.unary_from.to(facts.dtype)
     # u(X) :- r(X, _):  max over y, r of F[x, y, r] * w[r, u]
@@ -225,7 +236,7 @@ def _unary_step(dense: DenseProgram, facts: Tensor) -> Tensor:
     return torch.maximum(from_first, from_second)
 
 
-def _binary_step(dense: DenseProgram, facts: Tensor, labels: Tensor) -> Tensor:
+def _binary_step(dense: ChainRuleScorer, facts: Tensor, labels: Tensor) -> Tensor:
     """``(B, P, P, R)``: the facts the copy and swap rules give, e.g. ``son(Y, X) :- father(X, Y), male(X)``."""
     out = torch.zeros_like(facts)
     for rules, swap in ((dense.copy, False), (dense.swap, True)):
@@ -319,7 +330,7 @@ def compose_pairs(facts: Tensor, weights: Tensor, first: Tensor, second: Tensor,
     return facts[b[:, None], first[:, None], y, r1] * facts[b[:, None], y, second[:, None], r2] * weights[r1, r2, r3]
 
 
-def _chain_weights(dense: DenseProgram, learned: Tensor | None, like: Tensor) -> tuple[Tensor, Tensor]:
+def _chain_weights(dense: ChainRuleScorer, learned: Tensor | None, like: Tensor) -> tuple[Tensor, Tensor]:
     """``(anywhere, distinct)``: ``(R, R, R)`` weights of the chain rules without and with ``X \= Z``."""
     anywhere = dense.chain.to(like.dtype)  # rules that may conclude r3(x, x)
     distinct = dense.chain_distinct.to(like.dtype)  # rules with X \= Z
@@ -330,7 +341,7 @@ def _chain_weights(dense: DenseProgram, learned: Tensor | None, like: Tensor) ->
     return anywhere, distinct
 
 
-def _chain_step(dense: DenseProgram, facts: Tensor, learned: Tensor | None, tie_break: Tensor | None) -> Tensor:
+def _chain_step(dense: ChainRuleScorer, facts: Tensor, learned: Tensor | None, tie_break: Tensor | None) -> Tensor:
     """``(B, P, P, R)``: one round of the fixed and the learned chain rules."""
     anywhere, distinct = _chain_weights(dense, learned, facts)
     if not torch.any(anywhere) and not torch.any(distinct):
@@ -346,7 +357,7 @@ def _chain_step(dense: DenseProgram, facts: Tensor, learned: Tensor | None, tie_
 
 
 def forward_chain(
-    dense: DenseProgram,
+    dense: ChainRuleScorer,
     facts: Tensor,
     labels: Tensor,
     learned: Tensor | None = None,
@@ -394,7 +405,7 @@ def forward_chain(
 
 
 def answer_chain(
-    dense: DenseProgram,
+    dense: ChainRuleScorer,
     facts: Tensor,
     labels: Tensor,
     learned: Tensor | None,

@@ -43,7 +43,7 @@ from greybox.errors import ConfigError
 
 from .batch import GraphBatch
 from .chain_rules import ChainRule
-from .dense import DenseProgram, answer_chain
+from .dense import ChainRuleScorer, answer_chain
 
 __all__ = ["ChainRuleWeights", "LearnedRules", "chain_loss", "learn_chain_rules", "rules_above", "PARAMETRIZATIONS"]
 
@@ -92,7 +92,7 @@ class ChainRuleWeights(nn.Module):
 
 
 def chain_loss(
-    dense: DenseProgram,
+    dense: ChainRuleScorer,
     batch: GraphBatch,
     weights: Tensor,
     *,
@@ -143,7 +143,7 @@ class LearnedRules:
 
 
 def learn_chain_rules(
-    dense: DenseProgram,
+    dense: ChainRuleScorer,
     batches: Sequence[GraphBatch],
     *,
     parametrization: str = "sigmoid",
@@ -236,7 +236,7 @@ def learn_chain_rules(
     return LearnedRules(weights, history, time.monotonic() - started)
 
 
-def rules_above(dense: DenseProgram, weights: Tensor, threshold: float) -> list[ChainRule]:
+def rules_above(dense: ChainRuleScorer, weights: Tensor, threshold: float) -> list[ChainRule]:
     """The candidate rules whose weight is at least ``threshold``, as ``ChainRule`` objects.
 
     Args:
@@ -248,7 +248,7 @@ def rules_above(dense: DenseProgram, weights: Tensor, threshold: float) -> list[
         The rules ordered by ``(r1, r2, r3)`` in relation order, each with its weight.
 
     >>> from greybox.lang.parser import parse_program
-    >>> dense = DenseProgram.compile(parse_program("type p(symbol, symbol). type q(symbol, symbol)."), distinct_heads=["q"])
+    >>> dense = ChainRuleScorer.compile(parse_program("type p(symbol, symbol). type q(symbol, symbol)."), distinct_heads=["q"])
     >>> w = torch.zeros(2, 2, 2); w[0, 0, 1] = 0.9; w[1, 0, 0] = 0.2
     >>> [r.text() for r in rules_above(dense, w, 0.5)]
     ['q(X, Z) :- p(X, Y), p(Y, Z), X \\\\= Z.']

@@ -14,7 +14,8 @@ Modules, in the order an evaluation uses them:
 * ``intervals`` and ``domains``: value ranges of arguments and rule variables;
 * ``compile``: rule -> dense plan (steps over a factor of live variables);
 * ``kernels``: a semiring's ⊕ and ⊗ over tensors;
-* ``body``: running a plan; ``evaluate``: the semi-naive fixpoint; ``result``: rows back.
+* ``body``: running a plan; ``evaluate``: the dense representation and its semi-naive rounds,
+  driven by the engine's one evaluation skeleton (``greybox.engine.evaluation``); ``result``: rows back.
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
-"""The dense fixpoint: a program's relations as ``(B, |D1|, ..., |Dn|)`` semiring tensors.
+"""The dense representation: a program's relations as ``(B, |D1|, ..., |Dn|)`` semiring tensors.
 
 ``DenseEvaluator`` is the dense path of one ``Engine``. ``prepare`` decides whether an
 evaluation qualifies (``qualify.static_problem``, then the value ranges of
 ``domains.relation_boxes`` for the run's inputs) and compiles the plans; both are cached
 per (targets, semiring kind, input value ranges), so repeated batches of the same ranges
-pay one small ``.tolist()`` for the ranges and nothing else. ``run`` evaluates.
+pay one small ``.tolist()`` for the ranges and nothing else. ``representation`` gives a
+``DenseRepresentation`` of one run, which the evaluation skeleton
+(``greybox.engine.evaluation``) drives as it drives the sparse one: fact numbering,
+strata, rounds and limits are the skeleton's.
 
-The fixpoint is the sparse engine's semi-naive evaluation (``greybox.engine.fixpoint``)
-with whole tensors for relations. For a rule ``h :- b1, ..., bn`` whose atoms at
-positions ``I`` belong to the stratum, a round adds
+The rounds (``DenseRounds``) are the sparse engine's semi-naive evaluation
+(``greybox.engine.fixpoint.SparseRounds``) with whole tensors for relations. For a rule
+``h :- b1, ..., bn`` whose atoms at positions ``I`` belong to the stratum, a round adds
 
     sum over i in I of   total(b_<i) ⊗ recent(b_i) ⊗ stable(b_>i)
 
@@ -20,7 +23,7 @@ once; a linear recursion is then ``recent_{t+1} = rule(recent_t)``, ``total += r
 position per round: in round one, the box of the facts, inputs and derived blocks
 (known without reading a tensor); later, the derived window, cut to the bounding box of
 its non-zero cells when it is large, found in the one ``.tolist()`` per round that also
-decides termination. Limits are the sparse engine's: rounds, wall-clock time, and tags
+decides termination. Limits are the skeleton's: rounds, wall-clock time, and tags
 that overflow (a cycle that keeps adding) raise ``ResourceLimitError``.
 
 Example:
@@ -44,17 +47,16 @@ Example:
 from __future__ import annotations
 
 import math
-import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterable, Mapping, Sequence
 
 import torch
 from torch import Tensor
 
-from ...errors import ResourceLimitError
 from ...lang.ast import Negation
-from ...semirings.base import DeferredFactTable, Semiring
-from ..fixpoint import Limits, _check_time
+from ...semirings.base import Algebra, Semiring
+from ..fixpoint import diverged_error
+from ..numbering import NumberedFacts
 from . import intervals as iv
 from .body import Block, BodyRunner, embed
 from .compile import (
@@ -67,22 +69,21 @@ from .result import DenseRelations
 from .total import Total, TotalBlock
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..engine import Engine, EvalResult
-    from ..inputs import InputFacts
+    from ..engine import Engine
+    from ..evaluation import Bounds, RunInputs
 
-__all__ = ["DenseEvaluator", "Prepared"]
+__all__ = ["DenseEvaluator", "DenseRepresentation", "DenseRounds", "Prepared"]
 
 #: compiled programs kept per engine (one per distinct input value ranges)
 PROGRAMS_KEPT = 64
 
 
 class Prepared:
-    """A qualifying evaluation: its compiled program and the inputs' group ranges."""
+    """A qualifying evaluation: its compiled program and the semiring's kernels."""
 
-    def __init__(self, program: DenseProgram, kernel: type[DenseKernel], group_ranges: dict[str, tuple[int, int]]) -> None:
+    def __init__(self, program: DenseProgram, kernel: type[DenseKernel]) -> None:
         self.program = program
         self.kernel = kernel
-        self.group_ranges = group_ranges
 
 
 def _copy(err: DenseUnsupportedError) -> DenseUnsupportedError:
@@ -103,7 +104,6 @@ class DenseEvaluator:
         self._static: dict[tuple, DenseUnsupportedError | None] = {}
         self._programs: OrderedDict[tuple, DenseProgram | DenseUnsupportedError] = OrderedDict()
         self._needed: dict[tuple | None, set[str]] = {}  # the relations the targets depend on
-        self._static_probs: dict[tuple, tuple[Tensor, Tensor]] = {}  # the facts' probabilities and groups per (device, dtype)
         # the box of the program's own facts, per relation
         self._fact_boxes: dict[str, list[iv.Interval]] = {}
         for name, (codes, _) in engine._static.items():
@@ -111,14 +111,12 @@ class DenseEvaluator:
                 lo, hi = codes.min(dim=0).values.tolist(), codes.max(dim=0).values.tolist()
                 self._fact_boxes[name] = list(zip(lo, hi))
         self._learnable_ids = frozenset(engine.learnable_facts)
-        groups = engine._static_groups
-        self._next_group = int(groups.max()) + 1 if groups.numel() else 0
 
     # ------------------------------------------------------------------ deciding
 
     def prepare(
         self, semiring: Semiring, targets: Sequence[str] | None,
-        bounds: Mapping[str, tuple[list[int], list[int], tuple[int, int] | None]],
+        bounds: Mapping[str, "Bounds"],
     ) -> Prepared | DenseUnsupportedError:
         """The compiled program for this evaluation, or why it does not qualify.
 
@@ -126,7 +124,7 @@ class DenseEvaluator:
             semiring: the evaluation's semiring.
             targets: the relations asked for (None: all).
             bounds: per input with rows, the lowest and highest value of each column (sample id
-                first) and of its group ids (``Engine._input_bounds``).
+                first) and of its group ids (``RunInputs.bounds``).
         """
         eng = self.engine
         tkey = None if targets is None else tuple(sorted(set(targets)))
@@ -142,11 +140,8 @@ class DenseEvaluator:
             needed = self._needed[tkey] = eng.dependencies(targets) if targets is not None else set(eng.arities)
         # the inputs' value ranges
         ranges: dict[str, list[iv.Interval]] = {}
-        group_ranges: dict[str, tuple[int, int]] = {}
-        for name, (lo, hi, groups) in bounds.items():
+        for name, (lo, hi, _) in bounds.items():
             ranges[name] = list(zip(lo[1:], hi[1:]))
-            if groups is not None:
-                group_ranges[name] = groups
         signature = tuple(sorted((name, tuple(box)) for name, box in ranges.items() if name in needed))
         key = (skey, len(eng.symbols), signature)
         program = self._programs.get(key)
@@ -162,7 +157,7 @@ class DenseEvaluator:
             self._programs.move_to_end(key)
         if isinstance(program, DenseUnsupportedError):
             return _copy(program)
-        return Prepared(program, kernel, group_ranges)
+        return Prepared(program, kernel)
 
     def _compile(self, needed: set[str], input_ranges: dict[str, list[iv.Interval]]) -> DenseProgram:
         eng = self.engine
@@ -235,86 +230,46 @@ class DenseEvaluator:
                 seed_ones.add(name)
         return DenseProgram(laid, strata, static, OrderedDict(), frozenset(ones), initial, frozenset(seed_ones), most)
 
-    # ------------------------------------------------------------------ evaluating
+    def representation(self, prepared: Prepared, run: "RunInputs") -> "DenseRepresentation":
+        """The dense relations of one run of a prepared program."""
+        return DenseRepresentation(self, prepared, run)
 
-    def run(
-        self,
-        prepared: Prepared,
-        *,
-        semiring: Semiring,
-        batch_size: int,
-        inputs: Mapping[str, "InputFacts"],
-        learnable: Tensor | None,
-        device: torch.device,
-        dtype: torch.dtype,
-        limits: Limits,
-        started: float,
-    ) -> "EvalResult":
-        """Evaluate a prepared program; the result reads like the sparse engine's."""
-        from ..engine import EvalResult
 
-        eng, program = self.engine, prepared.program
-        dev = device
-        # -- the fact table, numbered as the sparse engine numbers it
-        key = (dev, dtype)
-        if key not in self._static_probs:
-            self._static_probs[key] = (eng._static_probs.to(device=dev, dtype=dtype), eng._static_groups.to(dev))
-        static_probs, static_groups = self._static_probs[key]
-        if learnable is not None and eng.learnable_facts:
-            idx = torch.tensor(eng.learnable_facts, device=dev)
-            static_probs = static_probs.index_put((idx,), learnable.to(dtype))
-        # the table is read by the semirings that look at facts (boolean) and by traces, so it
-        # is built only if one of them asks; the numbering is known now
-        next_group, next_id = self._next_group, len(eng.facts)
-        input_offsets: dict[str, tuple[int, int]] = {}
-        group_offsets: list[tuple[InputFacts, int, int]] = []  # (input, rows, first group)
-        for name, inp in inputs.items():
-            n = len(inp)
-            first_group = next_group
-            if inp.groups is not None and n:
-                g_lo, g_hi = prepared.group_ranges[name]
-                first_group = next_group - g_lo
-                next_group += g_hi - g_lo + 1
-            else:
-                next_group += n
-            group_offsets.append((inp, n, first_group))
-            input_offsets[name] = (next_id, n)
-            next_id += n
+class DenseRepresentation:
+    """Relations of one run as ``(B, *sizes)`` semiring tensors over the boxes of a prepared program.
 
-        def table() -> tuple[Tensor, Tensor]:
-            probs, groups = [static_probs], [static_groups]
-            for inp, n, first_group in group_offsets:
-                probs.append(inp.probabilities(dtype))
-                if inp.groups is not None and n:
-                    groups.append(inp.groups + first_group)
-                else:
-                    groups.append(torch.arange(first_group, first_group + n, device=dev))
-            return torch.cat(probs), torch.cat(groups)
+    Args:
+        evaluator: the engine's dense path (its caches).
+        prepared: the compiled program (``DenseEvaluator.prepare``).
+        run: the checked inputs.
+    """
 
-        algebra = semiring.bind(DeferredFactTable(table, next_id, dev))
-        kernel = prepared.kernel(algebra)
-        cache = program.cache.setdefault((dev, dtype), OrderedDict())
+    def __init__(self, evaluator: DenseEvaluator, prepared: Prepared, run: "RunInputs") -> None:
+        self.evaluator, self.prepared, self.run = evaluator, prepared, run
+        self.program = prepared.program
+        # None: a relation with no facts and no inputs, all zero before its rules run;
+        # a Total: a recursive relation, built when read whole
+        self.full: dict[str, Tensor | Total | None] = {}
 
-        # -- every relation the targets need, facts and inputs scattered into its box
-        runner = BodyRunner(kernel, cache, batch_size, dev, dtype)
-        # None: a relation with no facts and no inputs, all zero before its rules run
-        full: dict[str, Tensor | Total | None] = {}  # a Total: a recursive relation, built when read whole
+    def load(self, facts: NumberedFacts, algebra: Algebra) -> None:
+        """Every relation the targets need, its facts and inputs scattered into its box."""
+        program, run = self.program, self.run
+        dev, dtype, batch_size = run.device, run.dtype, run.batch_size
+        self.static_probs = facts.static_probs
+        self.kernel = kernel = self.prepared.kernel(algebra)
+        self.cache = program.cache.setdefault((dev, dtype), OrderedDict())
+        self.runner = runner = BodyRunner(kernel, self.cache, batch_size, dev, dtype)
         for name in program.boxes:
-            full[name] = self._base(program, name, kernel, static_probs, inputs, batch_size, runner)
-            if full[name] is None and name not in program.derived:
-                full[name] = torch.zeros(batch_size, *program.boxes[name][1], dtype=dtype, device=dev)
+            self.full[name] = self._base(name)
+            if self.full[name] is None and name not in program.derived:
+                self.full[name] = torch.zeros(batch_size, *program.boxes[name][1], dtype=dtype, device=dev)
+        self.weights: dict[int, Tensor] = {}
 
-        weights = {}
-        for stratum in program.strata:
-            for fact in stratum.weight_facts:
-                weights[fact] = kernel.from_probs(static_probs[fact])
-            self._stratum(stratum, program, full, runner, kernel, weights, limits, started)
-        return EvalResult(eng, DenseRelations(kernel, full, program.boxes, cache), algebra, batch_size, input_offsets)  # type: ignore[arg-type]
-
-    def _base(self, program: DenseProgram, name: str, kernel: DenseKernel, static_probs: Tensor,
-              inputs, batch: int, runner: BodyRunner) -> Tensor | None:
+    def _base(self, name: str) -> Tensor | None:
         """``(B, *sizes)``: the facts of ``name`` (the same in every sample) ⊕ its run-time inputs;
         None when it has neither."""
+        program, kernel, runner = self.program, self.kernel, self.runner
+        static_probs, inputs, batch = self.static_probs, self.run.inputs, self.run.batch_size
         dev = runner.device
         lo, sizes = program.boxes[name]
         strides, cells = row_major(sizes)
@@ -327,7 +282,7 @@ class DenseEvaluator:
                 # the program's facts of `name`, one sample's worth, ⊕ over equal facts
                 return kernel.scatter(kernel.from_probs(static_probs[fact_idx]), cell_idx, cells)  # (cells,)
 
-            learnable = self._learnable_ids
+            learnable = self.evaluator._learnable_ids
             if learnable and any(i in learnable for i in ids):
                 out = facts().view(1, *sizes).expand(batch, *sizes)
             else:  # constant from one run to the next
@@ -352,213 +307,217 @@ class DenseEvaluator:
             out = t if out is None else kernel.add(out, t)
         return out
 
-    # ------------------------------------------------------------------ one stratum
+    def strata(self) -> Iterable[DenseStratum]:
+        return self.program.strata
 
-    def _stratum(
-        self,
-        stratum: DenseStratum,
-        program: DenseProgram,
-        full: dict[str, Tensor],
-        runner: BodyRunner,
-        kernel: DenseKernel,
-        weights: dict[int, Tensor],
-        limits: Limits,
-        started: float,
-    ) -> None:
-        """Compute the relations of one stratum into ``full`` (semi-naive, as ``fixpoint.run_stratum``)."""
-        names = stratum.relations
-        boxes = program.boxes
+    def first_round(self, stratum: DenseStratum) -> "DenseRounds":
+        for fact in stratum.weight_facts:
+            self.weights[fact] = self.kernel.from_probs(self.static_probs[fact])
+        return DenseRounds(stratum, self)
 
-        lower_blocks: dict[str, Block | TotalBlock] = {}  # relations of lower strata do not change here
+    def relations(self) -> DenseRelations:
+        return DenseRelations(self.kernel, self.full, self.program.boxes, self.cache)
 
-        def whole(name: str) -> Block | TotalBlock:
-            block = lower_blocks.get(name)
-            if block is not None:
-                return block
-            held = full[name]
-            if isinstance(held, Total):  # a recursive relation of a lower stratum, read window by window
-                block = TotalBlock(held)
-            else:
-                block = Block(held, boxes[name][0], name in program.ones)
-            if name not in names:
-                lower_blocks[name] = block
-            return block
 
-        def fire(rule: DenseRule, plan, get) -> Block | None:
-            blocks = {}
-            for pos, _ in rule.shape.atoms:
-                b = get(pos, rule.clause.body[pos].predicate)
-                if b is None:
-                    return None
-                blocks[pos] = b
-            lower = {p: whole(p) for p in rule.negated}
-            return runner.run(plan, rule.shape, blocks, lower, weights.get(rule.weight_fact))  # type: ignore[arg-type]
+class DenseRounds:
+    """Semi-naive rounds of one stratum over dense tensors (as ``fixpoint.SparseRounds``).
+
+    Made, it has run round one; in a recursive stratum ``step`` runs one more round, and
+    ``finish`` leaves each relation's total as a ``Total`` (built into one tensor when read whole).
+    """
+
+    def __init__(self, stratum: DenseStratum, rep: DenseRepresentation) -> None:
+        self.stratum, self.rep = stratum, rep
+        program, full, runner, kernel = rep.program, rep.full, rep.runner, rep.kernel
+        self.names = names = stratum.relations
+        self.boxes = boxes = program.boxes
+        self.lower_blocks: dict[str, Block | TotalBlock] = {}  # relations of lower strata do not change here
 
         # -- round one: the rules that read no relation of this stratum
         to_add: dict[str, list[Block]] = {r: [] for r in names}
         for rule in stratum.rules:
             if not rule.internal:
-                out = fire(rule, rule.base, lambda pos, p: whole(p))
+                out = self._fire(rule, rule.base, lambda pos, p: self._whole(p))
                 if out is not None:
                     to_add[rule.clause.head.predicate].append(out)
         recent: dict[str, Block | None] = {}
         for r in names:
             lo, sizes = boxes[r]
+            held = full[r]  # the facts and inputs of r (a relation of this stratum: not a Total yet)
+            assert not isinstance(held, Total)
             if to_add[r]:
-                full[r] = self._merge(full[r], lo, sizes, to_add[r], kernel)
-            elif full[r] is None:
-                full[r] = torch.zeros(runner.batch_size, *sizes, dtype=runner.dtype, device=runner.device)
+                held = _merge(held, lo, sizes, to_add[r], kernel)
+            elif held is None:
+                held = torch.zeros(runner.batch_size, *sizes, dtype=runner.dtype, device=runner.device)
+            full[r] = held
             if stratum.recursive:
                 # against an empty `stable` every tuple of round one is recent, with its whole tag; its
                 # cells lie in the box of the facts, the inputs and the blocks just derived
                 seen = program.seeds.get(r, [None] * len(lo))
                 for b in to_add[r]:
                     seen = [iv.hull(x, y) for x, y in zip(seen, b.box)]
-                recent[r] = _cut(full[r], lo, sizes, seen)
-                if recent[r] is not None and not to_add[r] and r in program.seed_ones:
+                block = _cut(held, lo, sizes, seen)
+                if block is not None and not to_add[r] and r in program.seed_ones:
                     # certain facts that fill the window: later rounds need no product with them
-                    recent[r].ones = True
+                    block.ones = True
+                recent[r] = block
+        self.recent = recent
         if not stratum.recursive:
             return
-        totals = {r: Total(full[r], *boxes[r], kernel, runner) for r in names}
-        flags: dict[str, Tensor | None] = {r: None for r in names}
-        active = {r: recent[r] is not None for r in names}
+        self.totals = {r: Total(full[r], *boxes[r], kernel, runner) for r in names}
+        self.active = {r: recent[r] is not None for r in names}
         for r in names:
             block = recent[r]
-            totals[r].base_window = None if block is None else (block.lo, tuple(block.values.shape[1:]))
-        stable: dict[str, int | None] = {r: None for r in names}  # pieces of the total before the last round
-        iteration = 0
-        while any(active[r] for r in names):
-            iteration += 1
-            if iteration > limits.max_iterations:
-                busiest = max(names, key=lambda r: _count(recent[r]))
-                raise ResourceLimitError(
-                    f"relation '{busiest}' was still changing after {limits.max_iterations:,} rounds",
-                    relation=busiest,
-                    hint="a recursive rule may keep creating new values (e.g. `n(Y) :- n(X), Y is X + 1.`); "
-                    "bound it with a comparison, or raise Limits(max_iterations=...)",
-                )
-            if limits.time_budget_s is not None and time.monotonic() - started > limits.time_budget_s:
-                _check_time(limits, started, max(names, key=lambda r: _count(recent[r])))
-            to_add = {r: [] for r in names}
-            for rule in stratum.rules:
-                for i in rule.internal:
-                    if not active[rule.clause.body[i].predicate]:
-                        continue
+            self.totals[r].base_window = None if block is None else (block.lo, tuple(block.values.shape[1:]))
+        self.stable: dict[str, int | None] = {r: None for r in names}  # pieces of the total before the last round
 
-                    def get(pos: int, p: str, i: int = i, rule: DenseRule = rule) -> Block | None:
-                        if p not in names:
-                            return whole(p)
-                        if pos == i:
-                            return recent[p]
-                        if rule.internal.index(pos) < rule.internal.index(i):
-                            return Block(totals[p].tensor(), boxes[p][0])
-                        n = stable[p]
-                        return None if n is None else Block(totals[p].tensor(n), boxes[p][0])
-
-                    out = fire(rule, rule.delta[i], get)
-                    if out is not None:
-                        to_add[rule.clause.head.predicate].append(out)
-            merged: set[str] = set()
-            for r in names:
-                stable[r] = len(totals[r].pieces)
-                flags[r] = None
-                if not to_add[r]:
-                    recent[r] = None
-                    continue
-                recent[r], flags[r] = totals[r].merge(to_add[r])
-                if len(totals[r].pieces) > stable[r]:
-                    merged.add(r)
-            active, diverged = self._occupancy(names, recent, flags)
-            for r in names:
-                if diverged[r]:
-                    raise ResourceLimitError(
-                        f"the tags of relation '{r}' grew without bound (a cyclic derivation keeps adding)",
-                        relation=r,
-                        hint="add-mult sums every derivation, which diverges on cycles; use max-mult or top-k "
-                        "for recursive programs",
-                    )
-                pieces = totals[r].pieces
-                if r in merged:
-                    # keep the merged block cut to its non-zero cells (or drop it: it changed nothing)
-                    if recent[r] is None:
-                        pieces.pop()
-                    else:
-                        pieces[-1] = recent[r]  # type: ignore[assignment]
-        for r in names:
-            full[r] = totals[r]  # built into one tensor only when read whole
-
-    @staticmethod
-    def _merge(total: Tensor | None, lo, sizes, blocks: list[Block], kernel: DenseKernel) -> Tensor:
-        """Round one's merge into the whole relation (``fixpoint.merge``: a cell takes ``old ⊕ derived``
-        where that differs from ``old``); ``total`` None: the relation has no facts (every derived cell is new)."""
-        derived = embed(blocks[0], lo, sizes)
-        for b in blocks[1:]:
-            derived = kernel.add(derived, embed(b, lo, sizes))
-        if total is None:
-            return derived
-        new = kernel.add(total, derived)
-        return torch.where(kernel.changed(total, new), new, total)
-
-    @staticmethod
-    def _occupancy(names, recent: dict[str, Block | None], flags: dict[str, Tensor | None]) -> tuple[dict, dict]:
-        """Which relations changed in the last round, and whether a value overflowed.
-
-        One ``.tolist()`` for the whole stratum. A large recent block is also cut to the
-        bounding box of its non-zero cells (``recent`` is updated), so that the next round
-        reads only those.
-        """
-        parts: list[Tensor] = []
-        order = sorted(names) if len(names) > 1 else list(names)
-        cut: dict[str, bool] = {}
-        for r in order:
-            block = recent[r]
-            if block is None:
-                continue
-            t = block.values.detach()
-            # cells are never negative: the sum is positive when some cell is not zero, and not
-            # finite when a value overflowed
-            parts.append(t.sum())
-            flag = flags[r]
-            if flag is not None:
-                parts.append(flag.to(t.dtype))
-            cut[r] = _bounding_box_pays(t)
-            if cut[r]:
-                nz = t != 0
-                dims = list(range(nz.dim()))
-                for k in range(1, nz.dim()):
-                    parts.append(nz.any(dim=[d for d in dims if d != k]).to(t.dtype))
-        if len(parts) > 1:
-            flat = torch.cat([p.reshape(-1) for p in parts]).tolist()
+    def _whole(self, name: str) -> Block | TotalBlock:
+        block = self.lower_blocks.get(name)
+        if block is not None:
+            return block
+        held = self.rep.full[name]
+        if isinstance(held, Total):  # a recursive relation of a lower stratum, read window by window
+            block = TotalBlock(held)
         else:
-            flat = [parts[0].item()] if parts else []
-        changed: dict[str, bool] = {}
-        diverged: dict[str, bool] = {}
-        at = 0
-        for r in order:
-            block = recent[r]
-            if block is None:
-                changed[r], diverged[r] = False, False
+            block = Block(held, self.boxes[name][0], name in self.rep.program.ones)
+        if name not in self.names:
+            self.lower_blocks[name] = block
+        return block
+
+    def _fire(self, rule: DenseRule, plan, get) -> Block | None:
+        blocks = {}
+        for pos, _ in rule.shape.atoms:
+            b = get(pos, rule.clause.body[pos].predicate)
+            if b is None:
+                return None
+            blocks[pos] = b
+        lower = {p: self._whole(p) for p in rule.negated}
+        weight = self.rep.weights.get(rule.weight_fact)  # type: ignore[arg-type]
+        return self.rep.runner.run(plan, rule.shape, blocks, lower, weight)
+
+    def changing(self) -> bool:
+        return any(self.active[r] for r in self.names)
+
+    def busiest(self) -> str:
+        return max(self.names, key=lambda r: _count(self.recent[r]))
+
+    def step(self) -> None:
+        names, boxes, totals, recent, stable = self.names, self.boxes, self.totals, self.recent, self.stable
+        to_add: dict[str, list[Block]] = {r: [] for r in names}
+        for rule in self.stratum.rules:
+            for i in rule.internal:
+                if not self.active[rule.clause.body[i].predicate]:
+                    continue
+
+                def get(pos: int, p: str, i: int = i, rule: DenseRule = rule) -> Block | TotalBlock | None:
+                    if p not in names:
+                        return self._whole(p)
+                    if pos == i:
+                        return recent[p]
+                    if rule.internal.index(pos) < rule.internal.index(i):
+                        return Block(totals[p].tensor(), boxes[p][0])
+                    n = stable[p]
+                    return None if n is None else Block(totals[p].tensor(n), boxes[p][0])
+
+                out = self._fire(rule, rule.delta[i], get)
+                if out is not None:
+                    to_add[rule.clause.head.predicate].append(out)
+        merged: set[str] = set()
+        flags: dict[str, Tensor | None] = {r: None for r in names}
+        for r in names:
+            stable[r] = before = len(totals[r].pieces)
+            if not to_add[r]:
+                recent[r] = None
                 continue
-            total, at = flat[at], at + 1
-            flag = 0.0
-            if flags[r] is not None:
-                flag, at = flat[at], at + 1
-            changed[r] = total != 0
-            diverged[r] = not (math.isfinite(total) and math.isfinite(flag))
-            if cut[r]:
-                index: list[slice] = [slice(None)]
-                lo = []
-                for base, n in zip(block.lo, block.values.shape[1:]):
-                    row = flat[at: at + n]
-                    at += n
-                    first = row.index(1.0) if 1.0 in row else 0
-                    last = n - 1 - row[::-1].index(1.0) if 1.0 in row else -1
-                    index.append(slice(first, max(first, last + 1)))
-                    lo.append(base + first)
-                block = Block(block.values[tuple(index)], tuple(lo))
-            recent[r] = block if changed[r] else None
-        return changed, diverged
+            recent[r], flags[r] = totals[r].merge(to_add[r])
+            if len(totals[r].pieces) > before:
+                merged.add(r)
+        self.active, diverged = _occupancy(names, recent, flags)
+        for r in names:
+            if diverged[r]:
+                raise diverged_error(r)
+            pieces = totals[r].pieces
+            if r in merged:
+                # keep the merged block cut to its non-zero cells (or drop it: it changed nothing)
+                if recent[r] is None:
+                    pieces.pop()
+                else:
+                    pieces[-1] = recent[r]  # type: ignore[assignment]
+
+    def finish(self) -> None:
+        for r in self.names:
+            self.rep.full[r] = self.totals[r]  # built into one tensor only when read whole
+
+
+def _merge(total: Tensor | None, lo, sizes, blocks: list[Block], kernel: DenseKernel) -> Tensor:
+    """Round one's merge into the whole relation (``fixpoint.merge``: a cell takes ``old ⊕ derived``
+    where that differs from ``old``); ``total`` None: the relation has no facts (every derived cell is new)."""
+    derived = embed(blocks[0], lo, sizes)
+    for b in blocks[1:]:
+        derived = kernel.add(derived, embed(b, lo, sizes))
+    if total is None:
+        return derived
+    new = kernel.add(total, derived)
+    return torch.where(kernel.changed(total, new), new, total)
+
+def _occupancy(names, recent: dict[str, Block | None], flags: dict[str, Tensor | None]) -> tuple[dict, dict]:
+    """Which relations changed in the last round, and whether a value overflowed.
+
+    One ``.tolist()`` for the whole stratum. A large recent block is also cut to the
+    bounding box of its non-zero cells (``recent`` is updated), so that the next round
+    reads only those.
+    """
+    parts: list[Tensor] = []
+    order = sorted(names) if len(names) > 1 else list(names)
+    cut: dict[str, bool] = {}
+    for r in order:
+        block = recent[r]
+        if block is None:
+            continue
+        t = block.values.detach()
+        # cells are never negative: the sum is positive when some cell is not zero, and not
+        # finite when a value overflowed
+        parts.append(t.sum())
+        flag = flags[r]
+        if flag is not None:
+            parts.append(flag.to(t.dtype))
+        cut[r] = _bounding_box_pays(t)
+        if cut[r]:
+            nz = t != 0
+            dims = list(range(nz.dim()))
+            for k in range(1, nz.dim()):
+                parts.append(nz.any(dim=[d for d in dims if d != k]).to(t.dtype))
+    if len(parts) > 1:
+        flat = torch.cat([p.reshape(-1) for p in parts]).tolist()
+    else:
+        flat = [parts[0].item()] if parts else []
+    changed: dict[str, bool] = {}
+    diverged: dict[str, bool] = {}
+    at = 0
+    for r in order:
+        block = recent[r]
+        if block is None:
+            changed[r], diverged[r] = False, False
+            continue
+        total, at = flat[at], at + 1
+        flag = 0.0
+        if flags[r] is not None:
+            flag, at = flat[at], at + 1
+        changed[r] = total != 0
+        diverged[r] = not (math.isfinite(total) and math.isfinite(flag))
+        if cut[r]:
+            index: list[slice] = [slice(None)]
+            lo = []
+            for base, n in zip(block.lo, block.values.shape[1:]):
+                row = flat[at: at + n]
+                at += n
+                first = row.index(1.0) if 1.0 in row else 0
+                last = n - 1 - row[::-1].index(1.0) if 1.0 in row else -1
+                index.append(slice(first, max(first, last + 1)))
+                lo.append(base + first)
+            block = Block(block.values[tuple(index)], tuple(lo))
+        recent[r] = block if changed[r] else None
+    return changed, diverged
 
 
 #: a recent block with more cells than this per sample is cut to its non-zero cells' bounding box

@@ -21,7 +21,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Iterator
+from typing import Any, Iterator
 
 import torch
 from torch import Tensor
@@ -42,8 +42,8 @@ class DenseRelations(Mapping):
         cache: where to keep the index tensors of ``tags_at`` between evaluations on one device (None: nowhere).
     """
 
-    def __init__(self, kernel: DenseKernel, tensors: dict[str, Tensor], boxes: dict[str, tuple[tuple[int, ...], tuple[int, ...]]],
-                 cache: dict | None = None) -> None:
+    def __init__(self, kernel: DenseKernel, tensors: dict[str, Any],
+                 boxes: dict[str, tuple[tuple[int, ...], tuple[int, ...]]], cache: dict | None = None) -> None:
         self.kernel = kernel
         self.tensors = tensors
         self.boxes = boxes

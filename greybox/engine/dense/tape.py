@@ -70,20 +70,34 @@ class Tape:
 # ---------------------------------------------------------------------- operations
 
 
+# The factor is the body evaluated so far: ``(B, |V1|, ..., |Vk|)``, one axis per live variable
+# (``V1..Vk``, the compiler's ``axes``), a cell holding the ⊕ of the tags of the bindings it stands
+# for. Each operation below says which part of a rule it executes, on the rule
+# ``h(X, Z) :- p(X, Y), q(Y, Z)`` unless another is named.
+
+
 def _unit(runner, factor, blocks, relations, n: int) -> Tensor:
+    # h(X) :- X is 3: the empty body, before any atom is read (n variables of one value each)
+    # -> (B, 1, ..., 1): the semiring's one, n axes of size 1
     return runner.unit(n)
 
 
 def _grow(runner, factor, blocks, relations, k: int, sizes) -> Tensor:
+    # h(X, Y) :- p(X), c(Y): ⊗ an atom whose cells are all one (certain facts filling their box)
+    # (B, |X|) -> (B, |X|, 1) -> (B, |X|, |Y|): new axes of size 1, expanded to the new variables' sizes
     factor = factor.reshape(*factor.shape, *[1] * k)
     return factor.expand(*factor.shape[: factor.dim() - k], *sizes) if sizes is not None else factor
 
 
 def _reduce(runner, factor, blocks, relations, dims: list[int]) -> Tensor:
+    # h(X) :- p(X, Y): ⊕ over Y, which no later literal needs
+    # (B, |X|, |Y|) -> (B, |X|)
     return runner.kernel.reduce(factor, dims)
 
 
 def _slice(block: "Block", index, diagonals) -> Tensor:
+    # p(X, 3, Y) with X, Y in their ranges: the cells of the block they can reach
+    # (B, |p1|, |p2|, |p3|) -> (B, |X|, |Y|); p(X, X): its diagonal, (B, |p1|, |p2|) -> (B, |X|)
     t = block.values if index is None else block.read(index)
     for i, j in diagonals:  # p(X, X): the diagonal
         t = torch.diagonal(t, dim1=1 + i, dim2=1 + j)
@@ -91,32 +105,46 @@ def _slice(block: "Block", index, diagonals) -> Tensor:
 
 
 def _read(runner, factor, blocks, relations, pos: int, index, diagonals, extra: int) -> Tensor:
+    # h(X, Z) :- p(X, Y), ...: the first atom read is the factor
+    # (B, |X|, |Y|) -> (B, |X|, |Y|, 1, ...): one axis of size 1 per variable with one value bound before
     t = _slice(blocks[pos], index, diagonals)
     return t.reshape(*t.shape, *[1] * extra) if extra else t
 
 
 def _read_join(runner, factor, blocks, relations, pos: int, index, diagonals, join: tuple) -> Tensor:
+    # h(X, Z) :- p(X, Y), q(Y, Z): body(X, Y) ⊗ q(Y, Z), ⊕ over Y when no later literal needs it
+    # (B, |X|, |Y|) ⊗ (B, |Y|, |Z|) -> (B, |X|, |Z|)
     return runner.kernel.join_apply(join, factor, _slice(blocks[pos], index, diagonals))
 
 
 def _mask(runner, factor, blocks, relations, mask: Tensor) -> Tensor:
+    # h(X, Y) :- p(X, Y), X < Y: body ⊗ [X < Y]
+    # (B, |X|, |Y|) * (1, |X|, |Y|) 0/1 -> (B, |X|, |Y|)
     return factor * mask
 
 
 def _relabel(runner, factor, blocks, relations, kept: list[int]) -> Tensor:
+    # h(J) :- start(I), J is I + 1, I of one value: the axes of one-value variables go, the target's comes last
+    # (B, |I| = 1) -> (B, |J| = 1)
     shape = [factor.shape[0], *[factor.shape[1 + i] for i in kept], 1]
     return factor if list(factor.shape) == shape else factor.reshape(shape)
 
 
 def _flip(runner, factor, blocks, relations, dims: list[int]) -> Tensor:
+    # h(Y) :- p(X), Y is 9 - X: X's axis in ascending values of -X
+    # (B, |X|) -> (B, |X|) reversed along X
     return factor.flip(dims)
 
 
 def _permute(runner, factor, blocks, relations, perm: tuple[int, ...]) -> Tensor:
+    # h(Y, X) :- p(X, Y): the factor's axes in the order the next step (or the head) reads them
+    # (B, |X|, |Y|) -> (B, |Y|, |X|)
     return factor.permute(perm)
 
 
 def _shift_add(runner, factor, blocks, relations, times: int) -> Tensor:
+    # s(S) :- d(0, A), d(1, B), S is A + B: out[S = A + B] = ⊕ over A of body(A, B), once per extra summand
+    # (B, |A|, |B|) -> (B, |A| + |B| - 1)
     for _ in range(times):
         # (..., a, b) -> (..., a + b - 1): out[..., x + y] = ⊕_x f[..., x, y]
         factor = runner.kernel.shift_add(factor)
@@ -124,15 +152,21 @@ def _shift_add(runner, factor, blocks, relations, times: int) -> Tensor:
 
 
 def _narrow(runner, factor, blocks, relations, start: int, length: int) -> Tensor:
+    # s(S) :- d(A), d(B), S is A + B, S < 10: the sums the target's range keeps
+    # (B, ..., |A| + |B| - 1) -> (B, ..., |S|)
     return factor.narrow(-1, start, length)
 
 
 def _scatter(runner, factor, blocks, relations, keep: int, gone: int, index: Tensor, size: int) -> Tensor:
+    # h(X, Z) :- p(X, Y), Z is Y * Y: out[X, Z] = ⊕ over the Y with Y * Y = Z of body(X, Y)
+    # (B, |X|, |Y|) -> (B, |X|, |Z| + 1) -> (B, |X|, |Z|): values out of Z's range go to the cut-off slot
     src = factor.reshape(*factor.shape[: 1 + keep], gone)  # (B, *others, *kept, |gone|)
     return runner.kernel.scatter(src, index.expand_as(src), size + 1)[..., :size]
 
 
 def _negated(runner, block: "Block", index, pads, diagonals, dims) -> Tensor:
+    # h(X) :- p(X), \+ q(X, _): 1 - ⊕ over the local variable of q(X, _), over X's range
+    # (B, |q1|, |q2|) -> (B, |X|, |_|) (sliced, zero-padded where q has no cell) -> (B, |X|)
     q = block.values[index]
     if pads is not None:
         q = F.pad(q, pads)
@@ -144,14 +178,20 @@ def _negated(runner, block: "Block", index, pads, diagonals, dims) -> Tensor:
 
 
 def _negate(runner, factor, blocks, relations, name: str, index, pads, diagonals, dims) -> Tensor:
+    # ok :- \+ q(_): the negation is the first literal that makes a factor
+    # (B, |q1|) -> (B,)
     return _negated(runner, relations[name], index, pads, diagonals, dims)
 
 
 def _negate_join(runner, factor, blocks, relations, name: str, index, pads, diagonals, dims, join: tuple) -> Tensor:
+    # h(X, Y) :- p(X, Y), \+ q(Y): body(X, Y) ⊗ (1 - q(Y))
+    # (B, |X|, |Y|) ⊗ (B, |Y|) -> (B, |X|, |Y|)
     return runner.kernel.join_apply(join, factor, _negated(runner, relations[name], index, pads, diagonals, dims))
 
 
 def _unsqueeze(runner, factor, blocks, relations, dim: int) -> Tensor:
+    # h(X, 3) :- p(X): the head's constant argument, an axis of one value
+    # (B, |X|) -> (B, |X|, 1)
     return factor.unsqueeze(dim)
 
 
@@ -160,6 +200,8 @@ _LAYOUT = frozenset({_grow, _relabel, _reduce, _permute, _unsqueeze})
 
 
 def _diagonal_head(runner, factor, blocks, relations, dim: int, eye: Tensor) -> Tensor:
+    # h(X, X) :- p(X): the values on the diagonal of the head's two axes for X
+    # (B, |X|) -> (B, |X|, 1) * (1, |X|, |X|) identity -> (B, |X|, |X|)
     return factor.unsqueeze(dim) * eye
 
 
@@ -234,6 +276,9 @@ def compile_tape(
 
 
 def _reshape(runner, factor, blocks, relations, sizes: tuple[int, ...]) -> Tensor:
+    # h(Y, X) :- p(X, Y), X = 2: a run of layout operations that only renames cells (axes of size 1
+    # added, dropped or moved), as one reshape
+    # (B, |X| = 1, |Y|) -> (B, |Y|, |X| = 1)
     return factor.reshape(factor.shape[0], *sizes)
 
 
@@ -375,6 +420,8 @@ class _Compiler:
         runner, ranges, const = self.runner, self.ranges, self.shape.const
         like = torch.empty(0, dtype=runner.dtype, device=runner.device)
         grids = runner._grids(step.vars, ranges, self.axes, runner.device)
+        # h(X, Y) :- p(X, Y), X < Y: [X < Y] at every grid point of X and Y (False where undefined)
+        # (1, |X|, 1) < (1, 1, |Y|) -> (1, |X|, |Y|) 0/1, along the factor's axes
         a, ok_a = _grid_values(step.left, grids, const, like)
         b, ok_b = _grid_values(step.right, grids, const, like)
         return (ok_a & ok_b & compare(step.op, a, b)).to(runner.dtype)
@@ -403,13 +450,15 @@ class _Compiler:
         layout = kept + gone
         like = torch.empty(0, dtype=runner.dtype, device=runner.device)
         grids = runner._grids(step.vars, ranges, layout, runner.device)
+        # h(X, Z) :- p(X, Y), Z is Y * Y: Z's value at every grid point of the expression's variables
+        # (1, *|kept|, *|gone|) -> its cell along Z's axis, or the cut-off slot |Z| where out of range or undefined
         val, ok = _grid_values(step.expr, grids, self.shape.const, like)
         val = val.expand(1, *[self._size(v) for v in layout])
         ok = ok.expand_as(val)
         idx = val - target[0]
         valid = ok & (idx >= 0) & (idx < size)
         idx = torch.where(valid, idx, torch.full_like(idx, size))  # out of range: a slot that is cut off
-        index = idx.reshape(1, *[1] * len(others), *idx.shape[1: 1 + len(kept)], n_gone)
+        index = idx.reshape(1, *[1] * len(others), *idx.shape[1: 1 + len(kept)], n_gone)  # (1, 1.., *|kept|, |gone|)
         self._emit(_scatter, len(others) + len(kept), n_gone, index, size)
         self.axes = others + kept + [step.target]
         return True

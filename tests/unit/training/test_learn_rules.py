@@ -22,7 +22,7 @@ from greybox.lang.printer import format_program
 from greybox.learn.batch import batches_by_size, encode_graphs
 from greybox.learn.chain_rules import ChainRule, as_chain_rule, split_chain_rules
 from greybox.learn.config import load_config
-from greybox.learn.dense import DenseProgram, answer_chain, forward_chain
+from greybox.learn.dense import ChainRuleScorer, answer_chain, forward_chain
 from greybox.learn.evaluate import engine_accuracy, score_rules
 from greybox.learn.export import read_rule_file, write_rule_file
 from greybox.learn.graphs import GraphExample, count_distinct, read_graph_csv
@@ -118,14 +118,14 @@ def test_kinship_chain_rules_are_removed_and_the_rest_kept() -> None:
 def test_a_background_statement_the_dense_learner_cannot_evaluate_is_a_config_error() -> None:
     program = parse_program("type f(symbol, symbol). type g(symbol, symbol).\nf(a, b).\n", file="bg.dl")
     with pytest.raises(ConfigError, match="the dense learner can evaluate: f\\(a, b\\)") as err:
-        DenseProgram.compile(program)
+        ChainRuleScorer.compile(program)
     assert (err.value.file, err.value.line) == ("bg.dl", 2)
 
 
 # ---------------------------------------------------------------- dense chaining = the engine
 
 
-def _random_case(seed: int, dense: DenseProgram, n_rules: int = 50, graphs: int = 4, people: int = 4):
+def _random_case(seed: int, dense: ChainRuleScorer, n_rules: int = 50, graphs: int = 4, people: int = 4):
     rng = random.Random(seed)
     n_r, n_u = len(dense.relations), len(dense.unaries)
     weights = torch.zeros(n_r, n_r, n_r, dtype=torch.float64)
@@ -150,7 +150,7 @@ def _random_case(seed: int, dense: DenseProgram, n_rules: int = 50, graphs: int 
     return rules, weights, facts, labels
 
 
-def _engine_tensors(text: str, dense: DenseProgram, facts: torch.Tensor, labels: torch.Tensor):
+def _engine_tensors(text: str, dense: ChainRuleScorer, facts: torch.Tensor, labels: torch.Tensor):
     """The engine's max-mult answers for every relation, as dense tensors."""
     engine = Engine(text)
     people = facts.shape[1]
@@ -182,7 +182,7 @@ def _engine_tensors(text: str, dense: DenseProgram, facts: torch.Tensor, labels:
 @pytest.mark.parametrize("seed", [0, 1])
 def test_dense_chaining_equals_the_engine_with_the_same_weighted_rules(seed: int) -> None:
     _, background, _ = _kinship()
-    dense = DenseProgram.compile(background, distinct_heads=["brother", "sister"])
+    dense = ChainRuleScorer.compile(background, distinct_heads=["brother", "sister"])
     rules, weights, facts, labels = _random_case(seed, dense)
     # the same program as greybox text: background + `w :: r3(X, Z) :- r1(X, Y), r2(Y, Z)[, X \= Z].`
     text = format_program(background) + "".join(r.text(with_weight=True) + "\n" for r in rules)
@@ -207,7 +207,7 @@ def test_dense_chaining_equals_the_engine_with_the_same_weighted_rules(seed: int
 
 def test_gradient_reaches_the_rules_of_the_best_proof_only() -> None:
     prog = parse_program("domain p = symbol. type f(p, p). type g(p, p). type h(p, p).")
-    dense = DenseProgram.compile(prog)
+    dense = ChainRuleScorer.compile(prog)
     ex = GraphExample(("a", "b", "c"), ((0, "f", 1), (1, "g", 2)), (), (0, 2), "h", 2)
     batch = encode_graphs([ex], relations=dense.relations, unaries=dense.unaries, dtype=torch.float64)
     weights = torch.full((3, 3, 3), 0.5, dtype=torch.float64, requires_grad=True)
@@ -246,7 +246,7 @@ def _synthetic_rows(n: int, seed: int) -> list[dict]:
 
 
 def test_learning_recovers_exactly_the_generating_compositions(tmp_path: Path) -> None:
-    dense = DenseProgram.compile(parse_program(SYNTHETIC_BACKGROUND), distinct_heads=["b"])
+    dense = ChainRuleScorer.compile(parse_program(SYNTHETIC_BACKGROUND), distinct_heads=["b"])
     rows = _synthetic_rows(60, seed=0)
     examples = read_graph_csv(_write_csv(tmp_path / "train.csv", rows), relations=dense.relations, unaries=("male",))
     batches = batches_by_size(count_distinct(examples), relations=dense.relations, unaries=dense.unaries, batch_size=64)
@@ -288,7 +288,7 @@ def test_export_reads_back_and_passes_the_checker(tmp_path: Path) -> None:
 
 
 def test_engine_accuracy_reads_the_exported_rules(tmp_path: Path) -> None:
-    dense = DenseProgram.compile(parse_program(SYNTHETIC_BACKGROUND), distinct_heads=["b"])
+    dense = ChainRuleScorer.compile(parse_program(SYNTHETIC_BACKGROUND), distinct_heads=["b"])
     examples = read_graph_csv(_write_csv(tmp_path / "t.csv", _synthetic_rows(10, seed=1)))
     out = tmp_path / "rules.dl"
     write_rule_file(out, [ChainRule(*t, distinct=t[2] == "b", weight=0.9) for t in sorted(KNOWN)])
