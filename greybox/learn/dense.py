@@ -159,10 +159,6 @@ class ChainRuleScorer:
         return ChainRuleScorer(self.relations, self.unaries, distinct_heads=self.distinct_heads.to(device), **moved)
 
 
-
-#: the former name, until ``greybox.training.learn_rules`` imports ``ChainRuleScorer``
-DenseProgram = ChainRuleScorer
-
 def _describe(statement) -> str:
     from greybox.lang.printer import format_statement
 

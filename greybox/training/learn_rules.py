@@ -98,7 +98,7 @@ def run(config, output: str, command: str, log=None) -> dict:
     from greybox.lang.parser import parse_program
     from greybox.learn.batch import batches_by_size
     from greybox.learn.chain_rules import as_chain_rule, split_chain_rules
-    from greybox.learn.dense import DenseProgram
+    from greybox.learn.dense import ChainRuleScorer
     from greybox.learn.evaluate import engine_accuracy, score_rules
     from greybox.learn.export import write_rule_file
     from greybox.learn.graphs import count_distinct, read_graph_csv
@@ -111,7 +111,7 @@ def run(config, output: str, command: str, log=None) -> dict:
     err = _first_problem(check_program(background), "the background without its chain rules must be a sound program")
     if err:
         raise err
-    dense = DenseProgram.compile(background, relations=config.relations, distinct_heads=config.distinct_heads)
+    dense = ChainRuleScorer.compile(background, relations=config.relations, distinct_heads=config.distinct_heads)
 
     train = read_graph_csv(config.train_path(), limit=config.max_train, relations=dense.relations, unaries=dense.unaries)
     distinct = count_distinct(train)
