@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 import time
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -238,14 +239,18 @@ class BodyMatrices:
             m[rows_t, cols_t] = 1.0
             return m
         values = torch.ones(len(rows), device=self.device)
-        return torch.sparse_coo_tensor(torch.stack([rows_t, cols_t]), values, (self.n, self.n)).coalesce()
+        return torch.sparse_coo_tensor(torch.stack([rows_t, cols_t]), values, (self.n, self.n),
+                                       check_invariants=True).coalesce()
 
     def _product(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         # body(x, z) :- a(x, y), b(y, z): a matrix product, made boolean again
         if self.dense:
             return (a @ b > 0).float()  # (E, E)
-        m = torch.sparse.mm(a, b).coalesce()
-        return torch.sparse_coo_tensor(m.indices(), torch.ones_like(m.values()), m.shape).coalesce()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torch: "sparse CSR support is in beta"
+            m = torch.sparse.mm(a, b).coalesce()
+        return torch.sparse_coo_tensor(m.indices(), torch.ones_like(m.values()), m.shape, is_coalesced=True,
+                                       check_invariants=False)
 
     def body(self, labels: tuple[int, ...]) -> torch.Tensor:
         """The body's matrix: entry ``(x, z)`` is 1 when the path leads from ``x`` to ``z``."""

@@ -199,7 +199,7 @@ def auc_pr(scores: Sequence[float], labels: Sequence[bool]) -> float:
     Tied scores share one threshold, so a tie is neither first nor last.
 
     >>> auc_pr([0.9, 0.8, 0.1, 0.1], [True, False, True, False])
-    0.6458333333333333
+    0.75
     """
     pairs = sorted(zip(scores, labels), key=lambda p: -p[0])
     positives = sum(bool(y) for _, y in pairs)
