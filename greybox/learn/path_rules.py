@@ -10,7 +10,8 @@ ranking used.
 
 The file writes each rule with its weight ``w ::`` (its confidence on the training
 graph), under the comments ``% weight w`` (as :mod:`greybox.learn.export` writes) and
-``% support S of B body pairs``.
+``% support S of B`` (S of the B links the body gives are facts; see
+:func:`greybox.learn.path_mining.score_rules_on_graph`).
 
 Example:
     >>> rule = PathRule("uncle", (("father", False), ("brother", False)), weight=0.8, support=8, body_size=10)
@@ -21,7 +22,7 @@ Example:
     >>> print(format_path_rule_file([rule], ["learned"]), end="")
     % learned
     <BLANKLINE>
-    % support 8 of 10 body pairs
+    % support 8 of 10
     % weight 0.8000
     0.8 :: inferred_uncle(X, Z) :- father(X, Y1), brother(Y1, Z).
 """
@@ -66,8 +67,9 @@ class PathRule:
         body: the steps from ``X`` to ``Z``: ``(relation, inverse)``; ``inverse`` follows the
             relation backwards.
         weight: the rule's probability (its confidence), ``None``: certain.
-        support: pairs ``(x, z)`` of the body that are facts ``head(x, z)`` of the training graph.
-        body_size: pairs ``(x, z)`` the body connects on the training graph.
+        support: links ``head(x, z)`` the body gives that are facts (see ``body_size``).
+        body_size: links ``head(x, z)`` the body gives on the training graph (or, weighed on
+            held-out folds, the new links it gives on the graph without each fold).
         line: the rule's line in the file it was read from (0: not read from a file).
     """
 
@@ -96,7 +98,7 @@ class PathRule:
 
     def comments(self) -> list[str]:
         """The comment lines written above the rule."""
-        out = [f"support {self.support} of {self.body_size} body pairs"] if self.body_size else []
+        out = [f"support {self.support} of {self.body_size}"] if self.body_size else []
         return out + ([f"weight {self.weight:.4f}"] if self.weight is not None else [])
 
 
@@ -189,7 +191,7 @@ def read_path_rule_file(path: str | os.PathLike) -> list[PathRule]:
         raise ConfigError(f"rule file not found: {path}", hint="give the file the rule learner wrote")
     text = path.read_text()
     lines = text.splitlines()
-    support = re.compile(r"^\s*%\s*support\s+(\d+)\s+of\s+(\d+)\s+body pairs\s*$")
+    support = re.compile(r"^\s*%\s*support\s+(\d+)\s+of\s+(\d+)\b")
     out = []
     for statement in parse_program(text, file=str(path)).statements:
         rule = as_path_rule(statement)

@@ -67,6 +67,8 @@ class PathRuleCompletion:
         min_confidence: smallest confidence (weight) of a kept rule.
         smoothing: added to a body's size in its confidence.
         max_rules: most rules kept per relation.
+        folds: weigh each rule by how many held-out facts it predicts, over this many random
+            folds of the graph (0: by its confidence on the whole graph).
         aggregation: ``max`` (the best proof, the max-mult semiring) or ``noisy_or`` (the
             exact probability of the link).
         seed: the random draws' seed.
@@ -75,11 +77,11 @@ class PathRuleCompletion:
 
     def __init__(self, max_length: int = 3, samples: int = 200, walks: int = 2000, cap: int = 400,
                  max_candidates: int = 2000, min_support: int = 2, min_confidence: float = 0.01,
-                 smoothing: float = 5.0, max_rules: int = 1000,
+                 smoothing: float = 5.0, max_rules: int = 1000, folds: int = 0,
                  aggregation: Literal["max", "noisy_or"] = "max", seed: int = 0, device: str = "cpu") -> None:
         self.options = dict(max_length=max_length, samples=samples, walks=walks, cap=cap,
                             max_candidates=max_candidates, min_support=min_support, min_confidence=min_confidence,
-                            smoothing=smoothing, max_rules=max_rules, seed=seed, device=device)
+                            smoothing=smoothing, max_rules=max_rules, folds=folds, seed=seed, device=device)
         self.aggregation = aggregation
         self.device = device
 
@@ -132,7 +134,11 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
         f"command:  {command}",
         f"graph:    {', '.join(kg.files['graph'])}: {kg.graph.number_of_edges()} facts, written to {facts_file}",
         f"learner:  {model.options}",
-        "weight:   the rule's confidence on the graph, support / (body pairs + smoothing)",
+        "weight:   support / (B + smoothing), from the comment '% support S of B' above each rule:"
+        + (" S of the B pairs the body connects on the graph are facts of the head"
+           if not model.options["folds"] else
+           f" with the graph cut into {model.options['folds']} folds, the body applied to the graph without"
+           " a fold gives B new links, S of them facts of the fold (summed over the folds)"),
         "A rule concludes inferred_r, applied once to the known facts r. Check and query with:",
         f"    greybox kb check {output} {facts_file}",
         f"    greybox query {output} {facts_file} \"?- inferred_REL(HEAD, X).\" --proofs",
