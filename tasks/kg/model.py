@@ -85,6 +85,10 @@ class PathRuleCompletion:
         self.aggregation = aggregation
         self.device = device
 
+    def learn_rules(self, data: KGData, output: str, *, command: str = "", log=None) -> dict:
+        """Learn, export, check and rank (:func:`run`): what ``greybox learn-rules`` calls."""
+        return run(data, self, output, command=command, log=log)
+
 
 def write_facts(path: str | Path, kg: KGBenchmark) -> None:
     """Write the graph as a knowledge-graph file ``head, relation, tail`` that ``greybox kb`` reads."""
