@@ -71,6 +71,8 @@ class PathRuleCompletion:
             folds of the graph (0: by its confidence on the whole graph).
         aggregation: ``max`` (the best proof, the max-mult semiring) or ``noisy_or`` (the
             exact probability of the link).
+        learn_weights: fit the kept rules' weights to the noisy-or probability of held-out facts
+            (``greybox.learn.rule_weights``), starting from their confidences.
         seed: the random draws' seed.
         device: where the matrices live (``cpu``, ``cuda``).
     """
@@ -78,11 +80,13 @@ class PathRuleCompletion:
     def __init__(self, max_length: int = 3, samples: int = 200, walks: int = 2000, cap: int = 400,
                  max_candidates: int = 2000, min_support: int = 2, min_confidence: float = 0.01,
                  smoothing: float = 5.0, max_rules: int = 1000, folds: int = 0,
-                 aggregation: Literal["max", "noisy_or"] = "max", seed: int = 0, device: str = "cpu") -> None:
+                 aggregation: Literal["max", "noisy_or"] = "max", learn_weights: bool = False, seed: int = 0,
+                 device: str = "cpu") -> None:
         self.options = dict(max_length=max_length, samples=samples, walks=walks, cap=cap,
                             max_candidates=max_candidates, min_support=min_support, min_confidence=min_confidence,
                             smoothing=smoothing, max_rules=max_rules, folds=folds, seed=seed, device=device)
         self.aggregation = aggregation
+        self.learn_weights = learn_weights
         self.device = device
 
     def learn_rules(self, data: KGData, output: str, *, command: str = "", log=None) -> dict:
@@ -131,6 +135,19 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
     heads = ["locatedin"] if kg.candidates else None
     learned = learn_path_rules(kg.facts(), entities=kg.entities, relations=kg.relations, heads=heads, **model.options)
     say(f"learned {len(learned.rules)} rules from {learned.candidates} candidates in {learned.seconds:.1f} s")
+    kept = list(learned.rules)
+    weights_seconds = 0.0
+    if model.learn_weights:
+        from greybox.learn.rule_weights import fit_rule_weights
+
+        started = time.monotonic()
+        fitted = fit_rule_weights(learned.index, kept, folds=max(model.options["folds"], 5), seed=model.options["seed"],
+                                  device=model.device)
+        order = {r: i for i, r in enumerate(learned.index.relations)}
+        kept = sorted((r for r in fitted if r.weight >= model.options["min_confidence"]),
+                      key=lambda r: (order[r.head], -r.weight, -r.support, len(r.body), r.body))
+        weights_seconds = time.monotonic() - started
+        say(f"fitted the weights of {len(fitted)} rules in {weights_seconds:.1f} s; {len(kept)} kept")
     facts_file = str(Path(output).with_suffix("")) + ".facts.tsv"
     header = [
         "Path rules learned from a knowledge graph (greybox.learn.path_mining).",
@@ -138,6 +155,8 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
         f"command:  {command}",
         f"graph:    {', '.join(kg.files['graph'])}: {kg.graph.number_of_edges()} facts, written to {facts_file}",
         f"learner:  {model.options}",
+        *(["weights:  fitted to the noisy-or probability of held-out facts (greybox.learn.rule_weights);",
+           "          the comment's support S of B is the rule's count on the graph"] if model.learn_weights else []),
         "weight:   support / (B + smoothing), from the comment '% support S of B' above each rule:"
         + (" S of the B pairs the body connects on the graph are facts of the head"
            if not model.options["folds"] else
@@ -147,7 +166,7 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
         f"    greybox kb check {output} {facts_file}",
         f"    greybox query {output} {facts_file} \"?- inferred_REL(HEAD, X).\" --proofs",
     ]
-    rules = write_path_rule_file(output, learned.rules, header)
+    rules = write_path_rule_file(output, kept, header)
     write_facts(facts_file, kg)
     started = time.monotonic()
     _check(output, facts_file)
@@ -155,7 +174,7 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
 
     matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations), device=model.device)
     report: dict = {"benchmark": kg.name, "rules": len(rules), "candidates": learned.candidates,
-                    "learn_seconds": round(learned.seconds, 2), "aggregation": model.aggregation,
+                    "learn_seconds": round(learned.seconds + weights_seconds, 2), "aggregation": model.aggregation,
                     "rules_file": output, "facts_file": facts_file}
     started = time.monotonic()
     known = kg.known()
