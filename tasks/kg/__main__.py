@@ -4,6 +4,8 @@ Prints the report as JSON (``test_mrr``, ``test_hits@1``, ``test_hits@3``, ``tes
 Countries also ``test_auc_pr``) and writes it to ``OUTPUT.json``. Every constructor argument
 of the config can be changed on the command line, e.g. ``--data.init_args.data_dir DIR`` to
 score another folder of the same layout, ``--model.init_args.aggregation noisy_or``.
+``--explain HEAD RELATION TAIL`` prints the proofs of a link: each rule with its weight and
+``file:line``, and the known facts it joins, each with its ``file:line``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ def _parser():
     parser.add_subclass_arguments(PathRuleCompletion, "model", required=True)
     parser.add_argument("-o", "--output", default="rules.dl", help="the .dl file of the learned rules")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--explain", nargs=3, action="append", metavar=("HEAD", "RELATION", "TAIL"), default=[],
+                        help="print the proofs of this link by the learned rules (repeatable)")
     return parser
 
 
@@ -53,6 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(report, indent=2)
     atomic_write_text(cfg.output + ".json", text + "\n")
     print(text)
+    if cfg.explain:
+        from greybox.learn.path_rules import read_path_rule_file
+        from tasks.kg.explain import format_proofs, link_proofs
+
+        graph, rules = init.data.load().graph, read_path_rule_file(cfg.output)
+        for link in cfg.explain:
+            print(format_proofs(link_proofs(graph, rules, tuple(link)), tuple(link), cfg.output))
     return 0
 
 
