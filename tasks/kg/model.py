@@ -126,7 +126,7 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
     """
     from greybox.learn.path_mining import BodyMatrices, GraphIndex, learn_path_rules
     from greybox.learn.path_rules import write_path_rule_file
-    from greybox.learn.ranking import auc_pr, rank_queries, ranking_metrics
+    from greybox.learn.ranking import rank_queries, ranking_metrics
 
     say = log or (lambda line: None)
     kg = data.load()
