@@ -126,6 +126,7 @@ def rank_queries(
     aggregation: str = "noisy_or",
     sides: Sequence[str] = ("head", "tail"),
     candidates: Sequence[str] | None = None,
+    scores_of=None,
 ) -> list[RankedQuery]:
     """Rank the true answer of each query among every candidate entity, filtered.
 
@@ -137,6 +138,8 @@ def rank_queries(
         aggregation: ``"noisy_or"`` or ``"max"``.
         sides: rank the tail (``r(h, ?)``), the head (``r(?, t)``), or both.
         candidates: the entities ranked (``None``: every entity of the graph).
+        scores_of: ``relation -> (E, E)`` scores to rank by instead of the rules' (e.g. an
+            embedding's, or the rules' combined with one); ``rules`` and ``aggregation`` are then unused.
 
     Returns:
         One ``RankedQuery`` per query and side, in query order.
@@ -162,7 +165,10 @@ def rank_queries(
         rules_of[rule.head].append(rule)
     out: dict[tuple[int, str], RankedQuery] = {}
     for relation, positions in by_relation.items():
-        scores = relation_scores(matrices, rules_of.get(relation, ()), aggregation=aggregation).cpu()
+        if scores_of is not None:
+            scores = scores_of(relation).cpu()
+        else:
+            scores = relation_scores(matrices, rules_of.get(relation, ()), aggregation=aggregation).cpu()
         for i in positions:
             h, r, t = queries[i]
             for side in sides:
