@@ -75,3 +75,14 @@ def test_auc_pr():
     assert auc_pr([0.0, 0.0], [True, False]) == pytest.approx(0.75)
     with pytest.raises(ConfigError, match="no positive label"):
         auc_pr([0.1], [False])
+
+
+def test_rank_queries_by_given_scores():
+    facts, index, rules = _graph()
+    m = BodyMatrices(index)
+    e = index.entity_id
+    scores = torch.zeros(len(index.entities), len(index.entities), dtype=torch.float64)
+    scores[e["e"], e["c"]] = 0.9  # the answer of g(e, c), tail side: now ranked first
+    ranked = rank_queries(m, rules, [("e", "g", "c")], facts + [("e", "g", "c")], sides=("tail",),
+                          scores_of=lambda relation: scores)
+    assert [q.rank for q in ranked] == [1.0]
