@@ -7,7 +7,11 @@
 * :mod:`~greybox.learn.learner`: a weight per candidate rule, fitted with Adam;
 * :mod:`~greybox.learn.export`: the rules above a threshold as a ``.dl`` file and back;
 * :mod:`~greybox.learn.evaluate`: precision / recall against reference rules, accuracy with the engine;
-* :mod:`~greybox.learn.config`: the typed options of ``greybox learn-rules``.
+* :mod:`~greybox.learn.config`: the typed options of ``greybox learn-rules``;
+* :mod:`~greybox.learn.path_rules`: path rules ``inferred_r(X, Z) :- r1(X, Y1), r2(Y2, Y1), ...`` and their files;
+* :mod:`~greybox.learn.path_mining`: path rules of a knowledge graph, from the paths that occur, scored exactly;
+* :mod:`~greybox.learn.ranking`: link scores through path rules, filtered ranks, MRR, Hits@k, AUC-PR;
+* :mod:`~greybox.learn.sections`: ``greybox learn-rules`` with a config of ``data`` and ``model`` sections.
 
 Importing this package does not import torch; the names load on first use.
 
@@ -45,6 +49,16 @@ _EXPORTS = {
     "derived_relations": "evaluate",
     "LearnRulesConfig": "config",
     "load_config": "config",
+    "PathRule": "path_rules",
+    "write_path_rule_file": "path_rules",
+    "read_path_rule_file": "path_rules",
+    "GraphIndex": "path_mining",
+    "BodyMatrices": "path_mining",
+    "learn_path_rules": "path_mining",
+    "relation_scores": "ranking",
+    "rank_queries": "ranking",
+    "ranking_metrics": "ranking",
+    "auc_pr": "ranking",
 }
 
 __all__ = list(_EXPORTS)

@@ -272,12 +272,51 @@ def _load_configs(files: list[str], overrides: dict, load_config):
     return load_config(files[-1] if files else None, values)
 
 
+def _main_sectioned(args, argv: list[str]) -> int:
+    """A config of ``data`` and ``model`` sections (e.g. ``experiments/kg/*.yaml``): the model learns and reports."""
+    from greybox.errors import ConfigError, GreyboxError
+    from greybox.kb.atomic import atomic_write_text
+    from greybox.learn.sections import run_sectioned
+
+    try:
+        if len(args.config) != 1:
+            raise ConfigError(f"a config of data and model sections ({', '.join(args.config)}) is given alone",
+                              hint="give one --config FILE; set its options in that file")
+        (config,) = args.config
+        ignored = [k for k in ("max_train", "max_test_per_k", "epochs", "seed", "threshold", "test_ks")
+                   if getattr(args, k) is not None]
+        if ignored:
+            raise ConfigError(f"--{ignored[0].replace('_', '-')} does not apply to a config of data and model sections",
+                              file=config, hint="set the model's init_args in the config instead")
+        report_path = Path(args.report or args.output + ".json")
+        if not report_path.parent.is_dir():
+            raise ConfigError(f"cannot write the report: the folder {report_path.parent} does not exist",
+                              hint="create it, or give another --report")
+        log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+        report = run_sectioned(config, args.output, command="greybox learn-rules " + shlex.join(argv), log=log)
+        text = json.dumps(report, indent=2)
+        atomic_write_text(report_path, text + "\n")
+        print(text)
+        print(f"wrote {args.output} and {report_path}")
+    except GreyboxError as err:
+        from greybox.cli import debug_enabled, report_error
+
+        if debug_enabled():
+            raise
+        return report_error(err)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``greybox learn-rules``; a mistake in the input prints a message and returns 2."""
     from greybox.errors import ConfigError, GreyboxError
 
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    from greybox.learn.sections import is_sectioned_config
+
+    if any(is_sectioned_config(c) for c in args.config):
+        return _main_sectioned(args, argv)
     try:
         import torch
 

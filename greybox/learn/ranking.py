@@ -1,0 +1,227 @@
+"""Knowledge-graph completion through path rules: scores of every link, filtered ranks, MRR and Hits@k.
+
+The score of a link ``r(x, z)`` aggregates the weights ``w`` of the rules concluding ``r``
+whose body connects ``x`` to ``z`` on the known facts (rules are applied once, never to
+their own conclusions):
+
+* ``"noisy_or"``: ``1 - prod(1 - w)``, the probability that at least one rule fires, each
+  rule an independent choice and every fact certain: exactly the probability the
+  reference evaluator computes for ``inferred_r(x, z)`` on the exported file and the facts;
+* ``"max"``: ``max(w)``, the best proof: the ``max-mult`` semiring's value.
+
+A link no rule derives scores 0. The scores of one relation are a dense ``(E, E)`` float64
+matrix on the matrices' device, accumulated rule by rule from the rules' body matrices.
+
+Ranks are *filtered* (the other true answers, ``known``, are left out of the candidates)
+and ties count fairly: an answer tied with ``k`` other candidates after ``g`` better ones
+has the mean rank of the tied group, ``g + 1 + k / 2``.
+
+Example:
+    >>> import torch
+    >>> filtered_rank(torch.tensor([0.5, 0.9, 0.5, 0.5, 0.1]), 0, torch.tensor([False, False, False, True, False]))
+    2.5
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import torch
+
+from greybox.errors import ConfigError
+
+from .path_mining import BodyMatrices
+from .path_rules import PathRule
+
+__all__ = ["AGGREGATIONS", "relation_scores", "filtered_rank", "rank_queries", "ranking_metrics", "auc_pr",
+           "RankedQuery"]
+
+#: the ways the weights of the rules that fire make a score
+AGGREGATIONS = ("noisy_or", "max")
+
+
+def relation_scores(matrices: BodyMatrices, rules: Iterable[PathRule], *, aggregation: str = "noisy_or") -> torch.Tensor:
+    """The ``(E, E)`` scores of the links of one relation by its rules.
+
+    Args:
+        matrices: the body matrices of the known facts.
+        rules: the rules of that relation (their ``weight``; ``None`` counts as 1).
+        aggregation: ``"noisy_or"`` or ``"max"``.
+
+    Returns:
+        ``scores[x, z]``, float64, on the matrices' device.
+
+    Raises:
+        ConfigError: an unknown aggregation.
+    """
+    if aggregation not in AGGREGATIONS:
+        raise ConfigError(f"unknown aggregation {aggregation!r}", hint=f"use one of: {', '.join(AGGREGATIONS)}")
+    index = matrices.index
+    n = matrices.n
+    acc = torch.zeros(n, n, dtype=torch.float64, device=matrices.device)
+    for rule in sorted(rules, key=lambda r: r.body):
+        w = 1.0 if rule.weight is None else float(rule.weight)
+        labels = tuple(index.label(rel, inverse) for rel, inverse in rule.body)
+        rows, cols = matrices.pairs(matrices.body(labels))
+        if aggregation == "noisy_or":
+            # log(1 - score) = sum over the rules that fire of log(1 - w)
+            acc.index_put_((rows, cols), torch.full((len(rows),), _log1m(w), dtype=torch.float64,
+                                                    device=acc.device), accumulate=True)
+        else:
+            acc[rows, cols] = torch.clamp(acc[rows, cols], min=w)
+    return -torch.expm1(acc) if aggregation == "noisy_or" else acc
+
+
+def _log1m(w: float) -> float:
+    import math
+
+    return -math.inf if w >= 1.0 else math.log1p(-w)
+
+
+def filtered_rank(scores: torch.Tensor, answer: int, excluded: torch.Tensor) -> float:
+    """The filtered rank of ``answer`` among the candidates, ties at their mean rank.
+
+    Args:
+        scores: ``(C,)`` a score per candidate.
+        answer: the candidate whose rank is asked.
+        excluded: ``(C,)`` bool, candidates left out (the other true answers); ``answer``'s
+            own entry is ignored.
+
+    Returns:
+        ``1 + (candidates scored higher) + (other candidates scored equal) / 2``.
+    """
+    s = scores[answer]
+    keep = ~excluded
+    keep[answer] = False
+    higher = int((scores[keep] > s).sum())
+    equal = int((scores[keep] == s).sum())
+    return 1.0 + higher + equal / 2.0
+
+
+@dataclass(frozen=True)
+class RankedQuery:
+    """One ranked query: ``r(h, ?)`` (``side="tail"``) or ``r(?, t)`` (``side="head"``).
+
+    Attributes:
+        triple: the true triple ``(h, r, t)``.
+        side: which end was ranked.
+        rank: its filtered rank (ties: the mean rank).
+        score: its score.
+    """
+
+    triple: tuple[str, str, str]
+    side: str
+    rank: float
+    score: float
+
+
+def rank_queries(
+    matrices: BodyMatrices,
+    rules: Sequence[PathRule],
+    queries: Sequence[Sequence[str]],
+    known: Iterable[Sequence[str]],
+    *,
+    aggregation: str = "noisy_or",
+    sides: Sequence[str] = ("head", "tail"),
+    candidates: Sequence[str] | None = None,
+    scores_of=None,
+) -> list[RankedQuery]:
+    """Rank the true answer of each query among every candidate entity, filtered.
+
+    Args:
+        matrices: the body matrices of the known facts (the graph the rules are applied to).
+        rules: the rules (any relations).
+        queries: the true triples ``(h, r, t)`` to rank.
+        known: every true triple (the filter), e.g. graph + train + valid + test.
+        aggregation: ``"noisy_or"`` or ``"max"``.
+        sides: rank the tail (``r(h, ?)``), the head (``r(?, t)``), or both.
+        candidates: the entities ranked (``None``: every entity of the graph).
+        scores_of: ``relation -> (E, E)`` scores to rank by instead of the rules' (e.g. an
+            embedding's, or the rules' combined with one); ``rules`` and ``aggregation`` are then unused.
+
+    Returns:
+        One ``RankedQuery`` per query and side, in query order.
+    """
+    index = matrices.index
+    ids = index.entity_id
+    n = matrices.n
+    allowed = torch.zeros(n, dtype=torch.bool)
+    if candidates is None:
+        allowed[:] = True
+    else:
+        allowed[[ids[c] for c in candidates]] = True
+    tails, heads = defaultdict(set), defaultdict(set)
+    for h, r, t in known:
+        if h in ids and t in ids:
+            tails[(h, r)].add(ids[t])
+            heads[(r, t)].add(ids[h])
+    by_relation: dict[str, list[int]] = defaultdict(list)
+    for i, (_, r, _) in enumerate(queries):
+        by_relation[r].append(i)
+    rules_of: dict[str, list[PathRule]] = defaultdict(list)
+    for rule in rules:
+        rules_of[rule.head].append(rule)
+    out: dict[tuple[int, str], RankedQuery] = {}
+    for relation, positions in by_relation.items():
+        if scores_of is not None:
+            scores = scores_of(relation).cpu()
+        else:
+            scores = relation_scores(matrices, rules_of.get(relation, ()), aggregation=aggregation).cpu()
+        for i in positions:
+            h, r, t = queries[i]
+            for side in sides:
+                if side == "tail":
+                    row, answer, others = scores[ids[h]], ids[t], tails[(h, r)]
+                else:
+                    row, answer, others = scores[:, ids[t]], ids[h], heads[(r, t)]
+                excluded = ~allowed.clone()
+                excluded[list(others)] = True
+                rank = filtered_rank(row, answer, excluded)
+                out[(i, side)] = RankedQuery((h, r, t), side, rank, float(row[answer]))
+    return [out[(i, side)] for i in range(len(queries)) for side in sides]
+
+
+def ranking_metrics(ranks: Iterable[float], ks: Sequence[int] = (1, 3, 10)) -> dict[str, float]:
+    """MRR and Hits@k of filtered ranks (a mean rank of a tie counts as it is: 1.5 is not a hit at 1).
+
+    >>> ranking_metrics([1, 2, 4.5], ks=(1, 3))
+    {'mrr': 0.5740740740740741, 'hits@1': 0.3333333333333333, 'hits@3': 0.6666666666666666}
+    """
+    ranks = list(ranks)
+    if not ranks:
+        raise ConfigError("no query to score", hint="give at least one test triple")
+    out = {"mrr": sum(1.0 / r for r in ranks) / len(ranks)}
+    for k in ks:
+        out[f"hits@{k}"] = sum(r <= k for r in ranks) / len(ranks)
+    return out
+
+
+def auc_pr(scores: Sequence[float], labels: Sequence[bool]) -> float:
+    """Area under the precision-recall curve, by the trapezoid rule over the distinct score thresholds
+    (what ``sklearn.metrics.auc(recall, precision)`` gives on ``precision_recall_curve``).
+
+    Tied scores share one threshold, so a tie is neither first nor last.
+
+    >>> auc_pr([0.9, 0.8, 0.1, 0.1], [True, False, True, False])
+    0.75
+    """
+    pairs = sorted(zip(scores, labels), key=lambda p: -p[0])
+    positives = sum(bool(y) for _, y in pairs)
+    if positives == 0:
+        raise ConfigError("no positive label: the area under the precision-recall curve is undefined",
+                          hint="give at least one true triple")
+    points = []  # (recall, precision) at each distinct threshold, highest first
+    tp = fp = 0
+    i = 0
+    while i < len(pairs):
+        s = pairs[i][0]
+        while i < len(pairs) and pairs[i][0] == s:
+            tp += bool(pairs[i][1])
+            fp += not pairs[i][1]
+            i += 1
+        points.append((tp / positives, tp / (tp + fp)))
+    # sklearn's curve also has the point (recall 0, precision 1)
+    curve = [(0.0, 1.0)] + points
+    return sum((r2 - r1) * (p1 + p2) / 2 for (r1, p1), (r2, p2) in zip(curve, curve[1:]))

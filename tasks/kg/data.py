@@ -1,0 +1,286 @@
+"""Knowledge-graph completion benchmarks: the files, read into a graph and query triples.
+
+Three layouts of a benchmark folder (``layout``), all with one triple
+``head<TAB>relation<TAB>tail`` per line:
+
+* ``"ntp"`` (Kinship, UMLS, Nations as split by NTP / CTP): ``train.tsv`` is the graph,
+  ``dev.tsv`` and ``test.tsv`` the queries; the entities are those of the graph.
+* ``"neural_lp"`` (Family, Neural LP's split): ``facts.txt`` and ``train.txt`` are the
+  graph (Neural LP reasons over both at test time), ``valid.txt`` and ``test.txt`` the
+  queries; the entities and relations are those of ``entities.txt`` and ``relations.txt``.
+* ``"countries"`` (Countries S1-S3): ``countries_S{task}.tsv`` is the graph, the queries
+  are ``locatedIn(country, region)`` for each country of ``test.txt`` (``dev.txt``) and
+  its region of ``regions.txt`` as ``countries.nl`` says.
+
+Relation names become names of the rule language by :func:`greybox.kb.sanitize_relation`
+(``co-occurs_with`` -> ``co_occurs_with``); entities are kept as text. The graph is a
+``networkx.MultiDiGraph`` built as :class:`greybox.kb.KnowledgeBase` builds its graph: one
+edge ``(head, tail, key=relation)`` with the attributes ``probability`` (``None``:
+certain) and ``origin`` (``greybox.kb.Origin``: file and line).
+
+Every problem with the input is a :class:`greybox.errors.ConfigError` (an unknown
+relation: :class:`greybox.errors.UnknownRelationError`) that names the file and line.
+
+Example:
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "train.tsv").write_text("ann\\tparent\\tbob\\nbob\\tparent\\tcid\\nann\\tgrandparent\\tcid\\n")
+    >>> _ = (d / "dev.tsv").write_text("")
+    >>> _ = (d / "test.tsv").write_text("bob\\tparent\\tcid\\n")
+    >>> kg = read_benchmark(d, layout="ntp")
+    >>> kg.entities, kg.relations, kg.graph.number_of_edges(), kg.test
+    (('ann', 'bob', 'cid'), ('grandparent', 'parent'), 3, (Triple(head='bob', relation='parent', tail='cid'),))
+    >>> str(kg.graph.edges["bob", "cid", "parent"]["origin"])
+    '...train.tsv:2'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import networkx as nx
+
+from greybox.errors import ConfigError, UnknownRelationError
+
+__all__ = ["Triple", "KGBenchmark", "read_triples", "read_names", "read_benchmark", "LAYOUTS"]
+
+#: the folder layouts :func:`read_benchmark` reads
+LAYOUTS = ("ntp", "neural_lp", "countries")
+
+
+class Triple(NamedTuple):
+    """``relation(head, tail)``: "tail is the relation of head"."""
+
+    head: str
+    relation: str
+    tail: str
+
+
+@dataclass(frozen=True)
+class _Located:
+    """A triple with the file and line it was read from."""
+
+    triple: Triple
+    file: str
+    line: int
+
+
+def _missing(path: Path) -> ConfigError:
+    return ConfigError(f"file not found: {path} (resolved: {path.resolve()})", file=str(path),
+                       hint="set data_dir to a benchmark folder (e.g. ../shared/data/kg/kinship) and the right layout")
+
+
+def read_triples(path: str | os.PathLike) -> list[_Located]:
+    """Read a triple file: ``head<TAB>relation<TAB>tail`` per line, blank lines skipped.
+
+    Args:
+        path: the file.
+
+    Returns:
+        The triples in file order, each with its file and 1-based line.
+
+    Raises:
+        ConfigError: the file is missing, or a line has not three non-empty columns, or a
+            relation name cannot be a relation of the rule language (file and line named).
+    """
+    from greybox.kb.kg_files import sanitize_relation
+
+    path = Path(path)
+    if not path.is_file():
+        raise _missing(path)
+    out = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        cells = [c.strip() for c in raw.split("\t")]
+        if len(cells) != 3 or not all(cells):
+            raise ConfigError(f"expected three tab-separated columns head, relation, tail; found {len(cells)}"
+                              + ("" if len(cells) != 3 else " with an empty one"),
+                              file=str(path), line=number, source_line=raw,
+                              hint="write one triple per line, e.g. ann<TAB>parent<TAB>bob")
+        relation = sanitize_relation(cells[1], file=str(path), line=number)
+        out.append(_Located(Triple(cells[0], relation, cells[2]), str(path), number))
+    return out
+
+
+def read_names(path: str | os.PathLike) -> list[str]:
+    """One name per line (blank lines skipped), e.g. ``entities.txt`` or ``regions.txt``.
+
+    Raises:
+        ConfigError: the file is missing.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise _missing(path)
+    return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@dataclass(frozen=True)
+class KGBenchmark:
+    """A knowledge-graph completion benchmark, read by :func:`read_benchmark`.
+
+    Attributes:
+        name: the folder's name (and task, for Countries).
+        entities: every candidate entity, sorted; ranks are over these.
+        relations: the relations of the graph and the queries, sorted.
+        graph: the known facts, one edge ``(head, tail, key=relation)`` each.
+        train: the training queries (the graph's own triples, or ``train.txt``).
+        valid, test: the evaluation queries.
+        query_relation: for Countries, ``locatedin``; its test queries rank ``candidates``.
+        candidates: the tails a query may have (Countries: the regions); ``()``: every entity.
+    """
+
+    name: str
+    entities: tuple[str, ...]
+    relations: tuple[str, ...]
+    graph: nx.MultiDiGraph
+    train: tuple[Triple, ...]
+    valid: tuple[Triple, ...]
+    test: tuple[Triple, ...]
+    candidates: tuple[str, ...] = ()
+    files: dict = field(default_factory=dict, compare=False)
+
+    def facts(self) -> list[Triple]:
+        """The graph's edges as triples (the facts rules are applied to), in insertion order."""
+        return [Triple(h, r, t) for h, t, r in self.graph.edges(keys=True)]
+
+    def known(self) -> set[Triple]:
+        """Every true triple the benchmark gives: graph, train, valid, test (the filter of filtered ranking)."""
+        return set(self.facts()) | set(self.train) | set(self.valid) | set(self.test)
+
+
+def _graph(located: Iterable[_Located]) -> nx.MultiDiGraph:
+    from greybox.kb.knowledge_base import Origin
+
+    graph = nx.MultiDiGraph()
+    for item in located:
+        h, r, t = item.triple
+        if not graph.has_edge(h, t, key=r):
+            graph.add_edge(h, t, key=r, probability=None, origin=Origin("kg", item.file, item.line))
+    return graph
+
+
+def _check_queries(located: Sequence[_Located], entities: set[str], relations: set[str]) -> tuple[Triple, ...]:
+    for item in located:
+        h, r, t = item.triple
+        if r not in relations:
+            raise UnknownRelationError(f"unknown relation {r!r}: it is not a relation of the graph",
+                                       file=item.file, line=item.line,
+                                       hint=f"the relations are: {', '.join(sorted(relations))}; drop the line")
+        for e in (h, t):
+            if e not in entities:
+                raise ConfigError(f"unknown entity {e!r}: it is not an entity of the graph", file=item.file,
+                                  line=item.line, hint="a query can only rank entities the benchmark knows; "
+                                  "drop the line or add the entity to the graph (or entities.txt)")
+    return tuple(item.triple for item in located)
+
+
+def _nonempty(graph: nx.MultiDiGraph, files: Sequence[Path]) -> None:
+    if graph.number_of_edges() == 0:
+        raise ConfigError("the graph is empty: no triple in " + ", ".join(map(str, files)),
+                          file=str(files[0]), hint="give the benchmark's training triples, one per line")
+
+
+def read_benchmark(data_dir: str | os.PathLike, *, layout: Literal["ntp", "neural_lp", "countries"] = "ntp",
+                   task: int = 1) -> KGBenchmark:
+    """Read a benchmark folder.
+
+    Args:
+        data_dir: the folder.
+        layout: ``"ntp"``, ``"neural_lp"`` or ``"countries"`` (see the module docstring).
+        task: for Countries, the task ``1``, ``2`` or ``3`` (``countries_S{task}.tsv``).
+
+    Returns:
+        The ``KGBenchmark``.
+
+    Raises:
+        ConfigError: a file is missing or malformed, the graph is empty, a query names an
+            entity the benchmark does not know; ``UnknownRelationError``: a query's relation
+            is not one of the graph (or of ``relations.txt``).
+    """
+    d = Path(data_dir)
+    if not d.is_dir():
+        raise ConfigError(f"data folder not found: {d} (resolved: {d.resolve()})",
+                          hint="set data_dir, e.g. ../shared/data/kg/kinship")
+    if layout == "ntp":
+        graph_files = [d / "train.tsv"]
+        located = read_triples(graph_files[0])
+        graph = _graph(located)
+        _nonempty(graph, graph_files)
+        entities, relations = set(graph.nodes), {r for _, _, r in graph.edges(keys=True)}
+        train = tuple(item.triple for item in located)
+        valid = _check_queries(read_triples(d / "dev.tsv"), entities, relations)
+        test = _check_queries(read_triples(d / "test.tsv"), entities, relations)
+        candidates: tuple[str, ...] = ()
+    elif layout == "neural_lp":
+        from greybox.kb.kg_files import sanitize_relation
+
+        graph_files = [d / "facts.txt", d / "train.txt"]
+        facts, queries = read_triples(graph_files[0]), read_triples(graph_files[1])
+        graph = _graph(facts + queries)
+        _nonempty(graph, graph_files)
+        entities = set(read_names(d / "entities.txt"))
+        relations = {sanitize_relation(r, file=str(d / "relations.txt")) for r in read_names(d / "relations.txt")}
+        _check_queries(facts + queries, entities, relations)
+        train = tuple(item.triple for item in queries)
+        valid = _check_queries(read_triples(d / "valid.txt"), entities, relations)
+        test = _check_queries(read_triples(d / "test.txt"), entities, relations)
+        candidates = ()
+    elif layout == "countries":
+        if task not in (1, 2, 3):
+            raise ConfigError(f"Countries has the tasks 1, 2, 3, not {task}", hint="task: 1")
+        graph_files = [d / f"countries_S{task}.tsv"]
+        graph = _graph(read_triples(graph_files[0]))
+        _nonempty(graph, graph_files)
+        regions = read_names(d / "regions.txt")
+        region_of = _regions(d / "countries.nl", set(regions))
+        entities = set(graph.nodes) | set(regions)
+        relations = {r for _, _, r in graph.edges(keys=True)}
+        valid, test = (_country_queries(d / name, region_of, entities) for name in ("dev.txt", "test.txt"))
+        train = tuple(Triple(h, r, t) for h, t, r in graph.edges(keys=True))
+        candidates = tuple(sorted(regions))
+    else:
+        raise ConfigError(f"unknown layout {layout!r}", hint=f"use one of: {', '.join(LAYOUTS)}")
+    name = d.name if layout != "countries" else f"countries_s{task}"
+    return KGBenchmark(name, tuple(sorted(entities)), tuple(sorted(relations)), graph, train, valid, test,
+                       candidates, {"graph": [str(f) for f in graph_files]})
+
+
+def _regions(path: Path, regions: set[str]) -> dict[str, str]:
+    """country -> region of the ``locatedIn(country, region).`` lines of ``countries.nl``."""
+    if not path.is_file():
+        raise _missing(path)
+    out: dict[str, str] = {}
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not line.startswith("locatedIn("):
+            continue
+        if not line.endswith(")."):
+            raise ConfigError("expected locatedIn(country,region).", file=str(path), line=number, source_line=raw,
+                              hint="one fact per line, ending in ').'")
+        head, _, tail = line[len("locatedIn("):-2].partition(",")
+        if tail.strip() in regions:
+            out[head.strip()] = tail.strip()
+    return out
+
+
+def _country_queries(path: Path, region_of: dict[str, str], entities: set[str]) -> tuple[Triple, ...]:
+    if not path.is_file():
+        raise _missing(path)
+    out = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        country = raw.strip()
+        if not country:
+            continue
+        if country not in region_of:
+            raise ConfigError(f"country {country!r} has no region in countries.nl", file=str(path), line=number,
+                              hint="every test country needs its locatedIn(country, region) fact in countries.nl")
+        if country not in entities:
+            raise ConfigError(f"unknown entity {country!r}: it is not an entity of the graph", file=str(path),
+                              line=number, hint="a test country must have some fact (e.g. neighborOf) in the graph")
+        out.append(Triple(country, "locatedin", region_of[country]))
+    return tuple(out)

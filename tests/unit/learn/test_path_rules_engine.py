@@ -1,0 +1,135 @@
+"""Path rules: the scores ranking uses are the engine's and the reference evaluator's on the exported file."""
+
+import math
+import random
+
+import pytest
+import torch
+
+from greybox.engine import Engine
+from greybox.engine.reference import query
+from greybox.kb.knowledge_base import KnowledgeBase
+from greybox.lang.parser import parse_query
+from greybox.learn.path_mining import BodyMatrices, GraphIndex, candidate_paths, learn_path_rules
+from greybox.learn.path_rules import PathRule, read_path_rule_file, write_path_rule_file
+from greybox.learn.ranking import relation_scores
+from greybox.semirings import Boolean, MaxMult
+
+
+def _toy_graph(seed=0, n=7, m=22):
+    rng = random.Random(seed)
+    people = [f"e{i}" for i in range(n)]
+    facts = set()
+    while len(facts) < m:
+        facts.add((rng.choice(people), rng.choice(["p", "q", "s"]), rng.choice(people)))
+    return sorted(facts)
+
+
+def _program(rules_file, facts):
+    return rules_file.read_text() + "".join(f"{r}({h}, {t}).\n" for h, r, t in facts)
+
+
+@pytest.fixture
+def learned(tmp_path):
+    facts = _toy_graph()
+    result = learn_path_rules(facts, min_support=1, min_confidence=0.01, smoothing=1.0, samples=50)
+    assert result.rules, "the toy graph must give rules"
+    path = tmp_path / "rules.dl"
+    rules = write_path_rule_file(path, result.rules, ["toy"])
+    return facts, result, rules, path
+
+
+def test_rules_read_back_with_weights_support_and_lines(learned):
+    _, result, rules, path = learned
+    assert [r.key for r in rules] == [r.key for r in result.rules]
+    assert [r.weight for r in rules] == [r.weight for r in result.rules]
+    assert [(r.support, r.body_size) for r in rules] == [(r.support, r.body_size) for r in result.rules]
+    lines = path.read_text().splitlines()
+    assert all(lines[r.line - 1] == r.text() for r in rules)
+
+
+def test_exported_rules_pass_kb_check(learned, tmp_path):
+    facts, _, _, path = learned
+    facts_file = tmp_path / "facts.tsv"
+    facts_file.write_text("head\trelation\ttail\n" + "".join(f"{h}\t{r}\t{t}\n" for h, r, t in facts))
+    assert KnowledgeBase.load([path, facts_file]).check() == []
+
+
+def _scores(result, rules, relation, aggregation):
+    matrices = BodyMatrices(result.index)
+    s = relation_scores(matrices, [r for r in rules if r.head == relation], aggregation=aggregation)
+    ents = result.index.entities
+    return {(ents[i], ents[j]): float(s[i, j]) for i, j in zip(*torch.nonzero(s, as_tuple=True))}
+
+
+def test_engine_derives_exactly_the_scored_links_with_the_max_scores(learned):
+    facts, result, rules, path = learned
+    engine = Engine(_program(path, facts))
+    boolean = engine.run(semiring=Boolean())
+    best = engine.run(semiring=MaxMult())
+    for relation in {r.head for r in rules}:
+        scored = _scores(result, rules, relation, "max")
+        derived = {tuple(args) for _, args, _ in boolean.answers(f"inferred_{relation}")}
+        assert derived == set(scored), relation
+        values = {tuple(args): v for _, args, v in best.answers(f"inferred_{relation}")}
+        assert values.keys() == scored.keys()
+        assert all(math.isclose(values[k], scored[k], rel_tol=1e-6) for k in scored), relation
+
+
+def test_reference_probability_is_the_noisy_or_score(learned):
+    from greybox.lang.analysis import analyze
+    from greybox.lang.parser import parse_program
+
+    facts, result, rules, path = learned
+    info = analyze(parse_program(_program(path, facts)))
+    relation = rules[0].head
+    scored = _scores(result, rules, relation, "noisy_or")
+    answers = query(info, parse_query(f"?- inferred_{relation}(A, B)."), semiring="top-k", k=1)
+    got = {tuple(a.values): a.probability for a in answers}
+    assert got.keys() == scored.keys()
+    assert all(math.isclose(got[k], scored[k], rel_tol=1e-9) for k in scored)
+
+
+def test_candidates_are_paths_that_occur_and_never_the_fact_itself():
+    facts = [("a", "p", "b"), ("b", "p", "c"), ("a", "g", "c"), ("a", "s", "c")]
+    index = GraphIndex(facts)
+    found = candidate_paths(index, max_length=3, samples=10)
+    bodies = {tuple(index.step(x) for x in labels) for labels in found["g"]}
+    assert bodies == {(("p", False), ("p", False)), (("s", False),)}
+    assert (("g", False),) not in bodies
+
+
+def test_max_length_is_checked():
+    from greybox.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_length must be 1, 2 or 3"):
+        candidate_paths(GraphIndex([("a", "p", "b")]), max_length=4)
+
+
+def test_empty_graph_is_an_error():
+    from greybox.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="the graph is empty"):
+        learn_path_rules([])
+
+
+def test_sparse_and_dense_matrices_give_the_same_rules():
+    facts = _toy_graph(seed=3, n=9, m=30)
+    dense = learn_path_rules(facts, min_support=1, samples=50, dense_limit=1024)
+    sparse = learn_path_rules(facts, min_support=1, samples=50, dense_limit=0)
+    assert dense.rules == sparse.rules
+
+
+def test_held_out_folds_do_not_trust_rules_that_rederive_their_own_fact():
+    from greybox.learn.path_mining import score_rules_on_graph
+
+    # r is a random relation: r(X, Z) :- r(X, Y1), r(Y2, Y1), r(Y2, Z) re-derives every r fact (Y1 = Z, Y2 = X)
+    rng = random.Random(1)
+    facts = sorted({(f"e{rng.randrange(30)}", "r", f"e{rng.randrange(30)}") for _ in range(80)})
+    index = GraphIndex(facts)
+    matrices = BodyMatrices(index)
+    body = {"r": [(index.label("r", False), index.label("r", True), index.label("r", False))]}
+    [whole] = score_rules_on_graph(index, body, matrices, smoothing=0.0)
+    [held] = score_rules_on_graph(index, body, matrices, smoothing=0.0, folds=5)
+    assert whole.support == len(facts)
+    assert held.weight < whole.weight / 2
