@@ -58,8 +58,13 @@ def _build(section: dict, name: str, file: str):
                           hint=f"see the arguments of {cls}") from None
 
 
-def build_sections(path: str | os.PathLike):
+def build_sections(path: str | os.PathLike, prepare=None):
     """``(data, model)`` built from a sectioned config.
+
+    Args:
+        path: the YAML file.
+        prepare: applied to the parsed values before the classes are built (the command
+            makes relative paths absolute with it).
 
     Raises:
         ConfigError: a class cannot be imported, its arguments do not fit, or the model has
@@ -69,6 +74,8 @@ def build_sections(path: str | os.PathLike):
     if not is_sectioned_config(path):
         raise ConfigError("the config has no data and model sections with a class_path", file=str(path),
                           hint="see experiments/kg/kinship.yaml")
+    if prepare is not None:
+        values = prepare(values)
     data, model = (_build(values[k], k, str(path)) for k in ("data", "model"))
     if not callable(getattr(model, "learn_rules", None)):
         raise ConfigError(f"{type(model).__name__} has no learn_rules(data, output, ...) method", file=str(path),
@@ -76,9 +83,9 @@ def build_sections(path: str | os.PathLike):
     return data, model
 
 
-def run_sectioned(config: str | os.PathLike, output: str, *, command: str, log=None) -> dict:
+def run_sectioned(config: str | os.PathLike, output: str, *, command: str, log=None, prepare=None) -> dict:
     """Build the sections and run ``model.learn_rules(data, output, command=..., log=...)``; its report."""
     if not output.endswith(".dl"):
         raise ConfigError(f"the output {output!r} is not a .dl file", hint="e.g. -o learned.dl")
-    data, model = build_sections(config)
+    data, model = build_sections(config, prepare)
     return model.learn_rules(data, output, command=command, log=log)

@@ -293,7 +293,10 @@ def _main_sectioned(args, argv: list[str]) -> int:
             raise ConfigError(f"cannot write the report: the folder {report_path.parent} does not exist",
                               hint="create it, or give another --report")
         log = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
-        report = run_sectioned(config, args.output, command="greybox learn-rules " + shlex.join(argv), log=log)
+        from greybox.training.config_files import project_root, resolve_paths
+
+        report = run_sectioned(config, args.output, command="greybox learn-rules " + shlex.join(argv), log=log,
+                               prepare=lambda values: resolve_paths(values, project_root(config)))
         text = json.dumps(report, indent=2)
         atomic_write_text(report_path, text + "\n")
         print(text)

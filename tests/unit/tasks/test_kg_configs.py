@@ -43,3 +43,17 @@ def test_a_missing_data_dir_is_reported(tmp_path, monkeypatch, capsys):
     assert main(["--config", "experiments/kg/kinship.yaml", "--data.init_args.data_dir", str(tmp_path / "nope"),
                  "-o", str(tmp_path / "k.dl")]) == 2
     assert "data folder not found" in capsys.readouterr().err
+
+
+def test_learn_rules_reads_the_config_paths_from_the_project_root_wherever_it_runs(tmp_path, monkeypatch, capsys):
+    if not COUNTRIES.is_dir():
+        pytest.skip(f"no shared data at {COUNTRIES}")
+    from greybox.training.learn_rules import main as learn_rules
+
+    monkeypatch.chdir(tmp_path)                      # not the project root: ../shared is not here
+    out = tmp_path / "c1.dl"
+    assert learn_rules(["--config", str(ROOT / "experiments/kg/countries_s1.yaml"), "-o", str(out), "--quiet"]) == 0
+    assert json.loads(out.with_suffix(".dl.json").read_text())["test_auc_pr"] > 0.5
+    assert learn_rules(["--config", str(ROOT / "experiments/kg/countries_s1.yaml"),
+                        "--config", str(ROOT / "experiments/kg/countries_s2.yaml"), "-o", str(out)]) == 2
+    assert "is given alone" in capsys.readouterr().err
