@@ -7,9 +7,9 @@
     greybox explain --config experiments/kinship/clutrr.yaml --ckpt_path CKPT --dataloader 8 --index 12
     greybox explain --config RUN/config.yaml --ckpt_path RUN/checkpoints/last.ckpt --index 3 --why-not aunt --trees
 
-CKPT is a checkpoint that ``greybox fit`` wrote, RUN the folder of that run (with the
-configs' CSV logger: ``runs/<task>/<config>/csv/version_<n>``), where the run also saved
-its exact config as ``config.yaml``. The model and data come from the configs (several ``--config`` files
+CKPT is a checkpoint that ``greybox fit`` wrote, RUN the folder of that run
+(``runs/<task>/<config>/version_<n>``), where the run also saved its exact config as
+``config.yaml``. The model and data come from the configs (several ``--config`` files
 are merged in order, as with ``greybox fit``), the weights from the checkpoint, which is
 read without running any code it might hold (``greybox.training.checkpoints``). Unknown
 options are passed on to the config (e.g. ``--data.init_args.test_examples=50``).
