@@ -270,15 +270,11 @@ class BodyMatrices:
             return rows, cols
         return m.indices()[0], m.indices()[1]
 
-    def counts(self, m: torch.Tensor, target: torch.Tensor, known: torch.Tensor | None = None) -> tuple[int, int]:
-        """``(pairs of m that are pairs of target, pairs of m)``, leaving out the pairs of ``known``."""
+    def counts(self, m: torch.Tensor, target: torch.Tensor) -> tuple[int, int]:
+        """``(pairs of m that are pairs of target, pairs of m)``."""
         if self.dense:
-            if known is not None:
-                m = m * (1.0 - known)
             return int((m * target).sum()), int(m.sum())
         keys = m.indices()[0] * self.n + m.indices()[1]
-        if known is not None:
-            keys = keys[~torch.isin(keys, known.indices()[0] * self.n + known.indices()[1])]
         wanted = target.indices()[0] * self.n + target.indices()[1]
         return int(torch.isin(keys, wanted).sum()), int(keys.numel())
 
@@ -301,34 +297,21 @@ def _held_out(index: GraphIndex, matrices: BodyMatrices, folds: int, seed: int):
 
 
 def score_rules_on_graph(index: GraphIndex, bodies: dict[str, Iterable[tuple[int, ...]]], matrices: BodyMatrices,
-                         *, smoothing: float = 5.0, folds: int = 0, seed: int = 0) -> list[PathRule]:
+                         *, smoothing: float = 5.0) -> list[PathRule]:
     """Support, body size and confidence of candidate bodies on the graph.
 
-    With ``folds`` = 0, ``support`` is the number of pairs the body connects on the graph that
-    are facts of the head, ``body_size`` the number of pairs it connects. With ``folds`` = k
-    > 1, the facts are cut at random into k folds and, for each fold, the body is applied to
-    the graph without the fold: ``body_size`` counts the new links it predicts (pairs not
-    already facts of the head there), ``support`` those that are held-out facts of the fold;
-    summed over the folds. This weighs a rule by how well it predicts links it has not seen,
-    as a test query asks, and not by the facts it re-derives through the very fact it concludes
-    (``r(X, Z) :- r(X, Y1), r(Y2, Y1), r(Y2, Z)`` re-derives every ``r(x, z)`` with ``Y1 = z, Y2 = x``).
+    ``support`` is the number of pairs the body connects on the graph that are facts of the
+    head, ``body_size`` the number of pairs it connects.
 
     Returns:
         One ``PathRule`` per candidate, ``weight`` = ``support / (body_size + smoothing)`` rounded
         to 4 digits (``0.0`` when the body connects nothing).
     """
-    parts = _held_out(index, matrices, folds, seed) if folds > 1 else [(matrices, None)]
     out = []
     for relation, labels_list in bodies.items():
         own = (index.label(relation, False),)
         for labels in sorted(labels_list):
-            support = size = 0
-            for rest, held in parts:
-                if held is None:
-                    s, b = rest.counts(rest.body(labels), rest.body(own))
-                else:
-                    s, b = rest.counts(rest.body(labels), held.body(own), known=rest.body(own))
-                support, size = support + s, size + b
+            support, size = matrices.counts(matrices.body(labels), matrices.body(own))
             weight = round(support / (size + smoothing), 4) if size else 0.0
             out.append(PathRule(relation, tuple(index.step(x) for x in labels), weight, support, size))
     return out
@@ -366,7 +349,6 @@ def learn_path_rules(
     smoothing: float = 5.0,
     max_rules: int = 1000,
     max_candidates: int = 2000,
-    folds: int = 0,
     seed: int = 0,
     device: str = "cpu",
     dense_limit: int = 1024,
@@ -386,8 +368,6 @@ def learn_path_rules(
         smoothing: added to the body size in the confidence.
         max_rules: most rules kept per relation.
         max_candidates: most candidate bodies scored per relation (those found for the most drawn facts).
-        folds: weigh rules by held-out prediction over this many folds (0: on the whole graph);
-            see :func:`score_rules_on_graph`.
         seed: the draw's seed.
         device: where the matrices live.
         dense_limit: the most entities for dense matrices.
@@ -400,7 +380,7 @@ def learn_path_rules(
     found = candidate_paths(index, max_length=max_length, samples=samples, relations=heads, cap=cap, walks=walks,
                             max_candidates=max_candidates, seed=seed)
     matrices = BodyMatrices(index, device=device, dense_limit=dense_limit)
-    scored = score_rules_on_graph(index, found, matrices, smoothing=smoothing, folds=folds, seed=seed)
+    scored = score_rules_on_graph(index, found, matrices, smoothing=smoothing)
     by_head: dict[str, list[PathRule]] = defaultdict(list)
     for rule in scored:
         if rule.support >= min_support and rule.weight >= min_confidence:

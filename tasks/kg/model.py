@@ -67,8 +67,6 @@ class PathRuleCompletion:
         min_confidence: smallest confidence (weight) of a kept rule.
         smoothing: added to a body's size in its confidence.
         max_rules: most rules kept per relation.
-        folds: weigh each rule by how many held-out facts it predicts, over this many random
-            folds of the graph (0: by its confidence on the whole graph).
         aggregation: ``max`` (the best proof, the max-mult semiring) or ``noisy_or`` (the
             exact probability of the link).
         learn_weights: fit the kept rules' weights to the noisy-or probability of held-out facts
@@ -79,12 +77,12 @@ class PathRuleCompletion:
 
     def __init__(self, max_length: int = 3, samples: int = 200, walks: int = 2000, cap: int = 400,
                  max_candidates: int = 2000, min_support: int = 2, min_confidence: float = 0.01,
-                 smoothing: float = 5.0, max_rules: int = 1000, folds: int = 0,
+                 smoothing: float = 5.0, max_rules: int = 1000,
                  aggregation: Literal["max", "noisy_or"] = "max", learn_weights: bool = False, seed: int = 0,
                  device: str = "cpu") -> None:
         self.options = dict(max_length=max_length, samples=samples, walks=walks, cap=cap,
                             max_candidates=max_candidates, min_support=min_support, min_confidence=min_confidence,
-                            smoothing=smoothing, max_rules=max_rules, folds=folds, seed=seed, device=device)
+                            smoothing=smoothing, max_rules=max_rules, seed=seed, device=device)
         self.aggregation = aggregation
         self.learn_weights = learn_weights
         self.device = device
@@ -141,7 +139,7 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
         from greybox.learn.rule_weights import fit_rule_weights
 
         started = time.monotonic()
-        fitted = fit_rule_weights(learned.index, kept, folds=max(model.options["folds"], 5), seed=model.options["seed"],
+        fitted = fit_rule_weights(learned.index, kept, seed=model.options["seed"],
                                   device=model.device)
         order = {r: i for i, r in enumerate(learned.index.relations)}
         kept = sorted((r for r in fitted if r.weight >= model.options["min_confidence"]),
@@ -158,10 +156,7 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
         *(["weights:  fitted to the noisy-or probability of held-out facts (greybox.learn.rule_weights);",
            "          the comment's support S of B is the rule's count on the graph"] if model.learn_weights else []),
         "weight:   support / (B + smoothing), from the comment '% support S of B' above each rule:"
-        + (" S of the B pairs the body connects on the graph are facts of the head"
-           if not model.options["folds"] else
-           f" with the graph cut into {model.options['folds']} folds, the body applied to the graph without"
-           " a fold gives B new links, S of them facts of the fold (summed over the folds)"),
+        + " S of the B pairs the body connects on the graph are facts of the head",
         "A rule concludes inferred_r, applied once to the known facts r. Check and query with:",
         f"    greybox kb check {output} {facts_file}",
         f"    greybox query {output} {facts_file} \"?- inferred_REL(HEAD, X).\" --proofs",
