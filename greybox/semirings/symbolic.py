@@ -76,7 +76,8 @@ class FactSymbol:
 
 
 def _value_text(value) -> str:
-    return str(value).replace(" ", "")
+    text = str(value)
+    return text if re.fullmatch(r"-?\w+", text) else repr(text)
 
 
 def fact_symbols(atoms: Sequence[tuple[str, tuple] | None], weights: FactWeights,

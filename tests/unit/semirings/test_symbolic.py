@@ -108,5 +108,5 @@ def test_names_are_valid_sympy_names_and_unique() -> None:
     names = [s.name for s in syms.values()]
     assert names == ["p_r_a_b", "p_r_a_b_f1", "p_fact_2"]
     assert all(isinstance(sympy.sympify(n), sympy.Symbol) for n in names)
-    assert [s.display for s in syms.values()] == ["p(r(ab))", "p(r(a_b))", "p(fact 2)"]
+    assert [s.display for s in syms.values()] == ["p(r('a b'))", "p(r(a_b))", "p(fact 2)"]
     assert Polynomial(sympy.Integer(0), syms).display() == "0"
