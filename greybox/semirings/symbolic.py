@@ -115,7 +115,7 @@ def fact_symbols(atoms: Sequence[tuple[str, tuple] | None], weights: FactWeights
                 display = f"p({relation}({', '.join(values)}))"
             else:
                 display = f"p({relation})"
-            stem = "_".join([relation, *values])
+            stem = "_".join([relation, *(str(a) for a in args)])
         name = "p_" + (re.sub(r"\W+", "_", stem).strip("_") or f"fact_{f}")
         if name in taken:
             name = f"{name}_f{f}"
