@@ -179,6 +179,40 @@ class Polynomial:
             subs[self.symbols[f].symbol] = p
         return float(self.expression.xreplace(subs))
 
+    def moved(self, fact_id: int, t) -> dict[int, object]:
+        """New probabilities of fact ``fact_id``'s group when that fact's becomes ``t`` (a number or a symbol).
+
+        The other facts of its group share the rest, ``1 - t``, in proportion to their
+        probabilities (each is scaled by ``(1 - t) / (1 - p)``), so a network's readings of
+        one input still sum to 1; when ``p`` is 1 they share it equally. Facts of other
+        groups keep theirs.
+
+        >>> w = FactWeights((0.6, 0.3, 0.1), (0, 0, 0))
+        >>> poly = symbolic_probability([frozenset({(1, True)})], w, fact_symbols([("d", (0, c)) for c in range(3)], w))
+        >>> {f: round(p, 3) for f, p in poly.moved(0, 0.2).items()}
+        {0: 0.2, 1: 0.6, 2: 0.2}
+        """
+        me = self.symbols[fact_id]
+        others = [s for s in self.symbols.values() if s.group == me.group and s.fact_id != fact_id]
+        rest = 1.0 - me.probability
+        out: dict[int, object] = {fact_id: t}
+        for s in others:
+            out[s.fact_id] = s.probability * (1 - t) / rest if rest > 1e-12 else (1 - t) / len(others)
+        return out
+
+    def along(self, fact_id: int, t: sympy.Symbol) -> sympy.Expr:
+        """The expression as a function of fact ``fact_id``'s probability ``t`` alone (``moved``; the rest fixed).
+
+        >>> w = FactWeights((0.6, 0.4), (0, 0))
+        >>> poly = symbolic_probability([frozenset({(1, True)})], w, fact_symbols([("d", (0, 0)), ("d", (0, 1))], w))
+        >>> poly.along(0, sympy.Symbol("t"))
+        1.0 - 1.0*t
+        """
+        subs = self.values()
+        for f, value in self.moved(fact_id, t).items():
+            subs[self.symbols[f].symbol] = value
+        return sympy.expand(self.expression.xreplace(subs))
+
     def terms(self) -> list[sympy.Expr]:
         """The terms of the sum, the largest at the current probabilities first (ties: in sympy's order)."""
         parts = list(sympy.Add.make_args(self.expression))
