@@ -38,6 +38,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence
@@ -174,10 +175,37 @@ class Polynomial:
 
     def value(self, changes: Mapping[int, float] | None = None) -> float:
         """The expression at the facts' probabilities, with ``changes`` (fact id -> probability) applied."""
-        subs = self.values()
-        for f, p in (changes or {}).items():
-            subs[self.symbols[f].symbol] = p
-        return float(self.expression.xreplace(subs))
+        ids, function = self._compiled
+        given = changes or {}
+        return float(function(*(given.get(f, self.symbols[f].probability) for f in ids)))
+
+    @functools.cached_property
+    def _compiled(self) -> tuple[list[int], object]:
+        """The expression as a plain Python function of every symbol, in fact-id order (made once)."""
+        ids = sorted(self.symbols)
+        return ids, sympy.lambdify([self.symbols[f].symbol for f in ids], self.expression, "math")
+
+    def group_degree(self, group: int) -> int:
+        """The largest number of factors of ``group``'s symbols in one term (0: none occurs).
+
+        >>> w = FactWeights((0.5, 0.5), (0, 0))
+        >>> symbolic_probability([frozenset({(0, True)})], w, fact_symbols([("a", ()), ("b", ())], w)).group_degree(0)
+        1
+        """
+        return self._group_degrees.get(group, 0)
+
+    @functools.cached_property
+    def _group_degrees(self) -> dict[int, int]:
+        group_of = {s.symbol: s.group for s in self.symbols.values()}
+        out: dict[int, int] = {}
+        for term in sympy.Add.make_args(self.expression):
+            counts: dict[int, int] = {}
+            for base, power in term.as_powers_dict().items():
+                if base in group_of and power.is_Integer:
+                    counts[group_of[base]] = counts.get(group_of[base], 0) + int(power)
+            for g, n in counts.items():
+                out[g] = max(out.get(g, 0), n)
+        return out
 
     def moved(self, fact_id: int, t) -> dict[int, object]:
         """New probabilities of fact ``fact_id``'s group when that fact's becomes ``t`` (a number or a symbol).

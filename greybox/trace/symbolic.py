@@ -29,7 +29,6 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-import sympy
 
 from greybox.engine.reference import evaluate
 from greybox.semirings.symbolic import MAX_SHOWN_TERMS, Polynomial, fact_symbols, symbolic_probability
@@ -103,18 +102,24 @@ def crossing(target: Polynomial, rivals: Mapping[str, Polynomial], fact_id: int)
         >>> w = FactWeights((0.2, 0.5), (0, 1))                   # two independent facts
         >>> syms = fact_symbols([("x", ()), ("y", ())], w)
         >>> px, py = (symbolic_probability([frozenset({(f, True)})], w, syms) for f in (0, 1))
-        >>> crossing(px, {"y": py}, 0), crossing(px, {"y": py}, 1)
-        ((0.5, 'y'), (0.2, 'y'))
+        >>> [(round(t, 9), rival) for t, rival in (crossing(px, {"y": py}, 0), crossing(px, {"y": py}, 1))]
+        [(0.5, 'y'), (0.2, 'y')]
     """
-    t = sympy.Symbol("t")
-    p = target.symbols[fact_id].probability
-    own = target.along(fact_id, t)
+    me = target.symbols[fact_id]
+    p = me.probability
+    # as a function of t, a polynomial of degree at most the most factors of the fact's group in one
+    # term (its other facts move with it): sampled at degree + 1 points, it is interpolated exactly
+    degree = max([target.group_degree(me.group), *(r.group_degree(me.group) for r in rivals.values()), 1])
+    xs = np.linspace(0.0, 1.0, degree + 1)
+    moves = [target.moved(fact_id, float(x)) for x in xs]  # the rivals' symbols are the target's
+    own = np.array([target.value(m) for m in moves])
     diffs = {}
     for name, rival in rivals.items():
-        diff = sympy.Poly(sympy.expand(own - rival.along(fact_id, t)), t)
-        if diff.is_zero:
+        ys = own - np.array([rival.value(m) for m in moves])
+        coeffs = np.polyfit(xs, ys, degree)
+        if np.all(np.abs(coeffs) < 1e-12):
             return None  # a tie whatever the probability: the target never beats this rival
-        diffs[name] = np.array([float(c) for c in diff.all_coeffs()])
+        diffs[name] = coeffs
     points = {0.0, 1.0}
     for coeffs in diffs.values():
         if len(coeffs) > 1:
