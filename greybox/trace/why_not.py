@@ -30,6 +30,13 @@ raising one reading of an image lowers that image's other readings and usually
 the winner with them; and other proofs of ``Y`` that would add to its
 probability are ignored.
 
+When the answers' probabilities are known as polynomials (symbolic provenance,
+``greybox.trace.symbolic.exact_changes``), a trace also gives the exact answer for a
+change of one reading: the other readings of its input share the rest of the mass
+in proportion, every answer is re-evaluated, and ``Y`` must beat all of them. For the
+same reading, that threshold is never above the change found here when ``Y`` has one
+proof through it (this one is sufficient, that one is the least).
+
 Example:
     >>> facts = [LeafFact(0, "digit(img0, 3)", 0.9), LeafFact(1, "digit(img1, 4)", 0.3)]
     >>> w = why_not("7", [facts], winner_probability=0.5, margin=0.0)
