@@ -33,9 +33,10 @@ probability are ignored.
 When the answers' probabilities are known as polynomials (symbolic provenance,
 ``greybox.trace.symbolic.exact_changes``), a trace also gives the exact answer for a
 change of one reading: the other readings of its input share the rest of the mass
-in proportion, every answer is re-evaluated, and ``Y`` must beat all of them. For the
-same reading, that threshold is never above the change found here when ``Y`` has one
-proof through it (this one is sufficient, that one is the least).
+in proportion, every answer is re-evaluated, and ``Y`` must beat all of them. Where
+raising the reading also lowers the winner (a misread image: the wrong class loses what
+the right one gains), that threshold is below the change found here; where ``Y`` has
+other proofs through the same input, it can be above it.
 
 Example:
     >>> facts = [LeafFact(0, "digit(img0, 3)", 0.9), LeafFact(1, "digit(img1, 4)", 0.3)]
