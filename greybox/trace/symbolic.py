@@ -26,19 +26,61 @@ Example:
 
 from __future__ import annotations
 
+import time
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from greybox.engine.reference import evaluate
+from greybox.errors import ResourceLimitError
+from greybox.semirings.proofs import ProofsScalar
 from greybox.semirings.symbolic import MAX_SHOWN_TERMS, Polynomial, fact_symbols, symbolic_probability
 from greybox.semirings.wmc import FactWeights
 from greybox.trace.schema import ExactChange, SymbolicFact, SymbolicProbability
 
 __all__ = ["answer_polynomials", "symbolic_record", "exact_changes", "crossing", "MAX_PROOFS"]
 
-#: an answer with more proofs than this gets no polynomial (its expansion would not be read)
-MAX_PROOFS = 512
+#: the most proofs a tuple may have for symbolic provenance (more would not be read, and fill the memory)
+MAX_PROOFS = 256
+
+
+class _BoundedProofs(ProofsScalar):
+    """Every proof, with certain facts as ``one``, within a number of proofs per tuple and a deadline.
+
+    Proofs multiply fast in a program with many uncertain facts (a story with many
+    people read by a network); past ``max_proofs`` proofs for any tuple, or past the
+    deadline, the evaluation stops with ``ResourceLimitError`` rather than fill the memory.
+    """
+
+    def __init__(self, certain: frozenset[int], max_proofs: int, deadline: float, weights: FactWeights | None = None) -> None:
+        super().__init__(weights)
+        self.certain, self.max_proofs, self.deadline = certain, max_proofs, deadline
+        self._calls = 0
+
+    def bind(self, facts: Sequence) -> "_BoundedProofs":
+        return _BoundedProofs(self.certain, self.max_proofs, self.deadline, FactWeights.from_facts(facts))
+
+    def from_fact(self, fact: Any) -> frozenset:
+        return self.one() if fact.id in self.certain else super().from_fact(fact)
+
+    def _bounded(self, tag: frozenset) -> frozenset:
+        if len(tag) > self.max_proofs:
+            raise ResourceLimitError(f"a tuple has more than {self.max_proofs} proofs",
+                                     hint="symbolic provenance is for answers with few proofs")
+        return tag
+
+    def add(self, a: frozenset, b: frozenset) -> frozenset:
+        return self._bounded(super().add(a, b))
+
+    def mul(self, a: frozenset, b: frozenset) -> frozenset:
+        self._calls += 1
+        if self._calls % 64 == 0 and time.monotonic() > self.deadline:
+            raise ResourceLimitError("the proofs were not all found in the time budget",
+                                     hint="raise the proof time budget (--proof-budget)")
+        return self._bounded(super().mul(a, b))
+
+    def _make(self, proofs) -> frozenset:
+        return self._bounded(frozenset(proofs))
 
 
 def answer_polynomials(info, facts: Sequence, relation: str, pattern: Sequence[Any | None], perceived: Sequence[int],
@@ -52,22 +94,25 @@ def answer_polynomials(info, facts: Sequence, relation: str, pattern: Sequence[A
         pattern: one entry per argument: a value the tuple must have, or None (an answer position).
         perceived: the ids of the facts that become symbols.
         time_budget_s: seconds the proof evaluation may take.
-        max_proofs: answers with more proofs are left out.
+        max_proofs: the most proofs any tuple may have.
 
     Returns:
         ``{tuple: Polynomial}``.
 
     Raises:
-        ResourceLimitError: the evaluation ran past ``time_budget_s``.
+        ResourceLimitError: the evaluation ran past ``time_budget_s``, or a tuple has more than
+            ``max_proofs`` proofs.
     """
-    model = evaluate(info, semiring="proofs", facts=facts, time_budget_s=time_budget_s)
+    deadline = time.monotonic() + (time_budget_s if time_budget_s is not None else float("inf"))
+    certain = frozenset(f.id for f in facts if f.probability is None)
+    model = evaluate(info, semiring=_BoundedProofs(certain, max_proofs, deadline), facts=facts,
+                     time_budget_s=time_budget_s)
     weights: FactWeights = model.semiring.weights
     atoms = [(f.relation, tuple(f.args)) if f.relation is not None else None for f in model.facts]
     symbols = fact_symbols(atoms, weights, perceived)
     out = {}
     for args, proofs in model.relations.get(relation, {}).items():
-        if len(args) == len(pattern) and all(p is None or p == a for p, a in zip(pattern, args)) \
-                and len(proofs) <= max_proofs:
+        if len(args) == len(pattern) and all(p is None or p == a for p, a in zip(pattern, args)):
             out[args] = symbolic_probability(proofs, weights, symbols)
     return out
 
