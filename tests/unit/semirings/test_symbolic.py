@@ -110,3 +110,28 @@ def test_names_are_valid_sympy_names_and_unique() -> None:
     assert all(isinstance(sympy.sympify(n), sympy.Symbol) for n in names)
     assert [s.display for s in syms.values()] == ["p(r('a b'))", "p(r(a_b))", "p(fact 2)"]
     assert Polynomial(sympy.Integer(0), syms).display() == "0"
+
+
+@pytest.mark.parametrize("seed", range(0, 2 * len(SEEDS), 4))
+def test_the_polynomial_is_the_tensor_engines_probability(seed: int) -> None:
+    """Where top-k keeps every proof, the tensor engine's probability is exact: the polynomial gives it."""
+    import torch
+
+    from greybox.engine.engine import Engine
+    from greybox.semirings import TopKProofs
+
+    info, model = _model(seed)
+    k = 8
+    if any(len(tag) > k for rel in model.relations.values() for tag in rel.values()):
+        pytest.skip("a tuple has more than k proofs")
+    weights, symbols = _symbols(model)
+    res = Engine(info).run(semiring=TopKProofs(k), dtype=torch.float64)
+    checked = 0
+    for name, tuples in model.relations.items():
+        rel = res[name]
+        probs = res.algebra.probability(rel.tags)
+        for i, args in enumerate(res.decode(name, rel.cols)):
+            poly = symbolic_probability(tuples[args], weights, symbols)
+            assert poly.value() == pytest.approx(float(probs[i]), abs=1e-9), (name, args, poly.text())
+            checked += 1
+    assert checked == sum(len(t) for t in model.relations.values())
