@@ -457,7 +457,7 @@
     // the largest terms, the whole polynomial one click away
     return el("div", { cls: "polynomial" }, [
       el("div", { cls: "poly-line" }, [el("span", { cls: "poly-name", text: title + " = " }), el("code", { text: s.summary })]),
-      el("div", { cls: "note", text: "= " + fmtP(s.probability) + " at the readings' probabilities (" + s.terms + " terms)" }),
+      el("div", { cls: "note", text: "= " + fmtP(s.probability) + " at the readings' probabilities (" + s.terms + (s.terms === 1 ? " term)" : " terms)") }),
       s.summary === s.display ? null : el("details", {}, [el("summary", { text: "all terms" }), el("code", { cls: "poly-full", text: s.display })])
     ]);
   }

@@ -46,10 +46,37 @@ def test_renderers_show_the_polynomial_and_the_exact_threshold() -> None:
     polys = _one_input((0.5, 0.3, 0.2))
     trace = digit_sum_trace()
     exact = exact_changes("2", polys["2"], polys, {f: (f"r(0, {f})", None) for f in range(3)})
-    wn = trace.why_not.model_copy(update={"exact": exact, "target_symbolic": symbolic_record("2", polys["2"])})
+    wn = trace.why_not.model_copy(update={"target": "2", "exact": exact, "target_symbolic": symbolic_record("2", polys["2"])})
     trace = trace.model_copy(update={"symbolic": symbolic_record(trace.predicted, polys["0"]), "why_not": wn})
     text = render_text(trace, plain=True)
     assert f"P({trace.predicted}) as a polynomial" in text and "= p(r(0)=0)" in text
-    assert "raise p(r(0)=2) from 0.200 past 0.384615" in text and "ties 0" in text
+    assert "raise p(r(0)=2) from 0.200 past 0.384615" in text and "(there 2 ties 0)" in text
     page = render_html([trace])
     assert 'id="symbolic"' in page and '"summary":"p(r(0)=0)"' in page and '"threshold":0.38461538' in page
+
+
+def test_the_page_shows_the_polynomial_and_the_exact_threshold(tmp_path) -> None:
+    import json
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    node = shutil.which("node") or shutil.which("nodejs")
+    if node is None:
+        pytest.skip("Node.js is not installed")
+    polys = _one_input((0.5, 0.3, 0.2))
+    trace = digit_sum_trace()
+    exact = exact_changes("2", polys["2"], polys, {f: (f"r(0, {f})", None) for f in range(3)})
+    wn = trace.why_not.model_copy(update={"target": "2", "exact": exact, "target_symbolic": symbolic_record("2", polys["2"])})
+    trace = trace.model_copy(update={"symbolic": symbolic_record(trace.predicted, polys["0"]), "why_not": wn})
+    page = tmp_path / "page.html"
+    page.write_text(render_html([trace]), encoding="utf-8")
+    harness = Path(__file__).resolve().parents[3] / "tests/helpers/trace_page.js"
+    out = subprocess.run([node, str(harness), str(page), "", "symbolic", "symbolic-body", "why-not-body"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    dom = json.loads(out.stdout)
+    assert dom["symbolic"]["hidden"] is False
+    assert dom["symbolic-body"]["text"].startswith(f"P({trace.predicted}) = p(r(0)=0)")
+    assert "raise p(r(0)=2) from 0.200 past 0.384615" in dom["why-not-body"]["text"]
+    assert "(there 2 ties 0)P(2) = p(r(0)=2)= 0.200 at the readings' probabilities (1 term)" in dom["why-not-body"]["text"]
