@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from ..errors import ConfigError
 from .lazy_torch import torch
 
 if TYPE_CHECKING:
@@ -248,7 +249,8 @@ class Semiring:
         MaxMultScalar()
         """
         if self.scalar is None:
-            raise NotImplementedError(f"semiring {self.name} has no plain-Python form")
+            raise ConfigError(f"semiring {self.name} has no plain-Python form for the reference evaluator",
+                              hint=f"set {type(self).__name__}.scalar to a greybox.semirings.scalar.ScalarSemiring subclass")
         return self.scalar()
 
     def __repr__(self) -> str:

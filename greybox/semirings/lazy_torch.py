@@ -4,7 +4,8 @@ Each semiring family's file holds its tensor forms beside its plain-Python one. 
 reference evaluator (and so ``greybox query``) uses only the plain-Python forms, and
 importing torch takes seconds; the tensor forms therefore reach torch through this
 stand-in, which imports it when one of its attributes is first read and then keeps
-each attribute it handed out, so later reads are plain attribute reads.
+each attribute it handed out, so later reads are plain attribute reads (a patch of a torch attribute made after
+the semirings first read it is therefore not seen by them).
 
 Example:
     >>> from greybox.semirings.lazy_torch import torch

@@ -56,3 +56,15 @@ def test_the_reference_evaluator_does_not_import_torch() -> None:
             "print(AddMultScalar().add(0.5, 0.25), 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["0.75", "False"]
+
+
+def test_a_semiring_without_a_plain_python_form_says_how_to_give_it_one() -> None:
+    from greybox.errors import ConfigError
+    from greybox.semirings.base import Semiring
+
+    class Fuzzy(Semiring):
+        name = "fuzzy"
+
+    with pytest.raises(ConfigError, match="semiring fuzzy has no plain-Python form") as err:
+        make_semiring(Fuzzy())
+    assert "Fuzzy.scalar" in str(err.value)
