@@ -31,8 +31,8 @@ from typing import Any, Sequence
 from ..errors import GreyboxError
 from ..lang.ast import Aggregate, Assign, Atom, Clause, Comparison
 from .reference import evaluate
-from .reference_semirings import ReferenceSemiring
-from .wmc import FactWeights, proof_probability
+from ..semirings.scalar import ScalarSemiring
+from ..semirings.wmc import FactWeights, proof_probability
 
 __all__ = ["ProofNode", "derivation_tree", "format_tree", "DerivationSemiring"]
 
@@ -62,7 +62,7 @@ class ProofNode:
     children: tuple["ProofNode", ...] = ()
 
 
-class DerivationSemiring(ReferenceSemiring):
+class DerivationSemiring(ScalarSemiring):
     """Tags are ``(steps, nodes)``: a partial derivation; ``add`` keeps the one with fewer steps.
 
     Only the facts in ``allowed`` hold. The reference evaluator calls the hooks

@@ -20,7 +20,7 @@ with their new tag; for add-mult it holds the *increments*, so the sum telescope
 stops when no tag changes by more than 1e-9 relative, and a cycle that keeps
 adding runs into ``max_iterations``. Tuples whose tag is the semiring's zero are
 not kept (with the proof semirings: tuples without a consistent proof of
-non-zero probability, see ``reference_semirings``).
+non-zero probability, see ``greybox.semirings.proofs``).
 
 A body runs left to right over bindings: comparisons, ``is``, negations and
 aggregates as soon as their variables are bound, then the atom sharing most bound
@@ -79,8 +79,11 @@ from ..lang.ast import Atom, Clause, Query
 from .int64 import check_facts, located
 from .reference_plan import Value, _Ctx, _Plan, _Rule, _tuple_order, value_order
 from .reference_relations import _EMPTY, _Recent, _Relation, _Stable
-from .reference_semirings import Proofs, ReferenceSemiring, TopK, make_semiring
-from .wmc import FactWeights, proof_probability, wmc
+from ..semirings.proofs import ProofsScalar
+from ..semirings.scalar import ScalarSemiring
+from ..semirings.top_k import TopKScalar
+from ..semirings.wmc import FactWeights, proof_probability, wmc
+from .reference_semirings import make_semiring
 
 __all__ = ["DEFAULT_MAX_TUPLES", "Model", "Answer", "Evaluator", "evaluate", "exact_probabilities", "query", "value_order", "all_facts"]
 
@@ -103,7 +106,7 @@ class Model:
 
     relations: dict[str, dict[tuple, Any]]
     facts: list
-    semiring: ReferenceSemiring
+    semiring: ScalarSemiring
 
     def tag(self, relation: str, args: Sequence[Value]) -> Any:
         """The tag of one tuple (the semiring's zero when it was not derived)."""
@@ -204,7 +207,7 @@ class Evaluator:
         self,
         facts: Sequence,
         *,
-        semiring: str | ReferenceSemiring = "boolean",
+        semiring: str | ScalarSemiring = "boolean",
         k: int = 3,
         max_iterations: int = 10_000,
         max_tuples: int = DEFAULT_MAX_TUPLES,
@@ -244,7 +247,7 @@ def evaluate(
     info,
     extra_facts: Sequence = (),
     *,
-    semiring: str | ReferenceSemiring = "boolean",
+    semiring: str | ScalarSemiring = "boolean",
     k: int = 3,
     max_iterations: int = 10_000,
     max_tuples: int = DEFAULT_MAX_TUPLES,
@@ -258,7 +261,7 @@ def evaluate(
         extra_facts: run-time ``InputFact``s for input or neural relations; they are
             renumbered after the program's own facts (see ``all_facts``).
         semiring: a name (``boolean``, ``add-mult``, ``max-mult``, ``max-min``,
-            ``proofs``, ``top-k``) or a ``ReferenceSemiring``.
+            ``proofs``, ``top-k``) or a ``ScalarSemiring``.
         k: proofs kept per tuple by ``top-k``.
         max_iterations: rounds per stratum.
         max_tuples: tuples one relation may hold, and bindings one join of a rule body may
@@ -303,7 +306,7 @@ def _diverged(relation: str) -> ResourceLimitError:
     )
 
 
-def _merge(rel: _Relation, to_add: dict[tuple, Any], sr: ReferenceSemiring, previous: dict) -> dict[tuple, Any]:
+def _merge(rel: _Relation, to_add: dict[tuple, Any], sr: ScalarSemiring, previous: dict) -> dict[tuple, Any]:
     """Add ``to_add`` into ``rel``; return ``recent`` (new tags, or increments for add-mult)."""
     recent: dict[tuple, Any] = {}
     missing = _Stable._MISSING
@@ -379,7 +382,7 @@ def _run_stratum(rules: list[_Rule], stratum, ctx: _Ctx, limits) -> None:
             check(r)
 
 
-def _accumulate(into: dict[tuple, Any], new: dict[tuple, Any], sr: ReferenceSemiring) -> None:
+def _accumulate(into: dict[tuple, Any], new: dict[tuple, Any], sr: ScalarSemiring) -> None:
     for t, tag in new.items():
         into[t] = tag if t not in into else sr.add(into[t], tag)
 
@@ -465,7 +468,7 @@ def query(
     q: Query,
     extra_facts: Sequence = (),
     *,
-    semiring: str | ReferenceSemiring = "top-k",
+    semiring: str | ScalarSemiring = "top-k",
     k: int = 3,
     exact: bool = True,
     **limits,
@@ -504,7 +507,7 @@ def query(
     weights = FactWeights.from_facts(facts)
     if not exact:
         exact_tags = None
-    elif isinstance(model.semiring, Proofs):
+    elif isinstance(model.semiring, ProofsScalar):
         exact_tags = tags
     elif probabilistic:
         exact_tags = _answer_tags(evaluate(info, semiring="proofs", facts=facts, **limits), q, names, max_rows)
@@ -521,7 +524,7 @@ def query(
         else:
             prob = model.semiring.probability(tag, facts)
         proofs: tuple = ()
-        if isinstance(model.semiring, (Proofs, TopK)):
+        if isinstance(model.semiring, (ProofsScalar, TopKScalar)):
             proofs = tuple(model.semiring.ranked(tag))[:k]
         answers.append(
             Answer(names, key, prob, proofs, tuple(proof_probability(p, weights) for p in proofs), tag)

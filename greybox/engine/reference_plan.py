@@ -47,7 +47,7 @@ from ..lang.ast import (
 from . import int64
 from .plan import aggregate_groups, order_body
 from .reference_relations import _EMPTY, _Relation
-from .reference_semirings import ReferenceSemiring
+from ..semirings.scalar import ScalarSemiring
 
 __all__ = [
     "Value",
@@ -164,7 +164,7 @@ def _too_many(what: str, limit: int, made: int | None = None) -> ResourceLimitEr
 class _Ctx:
     """What steps need while running: the semiring, the complete relations, caches."""
 
-    def __init__(self, sr: ReferenceSemiring, full: dict[str, _Relation], max_rows: int | None = None) -> None:
+    def __init__(self, sr: ScalarSemiring, full: dict[str, _Relation], max_rows: int | None = None) -> None:
         self.sr = sr
         self.full = full
         #: the most bindings one step may make (``max_tuples``); a step stops as soon as it passes

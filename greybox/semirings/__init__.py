@@ -18,12 +18,15 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ConfigError
-from .add_mult import AddMult
+from .add_mult import AddMult, AddMultDense, AddMultScalar
 from .base import Algebra, FactTable, Semiring
-from .boolean import Boolean
-from .max_min import MaxMin
-from .max_mult import MaxMult
-from .top_k import ProofTag, TopKProofs
+from .boolean import Boolean, BooleanDense, BooleanScalar
+from .dense import DenseKernel
+from .max_min import MaxMin, MaxMinDense, MaxMinScalar
+from .max_mult import MaxMult, MaxMultDense, MaxMultScalar
+from .proofs import ProofsScalar
+from .scalar import ScalarSemiring
+from .top_k import ProofTag, TopKProofs, TopKScalar
 
 __all__ = [
     "Semiring",
@@ -35,11 +38,33 @@ __all__ = [
     "MaxMult",
     "TopKProofs",
     "ProofTag",
+    "DenseKernel",
+    "BooleanDense",
+    "MaxMinDense",
+    "AddMultDense",
+    "MaxMultDense",
+    "ScalarSemiring",
+    "BooleanScalar",
+    "MaxMinScalar",
+    "AddMultScalar",
+    "MaxMultScalar",
+    "TopKScalar",
+    "ProofsScalar",
+    "SEMIRINGS",
+    "SCALAR_SEMIRINGS",
     "get_semiring",
 ]
 
-_BY_NAME: dict[str, type[Semiring]] = {
+#: every tensor semiring by name; a new family is one file plus its entry here
+SEMIRINGS: dict[str, type[Semiring]] = {
     cls.name: cls for cls in (Boolean, MaxMin, AddMult, MaxMult, TopKProofs)
+}
+_BY_NAME = SEMIRINGS
+
+#: the plain-Python forms by name (the families' ``scalar``, and ``proofs``, which keeps every proof)
+SCALAR_SEMIRINGS: dict[str, type[ScalarSemiring]] = {
+    **{name: cls.scalar for name, cls in SEMIRINGS.items() if cls.scalar is not None},
+    ProofsScalar.name: ProofsScalar,
 }
 
 
@@ -63,8 +88,9 @@ def get_semiring(name: str, **kwargs: Any) -> Semiring:
         raise ConfigError(f"unknown semiring {name!r}", hint=f"use one of: {valid}")
     try:
         return cls(**kwargs)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, ConfigError) as err:
+        reason = err.message if isinstance(err, ConfigError) else str(err)
         raise ConfigError(
-            f"bad arguments for semiring {key!r}: {err}",
+            f"bad arguments for semiring {key!r}: {reason}",
             hint="only top-k takes an argument: k, a positive integer" if kwargs else None,
         ) from err

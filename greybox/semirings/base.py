@@ -20,10 +20,13 @@ its group is an independent Bernoulli variable.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-import torch
-from torch import Tensor
+from ..errors import ConfigError
+from .lazy_torch import torch
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 __all__ = ["FactTable", "DeferredFactTable", "Semiring", "Algebra", "Tag", "tree_index", "tree_cat", "tree_len"]
 
@@ -102,7 +105,7 @@ class DeferredFactTable(FactTable):
 
 def tree_index(tag: Tag, idx: Tensor) -> Tag:
     """Rows ``idx`` of a tag (tensor or tuple of tensors)."""
-    if isinstance(tag, Tensor):
+    if isinstance(tag, torch.Tensor):
         return tag[idx]
     return type(tag)(*(t[idx] for t in tag))
 
@@ -110,13 +113,13 @@ def tree_index(tag: Tag, idx: Tensor) -> Tag:
 def tree_cat(tags: Sequence[Tag]) -> Tag:
     """Concatenate tags along the tuple dimension."""
     first = tags[0]
-    if isinstance(first, Tensor):
+    if isinstance(first, torch.Tensor):
         return torch.cat(list(tags), dim=0)
     return type(first)(*(torch.cat([t[i] for t in tags], dim=0) for i in range(len(first))))
 
 
 def tree_len(tag: Tag) -> int:
-    return int((tag if isinstance(tag, Tensor) else tag[0]).shape[0])
+    return int((tag if isinstance(tag, torch.Tensor) else tag[0]).shape[0])
 
 
 class Algebra:
@@ -216,7 +219,7 @@ class Algebra:
 
     def scatter_rows(self, base: Tag, idx: Tensor, rows: Tag) -> Tag:
         """A copy of ``base`` with rows ``idx`` replaced by ``rows`` (out of place, autograd-safe)."""
-        if isinstance(base, Tensor):
+        if isinstance(base, torch.Tensor):
             return base.index_copy(0, idx, rows)
         return type(base)(*(b.index_copy(0, idx, r) for b, r in zip(base, rows)))
 
@@ -229,9 +232,26 @@ class Semiring:
     #: rewriting adds demand atoms to rule bodies, which keeps tags only in such semirings.
     idempotent_mul: bool = False
     algebra_class: type[Algebra] = Algebra
+    #: the family's dense kernels (a ``greybox.semirings.dense.DenseKernel`` subclass), or None
+    #: when it has none (top-k proofs keep proofs per tuple)
+    dense: type | None = None
+    #: the family's plain-Python form (a ``greybox.semirings.scalar.ScalarSemiring`` subclass)
+    scalar: type | None = None
 
     def bind(self, facts: FactTable) -> Algebra:
         return self.algebra_class(self, facts)
+
+    def scalar_form(self) -> Any:
+        """The plain-Python form of this semiring, with the same settings (for the reference evaluator).
+
+        >>> from greybox.semirings import MaxMult
+        >>> MaxMult().scalar_form()
+        MaxMultScalar()
+        """
+        if self.scalar is None:
+            raise ConfigError(f"semiring {self.name} has no plain-Python form for the reference evaluator",
+                              hint=f"set {type(self).__name__}.scalar to a greybox.semirings.scalar.ScalarSemiring subclass")
+        return self.scalar()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

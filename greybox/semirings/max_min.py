@@ -1,17 +1,28 @@
-"""The max-min (fuzzy, Gödel) semiring ``([0, 1], max, min)``: the strength of the strongest chain."""
+"""The max-min (fuzzy, Gödel) semiring ``([0, 1], max, min)``: the strength of the strongest chain.
+
+- ``MaxMin``: the tensor semiring (``MaxMinAlgebra``);
+- ``MaxMinDense``: its dense kernels (⊗ the minimum, ⊕ the maximum);
+- ``MaxMinScalar``: its plain-Python form for the reference evaluator.
+"""
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING
+
+from .lazy_torch import torch
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 from .base import Semiring
-from .probabilistic import ScalarAlgebra
+from .dense import MaxDense
+from .probabilistic import ProbabilityAlgebra
+from .scalar import ProbabilityScalar
 
-__all__ = ["MaxMin"]
+__all__ = ["MaxMin", "MaxMinAlgebra", "MaxMinDense", "MaxMinScalar"]
 
 
-class MaxMinAlgebra(ScalarAlgebra):
+class MaxMinAlgebra(ProbabilityAlgebra):
     idempotent = True
 
     def add(self, a: Tensor, b: Tensor) -> Tensor:
@@ -22,6 +33,26 @@ class MaxMinAlgebra(ScalarAlgebra):
 
     def segment_add(self, a: Tensor, segments: Tensor, n_segments: int) -> Tensor:
         return self.zero(n_segments).index_reduce(0, segments, a, "amax", include_self=True)
+
+
+class MaxMinDense(MaxDense):
+    """max-min over dense tensors: ⊗ is the minimum (the weakest link), ⊕ the maximum."""
+
+
+class MaxMinScalar(ProbabilityScalar):
+    """Fuzzy truth in plain Python: the strength of the strongest chain.
+
+    >>> MaxMinScalar().add(0.5, 0.25), MaxMinScalar().mul(0.5, 0.25)
+    (0.5, 0.25)
+    """
+
+    name = "max-min"
+
+    def add(self, a: float, b: float) -> float:
+        return max(a, b)
+
+    def mul(self, a: float, b: float) -> float:
+        return min(a, b)
 
 
 class MaxMin(Semiring):
@@ -37,3 +68,5 @@ class MaxMin(Semiring):
     name = "max-min"
     idempotent_mul = True
     algebra_class = MaxMinAlgebra
+    dense = MaxMinDense
+    scalar = MaxMinScalar

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING
+
+from .lazy_torch import torch
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 from .base import Algebra
 
-__all__ = ["ScalarAlgebra"]
+__all__ = ["ProbabilityAlgebra"]
 
 
-class ScalarAlgebra(Algebra):
+class ProbabilityAlgebra(Algebra):
     """Tags are ``(N,)`` floats in [0, 1]; ``negate`` is ``1 - a`` for every scalar semiring."""
 
     #: relative change under which a tag counts as saturated (for the fixpoint test)

@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import math
 
-import torch
-from torch import Tensor
+from typing import TYPE_CHECKING
+
+from .lazy_torch import torch
+
+if TYPE_CHECKING:
+    from torch import Tensor
 
 __all__ = [
     "pad_literals",
@@ -36,7 +40,7 @@ __all__ = [
     "wide_dtype",
 ]
 
-_BIG = torch.iinfo(torch.int64).max  # sorts after every literal: padding goes last
+_BIG = 2**63 - 1  # torch.iinfo(torch.int64).max: sorts after every literal: padding goes last
 #: the inclusion-exclusion kernel works on chunks of at most this many (row, subset, literal) cells
 _CELL_BUDGET = 1 << 22
 

@@ -1,5 +1,9 @@
 """The top-k proofs semiring: each tuple carries its ``k`` most probable proofs.
 
+- ``TopKProofs``: the tensor semiring (``TopKAlgebra``, tags are ``ProofTag``); no dense kernels;
+- ``TopKScalar``: its plain-Python form for the reference evaluator (tags are tuples of
+  proofs, ``greybox.semirings.proofs``).
+
 A proof is a set of input-fact literals (``f`` or ``not f``) that together make
 the tuple true. The tag of ``N`` tuples is a ``ProofTag``:
 
@@ -41,12 +45,17 @@ Example:
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Sequence
 
-import torch
-from torch import Tensor
+from .lazy_torch import torch
 
+if TYPE_CHECKING:
+    from torch import Tensor
+
+from ..errors import ConfigError
 from .base import Algebra, FactTable, Semiring
+from .proofs import ProofSetScalar
+from .wmc import FactWeights
 from .proofs_tensor import (
     canonicalize,
     disjunction_probability,
@@ -56,7 +65,24 @@ from .proofs_tensor import (
     trim_literals,
 )
 
-__all__ = ["ProofTag", "TopKAlgebra", "TopKProofs"]
+__all__ = ["ProofTag", "TopKAlgebra", "TopKProofs", "TopKScalar", "check_k"]
+
+
+def check_k(k: object) -> int:
+    """``k`` if it is a positive integer.
+
+    >>> check_k(3)
+    3
+    >>> check_k(0)
+    Traceback (most recent call last):
+    ...
+    greybox.errors.ConfigError: top-k proofs needs k >= 1 (an integer), got 0
+    hint: keep at least one proof per tuple: k: 1 or more (e.g. TopKProofs(k=3))
+    """
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+        raise ConfigError(f"top-k proofs needs k >= 1 (an integer), got {k!r}",
+                          hint="keep at least one proof per tuple: k: 1 or more (e.g. TopKProofs(k=3))")
+    return k
 
 
 class ProofTag(NamedTuple):
@@ -285,6 +311,59 @@ class TopKAlgebra(Algebra):
         return self._keep(out_lits.reshape(n, k1 * k2, lits.shape[1]), out_valid.reshape(n, k1 * k2))  # (N, k, L'')
 
 
+class TopKScalar(ProofSetScalar):
+    """The ``k`` most probable proofs in plain Python; a tag is a tuple of distinct proofs, best first.
+
+    Args:
+        k: how many proofs each tuple keeps (>= 1).
+        weights: the facts' probabilities and groups (``bind`` sets them).
+        drop_impossible: discard proofs of probability 0 (see ``ProofSetScalar``).
+
+    Raises:
+        ConfigError: if ``k`` is not a positive integer.
+
+    Example:
+        >>> from types import SimpleNamespace as F
+        >>> facts = [F(id=0, probability=0.9, group=0), F(id=1, probability=0.5, group=1)]
+        >>> s = TopKScalar(k=2).bind(facts)
+        >>> a, b = s.from_fact(facts[0]), s.from_fact(facts[1])
+        >>> s.add(b, a)
+        (frozenset({(0, True)}), frozenset({(1, True)}))
+        >>> round(s.probability(s.add(a, b), facts), 10)
+        0.95
+    """
+
+    name = "top-k"
+
+    def __init__(self, k: int = 3, weights=None, drop_impossible: bool = True) -> None:
+        super().__init__(weights, drop_impossible)
+        self.k = check_k(k)
+
+    def bind(self, facts: Sequence) -> "TopKScalar":
+        return TopKScalar(self.k, FactWeights.from_facts(facts), self.drop_impossible)
+
+    def zero(self) -> tuple:
+        return ()
+
+    def one(self) -> tuple:
+        return (frozenset(),)
+
+    def _make(self, proofs) -> tuple:
+        return tuple(sorted(set(proofs), key=self._key)[: self.k])
+
+    def add(self, a: tuple, b: tuple) -> tuple:
+        return self._make(set(a) | set(b))
+
+    def mul(self, a: tuple, b: tuple) -> tuple:
+        return self._make(self._products(a, b))
+
+    def _ordered(self, tag: tuple) -> list:
+        return list(tag)
+
+    def __repr__(self) -> str:
+        return f"TopKScalar(k={self.k})"
+
+
 class TopKProofs(Semiring):
     """Top-k proofs provenance: the ``k`` most probable proofs of every tuple.
 
@@ -294,27 +373,35 @@ class TopKProofs(Semiring):
             ``f`` with ``p(f) = 0``, ...); they hold in no possible world.
 
     Raises:
-        ValueError: if ``k`` is not a positive integer.
+        ConfigError: if ``k`` is not a positive integer.
 
     >>> TopKProofs(k=5)
     TopKProofs(k=5)
     >>> TopKProofs(k=0)
     Traceback (most recent call last):
     ...
-    ValueError: TopKProofs needs k >= 1 (an integer), got 0
+    greybox.errors.ConfigError: top-k proofs needs k >= 1 (an integer), got 0
+    hint: keep at least one proof per tuple: k: 1 or more (e.g. TopKProofs(k=3))
     """
 
     name = "top-k"
     algebra_class = TopKAlgebra
+    scalar = TopKScalar
 
     def __init__(self, k: int = 3, drop_impossible: bool = True) -> None:
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"TopKProofs needs k >= 1 (an integer), got {k!r}")
-        self.k = k
+        self.k = check_k(k)
         self.drop_impossible = drop_impossible
 
     def bind(self, facts: FactTable) -> TopKAlgebra:
         return TopKAlgebra(self, facts)
+
+    def scalar_form(self) -> TopKScalar:
+        """The plain-Python form with the same ``k`` and ``drop_impossible``.
+
+        >>> TopKProofs(k=2).scalar_form()
+        TopKScalar(k=2)
+        """
+        return TopKScalar(self.k, drop_impossible=self.drop_impossible)
 
     def __repr__(self) -> str:
         extra = "" if self.drop_impossible else ", drop_impossible=False"

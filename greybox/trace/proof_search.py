@@ -52,8 +52,8 @@ from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
 from greybox.engine.reference import evaluate
-from greybox.engine.reference_semirings import TopK
-from greybox.engine.wmc import FactWeights
+from greybox.semirings.top_k import TopKScalar
+from greybox.semirings.wmc import FactWeights
 from greybox.errors import ResourceLimitError
 
 __all__ = ["ProofSearch", "top_proofs"]
@@ -83,7 +83,7 @@ class ProofSearch:
     sure: int = 0
 
 
-class _UncertainTopK(TopK):
+class _UncertainTopK(TopKScalar):
     """``top-k`` where certain facts are ``one``, left-out facts ``zero``, and supersets of a kept proof dropped.
 
     It also keeps the deadline: the evaluator checks its time budget between rounds,

@@ -130,6 +130,8 @@ def trace_tree(trace: DecisionTrace, trees: bool = True) -> tuple[list[tuple[str
     if not trace.proofs:
         proofs.add("(no proof recorded)")
     sections.append(proofs)
+    if trace.symbolic is not None:
+        sections.append(_symbolic_node(f"P({trace.predicted}) as a polynomial", trace.symbolic))
     if trace.label_proofs:
         beside = TextNode(f"proofs of the label {trace.label} (not predicted)", "bold")
         for k, proof in enumerate(trace.label_proofs, 1):
@@ -188,6 +190,14 @@ def trace_tree(trace: DecisionTrace, trees: bool = True) -> tuple[list[tuple[str
             wn.add(f"{verb} {c.atom}  {fp(c.from_probability)} -> {fp(c.to_probability)}{src}")
         if w.note:
             wn.add(w.note)
+        if w.exact:
+            exact = wn.add("exactly, changing one reading (the other readings of its input share the rest in proportion):")
+            for c in w.exact:
+                verb = "raise" if c.threshold >= c.from_probability else "lower"
+                exact.add(f"{verb} {c.symbol} from {fp(c.from_probability)} past {c.threshold:.6g}"
+                          f" (there {w.target} ties {c.rival})")
+        if w.target_symbolic is not None:
+            wn.children.append(_symbolic_node(f"P({w.target}) as a polynomial", w.target_symbolic))
         sections.append(wn)
     if trace.notes:
         notes = TextNode("notes")
@@ -197,6 +207,15 @@ def trace_tree(trace: DecisionTrace, trees: bool = True) -> tuple[list[tuple[str
     if trace.provenance is not None:
         sections.append(TextNode(f"model: {trace.provenance.describe()}"))
     return header, sections
+
+
+def _symbolic_node(title: str, record) -> TextNode:
+    """A polynomial (its largest terms; the JSON holds all of them) and what it evaluates to."""
+    node = TextNode(title, "bold")
+    node.add(f"= {record.summary}")
+    node.add(f"= {fp(record.probability)} at the readings' probabilities ({record.terms} term"
+             f"{'s' if record.terms != 1 else ''}, {len(record.symbols)} symbol{'s' if len(record.symbols) != 1 else ''})")
+    return node
 
 
 def _span(numbers: list[int]) -> str:
@@ -289,7 +308,9 @@ def render_text(trace: DecisionTrace, *, plain: bool = False, width: int = 120, 
     and as a tree (probabilities, ``file:line`` of the rules, where each leaf fact came
     from), the proofs of the label beside them when the prediction is wrong, the other
     perceived inputs (each image as a small picture of shading characters), the rules
-    used, the attributions sorted by ``|gradient|``, the culprits, the why-not answer,
+    used, the attributions sorted by ``|gradient|``, the culprits, the prediction's
+    probability as a polynomial over the readings (its largest terms), the why-not answer
+    (with the exact threshold of one reading, when the trace has the polynomials),
     the notes and the model it explains (config, checkpoint, SHA-256, greybox version).
 
     Args:

@@ -13,7 +13,8 @@ reads the older ``READABLE_VERSIONS`` (each only added optional fields: 1.1 the
 example's ``passages``, ``question`` and ``subset``, named inputs, ``Proof.chain`` and
 ``notes``; 1.2 the trace's ``provenance`` (config files, checkpoint and its SHA-256,
 greybox version, whether the model is untrained), ``label_proofs`` and the batch's
-``selection``).
+``selection``; 1.3 ``symbolic``, the prediction's probability as a polynomial over the
+perceived facts, and the why-not's ``exact`` thresholds and ``target_symbolic``).
 
 Where a fact came from is a ``Source``, a union discriminated on ``kind``:
 
@@ -30,7 +31,7 @@ Example:
     >>> src.describe()
     'digit_net read image 1 as 3 (p=0.910)'
     >>> leaf = ProofNode(atom="digit(img1, 3)", probability=0.91, source=src, fact_id=4)
-    >>> trace = DecisionTrace(schema_version="1.2", task="digit_sum", split="test", index=0,
+    >>> trace = DecisionTrace(schema_version="1.3", task="digit_sum", split="test", index=0,
     ...                       query="digit(img1, D)", predicted="3", probability=0.91,
     ...                       correct=True, label="3",
     ...                       proofs=[Proof(probability=0.91, root=leaf)])
@@ -66,6 +67,9 @@ __all__ = [
     "ChainLink",
     "ProofChain",
     "FactChange",
+    "SymbolicFact",
+    "SymbolicProbability",
+    "ExactChange",
     "WhyNot",
     "DecisionTrace",
     "TraceBatch",
@@ -78,10 +82,11 @@ __all__ = [
 ]
 
 #: the version greybox writes; 1.1 added passages, question, subset, named inputs and proof chains;
-#: 1.2 added provenance (config, checkpoint, version, untrained), label_proofs and a batch's selection
-SCHEMA_VERSION = "1.2"
+#: 1.2 added provenance (config, checkpoint, version, untrained), label_proofs and a batch's selection;
+#: 1.3 added symbolic provenance (the prediction's probability as a polynomial) and the exact why-not
+SCHEMA_VERSION = "1.3"
 #: the versions ``validate_trace_json`` reads (every 1.x change only added optional fields)
-READABLE_VERSIONS = ("1.0", "1.1", "1.2")
+READABLE_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -355,6 +360,49 @@ class FactChange(_Strict):
     source: Optional[Source] = None
 
 
+class SymbolicFact(_Strict):
+    """One symbol of a polynomial: a perceived fact's probability."""
+
+    name: str = Field(description="The sympy name, e.g. 'p_digit_1_4'.")
+    display: str = Field(description="How it reads, e.g. 'p(digit(1)=4)'.")
+    fact_id: int = Field(ge=0)
+    probability: Probability = Field(description="The fact's probability in this example.")
+
+
+class SymbolicProbability(_Strict):
+    """An answer's probability as a polynomial over the probabilities of the perceived facts.
+
+    Evaluated at the facts' probabilities it is the answer's exact probability (the
+    weighted model count of all its proofs).
+    """
+
+    answer: str = Field(description="The answer, e.g. '8'.")
+    expression: str = Field(description="The polynomial in sympy syntax over the symbols' names (sympy.sympify reads it).")
+    display: str = Field(description="The whole polynomial with the symbols' display names, largest term first.")
+    summary: str = Field(description="The display cut to its largest terms and a count of the rest, as renderers show it.")
+    terms: int = Field(ge=0, description="Number of terms of the expanded polynomial.")
+    probability: Probability = Field(description="The polynomial at the facts' probabilities.")
+    symbols: list[SymbolicFact] = Field(default_factory=list, description="The symbols it uses, by fact id.")
+
+
+class ExactChange(_Strict):
+    """The exact threshold of one perceived fact: past it, ``target`` wins.
+
+    The fact's probability moves to ``threshold`` and the other facts of its group (the
+    other readings of the same input) share the rest of the mass in proportion to
+    their probabilities; every other fact keeps its probability. At ``threshold`` the
+    target ties ``rival``; a hair past it, the target wins.
+    """
+
+    fact_id: int = Field(ge=0)
+    atom: str
+    symbol: str = Field(description="The fact's symbol as displayed, e.g. 'p(digit(1)=4)'.")
+    from_probability: Probability
+    threshold: Probability = Field(description="The probability at which the target ties the strongest other answer.")
+    rival: str = Field(description="The answer the target ties at the threshold.")
+    source: Optional[Source] = None
+
+
 class WhyNot(_Strict):
     """The smallest change of input facts found that would make ``target`` win."""
 
@@ -363,6 +411,14 @@ class WhyNot(_Strict):
     total_change: float = Field(ge=0.0, description="Sum of |to - from| over the changes.")
     achievable: bool = Field(description="False when no change of the changeable facts makes target win.")
     note: Optional[str] = None
+    exact: list[ExactChange] = Field(
+        default_factory=list,
+        description="Solved from the polynomials: the smallest changes of one perceived fact each that make target "
+        "win, smallest first (at most three).",
+    )
+    target_symbolic: Optional[SymbolicProbability] = Field(
+        default=None, description="The target's probability as a polynomial (None: not computed)."
+    )
 
 
 class Provenance(_Strict):
@@ -413,7 +469,7 @@ class Provenance(_Strict):
 class DecisionTrace(_Strict):
     """One prediction with its proofs, attributions and perceived inputs."""
 
-    schema_version: Literal["1.2"] = SCHEMA_VERSION
+    schema_version: Literal["1.3"] = SCHEMA_VERSION
     provenance: Optional[Provenance] = Field(
         default=None, description="The config, checkpoint and greybox version the trace was made with (None: unknown)."
     )
@@ -441,6 +497,9 @@ class DecisionTrace(_Strict):
     inputs: list[PerceivedInput] = Field(default_factory=list)
     rules_used: list[ProgramSource] = Field(default_factory=list, description="Every rule applied in the proofs.")
     why_not: Optional[WhyNot] = None
+    symbolic: Optional[SymbolicProbability] = Field(
+        default=None, description="The predicted answer's probability as a polynomial over the perceived facts (None: not computed)."
+    )
     culprit_inputs: list[int] = Field(
         default_factory=list, description="Indices of inputs whose reading caused a wrong prediction."
     )
@@ -479,7 +538,7 @@ class DecisionTrace(_Strict):
 class TraceBatch(_Strict):
     """Several traces, e.g. one evaluation run."""
 
-    schema_version: Literal["1.2"] = SCHEMA_VERSION
+    schema_version: Literal["1.3"] = SCHEMA_VERSION
     selection: Optional[str] = Field(
         default=None, description="How the traces were picked when not in a row, e.g. 'wrong predictions only' "
         "(then their share of right answers is no accuracy)."
@@ -503,7 +562,7 @@ def json_schema() -> dict[str, Any]:
     Example:
         >>> s = json_schema()
         >>> s["title"], sorted(s["$defs"])[:3]
-        ('greybox DecisionTrace 1.2', ['Alternative', 'Attribution', 'ChainLink'])
+        ('greybox DecisionTrace 1.3', ['Alternative', 'Attribution', 'ChainLink'])
     """
     schema = _Document.json_schema(mode="serialization")
     return {
@@ -570,11 +629,11 @@ def validate_trace_json(text: str | bytes, *, file: str | None = None) -> Decisi
 
     Example:
         >>> validate_trace_json('{"schema_version": "1.0", "traces": []}')  # an older version is upgraded
-        TraceBatch(schema_version='1.2', selection=None, traces=[])
+        TraceBatch(schema_version='1.3', selection=None, traces=[])
         >>> validate_trace_json('{"schema_version": "0.9", "traces": []}')
         Traceback (most recent call last):
         ...
-        greybox.errors.ParseError: trace has schema_version '0.9' but this greybox reads '1.0' or '1.1' or '1.2'
+        greybox.errors.ParseError: trace has schema_version '0.9' but this greybox reads '1.0' or '1.1' or '1.2' or '1.3'
         hint: write the trace again with this version of greybox
     """
     if isinstance(text, bytes):

@@ -30,6 +30,14 @@ raising one reading of an image lowers that image's other readings and usually
 the winner with them; and other proofs of ``Y`` that would add to its
 probability are ignored.
 
+When the answers' probabilities are known as polynomials (symbolic provenance,
+``greybox.trace.symbolic.exact_changes``), a trace also gives the exact answer for a
+change of one reading: the other readings of its input share the rest of the mass
+in proportion, every answer is re-evaluated, and ``Y`` must beat all of them. Where
+raising the reading also lowers the winner (a misread image: the wrong class loses what
+the right one gains), that threshold is below the change found here; where ``Y`` has
+other proofs through the same input, it can be above it.
+
 Example:
     >>> facts = [LeafFact(0, "digit(img0, 3)", 0.9), LeafFact(1, "digit(img1, 4)", 0.3)]
     >>> w = why_not("7", [facts], winner_probability=0.5, margin=0.0)

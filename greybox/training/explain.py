@@ -27,6 +27,13 @@ predictions: of the listed examples, or the first ``--limit`` wrong ones from
 of the prediction and answers "why not the label?" (``--why-not`` asks about another
 answer instead); changes of a reading below 0.01 are not offered as reasons.
 
+Every trace gives the prediction's probability as a polynomial over the probabilities
+of the perceived facts (symbolic provenance, ``greybox.trace.symbolic``): for a sum of
+two digits, the sum over digit pairs of the products of the two images' readings. The
+text and HTML formats show its largest terms, JSON all of them (``symbolic``). The
+why-not answer then also gives, solved from the polynomials, the probability of one
+reading past which the other answer wins (``why_not.exact``).
+
 A split with several loaders (the kinship test split has one per chain length k, in
 the order of ``test_ks``) is explained one loader at a time: ``--dataloader N`` picks
 the N-th (default 0), and ``--index`` counts within it. Passing the config a single

@@ -12,6 +12,9 @@ A trace holds what a person needs to see why an answer came out:
   the prediction that differ from the best proof of the label), and why-not the
   label: the smallest change of readings that would have made it win;
 * on request, why-not another answer;
+* symbolic provenance: the prediction's probability as a polynomial over the
+  probabilities of the perceived facts (``greybox.trace.symbolic``), and for a
+  why-not, the exact threshold of one reading past which the other answer wins;
 * its provenance, when given: the config files, the checkpoint and its SHA-256, the
   greybox version, and whether the model is untrained.
 
@@ -43,6 +46,7 @@ from ..trace.chain import proof_chain
 from ..trace.describe import ExampleDescription, Namer, passage_span
 from ..trace.proof_search import ProofSearch, top_proofs
 from ..trace.render_html import png_data_uri
+from ..trace.symbolic import answer_polynomials, exact_changes, symbolic_record
 from ..trace.why_not import culprit_inputs, why_not
 from .module import ReasoningTask
 
@@ -342,7 +346,9 @@ def build_trace(
     facts = _Facts(task, dist.result, neural, namer, task._facts(example), description)
     notes: list[str] = []
     search = None
+    polys: dict = {}
     if task.decode == "exact":
+        polys = _polynomials(facts, qatom, answers, proof_budget_s, notes)
         search = _proofs_of(task, dist, neural, facts, qatom.predicate, _goal_args(qatom, pred_values), pred_codes, k,
                             proof_budget_s)
         notes.append(_search_note(search, f"{predicted}"))
@@ -378,6 +384,7 @@ def build_trace(
         subset=description.subset if description is not None else None,
         question=description.question if description is not None else None,
         passages=[ts.Passage(number=i, text=t) for i, t in enumerate(description.passages, 1)] if description is not None else [],
+        symbolic=symbolic_record(predicted, polys[predicted]) if predicted in polys else None,
     )
     culprits = culprit_inputs(trace) if correct is False else []
     label_proofs: list[ts.Proof] = []
@@ -406,9 +413,33 @@ def build_trace(
         t_goal = namer.atom(qatom.predicate, _goal_args(qatom, answers.values(codes.tolist())))
         t_nodes = [ts.Proof(probability=_clamp(p), root=_flat_proof(t_goal, p, literals, facts)) for p, literals in t_search.proofs]
         wn = why_not(target, t_nodes, winner_probability=_clamp(pred_p))
+        if target in polys:
+            changeable = {f: (facts.atoms[f], src) for f, src in facts.sources.items() if isinstance(src, ts.NeuralSource)}
+            wn = wn.model_copy(update={"exact": exact_changes(target, polys[target], polys, changeable),
+                                       "target_symbolic": symbolic_record(target, polys[target])})
     return trace.model_copy(update={"culprit_inputs": sorted(set(culprits)), "why_not": wn, "label_proofs": label_proofs,
                                     "rules_used": rules_used, "provenance": provenance,
                                     "notes": list(dict.fromkeys(n for n in notes if n is not None))})
+
+
+def _polynomials(facts: _Facts, qatom, answers: _Answers, budget_s: float, notes: list[str]) -> dict:
+    """Every answer's probability as a polynomial over the perceived facts (the readings of the
+    networks and run-time facts), by answer text; empty, with a note, when the proofs could not
+    all be found in ``budget_s`` seconds."""
+    pattern = [a.value if isinstance(a, Const) else None for a in qatom.args]
+    perceived = [f.id for f in facts.all if f.probability is not None
+                 and isinstance(facts.sources.get(f.id), (ts.NeuralSource, ts.InputSource))]
+    try:
+        found = answer_polynomials(facts.engine.info, facts.all, qatom.predicate, pattern, perceived, time_budget_s=budget_s)
+    except GreyboxError as err:
+        notes.append(f"no symbolic provenance: {err.message}")
+        return {}
+    out = {}
+    for args, poly in found.items():
+        values = tuple(args[i] for i in answers.positions)
+        if _goal_args(qatom, values) == tuple(args):  # a variable repeated in the query binds one value
+            out[answers.text(values)] = poly
+    return out
 
 
 def _tree_proofs(found, facts: _Facts, predicate: str, goal_args: tuple, namer: Namer,

@@ -13,12 +13,12 @@ import itertools
 from typing import Iterator, Sequence
 
 from greybox.engine.reference import Evaluator, all_facts
-from greybox.engine.reference_semirings import Boolean
+from greybox.semirings.boolean import BooleanScalar
 
 __all__ = ["WorldSemiring", "worlds", "count_worlds", "true_tuples", "brute_force_probabilities"]
 
 
-class WorldSemiring(Boolean):
+class WorldSemiring(BooleanScalar):
     """Booleans where exactly the facts of ``world`` hold."""
 
     name = "world"

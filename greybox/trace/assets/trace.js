@@ -169,6 +169,7 @@
     renderPrediction(t);
     renderPassages(t);
     renderInputs(t);
+    renderSymbolic(t);
     renderWhyNot(t);
     renderProofs(t);
     renderLabelProofs(t);
@@ -438,6 +439,36 @@
     });
     if (w.changes.length) body.appendChild(el("div", { cls: "total", text: "total change of probability: " + fmtP(w.total_change) }));
     if (w.note) body.appendChild(el("div", { cls: "note", text: w.note }));
+    if ((w.exact || []).length) {
+      body.appendChild(el("p", { cls: "exact-title", text: "Exactly, changing one reading (the other readings of its input share the rest in proportion):" }));
+      w.exact.forEach(function (c) {
+        var up = c.threshold >= c.from_probability;
+        body.appendChild(el("div", { cls: "change exact", data: { "fact-id": c.fact_id, threshold: c.threshold } }, [
+          (up ? "raise " : "lower "), el("span", { cls: "atom", text: c.symbol }), " from " + fmtP(c.from_probability),
+          el("span", { cls: "arrow", text: " past " }), String(Number(c.threshold.toPrecision(6))),
+          el("span", { cls: "src", text: "   (there " + w.target + " ties " + c.rival + ")" })
+        ]));
+      });
+    }
+    if (w.target_symbolic) body.appendChild(polynomial("P(" + w.target + ")", w.target_symbolic));
+  }
+
+  function polynomial(title, s) {
+    // the largest terms, the whole polynomial one click away
+    return el("div", { cls: "polynomial" }, [
+      el("div", { cls: "poly-line" }, [el("span", { cls: "poly-name", text: title + " = " }), el("code", { text: s.summary })]),
+      el("div", { cls: "note", text: "= " + fmtP(s.probability) + " at the readings' probabilities (" + s.terms + (s.terms === 1 ? " term)" : " terms)") }),
+      s.summary === s.display ? null : el("details", {}, [el("summary", { text: "all terms" }), el("code", { cls: "poly-full", text: s.display })])
+    ]);
+  }
+
+  function renderSymbolic(t) {
+    var section = document.getElementById("symbolic");
+    var body = document.getElementById("symbolic-body");
+    clear(body);
+    section.hidden = !t.symbolic;
+    if (!t.symbolic) return;
+    body.appendChild(polynomial("P(" + t.predicted + ")", t.symbolic));
   }
 
   function renderRules(t) {

@@ -10,8 +10,10 @@ import pytest
 
 from greybox.engine.proof_tree import ProofNode, derivation_tree, format_tree
 from greybox.engine.reference import Evaluator, all_facts, evaluate, exact_probabilities, query
-from greybox.engine.reference_semirings import Proofs, TopK, make_semiring
-from greybox.engine.wmc import FactWeights, canonical, encode, proof_probability, satisfied, wmc
+from greybox.engine.reference_semirings import make_semiring
+from greybox.semirings.proofs import ProofsScalar
+from greybox.semirings.top_k import TopKScalar
+from greybox.semirings.wmc import FactWeights, canonical, encode, proof_probability, satisfied, wmc
 from greybox.errors import ArityError, ConfigError, GreyboxError, ResourceLimitError, UnknownRelationError
 from greybox.lang.analysis import analyze
 from greybox.lang.facts import InputFact
@@ -124,7 +126,7 @@ def test_negation_of_a_certain_fact_has_no_proof():
     proofs = evaluate(info, semiring="proofs")
     assert proofs.tuples("r") == [("b",)]
     assert proofs.tuples("n") == [(1,)]
-    keep = evaluate(info, semiring=Proofs(drop_impossible=False))
+    keep = evaluate(info, semiring=ProofsScalar(drop_impossible=False))
     assert keep.tuples("r") == [("a",), ("b",)]
     assert keep.probability("r", ("a",)) == 0.0
 
@@ -282,7 +284,7 @@ def test_top_k_ranking_breaks_ties_by_encoded_literals():
     from types import SimpleNamespace as F
 
     facts = [F(id=i, probability=0.5, group=i) for i in range(4)]
-    s = TopK(k=2).bind(facts)
+    s = TopKScalar(k=2).bind(facts)
     a, b, c, d = (s.from_fact(f) for f in facts)
     # every single-fact proof has probability 0.5: the lowest encodings win
     assert s.add(s.add(d, c), s.add(b, a)) == (frozenset({(0, True)}), frozenset({(1, True)}))
@@ -297,13 +299,13 @@ def test_top_k_negate_keeps_k_after_each_step():
     from types import SimpleNamespace as F
 
     facts = [F(id=0, probability=0.9, group=0), F(id=1, probability=0.2, group=1), F(id=2, probability=0.3, group=2)]
-    s2 = TopK(k=2).bind(facts)
+    s2 = TopKScalar(k=2).bind(facts)
     tag = s2.add(s2.from_fact(facts[0]), s2.mul(s2.from_fact(facts[1]), s2.from_fact(facts[2])))
     assert tag == (frozenset({(0, True)}), frozenset({(1, True), (2, True)}))
     # not(f0 or (f1 and f2)) = not f0 and (not f1 or not f2): best is {not f0, not f1} (0.08 > 0.07)
-    assert TopK(k=1).bind(facts).negate(tag) == (frozenset({(0, False), (1, False)}),)
+    assert TopKScalar(k=1).bind(facts).negate(tag) == (frozenset({(0, False), (1, False)}),)
     assert len(s2.negate(tag)) == 2
-    full = Proofs().bind(facts)
+    full = ProofsScalar().bind(facts)
     assert full.negate(frozenset(tag)) == {frozenset({(0, False), (1, False)}), frozenset({(0, False), (2, False)})}
 
 

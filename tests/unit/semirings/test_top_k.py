@@ -19,7 +19,7 @@ from greybox.semirings import (
     TopKProofs,
     get_semiring,
 )
-from greybox.semirings.top_k import TopKAlgebra
+from greybox.semirings.top_k import TopKAlgebra, TopKScalar
 
 Proof = tuple[int, ...]
 
@@ -277,10 +277,14 @@ def test_tags_keep_k_slots_and_canonical_widths() -> None:
 
 
 def test_k_must_be_a_positive_integer() -> None:
-    with pytest.raises(ValueError, match="k >= 1"):
+    # a bad k is a configuration error, like every other bad setting, with the fix in its hint
+    with pytest.raises(ConfigError, match=r"needs k >= 1 \(an integer\), got 0") as err:
         TopKProofs(k=0)
-    with pytest.raises(ValueError, match="k >= 1"):
+    assert "TopKProofs(k=3)" in str(err.value)
+    with pytest.raises(ConfigError, match="got 2.5"):
         TopKProofs(k=2.5)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="got -1"):
+        TopKScalar(k=-1)
 
 
 @pytest.mark.parametrize(

@@ -57,7 +57,7 @@ def test_schema_names_every_model_and_the_version():
     s = json_schema()
     assert s["title"] == f"greybox DecisionTrace {SCHEMA_VERSION}"
     assert {m.__name__ for m in MODELS} <= set(s["$defs"])
-    assert s["$defs"]["DecisionTrace"]["properties"]["schema_version"]["const"] == SCHEMA_VERSION == "1.2"
+    assert s["$defs"]["DecisionTrace"]["properties"]["schema_version"]["const"] == SCHEMA_VERSION == "1.3"
     # what greybox writes always has every field
     assert "why_not" in s["$defs"]["DecisionTrace"]["required"]
     assert s["$defs"]["ProofNode"]["additionalProperties"] is False
@@ -204,7 +204,7 @@ def test_provenance_says_untrained_exactly_without_a_checkpoint():
         Provenance(checkpoint="x.ckpt", checkpoint_sha256="xyz", greybox_version="0.1.0")
 
 
-def test_a_1_1_trace_reads_as_1_2_without_provenance():
+def test_a_1_1_trace_reads_as_the_current_version_without_provenance():
     from tests.helpers.traces import digit_sum_trace
 
     data = digit_sum_trace().model_dump(mode="json")
@@ -212,4 +212,17 @@ def test_a_1_1_trace_reads_as_1_2_without_provenance():
         del data[key]
     data["schema_version"] = "1.1"
     trace = validate_trace_json(json.dumps(data))
-    assert trace.schema_version == "1.2" and trace.provenance is None and trace.label_proofs == []
+    assert trace.schema_version == SCHEMA_VERSION and trace.provenance is None and trace.label_proofs == []
+
+
+def test_a_1_2_trace_reads_as_1_3_without_symbolic_provenance():
+    from tests.helpers.traces import digit_sum_trace
+
+    data = digit_sum_trace().model_dump(mode="json")
+    del data["symbolic"]
+    for key in ("exact", "target_symbolic"):
+        del data["why_not"][key]
+    data["schema_version"] = "1.2"
+    trace = validate_trace_json(json.dumps(data))
+    assert trace.schema_version == "1.3" and trace.symbolic is None
+    assert trace.why_not is not None and trace.why_not.exact == [] and trace.why_not.target_symbolic is None

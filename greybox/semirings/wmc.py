@@ -13,7 +13,9 @@ so they are dropped.
 ``wmc`` gives the exact probability of a disjunction of proofs by Shannon expansion
 over the groups the proofs mention (each branch fixes which fact of the group holds,
 or that none of the mentioned ones does), splitting independent components apart
-and memoizing sub-problems.
+and memoizing sub-problems. The expansion is written once over ``Weights``: the
+numbers of ``FactWeights`` here, or the symbols of ``greybox.semirings.symbolic``,
+which gives the same count as a polynomial in the facts' probabilities.
 
 Example:
     >>> w = FactWeights((0.5, 0.2, 0.8), (0, 1, 1))   # fact 0 alone; facts 1, 2 one group
@@ -44,6 +46,8 @@ __all__ = [
     "rank_key",
     "satisfied",
     "wmc",
+    "Weights",
+    "count_models",
 ]
 
 Literal = tuple[int, bool]
@@ -180,11 +184,72 @@ def wmc(proofs: Iterable[Proof], weights: FactWeights) -> float:
     >>> round(wmc([frozenset({(0, False)}), frozenset({(1, False)})], w), 10)   # at most one holds
     1.0
     """
+    return count_models(proofs, _Numbers(weights))
+
+
+class Weights:
+    """The weights the model count multiplies: numbers (``FactWeights``) or symbols.
+
+    ``fact(f)`` is the weight of "fact ``f`` holds" and ``rest(g, facts)`` that of "none of
+    ``facts`` (some facts of group ``g``) holds"; either may be None for a weight that is
+    exactly zero, whose branch is skipped. ``one`` and ``zero`` are the constants;
+    results are combined with ``+ - *`` only.
+    """
+
+    def __init__(self, weights: FactWeights, zero=0.0, one=1.0) -> None:
+        self.w, self.zero, self.one = weights, zero, one
+
+    def fact(self, f: int):
+        raise NotImplementedError
+
+    def rest(self, g: int, facts: Sequence[int]):
+        raise NotImplementedError
+
+    def proof(self, proof: Iterable[Literal]):
+        """The weight of one canonical proof: the product over its groups."""
+        positive: dict[int, int] = {}
+        negative: dict[int, list[int]] = {}
+        for f, pos in sorted(proof):
+            g = self.w.groups[f]
+            if pos:
+                positive[g] = f
+            else:
+                negative.setdefault(g, []).append(f)
+        out = self.one
+        for g in sorted(set(positive) | set(negative)):
+            term = self.fact(positive[g]) if g in positive else self.rest(g, negative[g])
+            if term is None:
+                return self.zero
+            out = out * term
+        return out
+
+
+class _Numbers(Weights):
+    """The facts' probabilities, as ``proof_probability`` and ``wmc`` have always counted them."""
+
+    def fact(self, f: int):
+        p = self.w.probs[f]
+        return p if p > 0.0 else None
+
+    def rest(self, g: int, facts: Sequence[int]):
+        rest = _rest(sum(self.w.probs[f] for f in facts))
+        return rest if rest > 0.0 else None
+
+    def proof(self, proof: Iterable[Literal]) -> float:
+        return proof_probability(proof, self.w)
+
+
+def count_models(proofs: Iterable[Proof], weights: Weights):
+    """The weighted count of the worlds where at least one of ``proofs`` holds, in ``weights``.
+
+    >>> count_models([frozenset({(0, True)}), frozenset({(1, True)})], _Numbers(FactWeights((0.5, 0.5), (0, 1))))
+    0.75
+    """
     dnf = frozenset(proofs)
     if not dnf:
-        return 0.0
+        return weights.zero
     if frozenset() in dnf:
-        return 1.0
+        return weights.one
     return _Counter(weights).count(_absorb(dnf))
 
 
@@ -201,27 +266,29 @@ def _absorb(dnf: frozenset) -> frozenset:
 class _Counter:
     """Shannon expansion over groups with component splitting and memoization."""
 
-    def __init__(self, weights: FactWeights) -> None:
-        self.w = weights
-        self.memo: dict[frozenset, float] = {}
+    def __init__(self, weights: Weights) -> None:
+        self.weights = weights
+        self.w = weights.w
+        self.memo: dict[frozenset, object] = {}
 
-    def count(self, dnf: frozenset) -> float:
+    def count(self, dnf: frozenset):
+        one = self.weights.one
         if not dnf:
-            return 0.0
+            return self.weights.zero
         if frozenset() in dnf:
-            return 1.0
+            return one
         if len(dnf) == 1:
             (p,) = dnf
-            return proof_probability(p, self.w)
+            return self.weights.proof(p)
         hit = self.memo.get(dnf)
         if hit is not None:
             return hit
         comps = self._components(dnf)
         if len(comps) > 1:
-            miss = 1.0
+            miss = one
             for c in comps:
-                miss *= 1.0 - self.count(c)
-            out = 1.0 - miss
+                miss *= one - self.count(c)
+            out = one - miss
         else:
             out = self._expand(dnf)
         self.memo[dnf] = out
@@ -249,21 +316,21 @@ class _Counter:
             comps.setdefault(find(groups[next(iter(p))[0]]), set()).add(p)
         return [frozenset(c) for c in comps.values()]
 
-    def _expand(self, dnf: frozenset) -> float:
-        groups, probs = self.w.groups, self.w.probs
+    def _expand(self, dnf: frozenset):
+        groups = self.w.groups
         freq = Counter(groups[f] for p in dnf for f, _ in p)
         g = max(sorted(freq), key=lambda x: freq[x])
         mentioned = sorted({f for p in dnf for f, _ in p if groups[f] == g})
-        total = 0.0
+        total = self.weights.zero
         # branch: fact f of group g holds (so every other fact of g does not)
         for f in mentioned:
-            weight = probs[f]
-            if weight <= 0.0:
+            weight = self.weights.fact(f)
+            if weight is None:
                 continue
             total += weight * self.count(self._condition(dnf, g, f))
         # branch: none of the mentioned facts of g holds
-        rest = _rest(sum(probs[f] for f in mentioned))
-        if rest > 0.0:
+        rest = self.weights.rest(g, mentioned)
+        if rest is not None:
             total += rest * self.count(self._condition(dnf, g, None))
         return total
 
