@@ -56,7 +56,7 @@ def test_fit_from_another_folder_writes_only_under_default_root_dir_and_prints_t
     summary = done.stdout[done.stdout.index("run:"):].splitlines()
     assert summary[0].split() == ["run:", str(out / "version_0")]  # outside the current folder: absolute
     assert re.fullmatch(r"best: +val_acc = [01]\.\d{4}", summary[1])
-    assert re.fullmatch(rf"checkpoint: {re.escape(str(out))}/version_0/checkpoints/epoch=0-step=\d+\.ckpt", summary[2])
+    assert re.fullmatch(rf"checkpoint: {re.escape(str(out))}/version_0/checkpoints/best-epoch=0-val_acc=[01]\.\d{{3}}\.ckpt", summary[2])
     command = shlex.split(summary[3].split(":", 1)[1])
     assert command[:2] == ["greybox", "test"] and "--ckpt_path" in command
     # quiet: nothing a user cannot act on; plain progress lines, no bar, off a terminal
