@@ -16,7 +16,7 @@ that it plugs into the generic ``ReasoningTask`` as the network of the neural pr
 
 Example:
     >>> import torch
-    >>> from tasks.kinship.data import parse_story, collate_stories
+    >>> from tasks.kinship.stories import parse_story, collate_stories
     >>> net = RelationExtractor()
     >>> s = parse_story("[Ann] is the mother of [Bob].", ("Ann", "Eve"), "mother", "Ann:female,Bob:male,Eve:female")
     >>> x = collate_stories([s])["pairs"]          # (B, M, 5 + L)
@@ -36,7 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from greybox.errors import ConfigError, ShapeError
-from tasks.kinship.data import KINDS, NONE, PAIR_HEADER, RELATIONS, inverse_kind, kind_of
+from tasks.kinship.stories import KINDS, NONE, PAIR_HEADER, RELATIONS, inverse_kind, kind_of
 
 __all__ = ["RelationExtractor", "minilm_path", "load_encoder", "kinship_program", "KINSHIP_RULES", "KINSHIP_READ_RULES",
            "KINSHIP_TASK_RULES"]
