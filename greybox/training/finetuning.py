@@ -18,6 +18,13 @@ In a config (``experiments/kinship/clutrr.yaml``)::
         - class_path: greybox.training.finetuning.Finetuning
           init_args: {module: reasoner.networks.relation_net.encoder, unfreeze_at_epoch: 0, lr_scale: 0.02, dropout: 0.0}
 
+On the command line, ``--trainer.callbacks.lr_scale 0.05`` (or ``.dropout``, ``.unfreeze_at_epoch``)
+sets the last callback of the list, which is this one in the kinship configs. A
+``--trainer.callbacks=[...]`` that replaces the list leaves the part as the model built it
+(trainable, at the task's rate): list ``Finetuning`` there too. Lightning warns that modules
+are "in eval mode at the start of training": the part is frozen until its first epoch begins,
+even when that is epoch 0.
+
 Example:
     >>> import torch
     >>> from torch import nn
