@@ -8,7 +8,7 @@ model's: the callback :class:`greybox.training.finetuning.Finetuning` freezes it
 fine-tunes it (``experiments/kinship/clutrr.yaml``). While it is frozen, each distinct
 sentence is encoded once and kept in memory.
 
-The extractor's input is one row of ``tasks.kinship.data.encode_pairs`` per candidate
+The extractor's input is one row of ``tasks.kinship.stories.encode_pairs`` per candidate
 pair (validity flag, the two names' character spans, the window's text as code points), so
 that it plugs into the generic ``ReasoningTask`` as the network of the neural predicate
 ``extracted(P, R)`` of ``knowledge/kinship_read.dl`` (or, reading kinds of relation,
