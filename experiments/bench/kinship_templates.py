@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tasks.kinship.data import _NAME, raw_sentences  # noqa: E402
+from tasks.kinship.stories import _NAME, raw_sentences  # noqa: E402
 
 
 def templates(story: str) -> list[str]:

@@ -75,12 +75,6 @@ class ReasoningTask(pl.LightningModule):
             derived answer, ``-log P(label) - sum over other answers a of log(1 - P(a))``;
             needed when they do not compete (max-mult scores each answer by its best
             proof, and ``nll`` alone is satisfied by deriving every answer).
-        sparsity: network -> weight w of a prior that most of its items are ``null_class``:
-            the loss adds w times the mean, over the items the network read, of
-            ``1 - p(null_class)`` (the expected share of items read as something). For an
-            extractor of relations: a story states few of the relations its pairs of names
-            could have, so a reading that no proof of the label needs drifts to ``none``.
-        null_class: the class ``sparsity`` favours, as the network's ``nn`` declaration names it.
     """
 
     def __init__(
@@ -100,8 +94,6 @@ class ReasoningTask(pl.LightningModule):
         lr: float = 1e-3,
         eps: float = 0.0,
         loss: Literal["nll", "bce"] = "nll",
-        sparsity: dict[str, float] | None = None,
-        null_class: str = "none",
     ) -> None:
         super().__init__()
         self.save_hyperparameters(ignore=["networks"])
@@ -120,41 +112,10 @@ class ReasoningTask(pl.LightningModule):
         if loss not in ("nll", "bce"):
             raise ConfigError(f"unknown loss '{loss}'", hint="use loss: nll or loss: bce")
         self.loss_kind = loss
-        self.sparsity = self._null_classes(dict(sparsity or {}), null_class)
         for rel in self.sequence_facts:
             if rel not in self.reasoner.engine.arities:
                 raise ConfigError(f"sequence_facts names '{rel}', which the program does not have",
                                   hint="declare it in the program, e.g. `type target(int, int).`")
-
-    def _null_classes(self, sparsity: dict[str, float], null_class: str) -> dict[str, tuple[int, float]]:
-        """network -> (index of ``null_class`` among its classes, weight)."""
-        out = {}
-        for model, weight in sparsity.items():
-            pred = next((p for p in self.reasoner.predicates if p.model == model), None)
-            if pred is None:
-                known = ", ".join(sorted({p.model for p in self.reasoner.predicates}))
-                raise ConfigError(f"sparsity names '{model}', which no nn(...) declaration of the program uses",
-                                  hint=f"the networks are: {known}")
-            names = [str(c) for c in pred.classes]
-            if null_class not in names:
-                raise ConfigError(f"network '{model}' has no class '{null_class}' for sparsity to favour",
-                                  hint=f"set null_class to one of: {', '.join(names)}")
-            if weight < 0:
-                raise ConfigError(f"sparsity weight of '{model}' must be >= 0, got {weight}", hint="e.g. sparsity: {relation_net: 0.1}")
-            out[model] = (names.index(null_class), float(weight))
-        return out
-
-    def sparsity_penalty(self, out: ReasoningOutput) -> Tensor | None:
-        """``sum over networks of w * mean(1 - p(null_class))`` over the items each read; None without sparsity."""
-        total = None
-        for model, (null, weight) in self.sparsity.items():
-            probs = out.neural[model].probs  # (N, C); padding items are all zero
-            read = probs.sum(1) > 0  # (N,)
-            if not bool(read.any()):
-                continue
-            term = weight * (1.0 - probs[read, null]).mean()
-            total = term if total is None else total + term
-        return total
 
     # ------------------------------------------------------------------ pieces
 
@@ -212,8 +173,7 @@ class ReasoningTask(pl.LightningModule):
             # -log(1 - P(a)) for every derived wrong answer a, summed per sample
             push_down = -torch.log1p(-probs[wrong].clamp(max=1.0 - 1e-6))
             nll = nll.index_add(0, codes[wrong, 0], push_down.to(nll.dtype))
-        penalty = self.sparsity_penalty(out)
-        return (nll.mean() if penalty is None else nll.mean() + penalty), out
+        return nll.mean(), out
 
     def predict_answers(self, batch: Mapping[str, Tensor], train_out: ReasoningOutput | None = None) -> tuple[Tensor, Tensor]:
         """``(codes (B, n_free), probability (B,))`` of the predicted answers.
@@ -327,16 +287,10 @@ class ReasoningTask(pl.LightningModule):
         return [RandomStateCheckpoint()]
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        """Adam at ``lr``; a network may set its own groups with ``param_groups(lr) -> list[dict]``
-        (e.g. a pretrained encoder fine-tuned at a smaller rate than its new head)."""
-        groups: list[dict] = []
-        grouped: set[int] = set()
-        for net in self.reasoner.networks.values():
-            if hasattr(net, "param_groups"):
-                for group in net.param_groups(self.lr):
-                    groups.append(group)
-                    grouped |= {id(p) for p in group["params"]}
-        rest = [p for p in self.parameters() if id(p) not in grouped]
-        if rest:
-            groups.append({"params": rest})
-        return torch.optim.Adam(groups, lr=self.lr)
+        """Adam at ``lr`` over the parameters that train.
+
+        A frozen part (no gradient) is left out; a pretrained part fine-tuned at its own rate
+        joins the optimizer in a group of its own when it unfreezes
+        (:class:`greybox.training.finetuning.Finetuning`).
+        """
+        return torch.optim.Adam([p for p in self.parameters() if p.requires_grad], lr=self.lr)

@@ -1,8 +1,9 @@
 """A pure neural baseline for CLUTRR: read the whole story and the question, classify the relation.
 
 ``StoryClassifier`` is the comparison point of the rule-based model of
-``experiments/kinship/clutrr.yaml``: the same encoder (all-MiniLM-L6-v2, frozen by
-default) and the same training stories, but no rules. It reads one text per example,
+``experiments/kinship/clutrr.yaml``: the same encoder (all-MiniLM-L6-v2, kept frozen by
+the config's :class:`greybox.training.finetuning.Finetuning` callback) and the same
+training stories, but no rules. It reads one text per example,
 the question followed by the story::
 
     How is Dorothy related to Donald? Dorothy's brother Michael and her went to get ice cream. ...
@@ -29,6 +30,8 @@ Example:
     >>> batch["story"], batch["first"], batch["second"], batch["label"].tolist()
     (['Ann is the mother of Bob.'], ['Bob'], ['Ann'], [1])
     >>> model = StoryClassifier()
+    >>> model.encoder_frozen, model.encoder.requires_grad_(False) is not None, model.encoder_frozen
+    (False, True, True)
     >>> model(batch["story"], batch["first"], batch["second"]).shape
     torch.Size([1, 20])
 """
@@ -105,7 +108,6 @@ class StoryClassifier(pl.LightningModule):
 
     Args:
         encoder_path: a Hugging Face model folder; default: the bundled all-MiniLM-L6-v2.
-        freeze_encoder: keep the pretrained encoder fixed (and cache its token states per text).
         layers: trainable transformer layers over the encoder's token states (0: none).
         heads: attention heads of those layers (must divide the encoder's width, 384).
         hidden: width of the head's hidden layer (and half the transformer layers' feed-forward width).
@@ -114,6 +116,11 @@ class StoryClassifier(pl.LightningModule):
         weight_decay: AdamW weight decay.
         max_length: tokens read per text (the question comes first, so truncation cuts the story's end).
         max_cache: texts whose frozen encodings are kept in memory; later texts are encoded every time.
+
+    The encoder is frozen when none of its parameters requires a gradient (what
+    :class:`greybox.training.finetuning.Finetuning` sets, ``unfreeze_at_epoch: null`` in
+    ``experiments/kinship/clutrr_baseline.yaml``): then it stays in eval mode and its token
+    states are cached.
 
     Raises:
         ConfigError: the encoder cannot be loaded, or a size is out of range.
@@ -124,7 +131,6 @@ class StoryClassifier(pl.LightningModule):
     def __init__(
         self,
         encoder_path: str | None = None,
-        freeze_encoder: bool = True,
         layers: int = 1,
         heads: int = 6,
         hidden: int = 256,
@@ -142,10 +148,6 @@ class StoryClassifier(pl.LightningModule):
             raise ConfigError(f"need layers >= 0 and heads dividing the encoder width {dim}, "
                               f"got layers={layers}, heads={heads}",
                               hint="e.g. --model.init_args.layers 1 --model.init_args.heads 6")
-        self.freeze_encoder = freeze_encoder
-        if freeze_encoder:
-            self.encoder.requires_grad_(False)
-            self.encoder.eval()
         layer = nn.TransformerEncoderLayer(dim, heads, dim_feedforward=2 * hidden, dropout=dropout, batch_first=True,
                                            norm_first=True)
         self.reader = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False) if layers else nn.Identity()
@@ -158,9 +160,14 @@ class StoryClassifier(pl.LightningModule):
         self.max_cache = max_cache
         self._cache: dict[str, tuple[Tensor, Tensor]] = {}  # text -> (token states (T, D) float16, offsets (T, 2))
 
+    @property
+    def encoder_frozen(self) -> bool:
+        """Whether the encoder is fixed: none of its parameters requires a gradient."""
+        return not any(p.requires_grad for p in self.encoder.parameters())
+
     def train(self, mode: bool = True) -> "StoryClassifier":
         super().train(mode)
-        if self.freeze_encoder:
+        if self.encoder_frozen:
             self.encoder.eval()  # no dropout in a fixed encoder: its cached outputs stay valid
         return self
 
@@ -169,19 +176,22 @@ class StoryClassifier(pl.LightningModule):
     def _encode(self, texts: list[str]) -> list[tuple[Tensor, Tensor]]:
         """Token states ``(T, D)`` and token character offsets ``(T, 2)`` of each text (special tokens: (0, 0))."""
         device = self.head[1].weight.device
-        todo = sorted({t for t in texts if t not in self._cache}) if self.freeze_encoder else sorted(set(texts))
+        frozen = self.encoder_frozen
+        if not frozen:
+            self._cache.clear()  # token states cached while the encoder was frozen are stale once it trains
+        todo = sorted({t for t in texts if t not in self._cache}) if frozen else sorted(set(texts))
         fresh: dict[str, tuple[Tensor, Tensor]] = {}
         if todo:
             tok = self.tokenizer(todo, padding=True, truncation=True, max_length=self.max_length,
                                  return_offsets_mapping=True, return_tensors="pt")
             offsets = tok.pop("offset_mapping")  # (S, T, 2)
             tok = {k: v.to(device) for k, v in tok.items()}
-            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoder):
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
                 states = self.encoder(**tok).last_hidden_state  # (S, T, D)
             for i, t in enumerate(todo):
                 n = int(tok["attention_mask"][i].sum())
                 fresh[t] = (states[i, :n], offsets[i, :n].to(device))
-            if self.freeze_encoder:
+            if frozen:
                 # float16 halves the memory; what is read is always the stored copy, first time included
                 fresh = {t: (s.detach().half(), o) for t, (s, o) in fresh.items()}
                 room = max(0, self.max_cache - len(self._cache))

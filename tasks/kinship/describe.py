@@ -7,7 +7,7 @@ each pair by its two people, the window of sentences it was read from, and what 
 reading of it says (``father(Donald, Michael)``: Michael is Donald's father).
 
 Example:
-    >>> from tasks.kinship.data import parse_story
+    >>> from tasks.kinship.stories import parse_story
     >>> s = parse_story("[Dorothy]'s brother [Michael] and her went to get ice cream. "
     ...                 "[Michael] is the proud father of the lovely [Donald].",
     ...                 ("Donald", "Dorothy"), "aunt", "Dorothy:female,Michael:male,Donald:male", k=2)
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from greybox.errors import ConfigError
 from greybox.trace.describe import ExampleDescription, InputDescription
-from tasks.kinship.data import NONE, RELATIONS, Story
+from tasks.kinship.stories import NONE, RELATIONS, Story
 
 __all__ = ["describe_story", "describe_split", "PAIRS_KEY"]
 

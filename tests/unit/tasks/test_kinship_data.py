@@ -47,11 +47,9 @@ def test_two_sentence_windows_pair_people_across_the_boundary_once() -> None:
     donald = s.pairs[3]
     assert s.texts[1][slice(*donald.first_span)] == "Donald"
     assert s.texts[1][slice(*donald.second_span)] == "Michael"  # first mention in the window
-    # the queried pair itself is never read, unless asked for
+    # the queried pair itself is never read
     s3 = parse_story(story, ("Asia", "Michael"), "father", "Asia:female,Michael:male,Donald:male")
     assert {(p.first, p.second) for p in s3.pairs} == {(1, 2), (2, 1)}
-    s4 = parse_story(story, ("Asia", "Michael"), "father", "Asia:female,Michael:male,Donald:male", read_query_pair=True)
-    assert len(s4.pairs) == 4
     with pytest.raises(ConfigError, match="window must be >= 1"):
         parse_story(story, ("Asia", "Donald"), "brother", window=0)
 
@@ -80,13 +78,13 @@ def test_encode_pairs_rows_hold_spans_and_sentence() -> None:
 
 def test_collate_pads_pairs_and_people() -> None:
     big = parse_story(STORY, ("Donald", "Dorothy"), "aunt", "Donald:male,Michael:male,Dorothy:female", window=1)
-    small = parse_story("[A] is [B]'s son.", ("B", "A"), "son", "A:male,B:female", read_query_pair=True)
+    small = parse_story("[A] is [B]'s son.", ("B", "C"), "son", "A:male,B:female,C:male")
     b = collate_stories([big, small])
     assert b["pairs"].shape[:2] == (2, 4)
     assert b["pair_first"].tolist() == [[2, 1, 1, 0], [0, 1, -1, -1]]
     assert b["pairs"][1, 2:].abs().sum() == 0  # padding rows are invalid (flag 0)
-    assert b["genders"].tolist() == [[1, 1, 0], [1, 0, -1]]
-    assert b["query"].tolist() == [[0, 2], [1, 0]]
+    assert b["genders"].tolist() == [[1, 1, 0], [1, 0, 1]]
+    assert b["query"].tolist() == [[0, 2], [1, 2]]
     assert b["label"].tolist() == [RELATIONS.index("aunt"), RELATIONS.index("son")]
 
 
@@ -205,7 +203,7 @@ def test_one_direction_reads_each_pair_of_people_once_in_mention_order() -> None
 
 def test_same_sentence_first_reads_a_pair_where_one_sentence_names_both() -> None:
     story = "[Ann] sang with [Cid]. [Bob] ate. [Bob]'s mother [Ann] came. [Dan] left."
-    kwargs = dict(genders="Ann:female,Bob:male,Cid:male,Dan:male", read_query_pair=True, one_direction=True)
+    kwargs = dict(genders="Ann:female,Bob:male,Cid:male,Dan:male", one_direction=True)
     first = parse_story(story, ("Ann", "Dan"), "son", **kwargs)
     stated = parse_story(story, ("Ann", "Dan"), "son", same_sentence_first=True, **kwargs)
     read = lambda s: {frozenset((s.people[p.first], s.people[p.second])): (s.text_sentences[p.text],  # noqa: E731
@@ -221,8 +219,7 @@ def test_same_sentence_first_reads_a_pair_where_one_sentence_names_both() -> Non
     text = stated.texts[pair.text]
     assert (text[slice(*pair.first_span)], text[slice(*pair.second_span)]) == ("Bob", "Ann")
     # both orders are read from the same window
-    both = parse_story(story, ("Ann", "Dan"), "son", genders=kwargs["genders"], read_query_pair=True,
-                       same_sentence_first=True)
+    both = parse_story(story, ("Ann", "Dan"), "son", genders=kwargs["genders"], same_sentence_first=True)
     windows = {(p.first, p.second): p.text for p in both.pairs}
     assert all(windows[(a, b)] == windows[(b, a)] for a, b in windows)
 
@@ -235,3 +232,15 @@ def test_every_relation_has_one_kind_and_each_kind_one_relation_per_gender() -> 
     assert kind_of("mother-in-law") == "parent_in_law"
     with pytest.raises(ConfigError, match="'cousin' is not a CLUTRR relation"):
         kind_of("cousin")
+
+
+def test_kinship_modules_import_one_way() -> None:
+    """``stories`` <- ``describe`` <- ``data``: neither the story readers nor the descriptions import the data module."""
+    def imported(name: str) -> set[str]:
+        tree = ast.parse((ROOT / "tasks/kinship" / f"{name}.py").read_text())
+        found = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+        return found | {a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names}
+
+    assert "tasks.kinship.data" not in imported("stories") | imported("describe")
+    assert "tasks.kinship.describe" not in imported("stories")
+    assert {"tasks.kinship.stories", "tasks.kinship.describe"} <= imported("data")
