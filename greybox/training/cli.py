@@ -66,6 +66,31 @@ def _cli_class():
                                **({"parser_mode": "omegaconf"} if _has_omegaconf() else {})},
             )
 
+        def _parse_ckpt_path(self) -> None:
+            # LightningCLI's own (the checkpoint's hyper-parameters are read back into the model's
+            # config), except that one the model class no longer takes (an argument removed since the
+            # checkpoint was written) is left out with a warning naming it, instead of stopping the
+            # run with "unexpected keyword argument"
+            import torch
+
+            subcommand = self.config.get("subcommand")
+            ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+            if not (ckpt_path and Path(ckpt_path).is_file()):
+                return
+            hparams = dict(torch.load(ckpt_path, weights_only=True, map_location="cpu").get("hyper_parameters", {}))
+            hparams.pop("_instantiator", None)
+            if not hparams:
+                return
+            if "_class_path" in hparams:
+                class_path = hparams.pop("_class_path")
+                stale = runs.stale_arguments(class_path, hparams)
+                if stale:
+                    warnings.warn(f"{ckpt_path} was written by a {class_path.rsplit('.', 1)[-1]} that took "
+                                  f"{', '.join(stale)}; this one does not: left out", stacklevel=1)
+                hparams = {"class_path": class_path,
+                           "dict_kwargs": {k: v for k, v in hparams.items() if k not in stale}}
+            self.config = self.parser.parse_object({subcommand: {"model": hparams}}, self.config)
+
         def add_arguments_to_parser(self, parser) -> None:
             # a model section without class_path holds ReasoningTask's arguments
             parser.set_defaults({"model": {"class_path": f"{ReasoningTask.__module__}.{ReasoningTask.__qualname__}"}})

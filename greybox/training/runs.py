@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 __all__ = ["next_version", "run_of_checkpoint", "default_loggers", "evaluation_folder", "shown_path",
-           "fit_summary", "newest_checkpoint"]
+           "fit_summary", "newest_checkpoint", "stale_arguments"]
 
 #: ``ckpt_path`` values that Lightning reads as a choice, not a file
 CKPT_CHOICES = ("best", "last", "hpc", "registry")
@@ -131,3 +131,26 @@ def fit_summary(*, monitor: str | None, best_score: Any, best_path: str | None, 
     else:
         lines.append("checkpoint: none was written (no ModelCheckpoint callback, or checkpointing is off)")
     return "\n".join(lines)
+
+
+def stale_arguments(class_path: str, arguments: dict) -> list[str]:
+    """The names in ``arguments`` that the class at ``class_path`` no longer takes.
+
+    A checkpoint keeps the constructor arguments of the model that wrote it; an argument removed
+    since then is stale. A class that takes ``**kwargs``, or cannot be imported, has none.
+
+    >>> stale_arguments("greybox.training.module.ReasoningTask", {"lr": 0.1, "sparsity": None})
+    ['sparsity']
+    >>> stale_arguments("no.such.Class", {"x": 1})
+    []
+    """
+    import inspect
+    from pydoc import locate
+
+    cls = locate(class_path)
+    if not inspect.isclass(cls):
+        return []
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return []
+    return sorted(k for k in arguments if k not in params)

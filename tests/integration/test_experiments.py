@@ -147,3 +147,20 @@ def test_last_checkpoint_is_the_latest_epoch_and_the_best_is_kept_beside_it(tmp_
     (last,) = tmp_path.rglob("last.ckpt")
     assert torch.load(last, weights_only=True)["epoch"] == 2
     assert len(list(tmp_path.rglob("best-epoch=*-val_acc=*.ckpt"))) == 1
+
+
+def test_a_checkpoint_written_before_an_argument_was_removed_still_tests(digits_checkpoint: Path, tmp_path: Path,
+                                                                          capsys) -> None:
+    """A checkpoint keeps its model's arguments; one removed since (here ``sparsity``) is left out, with a warning."""
+    import torch
+
+    state = torch.load(digits_checkpoint, weights_only=True)
+    state["hyper_parameters"]["sparsity"] = None
+    old = tmp_path / "old.ckpt"
+    torch.save(state, old)
+    with pytest.warns(UserWarning, match=r"took sparsity; this one does not: left out"):
+        status = lightning_main(["test", "--config", str(ROOT / "experiments/digit_sum/sum2_digits.yaml"),
+                                 "--ckpt_path", str(old), "--trainer.logger=false", "--trainer.limit_test_batches=1",
+                                 f"--trainer.default_root_dir={tmp_path}"])
+    assert status == 0
+    assert "test_acc" in capsys.readouterr().out
