@@ -34,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Iterable
 
@@ -55,6 +56,7 @@ from .ast import (
     Span,
     Var,
 )
+from .walk import expr_vars, fold_expr
 
 __all__ = [
     "ANONYMOUS",
@@ -131,14 +133,21 @@ def rename_anonymous(stmt):
                 fresh.append(name)
                 return name
 
-    def term(t):
-        if isinstance(t, Var):
-            return replace(t, name=new_name()) if t.name == ANONYMOUS else t
-        if isinstance(t, BinOp):
-            return replace(t, left=term(t.left), right=term(t.right))
-        if isinstance(t, Neg):
-            return replace(t, operand=term(t.operand))
+    def leaf(t):
+        if t.__class__ is Var and t.name == ANONYMOUS:
+            return replace(t, name=new_name())
         return t
+
+    def term(t):
+        if t.__class__ is Var or t.__class__ is Const:
+            return leaf(t)
+        # an expression may nest thousands of levels deep: rebuilt without recursion
+        return fold_expr(
+            t,
+            leaf,
+            lambda e, operand: e if operand is e.operand else replace(e, operand=operand),
+            lambda e, left, right: e if left is e.left and right is e.right else replace(e, left=left, right=right),
+        )
 
     def atom(a: Atom) -> Atom:
         if not any(isinstance(x, Var) and x.name == ANONYMOUS for x in a.args):
@@ -276,13 +285,18 @@ def bound_variables(body: tuple[Literal, ...], head: Iterable[Atom] = ()) -> set
     """
     heads = tuple(head)
     bound: set[str] = set()
-    for lit in body:
+    # what each aggregate adds is computed once: recomputing it on every round of
+    # the loop below would take time exponential in how deeply aggregates nest
+    adds: dict[int, set[str]] = {}
+    for i, lit in enumerate(body):
         if isinstance(lit, Atom):
             bound.update(lit.variables())
+        elif isinstance(lit, Aggregate):
+            adds[i] = {lit.result.name} | (set(group_variables(lit, body, heads)) & bound_variables(lit.body))
     changed = True
     while changed:
         changed = False
-        for lit in body:
+        for i, lit in enumerate(body):
             if isinstance(lit, Assign):
                 if lit.target.name not in bound and set(lit.expr.variables()) <= bound:
                     bound.add(lit.target.name)
@@ -294,8 +308,7 @@ def bound_variables(body: tuple[Literal, ...], head: Iterable[Atom] = ()) -> set
                         changed = True
                         break
             elif isinstance(lit, Aggregate):
-                inner = bound_variables(lit.body)
-                new = {lit.result.name} | (set(group_variables(lit, body, heads)) & inner)
+                new = adds[i]
                 if not new <= bound:
                     bound |= new
                     changed = True
@@ -366,14 +379,17 @@ def _check_body(body, bound, anonymous, report) -> None:
                 if isinstance(a, Var) and a.name not in bound and a.name not in anonymous:
                     report(a, "negation", "\\+ " + show_atom(lit.atom, anonymous), lit.span)
         elif isinstance(lit, Comparison):
-            for v in _expr_vars(lit.left) + _expr_vars(lit.right):
-                if v.name not in bound:
-                    text = f"{show_expr(lit.left, anonymous)} {lit.op} {show_expr(lit.right, anonymous)}"
+            # (the text is built once per literal: a long expression has many occurrences)
+            unbound = [v for v in _expr_vars(lit.left) + _expr_vars(lit.right) if v.name not in bound]
+            if unbound:
+                text = f"{show_expr(lit.left, anonymous)} {lit.op} {show_expr(lit.right, anonymous)}"
+                for v in unbound:
                     report(v, "comparison", text, lit.span)
         elif isinstance(lit, Assign):
-            for v in _expr_vars(lit.expr):
-                if v.name not in bound:
-                    text = f"{show_expr(lit.target, anonymous)} is {show_expr(lit.expr, anonymous)}"
+            unbound = [v for v in _expr_vars(lit.expr) if v.name not in bound]
+            if unbound:
+                text = f"{show_expr(lit.target, anonymous)} is {show_expr(lit.expr, anonymous)}"
+                for v in unbound:
                     report(v, "arithmetic", text, lit.span)
         elif isinstance(lit, Aggregate):
             inner = bound_variables(lit.body)
@@ -386,13 +402,7 @@ def _check_body(body, bound, anonymous, report) -> None:
 
 
 def _expr_vars(e: Expr) -> list[Var]:
-    if isinstance(e, Var):
-        return [e]
-    if isinstance(e, BinOp):
-        return _expr_vars(e.left) + _expr_vars(e.right)
-    if isinstance(e, Neg):
-        return _expr_vars(e.operand)
-    return []
+    return expr_vars(e)
 
 
 # ---------------------------------------------------------------- text for messages
@@ -400,17 +410,40 @@ def _expr_vars(e: Expr) -> list[Var]:
 
 def show_expr(e: Expr, anonymous: frozenset[str] = frozenset()) -> str:
     """Compact source-like text of a term or expression (``_`` for renamed anonymous variables)."""
-    if isinstance(e, Var):
+    if e.__class__ is Var or e.__class__ is Const:
+        return _show_leaf(e, anonymous)
+    if not isinstance(e, (BinOp, Neg)):
+        raise AssertionError(f"not an expression: {e!r}")
+    # (built without recursion: an expression may nest thousands of levels deep)
+    return "".join(fold_expr(
+        e,
+        lambda leaf: deque((_show_leaf(leaf, anonymous),)),
+        _show_neg,
+        _show_binop,
+    ))
+
+
+def _show_leaf(e, anonymous: frozenset[str]) -> str:
+    if e.__class__ is Var:
         return ANONYMOUS if e.name in anonymous else e.name
-    if isinstance(e, Const):
-        return str(e.value) if isinstance(e.value, int) or _plain_symbol(e.value) else repr(e.value)
-    if isinstance(e, BinOp):
-        if e.op in ("min", "max"):
-            return f"{e.op}({show_expr(e.left, anonymous)}, {show_expr(e.right, anonymous)})"
-        return f"{show_expr(e.left, anonymous)} {e.op} {show_expr(e.right, anonymous)}"
-    if isinstance(e, Neg):
-        return f"-{show_expr(e.operand, anonymous)}"
-    raise AssertionError(f"not an expression: {e!r}")
+    return str(e.value) if isinstance(e.value, int) or _plain_symbol(e.value) else repr(e.value)
+
+
+def _show_neg(e: Neg, operand: deque) -> deque:
+    operand.appendleft("-")
+    return operand
+
+
+def _show_binop(e: BinOp, left: deque, right: deque) -> deque:
+    if e.op in ("min", "max"):
+        left.appendleft(f"{e.op}(")
+        left.append(", ")
+        left += right
+        left.append(")")
+    else:
+        left.append(f" {e.op} ")
+        left += right
+    return left
 
 
 def show_atom(a: Atom, anonymous: frozenset[str] = frozenset()) -> str:

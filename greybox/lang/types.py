@@ -43,7 +43,6 @@ from .ast import (
     AnnotatedDisjunction,
     Assign,
     Atom,
-    BinOp,
     BuiltinDomain,
     Clause,
     Comparison,
@@ -53,7 +52,6 @@ from .ast import (
     Expr,
     Learnable,
     Literal,
-    Neg,
     Negation,
     NeuralDeclaration,
     Probability,
@@ -65,6 +63,7 @@ from .ast import (
     Var,
 )
 from .safety import group_variables, show_aggregate, show_atom, show_expr
+from .walk import expr_leaves
 
 __all__ = ["BUILTIN_DOMAINS", "TypeProblem", "TypeResult", "infer_types", "domain_base", "in_domain", "show_domain"]
 
@@ -577,22 +576,19 @@ class _Inference:
         self._arith(index, lit.right, env, scope, text, lit.span)
 
     def _arith(self, index: int, expr: Expr, env, scope, text: Callable[[], str], span: Span) -> None:
-        if isinstance(expr, Var):
-            where = expr.span if expr.span != NO_SPAN else span
-            self.solver.require(self._var(index, expr.name, env, scope), "int", index, where, text)
-        elif isinstance(expr, Const):
-            if not isinstance(expr.value, int):
+        reported = False
+        for leaf in expr_leaves(expr):  # (no recursion: a long sum nests thousands of levels deep)
+            if leaf.__class__ is Var:
+                where = leaf.span if leaf.span != NO_SPAN else span
+                self.solver.require(self._var(index, leaf.name, env, scope), "int", index, where, text)
+            elif not isinstance(leaf.value, int) and not reported:
+                reported = True  # one such problem per expression: its message shows the whole expression
                 self.solver.problem(
                     index,
-                    expr.span if expr.span != NO_SPAN else span,
-                    f"the symbol {show_expr(expr)} is used as a number in {text().removeprefix('the ')}",
+                    leaf.span if leaf.span != NO_SPAN else span,
+                    f"the symbol {show_expr(leaf)} is used as a number in {text().removeprefix('the ')}",
                     "arithmetic and <, <=, >, >= work on integers only",
                 )
-        elif isinstance(expr, BinOp):
-            self._arith(index, expr.left, env, scope, text, span)
-            self._arith(index, expr.right, env, scope, text, span)
-        elif isinstance(expr, Neg):
-            self._arith(index, expr.operand, env, scope, text, span)
 
     def _aggregate(self, index: int, agg: Aggregate, body, heads, env, scope) -> None:
         self.scopes += 1

@@ -1,0 +1,70 @@
+"""Hostile rule files that used to crash or hang ``greybox kb check``.
+
+Each case ran into Python's recursion limit (a ``RecursionError`` traceback instead of
+an answer) or took time exponential in the size of the input.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from greybox.cli import main
+from greybox.errors import ParseError
+from greybox.lang import check_program, parse_program
+from greybox.lang import safety
+
+
+def _check(tmp_path, text: str, capsys) -> tuple[int, str, str]:
+    path = tmp_path / "hostile.dl"
+    path.write_text(text, encoding="utf-8")
+    code = main(["kb", "check", str(path)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "+".join(["1"] * 1_000),  # a flat sum of 1,000 terms
+        "+".join(["1"] * 10_000),  # and of 10,000
+        "- " * 1_000 + "1",  # a chain of unary minus
+        "(" * 1_000 + "Y" + ")" * 1_000 + " - " + "(Y - " * 1_000 + "1" + ")" * 1_000,  # deep parentheses
+    ],
+    ids=["sum-1000", "sum-10000", "minus-1000", "parentheses-1000"],
+)
+def test_kb_check_accepts_a_deeply_nested_expression(tmp_path, capsys, expr):
+    code, out, err = _check(tmp_path, f"n(1).\np(X) :- n(Y), X is {expr}.\n", capsys)
+    assert (code, err) == (0, "")
+    assert out.startswith("ok: 2 statements, 2 relations")
+
+
+def test_too_deeply_nested_aggregates_are_a_located_parse_error():
+    # (parsed on its own: checking such a program used to take exponential time)
+    inner = "n(Y)"
+    for i in range(200):
+        inner = f"n(Y), N{i} = count{{Y : {inner}}}"
+    with pytest.raises(ParseError, match="aggregates nested 33 deep") as caught:
+        parse_program(f"n(1).\np(N) :- N = count{{Y : {inner}}}.\n", file="hostile.dl")
+    assert (caught.value.file, caught.value.line) == ("hostile.dl", 2)
+    assert caught.value.column is not None and caught.value.hint
+
+
+def test_checking_nested_aggregates_takes_polynomial_time(monkeypatch):
+    # Each level of nesting used to double the work of finding the bound variables
+    # (about 2**20 calls here); a counting wrapper stops the old behaviour early.
+    calls = [0]
+    original = safety.bound_variables
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        if calls[0] > 20_000:
+            raise AssertionError("bound_variables called more than 20,000 times for 20 nested aggregates")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(safety, "bound_variables", counted)
+    inner = "n(Y)"
+    for i in range(19):
+        inner = f"n(Y), N{i} = count{{Y : {inner}}}"
+    program = parse_program(f"n(1).\np(N) :- N = count{{Y : {inner}}}.\n")
+    assert check_program(program) == []
+    assert calls[0] > 0
