@@ -61,7 +61,8 @@ from .ast import (
     Span,
     TypeDeclaration,
 )
-from .safety import Unsafe, literal_atoms, rename_anonymous, show_atom, show_literal, unsafe_variables
+from .gc_pause import paused_gc
+from .safety import NO_NAMES, Unsafe, literal_atoms, rename_anonymous, show_atom, show_literal, unsafe_variables
 from .stratify import Stratum, reachable, stratify
 from .types import infer_types
 
@@ -170,7 +171,8 @@ def check_program(
         <input>:1:9: unknown relation parnet/1: no fact, rule, nn or type declaration defines it
         hint: define parnet with facts or rules, declare it with `type parnet(...)`, or pass it in inputs
     """
-    return _Analysis(program, inputs, source).run()[0]
+    with paused_gc():
+        return _Analysis(program, inputs, source).run()[0]
 
 
 def analyze(program: Program, *, inputs: Mapping[str, int] = _NO_INPUTS, source: Source = None) -> ProgramInfo:
@@ -197,7 +199,8 @@ def analyze(program: Program, *, inputs: Mapping[str, int] = _NO_INPUTS, source:
         greybox.errors.StratificationError: <input>:1:6: negation through recursion: p negates p itself (p -> p)
         ...
     """
-    errors, info = _Analysis(program, inputs, source).run(build=True)
+    with paused_gc():
+        errors, info = _Analysis(program, inputs, source).run(build=True)
     if errors:
         raise errors[0]
     assert info is not None
@@ -308,7 +311,7 @@ class _Analysis:
                 new, anonymous = rename_anonymous(stmt)
                 self.renamed.append((index, new, anonymous))
             else:
-                self.renamed.append((index, stmt, frozenset()))
+                self.renamed.append((index, stmt, NO_NAMES))
         self._relations()
         self._safety()
         rules, rule_index, ad_rules = self._rules()

@@ -60,6 +60,7 @@ from .walk import expr_vars, fold_expr
 
 __all__ = [
     "ANONYMOUS",
+    "NO_NAMES",
     "Unsafe",
     "rename_anonymous",
     "group_variables",
@@ -120,68 +121,84 @@ def rename_anonymous(stmt):
         (['X', '_1', '_2'], ['_1', '_2'])
     """
     if not _has_anonymous(stmt):
-        return stmt, frozenset()
-    used = set(_statement_variables(stmt))
-    counter = [0]
-    fresh: list[str] = []
+        return stmt, NO_NAMES
+    renamer = _Renamer(set(_statement_variables(stmt)))
+    if isinstance(stmt, Clause):
+        out = replace(stmt, head=renamer.atom(stmt.head), body=renamer.body(stmt.body))
+    elif isinstance(stmt, AnnotatedDisjunction):
+        heads = tuple((p, renamer.atom(h)) for p, h in stmt.heads)
+        out = replace(stmt, heads=heads, body=renamer.body(stmt.body))
+    elif isinstance(stmt, Query):
+        out = replace(stmt, body=renamer.body(stmt.body))
+    else:
+        raise AssertionError(f"no variables to rename in {type(stmt).__name__}")
+    return out, frozenset(renamer.fresh)
 
-    def new_name() -> str:
+
+#: The empty set of names (one shared object: ``frozenset()`` makes a new one each time).
+NO_NAMES: frozenset[str] = frozenset()
+
+
+class _Renamer:
+    """Fresh names for ``_``; a class, not nested closures, which would form reference cycles."""
+
+    def __init__(self, used: set[str]) -> None:
+        self.used = used
+        self.counter = 0
+        self.fresh: list[str] = []
+
+    def new_name(self) -> str:
         while True:
-            counter[0] += 1
-            name = f"_{counter[0]}"
-            if name not in used:
-                fresh.append(name)
+            self.counter += 1
+            name = f"_{self.counter}"
+            if name not in self.used:
+                self.fresh.append(name)
                 return name
 
-    def leaf(t):
+    def leaf(self, t):
         if t.__class__ is Var and t.name == ANONYMOUS:
-            return replace(t, name=new_name())
+            return replace(t, name=self.new_name())
         return t
 
-    def term(t):
+    def term(self, t):
         if t.__class__ is Var or t.__class__ is Const:
-            return leaf(t)
+            return self.leaf(t)
         # an expression may nest thousands of levels deep: rebuilt without recursion
-        return fold_expr(
-            t,
-            leaf,
-            lambda e, operand: e if operand is e.operand else replace(e, operand=operand),
-            lambda e, left, right: e if left is e.left and right is e.right else replace(e, left=left, right=right),
-        )
+        return fold_expr(t, self.leaf, _rebuild_neg, _rebuild_binop)
 
-    def atom(a: Atom) -> Atom:
-        if not any(isinstance(x, Var) and x.name == ANONYMOUS for x in a.args):
+    def atom(self, a: Atom) -> Atom:
+        if not any(x.__class__ is Var and x.name == ANONYMOUS for x in a.args):
             return a
-        return replace(a, args=tuple(term(x) for x in a.args))
+        return replace(a, args=tuple(self.term(x) for x in a.args))
 
-    def literal(lit):
+    def body(self, body: tuple) -> tuple:
+        return tuple(self.literal(b) for b in body)
+
+    def literal(self, lit):
         if isinstance(lit, Atom):
-            return atom(lit)
+            return self.atom(lit)
         if isinstance(lit, Negation):
-            return replace(lit, atom=atom(lit.atom))
+            return replace(lit, atom=self.atom(lit.atom))
         if isinstance(lit, Comparison):
-            return replace(lit, left=term(lit.left), right=term(lit.right))
+            return replace(lit, left=self.term(lit.left), right=self.term(lit.right))
         if isinstance(lit, Assign):
-            return replace(lit, target=term(lit.target), expr=term(lit.expr))
+            return replace(lit, target=self.term(lit.target), expr=self.term(lit.expr))
         if isinstance(lit, Aggregate):
             return replace(
                 lit,
-                result=term(lit.result),
-                vars=tuple(term(v) for v in lit.vars),
-                body=tuple(literal(b) for b in lit.body),
+                result=self.term(lit.result),
+                vars=tuple(self.term(v) for v in lit.vars),
+                body=self.body(lit.body),
             )
         raise AssertionError(f"not a literal: {lit!r}")
 
-    if isinstance(stmt, Clause):
-        out = replace(stmt, head=atom(stmt.head), body=tuple(literal(b) for b in stmt.body))
-    elif isinstance(stmt, AnnotatedDisjunction):
-        heads = tuple((p, atom(h)) for p, h in stmt.heads)
-        out = replace(stmt, heads=heads, body=tuple(literal(b) for b in stmt.body))
-    elif isinstance(stmt, Query):
-        out = replace(stmt, body=tuple(literal(b) for b in stmt.body))
-    else:
-        raise AssertionError(f"no variables to rename in {type(stmt).__name__}")
-    return out, frozenset(fresh)
+
+def _rebuild_neg(e: Neg, operand):
+    return e if operand is e.operand else replace(e, operand=operand)
+
+
+def _rebuild_binop(e: BinOp, left, right):
+    return e if left is e.left and right is e.right else replace(e, left=left, right=right)
 
 
 def _has_anonymous(stmt) -> bool:
