@@ -289,6 +289,40 @@ class _Locator:
         return lines[line - 1] if line <= len(lines) else None
 
 
+class _Renamed:
+    """``(index, statement, names given to _)`` for each statement, made as they are read.
+
+    (A list of such triples would cost about 100 bytes per statement for the whole analysis.)
+    """
+
+    def __init__(self, statements: list, names: dict[int, frozenset[str]]) -> None:
+        self.statements = statements
+        self.names = names
+
+    def __iter__(self):
+        names = self.names
+        for index, stmt in enumerate(self.statements):
+            yield index, stmt, names.get(index, NO_NAMES)
+
+    def __reversed__(self):
+        names = self.names
+        for index in range(len(self.statements) - 1, -1, -1):
+            yield index, self.statements[index], names.get(index, NO_NAMES)
+
+    def pairs(self) -> "_Pairs":
+        return _Pairs(self.statements)
+
+
+class _Pairs:
+    """``(index, statement)`` pairs, as often as they are iterated."""
+
+    def __init__(self, statements: list) -> None:
+        self.statements = statements
+
+    def __iter__(self):
+        return enumerate(self.statements)
+
+
 class _Analysis:
     def __init__(self, program: Program, inputs: Mapping[str, int], source: Source) -> None:
         self.program = program
@@ -305,21 +339,22 @@ class _Analysis:
 
     def run(self, build: bool = False) -> tuple[list[GreyboxError], ProgramInfo | None]:
         # `_` gets fresh names first: every later step sees one variable per occurrence
-        self.renamed: list[tuple[int, object, frozenset[str]]] = []
+        statements: list = []
+        names: dict[int, frozenset[str]] = {}
         for index, stmt in enumerate(self.program.statements):
             if isinstance(stmt, (Clause, AnnotatedDisjunction, Query)):
-                new, anonymous = rename_anonymous(stmt)
-                self.renamed.append((index, new, anonymous))
-            else:
-                self.renamed.append((index, stmt, NO_NAMES))
+                stmt, anonymous = rename_anonymous(stmt)
+                if anonymous:
+                    names[index] = anonymous
+            statements.append(stmt)
+        self.renamed = _Renamed(statements, names)
         self._relations()
         self._safety()
         rules, rule_index, ad_rules = self._rules()
         strata, cycles = stratify(rules, self.order)
         for cycle in cycles:
             self._cycle(rule_index[cycle.rule_index], cycle)
-        anonymous = {i: a for i, _, a in self.renamed if a}
-        typing = infer_types(((i, s) for i, s, _ in self.renamed), self.arity, anonymous)
+        typing = infer_types(self.renamed.pairs(), self.arity, names)
         for p in typing.problems:
             self.error(TypeCheckError, p.index, p.span, p.message, p.hint)
         errors = [e for _, e in sorted(self.errors, key=lambda pair: pair[0])]

@@ -175,11 +175,12 @@ def _a(base: str) -> str:
     return "an int" if base == "int" else "a symbol"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Class:
+    # one per variable of every rule: kept small (slots, and no set until a domain is declared)
     base: str | None = None
     why: str = ""
-    domains: set[str] = field(default_factory=set)
+    domains: frozenset[str] = frozenset()
     size: int = 1
 
 
@@ -249,7 +250,8 @@ class _Solver:
         self.parent[rb] = ra
         if ca.base is None:
             ca.base, ca.why = cb.base, cb.why
-        ca.domains |= cb.domains
+        if cb.domains:
+            ca.domains = ca.domains | cb.domains
         ca.size += cb.size
         del self.info[rb]
 
@@ -284,13 +286,15 @@ def infer_types(
         >>> [t.message for t in infer_types(enumerate(p.statements), {"p": 1, "q": 1}).problems]
         ['type conflict: the constant a makes variable X a symbol, but it is an int because of the constant 1 at line 1']
     """
-    return _Inference(list(statements), arities, anonymous or {}).run()
+    # (read several times: an iterator is read into a list, anything else iterated again)
+    kept = list(statements) if iter(statements) is statements else statements
+    return _Inference(kept, arities, anonymous or {}).run()
 
 
 class _Inference:
     def __init__(
         self,
-        statements: list[tuple[int, object]],
+        statements: Iterable[tuple[int, object]],
         arities: Mapping[str, int],
         anonymous: Mapping[int, frozenset[str]],
     ) -> None:
@@ -381,7 +385,7 @@ class _Inference:
         node = ("p",) + pos
         self.declared.setdefault(node, (name, domain))
         cls = self.solver.info[self.solver.find(node)]
-        cls.domains.add(name)
+        cls.domains = cls.domains | {name}
         base = domain_base(domain)
         if base is not None:
             self.solver.require(node, base, index, span, text)
