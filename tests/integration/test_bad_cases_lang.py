@@ -68,3 +68,34 @@ def test_checking_nested_aggregates_takes_polynomial_time(monkeypatch):
     program = parse_program(f"n(1).\np(N) :- N = count{{Y : {inner}}}.\n")
     assert check_program(program) == []
     assert calls[0] > 0
+
+
+def test_kb_check_locates_bytes_that_are_not_utf8(tmp_path, capsys):
+    path = tmp_path / "latin1.dl"
+    path.write_bytes("p(a).\nq('café').\n".encode("latin-1"))
+    code = main(["kb", "check", str(path)])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert f"{path}:2:7: the bytes here are not UTF-8 (byte 0xe9)" in err
+
+
+def test_kb_check_collects_parse_errors_in_linear_time(tmp_path, capsys, monkeypatch):
+    # Each statement of a file with a syntax error was parsed again after as many
+    # line breaks as lines before it: quadratic in the file's length.
+    from greybox.lang import parser
+
+    parsed_chars = [0]
+    original = parser._parse
+
+    def counted(text, *args, **kwargs):
+        parsed_chars[0] += len(text)
+        return original(text, *args, **kwargs)
+
+    monkeypatch.setattr(parser, "_parse", counted)
+    lines = [f"p{i}(a)." for i in range(3_000)] + ["q(X :- p1(X)."]
+    path = tmp_path / "long.dl"
+    path.write_text("\n".join(lines) + "\n")
+    code = main(["kb", "check", str(path)])
+    _, err = capsys.readouterr()
+    assert code == 2 and f"{path}:3001:5: unexpected ':-'" in err
+    assert parsed_chars[0] < 3 * path.stat().st_size
