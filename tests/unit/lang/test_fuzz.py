@@ -12,11 +12,11 @@ Four sources of input, each read the way ``greybox kb check`` reads a file
   invalid UTF-8, lone ``\\r``, unclosed quotes and comments);
 * valid programs with bytes inserted, deleted, replaced or cut off.
 
-Every input must either parse or raise a ``GreyboxError`` that carries a line and a
+Every input (also read as one statement and as a query) must either parse or raise a ``GreyboxError`` that carries a line and a
 column; a parsed program must check without any other exception, each problem
 located; and printing it and reading the print back must give the same program.
 
-The normal suite runs a few hundred inputs of each kind; ``GREYBOX_LONG=1`` runs the
+The normal suite runs 100 inputs of each kind; ``GREYBOX_LONG=1`` runs the
 ``slow`` variants with 10,000 of each.
 """
 
@@ -31,14 +31,14 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from greybox.errors import GreyboxError
-from greybox.lang import check_program, format_program, parse_program
+from greybox.lang import check_program, format_program, parse_program, parse_query, parse_statement
 from greybox.lang.ast import Atom, Query
 from greybox.lang.magic import magic_rewrite
 from greybox.lang.source import decode_source
 from tests.helpers.strategies import EVERY_CONSTRUCT, programs
 
 LONG = os.environ.get("GREYBOX_LONG") == "1"
-SHORT_EXAMPLES = 150
+SHORT_EXAMPLES = 100
 LONG_EXAMPLES = 10_000
 ROOT = Path(__file__).resolve().parents[3]
 CORPUS = [EVERY_CONSTRUCT] + [p.read_text(encoding="utf-8") for p in sorted((ROOT / "knowledge").glob("*.dl"))]
@@ -60,6 +60,15 @@ def read_and_check(data: bytes | str) -> None:
     """Everything ``kb check`` does with one file's content, with the assertions of the module docstring."""
     try:
         text = decode_source(data, FILE) if isinstance(data, bytes) else data
+    except GreyboxError as err:
+        _located(err)
+        return
+    for read_one in (parse_statement, parse_query):  # as `greybox query` and the edit commands read text
+        try:
+            read_one(text, file=FILE)
+        except GreyboxError as err:
+            _located(err)
+    try:
         program = parse_program(text, file=FILE)
     except GreyboxError as err:
         _located(err)
