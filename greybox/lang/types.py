@@ -309,6 +309,9 @@ class _Inference:
         self.neural: dict[str, Span] = {}
         self.soft_int: set[tuple] = set()
         self.members: dict[str, frozenset] = {}
+        self.indexed: dict[str, None] = {}  # the domains in by_domain and by_values, in order
+        self.by_domain: dict[DomainExpr, tuple[int, str]] = {}
+        self.by_values: dict[frozenset, tuple[int, str]] = {}
         self.scopes = 0
 
     def run(self) -> TypeResult:
@@ -450,12 +453,27 @@ class _Inference:
         self._declare((rel, i), name, index, decl.span, f"the nn output domain of {decl.model}")
 
     def _domain_name(self, domain: DomainExpr, fallback: str) -> str:
+        """The first domain (in declaration order) equal to ``domain`` or with the same values, else ``fallback``."""
+        if len(self.indexed) < len(self.domains):  # index the domains added since the last call
+            for name, known in list(self.domains.items())[len(self.indexed):]:
+                self._index_domain(name, known)
         values = _values(domain)
-        for name, known in self.domains.items():
-            if known == domain or (values is not None and _values(known) == values):
-                return name
+        found = [self.by_domain.get(domain)] + ([self.by_values.get(values)] if values is not None else [])
+        found = [f for f in found if f is not None]
+        if found:
+            return min(found)[1]
         self.domains[fallback] = domain
+        self._index_domain(fallback, domain)
         return fallback
+
+    def _index_domain(self, name: str, domain: DomainExpr) -> None:
+        # (a lookup per nn declaration, instead of a scan of every domain: linear in the program)
+        self.indexed[name] = None
+        position = len(self.indexed)
+        self.by_domain.setdefault(domain, (position, name))
+        values = _values(domain)
+        if values is not None:
+            self.by_values.setdefault(values, (position, name))
 
     def _neural_has_rules(self, index: int, head: Atom) -> None:
         if head.predicate in self.neural:

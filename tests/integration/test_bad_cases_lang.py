@@ -99,3 +99,23 @@ def test_kb_check_collects_parse_errors_in_linear_time(tmp_path, capsys, monkeyp
     _, err = capsys.readouterr()
     assert code == 2 and f"{path}:3001:5: unexpected ':-'" in err
     assert parsed_chars[0] < 3 * path.stat().st_size
+
+
+def test_checking_many_nn_declarations_and_domains_takes_linear_time(monkeypatch):
+    # Each nn declaration compared its classes with every domain declared so far.
+    from greybox.lang import types
+
+    calls = [0]
+    original = types._values
+
+    def counted(domain):
+        calls[0] += 1
+        if calls[0] > 20 * n:
+            raise AssertionError(f"the values of domains were computed more than {20 * n} times")
+        return original(domain)
+
+    monkeypatch.setattr(types, "_values", counted)
+    n = 600
+    lines = [f"domain d{i} = {{a{i}, b{i}}}." for i in range(n)]
+    lines += [f"nn(m{i}, [X], Y, [0..{i % 50 + 1}]) :: r{i}(X, Y)." for i in range(n)]
+    assert check_program(parse_program("\n".join(lines))) == []
