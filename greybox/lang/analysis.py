@@ -34,7 +34,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Callable, Mapping
@@ -64,6 +63,7 @@ from .ast import (
 from .gc_pause import paused_gc
 from .safety import NO_NAMES, Unsafe, literal_atoms, rename_anonymous, show_atom, show_literal, unsafe_variables
 from .stratify import Stratum, reachable, stratify
+from .suggest import Suggestions
 from .types import infer_types
 
 __all__ = [
@@ -399,7 +399,7 @@ class _Analysis:
                     self.seeds.add(head.predicate)
                     if stmt.body:
                         self.derived.add(head.predicate)
-        close: dict[str, list[str]] = {}
+        suggestions = Suggestions()
         for index, stmt, anonymous in self.renamed:
             if isinstance(stmt, TypeDeclaration):
                 self._see(stmt.predicate, stmt.span)
@@ -427,9 +427,8 @@ class _Analysis:
                     if name in self.defined or name in reported:
                         continue
                     reported.add(name)
-                    if name not in close:
-                        close[name] = difflib.get_close_matches(name, sorted(self.defined), n=1, cutoff=0.6)
-                    hint = f"did you mean {close[name][0]}? " if close[name] else ""
+                    closest = suggestions.closest(name, self.defined)
+                    hint = f"did you mean {closest}? " if closest else ""
                     self.error(
                         UnknownRelationError,
                         index,

@@ -33,7 +33,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
@@ -63,6 +62,7 @@ from .ast import (
     Var,
 )
 from .safety import group_variables, show_aggregate, show_atom, show_expr
+from .suggest import Suggestions
 from .walk import expr_leaves
 
 __all__ = ["BUILTIN_DOMAINS", "TypeProblem", "TypeResult", "infer_types", "domain_base", "in_domain", "show_domain"]
@@ -309,6 +309,7 @@ class _Inference:
         self.neural: dict[str, Span] = {}
         self.soft_int: set[tuple] = set()
         self.members: dict[str, frozenset] = {}
+        self.suggestions = Suggestions()
         self.indexed: dict[str, None] = {}  # the domains in by_domain and by_values, in order
         self.by_domain: dict[DomainExpr, tuple[int, str]] = {}
         self.by_values: dict[frozenset, tuple[int, str]] = {}
@@ -372,12 +373,12 @@ class _Inference:
         self.typed[decl.predicate] = decl.span
         for i, name in enumerate(decl.domains):
             if name not in self.domains:
-                close = difflib.get_close_matches(name, list(self.domains), n=1)
+                close = self.suggestions.closest(name, self.domains, cutoff=0.6)
                 self.solver.problem(
                     index,
                     decl.span,
                     f"type declaration of {decl.predicate} names the undeclared domain {name}",
-                    (f"did you mean {close[0]}? " if close else "")
+                    (f"did you mean {close}? " if close else "")
                     + f"declare it first, e.g. `domain {name} = symbol.` (or 0..9, or {{a, b}})",
                 )
                 continue

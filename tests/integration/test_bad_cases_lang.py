@@ -119,3 +119,24 @@ def test_checking_many_nn_declarations_and_domains_takes_linear_time(monkeypatch
     lines = [f"domain d{i} = {{a{i}, b{i}}}." for i in range(n)]
     lines += [f"nn(m{i}, [X], Y, [0..{i % 50 + 1}]) :: r{i}(X, Y)." for i in range(n)]
     assert check_program(parse_program("\n".join(lines))) == []
+
+
+def test_many_unknown_relations_get_suggestions_in_bounded_time(monkeypatch):
+    # Each unknown relation was compared with every defined one ("did you mean ...?"):
+    # quadratic in the program; now only the first 20 get a suggestion.
+    import difflib
+
+    calls = [0]
+    original = difflib.get_close_matches
+
+    def counted(*args, **kwargs):
+        calls[0] += 1
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(difflib, "get_close_matches", counted)
+    n = 300
+    lines = [f"fact{i}(a)." for i in range(n)] + [f"g{i}(X) :- fact{i}(X), fatc{i}(X)." for i in range(n)]
+    problems = check_program(parse_program("\n".join(lines)))
+    assert len(problems) == n
+    assert problems[0].hint.startswith("did you mean fact0?")
+    assert calls[0] <= 20
