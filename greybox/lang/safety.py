@@ -364,28 +364,54 @@ def unsafe_variables(stmt, anonymous: frozenset[str] = frozenset()) -> list[Unsa
     out: list[Unsafe] = []
     seen: set[str] = set()
 
-    def report(var: Var, kind: str, text: str, fallback: Span) -> None:
+    def report(var: Var, kind: str, text, fallback: Span) -> None:
+        """``text`` is the node's text or a :class:`_Text` that makes it (once, when first needed)."""
         if var.name in seen:
             return
         seen.add(var.name)
         anon = var.name in anonymous
         span = var.span if var.span != NO_SPAN else fallback
-        out.append(Unsafe(ANONYMOUS if anon else var.name, kind, text, span, anon))
+        out.append(Unsafe(ANONYMOUS if anon else var.name, kind, _clip(str(text)), span, anon))
 
     if not stmt.body and heads:  # a fact: must be ground
         for h in heads:
+            text = _Text(show_atom, h, anonymous)
             for a in h.args:
                 if isinstance(a, Var):
-                    report(a, "fact", show_atom(h, anonymous), h.span)
+                    report(a, "fact", text, h.span)
         return out
 
     bound = bound_variables(stmt.body, heads)
     for h in heads:
+        text = _Text(show_atom, h, anonymous)
         for a in h.args:
             if isinstance(a, Var) and a.name not in bound:
-                report(a, "head", show_atom(h, anonymous), h.span)
+                report(a, "head", text, h.span)
     _check_body(stmt.body, bound, anonymous, report)
     return out
+
+
+class _Text:
+    """The text of a node for messages, made on first use only (an atom may have thousands of unbound variables)."""
+
+    __slots__ = ("make", "args", "text")
+
+    def __init__(self, make, *args) -> None:
+        self.make, self.args, self.text = make, args, None
+
+    def __str__(self) -> str:
+        if self.text is None:
+            self.text = self.make(*self.args)
+        return self.text
+
+
+#: The longest node text shown in a message about one of its variables.
+_TEXT_WIDTH = 200
+
+
+def _clip(text: str) -> str:
+    """``text`` cut to about ``_TEXT_WIDTH`` characters (a message is read, not parsed)."""
+    return text if len(text) <= _TEXT_WIDTH else text[: _TEXT_WIDTH - 4] + " ..."
 
 
 def _check_body(body, bound, anonymous, report) -> None:
@@ -394,7 +420,8 @@ def _check_body(body, bound, anonymous, report) -> None:
             for a in lit.atom.args:
                 # `_` in a negation is existential inside it: never needs a binding
                 if isinstance(a, Var) and a.name not in bound and a.name not in anonymous:
-                    report(a, "negation", "\\+ " + show_atom(lit.atom, anonymous), lit.span)
+                    report(a, "negation", _Text(lambda atom: "\\+ " + show_atom(atom, anonymous), lit.atom),
+                           lit.span)
         elif isinstance(lit, Comparison):
             # (the text is built once per literal: a long expression has many occurrences)
             unbound = [v for v in _expr_vars(lit.left) + _expr_vars(lit.right) if v.name not in bound]
@@ -410,11 +437,12 @@ def _check_body(body, bound, anonymous, report) -> None:
                     report(v, "arithmetic", text, lit.span)
         elif isinstance(lit, Aggregate):
             inner = bound_variables(lit.body)
+            text = _Text(show_aggregate, lit, anonymous)
             for v in lit.vars:
                 if v.name not in inner:
-                    report(v, "aggregate", show_aggregate(lit, anonymous), lit.span)
+                    report(v, "aggregate", text, lit.span)
             if lit.result.name in set().union(*(set(_literal_variables(b)) for b in lit.body)):
-                report(lit.result, "aggregate-result", show_aggregate(lit, anonymous), lit.span)
+                report(lit.result, "aggregate-result", text, lit.span)
             _check_body(lit.body, inner, anonymous, report)
 
 
