@@ -300,7 +300,7 @@ def parse_rules_collecting(text: str, file: str | None) -> tuple[list[Statement]
         return list(parse_program(text, file=file).statements), []
     except ParseError:
         pass
-    lines = text.splitlines()
+    lines = [ln.removesuffix("\r") for ln in text.split("\n")]  # (lines as the parser counts them)
     statements: list[Statement] = []
     errors: list[ParseError] = []
     line, line_start, counted = 1, 0, 0  # (found piece by piece: the whole time stays linear)

@@ -284,7 +284,9 @@ class _Locator:
                 text = self.source if file in (None, self.file) else None
             else:
                 text = self.source.get(file) if file is not None else None
-            self.lines[file] = text.splitlines() if text is not None else []
+            # lines end at "\n" only, as the parser counts them (splitlines also breaks at
+            # form feeds, U+2028 and other characters that the parser reads as spaces)
+            self.lines[file] = [ln.removesuffix("\r") for ln in text.split("\n")] if text is not None else []
         lines = self.lines[file]
         return lines[line - 1] if line <= len(lines) else None
 

@@ -48,11 +48,13 @@ FILE = "fuzz.dl"
 # ---------------------------------------------------------------- the property
 
 
-def _located(err: GreyboxError) -> None:
+def _located(err: GreyboxError, text: str | None = None) -> None:
     assert isinstance(err, GreyboxError), f"{type(err).__name__}: {err}"
     assert err.line is not None and err.line >= 1, f"no line in: {err}"
     assert err.column is not None and err.column >= 1, f"no column in: {err}"
     assert err.file == FILE, f"file {err.file!r} in: {err}"
+    if text is not None and err.source_line is not None:  # the line shown is the line meant
+        assert err.source_line == text.split("\n")[err.line - 1].removesuffix("\r"), str(err)
     str(err)  # renders
 
 
@@ -71,11 +73,11 @@ def read_and_check(data: bytes | str) -> None:
     try:
         program = parse_program(text, file=FILE)
     except GreyboxError as err:
-        _located(err)
+        _located(err, text)
         return
     problems = check_program(program, source=text)
     for problem in problems:
-        _located(problem)
+        _located(problem, text)
     printed = format_program(program)
     again = parse_program(printed, file=FILE)
     assert again == program, f"the printed program reads back differently:\n{printed}"
@@ -170,7 +172,7 @@ statements = st.one_of(
     st.tuples(names, st.lists(names, max_size=3)).map(lambda t: f"type {t[0]}({', '.join(t[1])})"),
     bodies.map(lambda b: f"?- {b}"),
 )
-layouts = st.sampled_from(["\n", " ", "\n\n", "  % comment\n", " /* c */ ", "\t", "\r\n"])
+layouts = st.sampled_from(["\n", " ", "\n\n", "  % comment\n", " /* c */ ", "\t", "\r\n", "\x0c", "\ufeff"])
 ends = st.sampled_from([".", ".", ".", ".", ".", ".", ".", ".", "", ".."])  # mostly right
 grammar_programs = st.lists(st.tuples(statements, ends, layouts),
                             max_size=6).map(lambda xs: "".join(s + dot + sep for s, dot, sep in xs))

@@ -57,3 +57,10 @@ def test_read_source(tmp_path):
         read_source(path)
     with pytest.raises(ConfigError, match="file not found"):
         read_source(tmp_path / "missing.dl")
+
+
+def test_errors_show_the_line_the_parser_counted_after_a_form_feed():
+    # a form feed is white space to the parser, not a line break
+    text = decode_source(b"p(a).\x0cq(b).\nr(X) :- s(X).\n")
+    (error,) = check_program(parse_program(text, "f.dl"), source=text)
+    assert (error.line, error.source_line) == (2, "r(X) :- s(X).")
