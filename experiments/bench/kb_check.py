@@ -11,11 +11,18 @@ a temporary folder and times:
 Usage::
 
     python experiments/bench/kb_check.py [--statements 10000] [--relations 300] [--seed 0]
+    python experiments/bench/kb_check.py --sizes 100000 1000000 [--keep DIR]
 
 Prints ``kb check 10000 rules: X.XX s`` (the command, or in process when the
 command is not available) and, when both work, the in-process figure too. Wall
 times depend on what else the machine is running; the CPU seconds beside them
 do much less.
+
+With ``--sizes``, each size is written to a file and checked by the command
+alone, under ``/usr/bin/time -v`` when it exists, which adds the peak resident
+memory (and the memory per statement) to each line; ``--keep DIR`` writes the
+files there and keeps them (e.g. to check them with another version of greybox:
+``PYTHONPATH=/other/checkout``).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["generate", "time_cli", "time_in_process", "main"]
+__all__ = ["generate", "time_cli", "time_in_process", "measure_cli", "main"]
 
 
 def generate(statements: int = 10_000, relations: int = 300, seed: int = 0) -> str:
@@ -128,13 +135,69 @@ def time_in_process(text: str, path: Path) -> tuple[float, float, float, int]:
     return parsed - start, checked - parsed, time.process_time() - cpu, len(problems)
 
 
+def measure_cli(path: Path) -> dict[str, float] | None:
+    """``greybox kb check PATH`` under ``/usr/bin/time -v``: wall and CPU seconds, peak resident MB.
+
+    Returns ``None`` when the command is missing or fails; without ``/usr/bin/time`` the
+    peak is taken from ``getrusage`` of the children (the largest child so far).
+    """
+    exe = shutil.which("greybox") or str(Path(sys.executable).with_name("greybox"))
+    if not os.path.exists(exe):
+        return None
+    timer = shutil.which("time") if not os.path.exists("/usr/bin/time") else "/usr/bin/time"
+    command = ([timer, "-v"] if timer else []) + [exe, "kb", "check", str(path)]
+    start, cpu = time.perf_counter(), _children_cpu()
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=3600)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    wall, cpu = time.perf_counter() - start, _children_cpu() - cpu
+    if done.returncode != 0:
+        print(f"greybox kb check failed ({done.returncode}): {(done.stderr or done.stdout)[-500:]}", file=sys.stderr)
+        return None
+    peak_kb = float(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    for line in done.stderr.splitlines():
+        if "Maximum resident set size" in line:
+            peak_kb = float(line.rsplit(":", 1)[1])
+    return {"wall": wall, "cpu": cpu, "peak_mb": peak_kb / 1024}
+
+
+def _sizes(sizes: list[int], relations: int, seed: int, keep: str | None) -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(keep) if keep else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        empty = folder / "kb_empty.dl"
+        empty.write_text("")
+        base = measure_cli(empty)  # start-up and imports: what a statement costs is the rest
+        base_mb = base["peak_mb"] if base else 0.0
+        print(f"kb check of an empty file: peak {base_mb:.0f} MB")
+        for n in sizes:
+            path = folder / f"kb_{n}.dl"
+            if not path.exists():
+                path.write_text(generate(n, relations, seed))
+            mb = path.stat().st_size / 1e6
+            got = measure_cli(path)
+            if got is None:
+                print(f"kb check {n} rules ({mb:.1f} MB): the command failed", file=sys.stderr)
+                return 1
+            print(f"kb check {n} rules ({mb:.1f} MB): {got['wall']:.1f} s wall, {got['cpu']:.1f} s CPU, "
+                  f"peak {got['peak_mb']:.0f} MB ({(got['peak_mb'] - base_mb) * 2**20 / n:.0f} bytes per statement "
+                  "above the empty file's)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Generate, check, print the timings; the exit status is 1 if the program had problems."""
     cli = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     cli.add_argument("--statements", type=int, default=10_000)
     cli.add_argument("--relations", type=int, default=300)
     cli.add_argument("--seed", type=int, default=0)
+    cli.add_argument("--sizes", type=int, nargs="+", metavar="N",
+                     help="check files of these numbers of statements with the command alone (time and peak memory)")
+    cli.add_argument("--keep", metavar="DIR", help="with --sizes: write the files to DIR and keep them")
     args = cli.parse_args(argv)
+    if args.sizes:
+        return _sizes(args.sizes, args.relations, args.seed, args.keep)
     text = generate(args.statements, args.relations, args.seed)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "kb.dl"

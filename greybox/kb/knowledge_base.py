@@ -60,7 +60,7 @@ __all__ = ["Origin", "KnowledgeBase", "RULE_EXTENSIONS", "read_rule_file", "pars
 RULE_EXTENSIONS = (".dl",)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Origin:
     """Where a statement of the knowledge base came from.
 
@@ -120,7 +120,10 @@ class KnowledgeBase:
         self.inputs = dict(inputs or {})
         self.load_problems = list(load_problems)
         self.sources = dict(sources or {})
-        self._index = _SpanIndex(program.statements)
+
+    @cached_property
+    def _index(self) -> "_SpanIndex":
+        return _SpanIndex(self.program.statements)  # built on the first origin_of only
 
     # ------------------------------------------------------------ building
 
@@ -150,7 +153,13 @@ class KnowledgeBase:
                 knowledge-graph row is malformed.
             ParseError: a rule file is not valid syntax.
         """
-        files = _expand(paths)
+        from greybox.lang.gc_pause import paused_gc
+
+        with paused_gc():  # (millions of objects that all stay alive: see greybox.lang.gc_pause)
+            return cls._load(_expand(paths), inputs, strict)
+
+    @classmethod
+    def _load(cls, files: list[str], inputs: Mapping[str, int] | None, strict: bool) -> "KnowledgeBase":
         statements: list[Statement] = []
         origins: list[Origin] = []
         problems: list[GreyboxError] = []
@@ -303,15 +312,18 @@ def parse_rules_collecting(text: str, file: str | None) -> tuple[list[Statement]
         return list(parse_program(text, file=file).statements), []
     except ParseError:
         pass
-    lines = text.splitlines()
+    lines = [ln.removesuffix("\r") for ln in text.split("\n")]  # (lines as the parser counts them)
     statements: list[Statement] = []
     errors: list[ParseError] = []
+    line, line_start, counted = 1, 0, 0  # (found piece by piece: the whole time stays linear)
     for start, chunk in _split_statements(text):
-        line = text.count("\n", 0, start) + 1
-        column = start - (text.rfind("\n", 0, start) + 1) + 1
-        padded = "\n" * (line - 1) + " " * (column - 1) + chunk
+        newlines = text.count("\n", counted, start)
+        if newlines:
+            line += newlines
+            line_start = text.rfind("\n", counted, start) + 1
+        counted = start
         try:
-            statements += parse_program(padded, file=file).statements
+            statements += parse_program(chunk, file=file, at=(line, start - line_start + 1)).statements
         except ParseError as err:
             if err.line is not None and 1 <= err.line <= len(lines):
                 err.source_line = lines[err.line - 1]  # the real line, not the padded one
@@ -384,12 +396,10 @@ def _expand(paths) -> list[str]:
 
 
 def _read_text(file: str) -> str:
-    try:
-        return Path(file).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"file not found: {file}", hint="check the path") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"cannot read {file}: {err}", hint="the file must be readable UTF-8 text") from None
+    # bytes that are not UTF-8 are a ParseError at their line and column
+    from greybox.lang.source import read_source
+
+    return read_source(file)
 
 
 def _read_rules(file: str, text: str, strict: bool) -> tuple[list[Statement], list[GreyboxError]]:

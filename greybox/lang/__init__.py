@@ -97,6 +97,9 @@ __all__ = [
 # ----------------------------------------------------------------
 from .analysis import ProgramInfo, RelationInfo, Stratum, analyze, check_program, require_bound  # noqa: E402
 from .facts import InputFact, collect_facts  # noqa: E402
+from .source import decode_source, read_source  # noqa: E402
+from .walk import expr_depth, expr_leaves, expr_vars, fold_expr  # noqa: E402
 
 __all__ += ["analyze", "check_program", "require_bound", "ProgramInfo", "RelationInfo", "Stratum",
             "collect_facts", "InputFact"]
+__all__ += ["decode_source", "read_source", "expr_leaves", "expr_vars", "expr_depth", "fold_expr"]

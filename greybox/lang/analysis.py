@@ -34,7 +34,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Callable, Mapping
@@ -61,8 +60,10 @@ from .ast import (
     Span,
     TypeDeclaration,
 )
-from .safety import Unsafe, literal_atoms, rename_anonymous, show_atom, show_literal, unsafe_variables
+from .gc_pause import paused_gc
+from .safety import NO_NAMES, Unsafe, literal_atoms, rename_anonymous, show_atom, show_literal, unsafe_variables
 from .stratify import Stratum, reachable, stratify
+from .suggest import Suggestions
 from .types import infer_types
 
 __all__ = [
@@ -170,7 +171,8 @@ def check_program(
         <input>:1:9: unknown relation parnet/1: no fact, rule, nn or type declaration defines it
         hint: define parnet with facts or rules, declare it with `type parnet(...)`, or pass it in inputs
     """
-    return _Analysis(program, inputs, source).run()[0]
+    with paused_gc():
+        return _Analysis(program, inputs, source).run()[0]
 
 
 def analyze(program: Program, *, inputs: Mapping[str, int] = _NO_INPUTS, source: Source = None) -> ProgramInfo:
@@ -197,7 +199,8 @@ def analyze(program: Program, *, inputs: Mapping[str, int] = _NO_INPUTS, source:
         greybox.errors.StratificationError: <input>:1:6: negation through recursion: p negates p itself (p -> p)
         ...
     """
-    errors, info = _Analysis(program, inputs, source).run(build=True)
+    with paused_gc():
+        errors, info = _Analysis(program, inputs, source).run(build=True)
     if errors:
         raise errors[0]
     assert info is not None
@@ -281,9 +284,45 @@ class _Locator:
                 text = self.source if file in (None, self.file) else None
             else:
                 text = self.source.get(file) if file is not None else None
-            self.lines[file] = text.splitlines() if text is not None else []
+            # lines end at "\n" only, as the parser counts them (splitlines also breaks at
+            # form feeds, U+2028 and other characters that the parser reads as spaces)
+            self.lines[file] = [ln.removesuffix("\r") for ln in text.split("\n")] if text is not None else []
         lines = self.lines[file]
         return lines[line - 1] if line <= len(lines) else None
+
+
+class _Renamed:
+    """``(index, statement, names given to _)`` for each statement, made as they are read.
+
+    (A list of such triples would cost about 100 bytes per statement for the whole analysis.)
+    """
+
+    def __init__(self, statements: list, names: dict[int, frozenset[str]]) -> None:
+        self.statements = statements
+        self.names = names
+
+    def __iter__(self):
+        names = self.names
+        for index, stmt in enumerate(self.statements):
+            yield index, stmt, names.get(index, NO_NAMES)
+
+    def __reversed__(self):
+        names = self.names
+        for index in range(len(self.statements) - 1, -1, -1):
+            yield index, self.statements[index], names.get(index, NO_NAMES)
+
+    def pairs(self) -> "_Pairs":
+        return _Pairs(self.statements)
+
+
+class _Pairs:
+    """``(index, statement)`` pairs, as often as they are iterated."""
+
+    def __init__(self, statements: list) -> None:
+        self.statements = statements
+
+    def __iter__(self):
+        return enumerate(self.statements)
 
 
 class _Analysis:
@@ -302,21 +341,22 @@ class _Analysis:
 
     def run(self, build: bool = False) -> tuple[list[GreyboxError], ProgramInfo | None]:
         # `_` gets fresh names first: every later step sees one variable per occurrence
-        self.renamed: list[tuple[int, object, frozenset[str]]] = []
+        statements: list = []
+        names: dict[int, frozenset[str]] = {}
         for index, stmt in enumerate(self.program.statements):
             if isinstance(stmt, (Clause, AnnotatedDisjunction, Query)):
-                new, anonymous = rename_anonymous(stmt)
-                self.renamed.append((index, new, anonymous))
-            else:
-                self.renamed.append((index, stmt, frozenset()))
+                stmt, anonymous = rename_anonymous(stmt)
+                if anonymous:
+                    names[index] = anonymous
+            statements.append(stmt)
+        self.renamed = _Renamed(statements, names)
         self._relations()
         self._safety()
         rules, rule_index, ad_rules = self._rules()
         strata, cycles = stratify(rules, self.order)
         for cycle in cycles:
             self._cycle(rule_index[cycle.rule_index], cycle)
-        anonymous = {i: a for i, _, a in self.renamed if a}
-        typing = infer_types(((i, s) for i, s, _ in self.renamed), self.arity, anonymous)
+        typing = infer_types(self.renamed.pairs(), self.arity, names)
         for p in typing.problems:
             self.error(TypeCheckError, p.index, p.span, p.message, p.hint)
         errors = [e for _, e in sorted(self.errors, key=lambda pair: pair[0])]
@@ -361,7 +401,7 @@ class _Analysis:
                     self.seeds.add(head.predicate)
                     if stmt.body:
                         self.derived.add(head.predicate)
-        close: dict[str, list[str]] = {}
+        suggestions = Suggestions()
         for index, stmt, anonymous in self.renamed:
             if isinstance(stmt, TypeDeclaration):
                 self._see(stmt.predicate, stmt.span)
@@ -389,9 +429,8 @@ class _Analysis:
                     if name in self.defined or name in reported:
                         continue
                     reported.add(name)
-                    if name not in close:
-                        close[name] = difflib.get_close_matches(name, sorted(self.defined), n=1, cutoff=0.6)
-                    hint = f"did you mean {close[name][0]}? " if close[name] else ""
+                    closest = suggestions.closest(name, self.defined)
+                    hint = f"did you mean {closest}? " if closest else ""
                     self.error(
                         UnknownRelationError,
                         index,

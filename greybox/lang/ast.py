@@ -76,7 +76,7 @@ ARITHMETIC_OPS = ("+", "-", "*", "//", "mod", "min", "max")
 AGGREGATE_OPS = ("count", "sum", "min", "max")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Span:
     """Where a node was read from: 1-based line and column of its first character."""
 
@@ -100,7 +100,7 @@ def _span() -> Span:
 # ---------------------------------------------------------------- terms
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Var:
     """A logic variable (``X``, ``_Tmp``). ``_`` alone is anonymous: each use is a fresh variable."""
 
@@ -111,7 +111,7 @@ class Var:
         return (self.name,)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Const:
     """A constant: an ``int`` or a symbol/string (``ann``, ``'Ann Smith'``) held as ``str``."""
 
@@ -122,7 +122,7 @@ class Const:
         return ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BinOp:
     """Integer arithmetic ``left op right``; ``op`` is one of ``ARITHMETIC_OPS``."""
 
@@ -131,11 +131,23 @@ class BinOp:
     right: "Expr"
     span: Span = _span()
 
+    # Expressions can be nested thousands of levels deep (a sum of 10,000 terms is a
+    # chain of 10,000 BinOps), so everything that walks one does it with an explicit
+    # stack rather than by recursion, which would pass Python's recursion limit.
     def variables(self) -> tuple[str, ...]:
-        return _dedupe(self.left.variables() + self.right.variables())
+        return _expr_variables(self)
+
+    def __eq__(self, other: object) -> bool:
+        return _expr_equal(self, other)
+
+    def __hash__(self) -> int:
+        return _expr_hash(self)
+
+    def __repr__(self) -> str:
+        return _expr_repr(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Neg:
     """Unary minus ``-expr``."""
 
@@ -143,7 +155,16 @@ class Neg:
     span: Span = _span()
 
     def variables(self) -> tuple[str, ...]:
-        return self.operand.variables()
+        return _expr_variables(self)
+
+    def __eq__(self, other: object) -> bool:
+        return _expr_equal(self, other)
+
+    def __hash__(self) -> int:
+        return _expr_hash(self)
+
+    def __repr__(self) -> str:
+        return _expr_repr(self)
 
 
 Term = Union[Var, Const]
@@ -154,10 +175,91 @@ def _dedupe(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
+def _expr_variables(expr: "Expr") -> tuple[str, ...]:
+    """The variable names of ``expr`` in reading order, each once (no recursion)."""
+    names: dict[str, None] = {}
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        cls = e.__class__
+        if cls is BinOp:
+            stack.append(e.right)
+            stack.append(e.left)
+        elif cls is Neg:
+            stack.append(e.operand)
+        elif cls is Var:
+            names[e.name] = None
+    return tuple(names)
+
+
+def _expr_equal(a: "Expr", b: object) -> bool:
+    """``a == b`` for expressions, as the generated dataclass ``__eq__`` (spans ignored), without recursion."""
+    if a.__class__ is not b.__class__:
+        return NotImplemented  # type: ignore[return-value]
+    stack = [(a, b)]
+    while stack:
+        x, y = stack.pop()
+        if x is y:
+            continue
+        cls = x.__class__
+        if cls is not y.__class__:
+            return False
+        if cls is BinOp:
+            if x.op != y.op:
+                return False
+            stack.append((x.right, y.right))
+            stack.append((x.left, y.left))
+        elif cls is Neg:
+            stack.append((x.operand, y.operand))
+        elif x != y:
+            return False
+    return True
+
+
+def _expr_hash(expr: "Expr") -> int:
+    """A hash consistent with :func:`_expr_equal`: of the expression written in prefix order."""
+    parts: list = []
+    stack = [expr]
+    while stack:
+        e = stack.pop()
+        cls = e.__class__
+        if cls is BinOp:
+            parts.append(e.op)
+            stack.append(e.right)
+            stack.append(e.left)
+        elif cls is Neg:
+            parts.append(Neg)
+            stack.append(e.operand)
+        else:
+            parts.append(cls)
+            parts.append(e)
+    return hash(tuple(parts))
+
+
+def _expr_repr(expr: "Expr") -> str:
+    """The dataclass-style ``repr`` of an expression, built without recursion."""
+    out: list[str] = []
+    stack: list = [expr]
+    while stack:
+        e = stack.pop()
+        cls = e.__class__
+        if cls is str:  # text queued between the parts of a node
+            out.append(e)
+        elif cls is BinOp:
+            out.append(f"BinOp(op={e.op!r}, left=")
+            stack += [")", e.right, ", right=", e.left]
+        elif cls is Neg:
+            out.append("Neg(operand=")
+            stack += [")", e.operand]
+        else:
+            out.append(repr(e))
+    return "".join(out)
+
+
 # ---------------------------------------------------------------- literals
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Atom:
     """``predicate(arg, ...)``; a zero-arity atom is written ``predicate``."""
 
@@ -181,7 +283,7 @@ class Atom:
         return all(isinstance(a, Const) for a in self.args)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Negation:
     """Negation as failure: ``\\+ atom`` (also written ``not atom``)."""
 
@@ -192,7 +294,7 @@ class Negation:
         return self.atom.variables()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Comparison:
     """``left op right`` with ``op`` in ``COMPARISON_OPS``.
 
@@ -209,7 +311,7 @@ class Comparison:
         return _dedupe(self.left.variables() + self.right.variables())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Assign:
     """``Var is expr``: binds ``target`` to the integer value of ``expr``."""
 
@@ -221,7 +323,7 @@ class Assign:
         return _dedupe((self.target.name,) + self.expr.variables())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Aggregate:
     """``Result = op{Vars : Body}``.
 
@@ -254,7 +356,7 @@ Literal = Union[Atom, Negation, Comparison, Assign, Aggregate]
 # ---------------------------------------------------------------- weights
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Probability:
     """A fixed probability ``p ::`` with 0 <= p <= 1."""
 
@@ -262,7 +364,7 @@ class Probability:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Learnable:
     """A learnable weight ``t(p) ::`` starting at ``initial`` (``t(_)`` starts at 0.5)."""
 
@@ -276,7 +378,7 @@ Weight = Union[Probability, Learnable]
 # ---------------------------------------------------------------- statements
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Clause:
     """A fact (empty ``body``) or a rule ``head :- body``, optionally weighted."""
 
@@ -290,7 +392,7 @@ class Clause:
         return not self.body
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnnotatedDisjunction:
     """``p1 :: h1 ; p2 :: h2 ; ... [:- body].``: at most one head holds, ``sum(p) <= 1``."""
 
@@ -299,7 +401,7 @@ class AnnotatedDisjunction:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RangeDomain:
     """Integers ``low..high`` inclusive."""
 
@@ -308,7 +410,7 @@ class RangeDomain:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SetDomain:
     """An explicit finite set of constants ``{a, b, c}`` (or ``[a, b, c]`` in ``nn`` declarations)."""
 
@@ -316,7 +418,7 @@ class SetDomain:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BuiltinDomain:
     """The unbounded built-in domains ``int`` and ``symbol``."""
 
@@ -327,7 +429,7 @@ class BuiltinDomain:
 DomainExpr = Union[RangeDomain, SetDomain, BuiltinDomain]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NeuralDeclaration:
     """``nn(model, [In...], Out, Domain) :: atom.``
 
@@ -344,7 +446,7 @@ class NeuralDeclaration:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DomainDeclaration:
     """``domain name = 0..9.`` / ``domain name = {a, b}.`` / ``domain name = int.``"""
 
@@ -353,7 +455,7 @@ class DomainDeclaration:
     span: Span = _span()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TypeDeclaration:
     """``type rel(dom1, dom2).``: declares a relation and the domain of each argument.
 
@@ -370,7 +472,7 @@ class TypeDeclaration:
         return (self.predicate, len(self.domains))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Query:
     """``?- literal, literal.``: the answers are the bindings of the query's variables."""
 
@@ -389,7 +491,7 @@ Statement = Union[
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Program:
     """A parsed program: statements in source order, plus the file they came from."""
 

@@ -74,7 +74,7 @@ from .reductions import (
     _unescape,
 )
 
-__all__ = ["CANONICAL_COMPARISON", "_Builder", "_Problem", "_WEIGHT_HINT"]
+__all__ = ["CANONICAL_COMPARISON", "MAX_AGGREGATE_NESTING", "_Builder", "_Problem", "_WEIGHT_HINT"]
 
 # Every accepted spelling of a comparison and the canonical one kept in the AST.
 CANONICAL_COMPARISON = {
@@ -90,6 +90,23 @@ CANONICAL_COMPARISON = {
     "!=": "!=",
     "=\\=": "!=",
 }
+
+
+#: How deeply aggregates may nest (``N = count{X : M = count{...}, ...}``). The
+#: analyses walk aggregate bodies recursively; the bound keeps them far from
+#: Python's recursion limit (arithmetic has no such bound: it is walked iteratively).
+MAX_AGGREGATE_NESTING = 32
+
+
+def _aggregate_depth(body: list) -> int:
+    """How many aggregates nest inside the literals ``body`` (0 when none), without recursion."""
+    deepest = 0
+    stack = [(lit, 1) for lit in body if lit.__class__ is Aggregate]
+    while stack:
+        agg, depth = stack.pop()
+        deepest = max(deepest, depth)
+        stack += [(lit, depth + 1) for lit in agg.body if lit.__class__ is Aggregate]
+    return deepest
 
 
 # ---------------------------------------------------------------- builder
@@ -356,6 +373,13 @@ class _Builder:
                 f"{op[1]} needs the variable it aggregates",
                 op,
                 f"list it before the `:`, e.g. `S = {op[1]}{{V, X : score(X, V)}}`",
+            )
+        depth = _aggregate_depth(body)
+        if depth >= MAX_AGGREGATE_NESTING:
+            raise _Problem(
+                f"aggregates nested {depth + 1} deep; at most {MAX_AGGREGATE_NESTING} may be nested",
+                op,
+                "compute the inner aggregate in a rule of its own and use that relation here",
             )
         return _Agg(op[1], tuple(variables), tuple(body), self._span(op, rbrace))
 

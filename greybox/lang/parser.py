@@ -4,8 +4,9 @@
 tables once per process; the small driver below runs those tables over a token
 list made by one compiled regular expression: lark's own lexer and tree builder
 take five times longer just to build a parse tree, and a knowledge base of ten
-thousand rules must load in well under a second. The cyclic garbage collector is
-paused while a text is parsed (everything allocated stays alive in the AST).
+thousand rules must load in well under a second. The tokens stream from the
+lexer to the driver (a large file is never held as a token list), and the cyclic
+garbage collector is paused while a text is parsed (see :mod:`greybox.lang.gc_pause`).
 
 Every node gets a :class:`~greybox.lang.ast.Span` (file, line, column, end line,
 end column; the end column is one past the last character, as lark counts).
@@ -39,15 +40,16 @@ Example:
 
 from __future__ import annotations
 
-import gc
 import re
+import sys
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from ..errors import ParseError
 from .ast import Program, Query, Statement
 from .builder import CANONICAL_COMPARISON, _Builder, _Problem
+from .gc_pause import paused_gc
 from .syntax_errors import _source_line, _syntax_error
 
 __all__ = ["parse_program", "parse_statement", "parse_query", "CANONICAL_COMPARISON"]
@@ -65,12 +67,14 @@ _DERIVED = frozenset({"IS", "MOD", "NEG_INT"})
 # ---------------------------------------------------------------- public API
 
 
-def parse_program(text: str, file: str | None = None) -> Program:
+def parse_program(text: str, file: str | None = None, *, at: tuple[int, int] = (1, 1)) -> Program:
     """Parse a whole program: zero or more statements, each ending with ``.``.
 
     Args:
         text: the source text.
         file: the file name recorded in every span and error (``None`` for ``<input>``).
+        at: the line and column where ``text`` starts in ``file``, when it is a piece
+            of a larger file: spans and errors then give positions in the file.
 
     Returns:
         The :class:`~greybox.lang.ast.Program`, statements in source order.
@@ -82,8 +86,10 @@ def parse_program(text: str, file: str | None = None) -> Program:
         >>> prog = parse_program("% kinship\\nparent(ann, bob).\\n0.2 :: a ; 0.8 :: b.")
         >>> [type(s).__name__ for s in prog]
         ['Clause', 'AnnotatedDisjunction']
+        >>> print(parse_program("q(b).\\nr(c).", at=(7, 4)).statements[1].span)
+        <input>:8:1
     """
-    return _parse(text, file, "program")
+    return _parse(text, file, "program", at)
 
 
 def parse_statement(text: str, file: str | None = None) -> Statement:
@@ -209,14 +215,22 @@ def _tables() -> _Tables:
 # ---------------------------------------------------------------- lexer
 
 
-def _lex(text: str, regex: re.Pattern) -> list[tuple[str, str, int, int]]:
-    """Tokens ``(type, text, line, column)``, ending with ``$END``; unknown characters become ``ERROR``."""
-    tokens: list[tuple[str, str, int, int]] = []
-    append = tokens.append
-    line, line_start = 1, 0
+def _lex(text: str, regex: re.Pattern, line: int = 1, column: int = 1) -> list[tuple[str, str, int, int]]:
+    """Tokens ``(type, text, line, column)``, ending with ``$END``; unknown characters become ``ERROR``.
+
+    ``line`` and ``column`` are the position of the text's first character.
+    """
+    return list(_tokens(text, regex, line, column))
+
+
+def _tokens(text: str, regex: re.Pattern, line: int = 1, column: int = 1) -> Iterator[tuple[str, str, int, int]]:
+    """The tokens of :func:`_lex`, one at a time: a large file is never held as a token list."""
+    line_start = 1 - column  # columns on the first line count from `column`
     prev = prev2 = ""
+    last: tuple | None = None  # read but not yet given out: `-` and `3` may still merge into `-3`
     comments = _COMMENTS
     operand_end = _OPERAND_END
+    intern = sys.intern  # names recur: one string object per distinct name
     for m in regex.finditer(text):
         kind = m.lastgroup
         value = m.group(kind)
@@ -234,27 +248,30 @@ def _lex(text: str, regex: re.Pattern) -> list[tuple[str, str, int, int]]:
             continue
         column = start - line_start + 1
         if kind == "NAME":
+            value = intern(value)
             if value == "is" and prev == "VAR":
                 kind = "IS"
             elif value == "mod" and prev in operand_end and not (
-                prev == "NAME" and prev2 in ("", "DOT") and tokens[-1][1] in ("type", "domain")
+                prev == "NAME" and prev2 in ("", "DOT") and last[1] in ("type", "domain")
             ):
                 # `type mod(int).` declares a relation named mod; `X mod 2` and `a mod X` are arithmetic
                 kind = "MOD"
+        elif kind == "VAR":
+            value = intern(value)
         elif kind == "INT" and prev == "MINUS" and prev2 not in operand_end:
-            last = tokens[-1]
             if last[2] == line and last[3] + 1 == column:  # `-3`, not `- 3`
-                tokens[-1] = ("NEG_INT", "-" + value, line, column - 1)
+                last = ("NEG_INT", "-" + value, line, column - 1)
                 prev = "NEG_INT"
                 continue
-        append((kind, value, line, column))
+        if last is not None:
+            yield last
+        last = (kind, value, line, column)
         prev2, prev = prev, kind
-    if tokens:
-        last = tokens[-1]
-        append(("$END", "", last[2], last[3] + len(last[1])))
+    if last is not None:
+        yield last
+        yield ("$END", "", last[2], last[3] + len(last[1]))
     else:
-        append(("$END", "", line, len(text) - line_start + 1))
-    return tokens
+        yield ("$END", "", line, len(text) - line_start + 1)
 
 
 # ---------------------------------------------------------------- driver
@@ -266,28 +283,35 @@ class _SyntaxProblem(Exception):
         self.token = token
 
 
-def _parse(text: str, file: str | None, start: str) -> Any:
+def _parse(text: str, file: str | None, start: str, at: tuple[int, int] = (1, 1)) -> Any:
     if not isinstance(text, str):
         raise TypeError(f"expected the source text as str, got {type(text).__name__}")
     tables = _tables()
     builder = _Builder(file)
-    # The cyclic garbage collector finds nothing to free in fresh tokens and nodes
-    # but would walk them again and again while they grow (half the time on large programs).
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        tokens = _lex(text, tables.regex)
-        return _run(tables, tokens, start, builder)
-    except _Problem as p:
-        raise ParseError(
-            p.message, file=file, line=p.line, column=p.column, source_line=_source_line(text, p.line), hint=p.hint
-        ) from None
-    except _SyntaxProblem as p:
-        index = next(i for i, t in enumerate(tokens) if t is p.token)
-        raise _syntax_error(tables, text, file, tokens, index, start) from None
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    with paused_gc():
+        try:
+            return _run(tables, _tokens(text, tables.regex, *at), start, builder)
+        except _Problem as p:
+            raise ParseError(
+                p.message, file=file, line=p.line, column=p.column, source_line=_line_at(text, p.line, at), hint=p.hint
+            ) from None
+        except _SyntaxProblem as p:
+            # the tokens stream by; an error message needs them all (what came before, what could follow)
+            tokens = _lex(text, tables.regex, *at)
+            err = _syntax_error(tables, text, file, tokens, tokens.index(p.token), start)
+            err.source_line = _line_at(text, err.line, at)
+            raise err from None
+
+
+def _line_at(text: str, line: int | None, at: tuple[int, int]) -> str | None:
+    """Line ``line`` of the file, as far as ``text`` (which starts at ``at`` in the file) shows it."""
+    if line is None:
+        return None
+    first_line, first_column = at
+    shown = _source_line(text, line - first_line + 1)
+    if shown is not None and line == first_line:
+        shown = " " * (first_column - 1) + shown  # keeps the caret under the right column
+    return shown
 
 
 def _run(tables: _Tables, tokens: list, start: str, builder: "_Builder") -> Any:

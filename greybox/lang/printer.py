@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections import deque
 
 from .ast import (
     Aggregate,
@@ -42,6 +43,7 @@ from .ast import (
     TypeDeclaration,
     Var,
 )
+from .walk import fold_expr
 
 __all__ = [
     "format_program",
@@ -206,25 +208,50 @@ def format_expr(expr) -> str:
         return expr.name
     if isinstance(expr, Const):
         return format_constant(expr)
-    if isinstance(expr, BinOp):
-        if expr.op in ("min", "max"):
-            return f"{expr.op}({format_expr(expr.left)}, {format_expr(expr.right)})"
-        strength = _STRENGTH[expr.op]
-        left = format_expr(expr.left)
-        if _strength(expr.left) < strength:
-            left = f"({left})"
-        right = format_expr(expr.right)
-        if _strength(expr.right) <= strength:  # the operators group to the left
-            right = f"({right})"
-        return f"{left} {expr.op} {right}"
-    if isinstance(expr, Neg):
-        operand = expr.operand
-        text = format_expr(operand)
-        # `-(3)` keeps Neg(Const(3)) apart from the constant -3
-        if _strength(operand) < _UNARY or (isinstance(operand, Const) and isinstance(operand.value, int)):
-            return f"-({text})"
-        return "-" + text
-    raise TypeError(f"not an expression: {expr!r}")
+    if not isinstance(expr, (BinOp, Neg)):
+        raise TypeError(f"not an expression: {expr!r}")
+    # bottom-up without recursion (a long sum nests thousands of levels deep);
+    # each value is (pieces of text, how tightly its outermost operator binds)
+    return "".join(fold_expr(expr, _leaf_text, _neg_text, _binop_text)[0])
+
+
+def _leaf_text(expr) -> tuple[deque[str], int]:
+    return deque((expr.name if expr.__class__ is Var else format_constant(expr),)), _UNARY
+
+
+def _neg_text(expr: Neg, operand: tuple[deque[str], int]) -> tuple[deque[str], int]:
+    pieces, strength = operand
+    inner = expr.operand
+    # `-(3)` keeps Neg(Const(3)) apart from the constant -3
+    if strength < _UNARY or (inner.__class__ is Const and isinstance(inner.value, int)):
+        pieces.appendleft("-(")
+        pieces.append(")")
+    else:
+        pieces.appendleft("-")
+    return pieces, _UNARY
+
+
+def _binop_text(expr: BinOp, left: tuple[deque[str], int], right: tuple[deque[str], int]) -> tuple[deque[str], int]:
+    lp, ls = left
+    rp, rs = right
+    if expr.op in ("min", "max"):
+        lp.appendleft(f"{expr.op}(")
+        lp.append(", ")
+        lp += rp
+        lp.append(")")
+        return lp, _UNARY
+    strength = _STRENGTH[expr.op]
+    if ls < strength:
+        lp.appendleft("(")
+        lp.append(")")
+    lp.append(f" {expr.op} ")
+    if rs <= strength:  # the operators group to the left
+        lp.append("(")
+        lp += rp
+        lp.append(")")
+    else:
+        lp += rp
+    return lp, strength
 
 
 def _strength(expr) -> int:

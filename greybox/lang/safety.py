@@ -34,6 +34,7 @@ Example:
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, replace
 from typing import Iterable
 
@@ -55,9 +56,11 @@ from .ast import (
     Span,
     Var,
 )
+from .walk import expr_vars, fold_expr
 
 __all__ = [
     "ANONYMOUS",
+    "NO_NAMES",
     "Unsafe",
     "rename_anonymous",
     "group_variables",
@@ -118,61 +121,84 @@ def rename_anonymous(stmt):
         (['X', '_1', '_2'], ['_1', '_2'])
     """
     if not _has_anonymous(stmt):
-        return stmt, frozenset()
-    used = set(_statement_variables(stmt))
-    counter = [0]
-    fresh: list[str] = []
+        return stmt, NO_NAMES
+    renamer = _Renamer(set(_statement_variables(stmt)))
+    if isinstance(stmt, Clause):
+        out = replace(stmt, head=renamer.atom(stmt.head), body=renamer.body(stmt.body))
+    elif isinstance(stmt, AnnotatedDisjunction):
+        heads = tuple((p, renamer.atom(h)) for p, h in stmt.heads)
+        out = replace(stmt, heads=heads, body=renamer.body(stmt.body))
+    elif isinstance(stmt, Query):
+        out = replace(stmt, body=renamer.body(stmt.body))
+    else:
+        raise AssertionError(f"no variables to rename in {type(stmt).__name__}")
+    return out, frozenset(renamer.fresh)
 
-    def new_name() -> str:
+
+#: The empty set of names (one shared object: ``frozenset()`` makes a new one each time).
+NO_NAMES: frozenset[str] = frozenset()
+
+
+class _Renamer:
+    """Fresh names for ``_``; a class, not nested closures, which would form reference cycles."""
+
+    def __init__(self, used: set[str]) -> None:
+        self.used = used
+        self.counter = 0
+        self.fresh: list[str] = []
+
+    def new_name(self) -> str:
         while True:
-            counter[0] += 1
-            name = f"_{counter[0]}"
-            if name not in used:
-                fresh.append(name)
+            self.counter += 1
+            name = f"_{self.counter}"
+            if name not in self.used:
+                self.fresh.append(name)
                 return name
 
-    def term(t):
-        if isinstance(t, Var):
-            return replace(t, name=new_name()) if t.name == ANONYMOUS else t
-        if isinstance(t, BinOp):
-            return replace(t, left=term(t.left), right=term(t.right))
-        if isinstance(t, Neg):
-            return replace(t, operand=term(t.operand))
+    def leaf(self, t):
+        if t.__class__ is Var and t.name == ANONYMOUS:
+            return replace(t, name=self.new_name())
         return t
 
-    def atom(a: Atom) -> Atom:
-        if not any(isinstance(x, Var) and x.name == ANONYMOUS for x in a.args):
-            return a
-        return replace(a, args=tuple(term(x) for x in a.args))
+    def term(self, t):
+        if t.__class__ is Var or t.__class__ is Const:
+            return self.leaf(t)
+        # an expression may nest thousands of levels deep: rebuilt without recursion
+        return fold_expr(t, self.leaf, _rebuild_neg, _rebuild_binop)
 
-    def literal(lit):
+    def atom(self, a: Atom) -> Atom:
+        if not any(x.__class__ is Var and x.name == ANONYMOUS for x in a.args):
+            return a
+        return replace(a, args=tuple(self.term(x) for x in a.args))
+
+    def body(self, body: tuple) -> tuple:
+        return tuple(self.literal(b) for b in body)
+
+    def literal(self, lit):
         if isinstance(lit, Atom):
-            return atom(lit)
+            return self.atom(lit)
         if isinstance(lit, Negation):
-            return replace(lit, atom=atom(lit.atom))
+            return replace(lit, atom=self.atom(lit.atom))
         if isinstance(lit, Comparison):
-            return replace(lit, left=term(lit.left), right=term(lit.right))
+            return replace(lit, left=self.term(lit.left), right=self.term(lit.right))
         if isinstance(lit, Assign):
-            return replace(lit, target=term(lit.target), expr=term(lit.expr))
+            return replace(lit, target=self.term(lit.target), expr=self.term(lit.expr))
         if isinstance(lit, Aggregate):
             return replace(
                 lit,
-                result=term(lit.result),
-                vars=tuple(term(v) for v in lit.vars),
-                body=tuple(literal(b) for b in lit.body),
+                result=self.term(lit.result),
+                vars=tuple(self.term(v) for v in lit.vars),
+                body=self.body(lit.body),
             )
         raise AssertionError(f"not a literal: {lit!r}")
 
-    if isinstance(stmt, Clause):
-        out = replace(stmt, head=atom(stmt.head), body=tuple(literal(b) for b in stmt.body))
-    elif isinstance(stmt, AnnotatedDisjunction):
-        heads = tuple((p, atom(h)) for p, h in stmt.heads)
-        out = replace(stmt, heads=heads, body=tuple(literal(b) for b in stmt.body))
-    elif isinstance(stmt, Query):
-        out = replace(stmt, body=tuple(literal(b) for b in stmt.body))
-    else:
-        raise AssertionError(f"no variables to rename in {type(stmt).__name__}")
-    return out, frozenset(fresh)
+
+def _rebuild_neg(e: Neg, operand):
+    return e if operand is e.operand else replace(e, operand=operand)
+
+
+def _rebuild_binop(e: BinOp, left, right):
+    return e if left is e.left and right is e.right else replace(e, left=left, right=right)
 
 
 def _has_anonymous(stmt) -> bool:
@@ -276,13 +302,18 @@ def bound_variables(body: tuple[Literal, ...], head: Iterable[Atom] = ()) -> set
     """
     heads = tuple(head)
     bound: set[str] = set()
-    for lit in body:
+    # what each aggregate adds is computed once: recomputing it on every round of
+    # the loop below would take time exponential in how deeply aggregates nest
+    adds: dict[int, set[str]] = {}
+    for i, lit in enumerate(body):
         if isinstance(lit, Atom):
             bound.update(lit.variables())
+        elif isinstance(lit, Aggregate):
+            adds[i] = {lit.result.name} | (set(group_variables(lit, body, heads)) & bound_variables(lit.body))
     changed = True
     while changed:
         changed = False
-        for lit in body:
+        for i, lit in enumerate(body):
             if isinstance(lit, Assign):
                 if lit.target.name not in bound and set(lit.expr.variables()) <= bound:
                     bound.add(lit.target.name)
@@ -294,8 +325,7 @@ def bound_variables(body: tuple[Literal, ...], head: Iterable[Atom] = ()) -> set
                         changed = True
                         break
             elif isinstance(lit, Aggregate):
-                inner = bound_variables(lit.body)
-                new = {lit.result.name} | (set(group_variables(lit, body, heads)) & inner)
+                new = adds[i]
                 if not new <= bound:
                     bound |= new
                     changed = True
@@ -334,28 +364,54 @@ def unsafe_variables(stmt, anonymous: frozenset[str] = frozenset()) -> list[Unsa
     out: list[Unsafe] = []
     seen: set[str] = set()
 
-    def report(var: Var, kind: str, text: str, fallback: Span) -> None:
+    def report(var: Var, kind: str, text, fallback: Span) -> None:
+        """``text`` is the node's text or a :class:`_Text` that makes it (once, when first needed)."""
         if var.name in seen:
             return
         seen.add(var.name)
         anon = var.name in anonymous
         span = var.span if var.span != NO_SPAN else fallback
-        out.append(Unsafe(ANONYMOUS if anon else var.name, kind, text, span, anon))
+        out.append(Unsafe(ANONYMOUS if anon else var.name, kind, _clip(str(text)), span, anon))
 
     if not stmt.body and heads:  # a fact: must be ground
         for h in heads:
+            text = _Text(show_atom, h, anonymous)
             for a in h.args:
                 if isinstance(a, Var):
-                    report(a, "fact", show_atom(h, anonymous), h.span)
+                    report(a, "fact", text, h.span)
         return out
 
     bound = bound_variables(stmt.body, heads)
     for h in heads:
+        text = _Text(show_atom, h, anonymous)
         for a in h.args:
             if isinstance(a, Var) and a.name not in bound:
-                report(a, "head", show_atom(h, anonymous), h.span)
+                report(a, "head", text, h.span)
     _check_body(stmt.body, bound, anonymous, report)
     return out
+
+
+class _Text:
+    """The text of a node for messages, made on first use only (an atom may have thousands of unbound variables)."""
+
+    __slots__ = ("make", "args", "text")
+
+    def __init__(self, make, *args) -> None:
+        self.make, self.args, self.text = make, args, None
+
+    def __str__(self) -> str:
+        if self.text is None:
+            self.text = self.make(*self.args)
+        return self.text
+
+
+#: The longest node text shown in a message about one of its variables.
+_TEXT_WIDTH = 200
+
+
+def _clip(text: str) -> str:
+    """``text`` cut to about ``_TEXT_WIDTH`` characters (a message is read, not parsed)."""
+    return text if len(text) <= _TEXT_WIDTH else text[: _TEXT_WIDTH - 4] + " ..."
 
 
 def _check_body(body, bound, anonymous, report) -> None:
@@ -364,35 +420,34 @@ def _check_body(body, bound, anonymous, report) -> None:
             for a in lit.atom.args:
                 # `_` in a negation is existential inside it: never needs a binding
                 if isinstance(a, Var) and a.name not in bound and a.name not in anonymous:
-                    report(a, "negation", "\\+ " + show_atom(lit.atom, anonymous), lit.span)
+                    report(a, "negation", _Text(lambda atom: "\\+ " + show_atom(atom, anonymous), lit.atom),
+                           lit.span)
         elif isinstance(lit, Comparison):
-            for v in _expr_vars(lit.left) + _expr_vars(lit.right):
-                if v.name not in bound:
-                    text = f"{show_expr(lit.left, anonymous)} {lit.op} {show_expr(lit.right, anonymous)}"
+            # (the text is built once per literal: a long expression has many occurrences)
+            unbound = [v for v in _expr_vars(lit.left) + _expr_vars(lit.right) if v.name not in bound]
+            if unbound:
+                text = f"{show_expr(lit.left, anonymous)} {lit.op} {show_expr(lit.right, anonymous)}"
+                for v in unbound:
                     report(v, "comparison", text, lit.span)
         elif isinstance(lit, Assign):
-            for v in _expr_vars(lit.expr):
-                if v.name not in bound:
-                    text = f"{show_expr(lit.target, anonymous)} is {show_expr(lit.expr, anonymous)}"
+            unbound = [v for v in _expr_vars(lit.expr) if v.name not in bound]
+            if unbound:
+                text = f"{show_expr(lit.target, anonymous)} is {show_expr(lit.expr, anonymous)}"
+                for v in unbound:
                     report(v, "arithmetic", text, lit.span)
         elif isinstance(lit, Aggregate):
             inner = bound_variables(lit.body)
+            text = _Text(show_aggregate, lit, anonymous)
             for v in lit.vars:
                 if v.name not in inner:
-                    report(v, "aggregate", show_aggregate(lit, anonymous), lit.span)
+                    report(v, "aggregate", text, lit.span)
             if lit.result.name in set().union(*(set(_literal_variables(b)) for b in lit.body)):
-                report(lit.result, "aggregate-result", show_aggregate(lit, anonymous), lit.span)
+                report(lit.result, "aggregate-result", text, lit.span)
             _check_body(lit.body, inner, anonymous, report)
 
 
 def _expr_vars(e: Expr) -> list[Var]:
-    if isinstance(e, Var):
-        return [e]
-    if isinstance(e, BinOp):
-        return _expr_vars(e.left) + _expr_vars(e.right)
-    if isinstance(e, Neg):
-        return _expr_vars(e.operand)
-    return []
+    return expr_vars(e)
 
 
 # ---------------------------------------------------------------- text for messages
@@ -400,17 +455,40 @@ def _expr_vars(e: Expr) -> list[Var]:
 
 def show_expr(e: Expr, anonymous: frozenset[str] = frozenset()) -> str:
     """Compact source-like text of a term or expression (``_`` for renamed anonymous variables)."""
-    if isinstance(e, Var):
+    if e.__class__ is Var or e.__class__ is Const:
+        return _show_leaf(e, anonymous)
+    if not isinstance(e, (BinOp, Neg)):
+        raise AssertionError(f"not an expression: {e!r}")
+    # (built without recursion: an expression may nest thousands of levels deep)
+    return "".join(fold_expr(
+        e,
+        lambda leaf: deque((_show_leaf(leaf, anonymous),)),
+        _show_neg,
+        _show_binop,
+    ))
+
+
+def _show_leaf(e, anonymous: frozenset[str]) -> str:
+    if e.__class__ is Var:
         return ANONYMOUS if e.name in anonymous else e.name
-    if isinstance(e, Const):
-        return str(e.value) if isinstance(e.value, int) or _plain_symbol(e.value) else repr(e.value)
-    if isinstance(e, BinOp):
-        if e.op in ("min", "max"):
-            return f"{e.op}({show_expr(e.left, anonymous)}, {show_expr(e.right, anonymous)})"
-        return f"{show_expr(e.left, anonymous)} {e.op} {show_expr(e.right, anonymous)}"
-    if isinstance(e, Neg):
-        return f"-{show_expr(e.operand, anonymous)}"
-    raise AssertionError(f"not an expression: {e!r}")
+    return str(e.value) if isinstance(e.value, int) or _plain_symbol(e.value) else repr(e.value)
+
+
+def _show_neg(e: Neg, operand: deque) -> deque:
+    operand.appendleft("-")
+    return operand
+
+
+def _show_binop(e: BinOp, left: deque, right: deque) -> deque:
+    if e.op in ("min", "max"):
+        left.appendleft(f"{e.op}(")
+        left.append(", ")
+        left += right
+        left.append(")")
+    else:
+        left.append(f" {e.op} ")
+        left += right
+    return left
 
 
 def show_atom(a: Atom, anonymous: frozenset[str] = frozenset()) -> str:

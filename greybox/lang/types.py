@@ -33,7 +33,6 @@ Example:
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Mapping
 
@@ -43,7 +42,6 @@ from .ast import (
     AnnotatedDisjunction,
     Assign,
     Atom,
-    BinOp,
     BuiltinDomain,
     Clause,
     Comparison,
@@ -53,7 +51,6 @@ from .ast import (
     Expr,
     Learnable,
     Literal,
-    Neg,
     Negation,
     NeuralDeclaration,
     Probability,
@@ -65,6 +62,8 @@ from .ast import (
     Var,
 )
 from .safety import group_variables, show_aggregate, show_atom, show_expr
+from .suggest import Suggestions
+from .walk import expr_leaves
 
 __all__ = ["BUILTIN_DOMAINS", "TypeProblem", "TypeResult", "infer_types", "domain_base", "in_domain", "show_domain"]
 
@@ -176,11 +175,12 @@ def _a(base: str) -> str:
     return "an int" if base == "int" else "a symbol"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Class:
+    # one per variable of every rule: kept small (slots, and no set until a domain is declared)
     base: str | None = None
     why: str = ""
-    domains: set[str] = field(default_factory=set)
+    domains: frozenset[str] = frozenset()
     size: int = 1
 
 
@@ -250,7 +250,8 @@ class _Solver:
         self.parent[rb] = ra
         if ca.base is None:
             ca.base, ca.why = cb.base, cb.why
-        ca.domains |= cb.domains
+        if cb.domains:
+            ca.domains = ca.domains | cb.domains
         ca.size += cb.size
         del self.info[rb]
 
@@ -285,13 +286,15 @@ def infer_types(
         >>> [t.message for t in infer_types(enumerate(p.statements), {"p": 1, "q": 1}).problems]
         ['type conflict: the constant a makes variable X a symbol, but it is an int because of the constant 1 at line 1']
     """
-    return _Inference(list(statements), arities, anonymous or {}).run()
+    # (read several times: an iterator is read into a list, anything else iterated again)
+    kept = list(statements) if iter(statements) is statements else statements
+    return _Inference(kept, arities, anonymous or {}).run()
 
 
 class _Inference:
     def __init__(
         self,
-        statements: list[tuple[int, object]],
+        statements: Iterable[tuple[int, object]],
         arities: Mapping[str, int],
         anonymous: Mapping[int, frozenset[str]],
     ) -> None:
@@ -306,6 +309,10 @@ class _Inference:
         self.neural: dict[str, Span] = {}
         self.soft_int: set[tuple] = set()
         self.members: dict[str, frozenset] = {}
+        self.suggestions = Suggestions()
+        self.indexed: dict[str, None] = {}  # the domains in by_domain and by_values, in order
+        self.by_domain: dict[DomainExpr, tuple[int, str]] = {}
+        self.by_values: dict[frozenset, tuple[int, str]] = {}
         self.scopes = 0
 
     def run(self) -> TypeResult:
@@ -366,12 +373,12 @@ class _Inference:
         self.typed[decl.predicate] = decl.span
         for i, name in enumerate(decl.domains):
             if name not in self.domains:
-                close = difflib.get_close_matches(name, list(self.domains), n=1)
+                close = self.suggestions.closest(name, self.domains, cutoff=0.6)
                 self.solver.problem(
                     index,
                     decl.span,
                     f"type declaration of {decl.predicate} names the undeclared domain {name}",
-                    (f"did you mean {close[0]}? " if close else "")
+                    (f"did you mean {close}? " if close else "")
                     + f"declare it first, e.g. `domain {name} = symbol.` (or 0..9, or {{a, b}})",
                 )
                 continue
@@ -382,7 +389,7 @@ class _Inference:
         node = ("p",) + pos
         self.declared.setdefault(node, (name, domain))
         cls = self.solver.info[self.solver.find(node)]
-        cls.domains.add(name)
+        cls.domains = cls.domains | {name}
         base = domain_base(domain)
         if base is not None:
             self.solver.require(node, base, index, span, text)
@@ -447,12 +454,27 @@ class _Inference:
         self._declare((rel, i), name, index, decl.span, f"the nn output domain of {decl.model}")
 
     def _domain_name(self, domain: DomainExpr, fallback: str) -> str:
+        """The first domain (in declaration order) equal to ``domain`` or with the same values, else ``fallback``."""
+        if len(self.indexed) < len(self.domains):  # index the domains added since the last call
+            for name, known in list(self.domains.items())[len(self.indexed):]:
+                self._index_domain(name, known)
         values = _values(domain)
-        for name, known in self.domains.items():
-            if known == domain or (values is not None and _values(known) == values):
-                return name
+        found = [self.by_domain.get(domain)] + ([self.by_values.get(values)] if values is not None else [])
+        found = [f for f in found if f is not None]
+        if found:
+            return min(found)[1]
         self.domains[fallback] = domain
+        self._index_domain(fallback, domain)
         return fallback
+
+    def _index_domain(self, name: str, domain: DomainExpr) -> None:
+        # (a lookup per nn declaration, instead of a scan of every domain: linear in the program)
+        self.indexed[name] = None
+        position = len(self.indexed)
+        self.by_domain.setdefault(domain, (position, name))
+        values = _values(domain)
+        if values is not None:
+            self.by_values.setdefault(values, (position, name))
 
     def _neural_has_rules(self, index: int, head: Atom) -> None:
         if head.predicate in self.neural:
@@ -577,22 +599,19 @@ class _Inference:
         self._arith(index, lit.right, env, scope, text, lit.span)
 
     def _arith(self, index: int, expr: Expr, env, scope, text: Callable[[], str], span: Span) -> None:
-        if isinstance(expr, Var):
-            where = expr.span if expr.span != NO_SPAN else span
-            self.solver.require(self._var(index, expr.name, env, scope), "int", index, where, text)
-        elif isinstance(expr, Const):
-            if not isinstance(expr.value, int):
+        reported = False
+        for leaf in expr_leaves(expr):  # (no recursion: a long sum nests thousands of levels deep)
+            if leaf.__class__ is Var:
+                where = leaf.span if leaf.span != NO_SPAN else span
+                self.solver.require(self._var(index, leaf.name, env, scope), "int", index, where, text)
+            elif not isinstance(leaf.value, int) and not reported:
+                reported = True  # one such problem per expression: its message shows the whole expression
                 self.solver.problem(
                     index,
-                    expr.span if expr.span != NO_SPAN else span,
-                    f"the symbol {show_expr(expr)} is used as a number in {text().removeprefix('the ')}",
+                    leaf.span if leaf.span != NO_SPAN else span,
+                    f"the symbol {show_expr(leaf)} is used as a number in {text().removeprefix('the ')}",
                     "arithmetic and <, <=, >, >= work on integers only",
                 )
-        elif isinstance(expr, BinOp):
-            self._arith(index, expr.left, env, scope, text, span)
-            self._arith(index, expr.right, env, scope, text, span)
-        elif isinstance(expr, Neg):
-            self._arith(index, expr.operand, env, scope, text, span)
 
     def _aggregate(self, index: int, agg: Aggregate, body, heads, env, scope) -> None:
         self.scopes += 1
