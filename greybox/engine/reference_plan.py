@@ -44,6 +44,7 @@ from ..lang.ast import (
     Negation,
     Var,
 )
+from ..lang.walk import fold_expr
 from . import int64
 from .plan import aggregate_groups, order_body
 from .reference_relations import _EMPTY, _Relation
@@ -91,22 +92,41 @@ class _Fail(Exception):
 
 
 def _compile_expr(expr, slots: Mapping[str, int]) -> Callable[[Row], Value]:
-    """``expr`` as a function of a binding, evaluated left to right, exactly in 64 bits (``int64``)."""
+    """``expr`` as a function of a binding, evaluated left to right, exactly in 64 bits (``int64``).
+
+    The expression becomes a postfix program run on a stack, so that a sum of 100,000 terms
+    needs no Python recursion, neither to compile nor to evaluate. Every value an operation
+    reads must be an integer; a variable or constant alone may be any value.
+
+    >>> from greybox.lang.ast import BinOp, Const, Neg, Var
+    >>> _compile_expr(BinOp("-", Neg(Var("X")), Const(3)), {"X": 0})((4,))
+    -7
+    """
     if isinstance(expr, Var):
         i = slots[expr.name]
         return lambda b: b[i]
     if isinstance(expr, Const):
         v = expr.value
         return lambda b: v
-    if isinstance(expr, Neg):
-        f = _compile_expr(expr.operand, slots)
-        return lambda b: int64.negate(_int(f(b)))
-    if isinstance(expr, BinOp):
-        lf, rf, op = _compile_expr(expr.left, slots), _compile_expr(expr.right, slots), expr.op
-        if op in ("//", "mod"):
-            return lambda b: _divide(op, _int(lf(b)), _int(rf(b)))
-        return lambda b: int64.binop(op, _int(lf(b)), _int(rf(b)))
-    raise AssertionError(f"not an expression: {expr!r}")
+    code: list[tuple[int, Any]] = []  # (0, slot) | (1, constant) | (2, None): negate | (3, op)
+    fold_expr(expr, leaf=lambda e: code.append((0, slots[e.name]) if isinstance(e, Var) else (1, e.value)),
+              unary=lambda e, _: code.append((2, None)), binary=lambda e, _a, _b: code.append((3, e.op)))
+
+    def run(b: Row) -> Value:
+        stack: list[int] = []
+        for kind, x in code:
+            if kind == 0:
+                stack.append(_int(b[x]))
+            elif kind == 1:
+                stack.append(_int(x))
+            elif kind == 2:
+                stack[-1] = int64.negate(stack[-1])
+            else:
+                right = stack.pop()
+                stack[-1] = _divide(x, stack[-1], right) if x in ("//", "mod") else int64.binop(x, stack[-1], right)
+        return stack[0]
+
+    return run
 
 
 def _int(v: Value) -> int:

@@ -47,7 +47,7 @@ import os
 import stat
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from greybox.errors import ConfigError, GreyboxError, KnowledgeBaseError, ParseError, ProblemList
 from greybox.kb.atomic import atomic_write_text, file_lock, lock_path, remove_stale_temps, resolve_target
@@ -231,21 +231,29 @@ def normalize(node):
         only in the names of their variables compare (and hash) equal.
     """
     names: dict[str, str] = {}
-
-    def walk(x):
+    built: list = []  # the rebuilt nodes, children before their parent
+    # (node, False): first visit; (node, the names of the fields rebuilt, or the tuple's length): children done
+    stack: list[tuple[Any, Any]] = [(node, False)]
+    while stack:  # no recursion: a sum of 100,000 terms is as deep as that
+        x, done = stack.pop()
         if isinstance(x, Var):
-            if x.name == "_":
-                return x
-            return Var(names.setdefault(x.name, f"V{len(names) + 1}"))
-        if isinstance(x, tuple):
-            return tuple(walk(y) for y in x)
-        if dataclasses.is_dataclass(x) and not isinstance(x, (type, Span)):
-            return dataclasses.replace(
-                x, **{f.name: walk(getattr(x, f.name)) for f in dataclasses.fields(x) if f.name != "span"}
-            )
-        return x
-
-    return walk(node)
+            built.append(x if x.name == "_" else Var(names.setdefault(x.name, f"V{len(names) + 1}")))
+        elif done is not False:
+            n = done if isinstance(done, int) else len(done)
+            children = built[len(built) - n:]
+            del built[len(built) - n:]
+            built.append(tuple(children) if isinstance(done, int)
+                         else dataclasses.replace(x, **dict(zip(done, children))))
+        elif isinstance(x, tuple):
+            stack.append((x, len(x)))
+            stack.extend((y, False) for y in reversed(x))
+        elif dataclasses.is_dataclass(x) and not isinstance(x, (type, Span)):
+            fields = tuple(f.name for f in dataclasses.fields(x) if f.name != "span")
+            stack.append((x, fields))
+            stack.extend((getattr(x, f), False) for f in reversed(fields))
+        else:
+            built.append(x)
+    return built[0]
 
 
 def reject(problems: list[GreyboxError], before: list[GreyboxError]) -> GreyboxError:

@@ -140,3 +140,18 @@ def test_many_unknown_relations_get_suggestions_in_bounded_time(monkeypatch):
     assert len(problems) == n
     assert problems[0].hint.startswith("did you mean fact0?")
     assert calls[0] <= 20
+
+
+@pytest.mark.parametrize("terms", [1_000, 10_000])
+def test_query_and_an_edit_of_a_deeply_nested_expression_answer(tmp_path, capsys, terms):
+    """The query command evaluates, and an edit compares, a long sum without Python's recursion limit."""
+    path = tmp_path / "deep.dl"
+    path.write_text(f"p(X) :- X is {'+'.join(['1'] * terms)}.\nq(X) :- X is {'- ' * terms}1.\n", encoding="utf-8")
+    assert main(["query", str(path), "?- p(X)."]) == 0
+    assert f"X = {terms}" in capsys.readouterr().out
+    assert main(["query", str(path), "?- q(X)."]) == 0
+    assert "X = 1" in capsys.readouterr().out
+    assert main(["kb", "add-rule", str(path), "r(1)."]) == 0
+    # the same rule with other variable names is the same statement: nothing to add
+    assert main(["kb", "add-rule", str(path), f"p(Y) :- Y is {'+'.join(['1'] * terms)}."]) == 2
+    assert "nothing to add" in capsys.readouterr().err
