@@ -308,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(text)
     except GreyboxError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        from greybox.cli import debug_enabled, report_error
+
+        if debug_enabled():
+            raise
+        return report_error(err)
     return 0

@@ -259,3 +259,15 @@ def test_a_delegated_commands_wrapped_mistake_is_one_line_and_a_bug_keeps_its_tr
         main(["fit", "--config", "a.yaml"])
     with pytest.raises(ZeroDivisionError):
         main(["explain"])
+
+
+def test_explain_reports_a_config_mistake_in_one_line_and_its_hint(tmp_path, capsys) -> None:
+    from greybox.cli import main
+
+    bad = tmp_path / "bad.dl"
+    bad.write_text("sum(S) :- digit(0, A), S is A +.\n")
+    config = Path(__file__).resolve().parents[2] / "experiments/digit_sum/sum2_digits.yaml"
+    assert main(["explain", "--config", str(config), f"--model.program={bad}", "--index", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0].startswith("error: ") and str(bad) in err[0]
+    assert len(err) <= 2 and (len(err) == 1 or err[1].startswith("hint: "))
