@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..lang.ast import BinOp, Const, Expr, Neg, Var
+from ..lang.ast import Const, Expr, Neg, Var
+from ..lang.walk import fold_expr
 from . import int64
 from .frame import Frame
 from .symbols import SymbolTable
@@ -51,13 +52,35 @@ def eval_expr(expr: Expr, frame: Frame, symbols: SymbolTable, live: Tensor | Non
     if isinstance(expr, Const):
         v = const_code(expr.value, symbols)
         return torch.full((m,), v, dtype=torch.int64, device=dev), torch.ones(m, dtype=torch.bool, device=dev)
-    if isinstance(expr, Neg):
-        v, ok = eval_expr(expr.operand, frame, symbols, live)
-        return negate(v, ok & live), ok
-    assert isinstance(expr, BinOp), expr
-    a, ok_a = eval_expr(expr.left, frame, symbols, live)
-    b, ok_b = eval_expr(expr.right, frame, symbols, live & ok_a)
-    return apply_binop(expr.op, a, b, ok_a & ok_b, live)
+    # A postfix program on a stack, so that no expression is too deep for Python's recursion.
+    # Left to right: the operands already on the stack are the left operands of the nodes
+    # above, and a row where one of them is undefined does not count for what follows
+    # (``context``: ``live`` and every ``ok`` on the stack; ``None`` for all True).
+    code: list = []
+    fold_expr(expr, leaf=code.append, unary=lambda e, _: code.append(e), binary=lambda e, _a, _b: code.append(e))
+    values: list[tuple[Tensor, Tensor | None]] = []
+    context: list[Tensor] = [live]
+    for e in code:
+        if isinstance(e, Var):
+            values.append((frame.vals[e.name], None))
+        elif isinstance(e, Const):
+            values.append((torch.full((m,), const_code(e.value, symbols), dtype=torch.int64, device=dev), None))
+        elif isinstance(e, Neg):
+            v, ok = values.pop()
+            context.pop()
+            here = context[-1]
+            values.append((negate(v, here if ok is None else ok & here), ok))
+        else:
+            (b, ok_b), (a, ok_a) = values.pop(), values.pop()
+            context.pop()
+            context.pop()
+            ok = torch.ones(m, dtype=torch.bool, device=dev) if ok_a is None and ok_b is None else (
+                ok_b if ok_a is None else ok_a if ok_b is None else ok_a & ok_b)
+            values.append(apply_binop(e.op, a, b, ok, context[-1]))
+        ok_top = values[-1][1]
+        context.append(context[-1] if ok_top is None else context[-1] & ok_top)
+    value, ok = values[0]
+    return value, torch.ones(m, dtype=torch.bool, device=dev) if ok is None else ok
 
 
 def _first_overflow(op: str, bad: Tensor, *operands: Tensor) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Mapping, Optional
 
 from ...lang.ast import BinOp, Const, Expr, Neg, Var
+from ...lang.walk import fold_expr
 
 __all__ = [
     "Interval",
@@ -27,6 +28,7 @@ __all__ = [
     "meet",
     "hull",
     "point",
+    "binary_interval",
     "size",
     "is_bounded",
     "add",
@@ -171,17 +173,21 @@ def expr_interval(expr: Expr, ranges: Mapping[str, Interval], const=lambda v: v)
     >>> expr_interval(BinOp("+", Var("S0"), Var("D")), {"S0": (0, 9), "D": (0, 9)})
     (0, 18)
     """
-    if isinstance(expr, Var):
-        return ranges[expr.name]
-    if isinstance(expr, Const):
-        v = const(expr.value)
+    def leaf(e: Var | Const) -> Interval:
+        if isinstance(e, Var):
+            return ranges[e.name]
+        v = const(e.value)
         return None if v is None else point(v)
-    if isinstance(expr, Neg):
-        return neg(expr_interval(expr.operand, ranges, const))
-    assert isinstance(expr, BinOp), expr
-    a = expr_interval(expr.left, ranges, const)
-    b = expr_interval(expr.right, ranges, const)
-    op = expr.op
+
+    return fold_expr(expr, leaf=leaf, unary=lambda e, a: neg(a), binary=lambda e, a, b: binary_interval(e.op, a, b))
+
+
+def binary_interval(op: str, a: Interval, b: Interval) -> Interval:
+    """The values of ``a op b`` for ``a`` and ``b`` in their intervals.
+
+    >>> binary_interval("*", (-2, 3), (1, 4))
+    (-8, 12)
+    """
     if op == "+":
         return add(a, b)
     if op == "-":
@@ -261,29 +267,30 @@ def affine(expr: Expr, const=lambda v: v) -> tuple[dict[str, int], int] | None:
     >>> affine(BinOp("mod", Var("S"), Const(10))) is None
     True
     """
-    if isinstance(expr, Var):
-        return {expr.name: 1}, 0
-    if isinstance(expr, Const):
-        v = const(expr.value)
+    def leaf(e: Var | Const) -> tuple[dict[str, int], int] | None:
+        if isinstance(e, Var):
+            return {e.name: 1}, 0
+        v = const(e.value)
         return None if v is None else ({}, v)
-    if isinstance(expr, Neg):
-        inner = affine(expr.operand, const)
+
+    def unary(e: Neg, inner) -> tuple[dict[str, int], int] | None:
         return None if inner is None else ({k: -c for k, c in inner[0].items()}, -inner[1])
-    if not isinstance(expr, BinOp) or expr.op not in ("+", "-", "*"):
-        return None
-    a, b = affine(expr.left, const), affine(expr.right, const)
-    if a is None or b is None:
-        return None
-    if expr.op == "*":
-        if a[0] and b[0]:
+
+    def binary(e: BinOp, a, b) -> tuple[dict[str, int], int] | None:
+        if e.op not in ("+", "-", "*") or a is None or b is None:
             return None
-        (coef, c), k = (a, b[1]) if not b[0] else (b, a[1])
-        return {v: x * k for v, x in coef.items() if x * k}, c * k
-    sign = 1 if expr.op == "+" else -1
-    coef = dict(a[0])
-    for v, x in b[0].items():
-        coef[v] = coef.get(v, 0) + sign * x
-    return {v: x for v, x in coef.items() if x}, a[1] + sign * b[1]
+        if e.op == "*":
+            if a[0] and b[0]:
+                return None
+            (coef, c), k = (a, b[1]) if not b[0] else (b, a[1])
+            return {v: x * k for v, x in coef.items() if x * k}, c * k
+        sign = 1 if e.op == "+" else -1
+        coef = dict(a[0])
+        for v, x in b[0].items():
+            coef[v] = coef.get(v, 0) + sign * x
+        return {v: x for v, x in coef.items() if x}, a[1] + sign * b[1]
+
+    return fold_expr(expr, leaf=leaf, unary=unary, binary=binary)  # bottom-up, without recursion
 
 
 _INT64 = (-(2**63), 2**63 - 1)
@@ -304,34 +311,29 @@ def leaves_int64(expr: Expr, ranges: Mapping[str, Interval], const=lambda v: v) 
     """
     out = False
 
-    def walk(e: Expr) -> Interval:
+    def outside(r: Interval) -> Interval:
         nonlocal out
-        if isinstance(e, Var):
-            return ranges.get(e.name)
-        if isinstance(e, Const):
-            v = const(e.value)
-            return None if v is None else point(v)
-        if isinstance(e, Neg):
-            r = walk(e.operand)
-            r = None if r is None else (-r[1], -r[0])
-        else:
-            assert isinstance(e, BinOp), e
-            a, b = walk(e.left), walk(e.right)
-            if a is None or b is None:
-                return None
-            if e.op in ("+", "-", "*"):
-                c = [x + y if e.op == "+" else x - y if e.op == "-" else x * y for x in a for y in b]
-                r = (min(c), max(c))
-            elif e.op == "//":
-                c = [x // y for x in a for part in _nonzero_parts(b) for y in part]
-                r = (min(c), max(c)) if c else None
-            elif e.op == "mod":
-                r = mod(a, b)
-            else:
-                r = _minmax(e.op, a, b)
         if r is not None and (r[0] < _INT64[0] or r[1] > _INT64[1]):
             out = True
         return r
 
-    walk(expr)
+    def leaf(e: Var | Const) -> Interval:
+        if isinstance(e, Var):
+            return outside(ranges.get(e.name))
+        v = const(e.value)
+        return outside(None if v is None else point(v))
+
+    def binary(e: BinOp, a: Interval, b: Interval) -> Interval:
+        if a is None or b is None:
+            return None
+        if e.op in ("+", "-", "*"):
+            c = [x + y if e.op == "+" else x - y if e.op == "-" else x * y for x in a for y in b]
+            return outside((min(c), max(c)))
+        if e.op == "//":
+            c = [x // y for x in a for part in _nonzero_parts(b) for y in part]
+            return outside((min(c), max(c)) if c else None)
+        return outside(mod(a, b) if e.op == "mod" else _minmax(e.op, a, b))
+
+    # bottom-up without recursion; exact (unclamped) bounds
+    fold_expr(expr, leaf=leaf, unary=lambda e, r: outside(None if r is None else (-r[1], -r[0])), binary=binary)
     return out

@@ -55,17 +55,20 @@ def _at(node, message: str, hint: str = _HINT) -> DenseUnsupportedError:
 
 def _big_constant(node) -> int | None:
     """An integer constant of magnitude at least 2**62 inside ``node`` (a literal), if any."""
-    if isinstance(node, Const):
-        return node.value if isinstance(node.value, int) and abs(node.value) >= 2**62 else None
-    for name in getattr(node, "__dataclass_fields__", {}):
-        if name == "span":
+    stack = [node]  # depth first, left to right, without recursion (expressions can be very deep)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, Const):
+            if isinstance(node.value, int) and abs(node.value) >= 2**62:
+                return node.value
             continue
-        value = getattr(node, name)
-        for part in value if isinstance(value, tuple) else (value,):
-            if hasattr(part, "__dataclass_fields__"):
-                found = _big_constant(part)
-                if found is not None:
-                    return found
+        parts = []
+        for name in getattr(node, "__dataclass_fields__", {}):
+            if name == "span":
+                continue
+            value = getattr(node, name)
+            parts += [p for p in (value if isinstance(value, tuple) else (value,)) if hasattr(p, "__dataclass_fields__")]
+        stack.extend(reversed(parts))
     return None
 
 

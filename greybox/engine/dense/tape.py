@@ -41,6 +41,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ...lang.ast import BinOp, Const, Expr, Neg, Var
+from ...lang.walk import fold_expr
 from ..expr import apply_binop, compare
 from . import intervals as iv
 from .compile import AtomStep, BindStep, BodyPlan, FilterStep, NegStep
@@ -210,21 +211,17 @@ def _diagonal_head(runner, factor, blocks, relations, dim: int, eye: Tensor) -> 
 
 def _grid_values(expr: Expr, grids: Mapping[str, Tensor], const, like: Tensor) -> tuple[Tensor, Tensor]:
     """``expr`` over broadcast grids of its variables: ``(values, ok)`` (ok False where undefined)."""
-    if isinstance(expr, Var):
-        g = grids[expr.name]
-        return g, torch.ones_like(g, dtype=torch.bool)
-    if isinstance(expr, Const):
-        v = const(expr.value)
-        t = torch.tensor(v, dtype=torch.int64, device=like.device)
-        return t, torch.ones((), dtype=torch.bool, device=like.device)
-    if isinstance(expr, Neg):
-        v, ok = _grid_values(expr.operand, grids, const, like)
-        return -v, ok
-    assert isinstance(expr, BinOp), expr
-    a, ok_a = _grid_values(expr.left, grids, const, like)
-    b, ok_b = _grid_values(expr.right, grids, const, like)
-    return apply_binop(expr.op, a, b, ok_a & ok_b)  # the sparse engine's arithmetic, on the grid
 
+    def leaf(e: Var | Const) -> tuple[Tensor, Tensor]:
+        if isinstance(e, Var):
+            g = grids[e.name]
+            return g, torch.ones_like(g, dtype=torch.bool)
+        t = torch.tensor(const(e.value), dtype=torch.int64, device=like.device)
+        return t, torch.ones((), dtype=torch.bool, device=like.device)
+
+    # bottom-up without recursion (a sum of many terms is as deep as it is long)
+    return fold_expr(expr, leaf=leaf, unary=lambda e, v: (-v[0], v[1]),
+                     binary=lambda e, a, b: apply_binop(e.op, a[0], b[0], a[1] & b[1]))  # the sparse engine's arithmetic
 
 
 def _diagonals(axes: list[str]) -> tuple[list[tuple[int, int]], list[str]]:

@@ -132,3 +132,20 @@ def test_programs_near_the_64_bit_limits_overflow_and_not() -> None:
         kinds.append("ok" if out[0] == "ok" else out[1].__name__)
     assert kinds.count("ok") >= N_EXTREME // 2
     assert kinds.count("ArithmeticOverflowError") >= N_EXTREME // 8
+
+
+@pytest.mark.parametrize("representation", ["auto", "sparse"])
+def test_an_expression_as_deep_as_it_is_long_agrees_without_recursion(representation: str) -> None:
+    """A sum of 3,000 terms and 3,001 unary minus signs (as deep as Python's recursion limit allows thrice):
+    the engine and the reference give the same tuples, and an overflow deep inside is the same error."""
+    terms = "+".join(["1"] * 3000)
+    src = (f"n(1). n(2).\np(X) :- n(Y), X is Y + {terms}.\nq(X) :- n(Y), X is {'- ' * 3001}Y.\n"
+           f"r(X) :- n(Y), X is Y * 4611686018427387904 + {terms}.\n")
+    info = analyze(parse_program(src))
+    ref = _outcome(lambda: _reference_tuples(info, "boolean"))
+    got = _outcome(lambda: _engine_tuples(Engine(info, representation=representation), Boolean()))
+    assert ref[0] == got[0] == "error" and ref[1] is got[1] and ref[2] == got[2] == 4
+    info = analyze(parse_program(src.rsplit("r(X)", 1)[0]))
+    ref, got = _reference_tuples(info, "boolean"), _engine_tuples(Engine(info, representation=representation), Boolean())
+    assert set(got["p"]) == set(ref["p"]) == {(3001,), (3002,)}
+    assert set(got["q"]) == set(ref["q"]) == {(-1,), (-2,)}
