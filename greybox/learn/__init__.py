@@ -43,7 +43,7 @@ _EXPORTS = {
     "rules_above": "learner",
     "format_rule_file": "export",
     "write_rule_file": "export",
-    "read_rule_file": "export",
+    "read_chain_rules": "export",
     "score_rules": "evaluate",
     "engine_accuracy": "evaluate",
     "derived_relations": "evaluate",

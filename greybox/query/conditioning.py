@@ -19,7 +19,7 @@ probability, max the MPE; in the max, the "none of the mentioned facts" branch t
 the group's best remaining choice (an unmentioned fact, or no fact at all).
 
 Example:
-    >>> from greybox.engine.wmc import FactWeights
+    >>> from greybox.semirings.wmc import FactWeights
     >>> w = FactWeights((0.3, 0.6), (0, 1))               # 0.3 :: a.  0.6 :: b.
     >>> a, b = frozenset({(0, True)}), frozenset({(1, True)})
     >>> round(probability([({a, b}, True)], w), 10)       # P(a or b) = 1 - 0.7 * 0.4
@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from typing import Iterable, Sequence
 
-from greybox.engine.wmc import FactWeights
+from greybox.semirings.wmc import FactWeights
 from greybox.errors import ResourceLimitError
 
 __all__ = ["Constraint", "probability", "most_probable", "mentioned_groups"]

@@ -58,7 +58,7 @@ def most_probable_explanation(session, *, max_groups: int = DEFAULT_MAX_GROUPS) 
             or a limit of the evaluation was passed.
     """
     from greybox.engine import reference
-    from greybox.engine.wmc import FactWeights
+    from greybox.semirings.wmc import FactWeights
 
     kb = session.kb
     all_facts = reference.all_facts(session.info)

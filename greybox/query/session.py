@@ -151,7 +151,7 @@ class QuerySession:
             UnknownRelationError: a name the program lacks (with the closest one as a hint).
         """
         from greybox.engine import reference
-        from greybox.engine.wmc import FactWeights
+        from greybox.semirings.wmc import FactWeights
 
         relations = self.info.relations
         if names is None:
@@ -233,7 +233,7 @@ class QuerySession:
 
     def _conditioner(self, info, facts, model=None):
         """``tag -> P(tag | evidence)``, for proof tags over ``facts``."""
-        from greybox.engine.wmc import FactWeights
+        from greybox.semirings.wmc import FactWeights
 
         weights = FactWeights.from_facts(facts)
         constraints = self.evidence_constraints(info, facts, model)

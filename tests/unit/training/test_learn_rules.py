@@ -24,7 +24,7 @@ from greybox.learn.chain_rules import ChainRule, as_chain_rule, split_chain_rule
 from greybox.learn.config import load_config
 from greybox.learn.dense import ChainRuleScorer, answer_chain, forward_chain
 from greybox.learn.evaluate import engine_accuracy, score_rules
-from greybox.learn.export import read_rule_file, write_rule_file
+from greybox.learn.export import read_chain_rules, write_rule_file
 from greybox.learn.graphs import GraphExample, count_distinct, read_graph_csv
 from greybox.learn.learner import learn_chain_rules, rules_above
 from greybox.semirings import MaxMult
@@ -269,7 +269,7 @@ def test_export_reads_back_and_passes_the_checker(tmp_path: Path) -> None:
     write_rule_file(out, rules, ["learned for a test", "second line"])
     text = out.read_text()
     assert text.startswith("% learned for a test\n% second line\n")
-    back = read_rule_file(out)
+    back = read_chain_rules(out)
     assert [r.triple for r in back] == [r.triple for r in rules]
     assert [r.weight for r in back] == pytest.approx([r.weight for r in rules], abs=5e-5)
     assert [r.distinct for r in back] == [r.distinct for r in rules]
@@ -351,7 +351,7 @@ def test_the_command_writes_the_rules_and_the_report(tmp_path: Path, capsys) -> 
     out = tmp_path / "learned.dl"
     code = greybox_main(["learn-rules", "--config", str(config), "-o", str(out), "--max-train", "50", "-q"])
     assert code == 0, capsys.readouterr().err
-    assert {r.triple for r in read_rule_file(out)} == KNOWN
+    assert {r.triple for r in read_chain_rules(out)} == KNOWN
     text = out.read_text()
     assert "% command:    greybox learn-rules --config" in text and "% weight " in text
     report = json.loads((tmp_path / "learned.dl.json").read_text())
