@@ -25,10 +25,11 @@ from greybox.learn.config import load_config
 from greybox.learn.dense import ChainRuleScorer, answer_chain, forward_chain
 from greybox.learn.evaluate import engine_accuracy, score_rules
 from greybox.learn.export import read_chain_rules, write_rule_file
-from greybox.learn.graphs import GraphExample, count_distinct, read_graph_csv
+from greybox.learn.graphs import GraphExample, count_distinct
 from greybox.learn.learner import learn_chain_rules, rules_above
 from greybox.semirings import MaxMult
 from greybox.training.learn_rules import main
+from tasks.kinship.graphs import read_clutrr_graphs
 
 ROOT = Path(__file__).resolve().parents[3]
 KINSHIP = ROOT / "knowledge" / "kinship.dl"
@@ -49,7 +50,7 @@ def _kinship():
 def test_story_edges_are_numbered_in_the_order_of_genders_on_real_rows() -> None:
     """CLUTRR's own proofs name, for every row, exactly the edges the parser reads."""
     path = CLUTRR / "1.2,1.3_train.csv"
-    examples = read_graph_csv(path, limit=300)
+    examples = read_clutrr_graphs(path, limit=300)
     with path.open(newline="") as handle:
         rows = [row for _, row in zip(range(300), csv.DictReader(handle))]
     assert len(examples) == len(rows) == 300
@@ -79,18 +80,18 @@ def _write_csv(path: Path, rows: list[dict]) -> Path:
 def test_parser_reports_bad_rows_with_their_line(tmp_path: Path) -> None:
     good = {"story_edges": "[(0, 1), (1, 2)]", "edge_types": "['father', 'son-in-law']", "query": "('A', 'C')",
             "query_edge": "(0, 2)", "target": "brother", "genders": "A:male,B:male,C:male"}
-    [ex] = read_graph_csv(_write_csv(tmp_path / "ok.csv", [good]))
+    [ex] = read_clutrr_graphs(_write_csv(tmp_path / "ok.csv", [good]))
     assert ex.edges == ((0, "father", 1), (1, "son_in_law", 2)) and ex.query == (0, 2)
     bad = {**good, "edge_types": "['father', 'cousin']"}
     with pytest.raises(ConfigError, match="unknown relation 'cousin'") as err:
-        read_graph_csv(_write_csv(tmp_path / "bad.csv", [good, bad]), relations={"father", "son_in_law", "brother"})
+        read_clutrr_graphs(_write_csv(tmp_path / "bad.csv", [good, bad]), relations={"father", "son_in_law", "brother"})
     assert err.value.line == 3 and err.value.file.endswith("bad.csv")
     mismatch = {**good, "query": "('A', 'B')"}
     with pytest.raises(ConfigError, match="query_edge"):
-        read_graph_csv(_write_csv(tmp_path / "q.csv", [mismatch]))
+        read_clutrr_graphs(_write_csv(tmp_path / "q.csv", [mismatch]))
     (tmp_path / "cols.csv").write_text("story,target\nx,son\n")
     with pytest.raises(ConfigError, match="lacks the columns"):
-        read_graph_csv(tmp_path / "cols.csv")
+        read_clutrr_graphs(tmp_path / "cols.csv")
 
 
 def test_distinct_graphs_keep_counts() -> None:
@@ -248,7 +249,7 @@ def _synthetic_rows(n: int, seed: int) -> list[dict]:
 def test_learning_recovers_exactly_the_generating_compositions(tmp_path: Path) -> None:
     dense = ChainRuleScorer.compile(parse_program(SYNTHETIC_BACKGROUND), distinct_heads=["b"])
     rows = _synthetic_rows(60, seed=0)
-    examples = read_graph_csv(_write_csv(tmp_path / "train.csv", rows), relations=dense.relations, unaries=("male",))
+    examples = read_clutrr_graphs(_write_csv(tmp_path / "train.csv", rows), relations=dense.relations, unaries=("male",))
     batches = batches_by_size(count_distinct(examples), relations=dense.relations, unaries=dense.unaries, batch_size=64)
     learned = learn_chain_rules(dense, batches, parametrization="sigmoid", epochs=60, lr=0.1, steps=2,
                                 sparsity=0.001, negative_weight=1.0)
@@ -289,7 +290,7 @@ def test_export_reads_back_and_passes_the_checker(tmp_path: Path) -> None:
 
 def test_engine_accuracy_reads_the_exported_rules(tmp_path: Path) -> None:
     dense = ChainRuleScorer.compile(parse_program(SYNTHETIC_BACKGROUND), distinct_heads=["b"])
-    examples = read_graph_csv(_write_csv(tmp_path / "t.csv", _synthetic_rows(10, seed=1)))
+    examples = read_clutrr_graphs(_write_csv(tmp_path / "t.csv", _synthetic_rows(10, seed=1)))
     out = tmp_path / "rules.dl"
     write_rule_file(out, [ChainRule(*t, distinct=t[2] == "b", weight=0.9) for t in sorted(KNOWN)])
     program = parse_program(SYNTHETIC_BACKGROUND) + parse_program(out.read_text(), file=str(out))
@@ -313,7 +314,7 @@ def _synthetic_data(tmp_path: Path) -> Path:
         ChainRule(*t, distinct=t[2] == "b").text() + "\n" for t in sorted(KNOWN)))
     config = tmp_path / "learn.yaml"
     config.write_text(
-        f"data_dir: {folder}\ntrain_file: train.csv\ntest_file: test_{{k}}.csv\ntest_ks: [2, 3]\n"
+        f"reader: tasks.kinship.graphs.ClutrrGraphs\ndata_dir: {folder}\ntrain_file: train.csv\ntest_file: test_{{k}}.csv\ntest_ks: [2, 3]\n"
         f"background: [{tmp_path / 'reference.dl'}]\nreference: {tmp_path / 'reference.dl'}\n"
         "distinct_heads: [b]\nparametrization: sigmoid\nepochs: 60\nsteps: 2\nsparsity: 0.001\nthreshold: 0.5\n")
     return config
@@ -381,3 +382,15 @@ def test_the_command_on_a_slice_of_clutrr(tmp_path: Path, capsys) -> None:
     assert data["candidates"] == 8000 and data["background"]["chain_rules_removed"] == 62
     assert data["accuracy"]["reference"]["2"] == {"n": 10, "accuracy": 1.0, "target_derived": 1.0, "nothing_derived": 0.0}
     assert KnowledgeBase.load([str(KINSHIP), str(out)], strict=False).check() == []
+
+
+def test_a_config_without_a_graph_reader_is_a_config_error(tmp_path: Path) -> None:
+    config = _synthetic_data(tmp_path)
+    config.write_text(config.read_text().replace("reader: tasks.kinship.graphs.ClutrrGraphs\n", ""))
+    with pytest.raises(ConfigError, match="names no reader of the graph files") as err:
+        load_config(config)
+    assert "tasks.kinship.graphs.ClutrrGraphs" in err.value.hint
+    config.write_text("reader: tasks.kinship.graphs.NoSuchReader\n" + config.read_text())
+    with pytest.raises(ConfigError, match="reader 'tasks.kinship.graphs.NoSuchReader' cannot be built") as err:
+        load_config(config)
+    assert err.value.line == 1
