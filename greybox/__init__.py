@@ -20,6 +20,17 @@ Example:
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # what editors and type checkers see; at run time the names load on first use
+    from greybox import errors
+    from greybox.engine.engine import Engine, InputFacts, Limits
+    from greybox.kb import KnowledgeBase
+    from greybox.lang import analyze, check_program, format_program, parse_program, parse_query
+    from greybox.neural import NeuralOutput, ReasoningModule
+    from greybox.semirings import get_semiring
+    from greybox.trace import DecisionTrace
+    from greybox.training.module import ReasoningTask
 
 __version__ = "0.1.0"
 

@@ -79,7 +79,7 @@ def digit_demo(*, epochs: int = 10) -> int:
     import torch
 
     from greybox.training.cli import lightning_main
-    from greybox.training.explain import _example, load_task, main as explain_main
+    from greybox.training.explain import example_batch, load_task, main as explain_main
 
     root = Path(__file__).resolve().parents[1]
     config = str(root / "experiments/digit_sum/sum2_digits.yaml")
@@ -104,7 +104,7 @@ def digit_demo(*, epochs: int = 10) -> int:
     index = 0
     with torch.no_grad():
         for i in range(200):
-            example, n = _example(dm, "test", i)
+            example, n = example_batch(dm, "test", i)
             codes, _ = task.predict_answers(example)
             if int(codes[0, 0]) != int(example["label"][0]):
                 index = i

@@ -396,7 +396,15 @@ def _warn_misspelt(kb) -> None:
 
 
 def _show(value) -> str:
-    return str(value) if isinstance(value, int) else (value if value.isidentifier() and value[:1].islower() else repr(value))
+    """A binding's value as the rule language writes it (one way to print a constant: the printer's).
+
+    >>> _show(3), _show("ann"), _show("Bob Jr")
+    ('3', 'ann', "'Bob Jr'")
+    """
+    from greybox.lang.ast import Const
+    from greybox.lang.printer import format_constant
+
+    return format_constant(Const(value))
 
 
 if __name__ == "__main__":  # pragma: no cover

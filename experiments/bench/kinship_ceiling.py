@@ -3,7 +3,7 @@
     .venv/bin/python experiments/bench/kinship_ceiling.py [--data-dir DIR] [--ks 2 3 ... 10] [--rules knowledge/kinship.dl]
 
 For each story of each ``1.k_test.csv``, the gold graph (``story_edges``, ``edge_types``,
-``genders``: what a perfect reader would extract; ``greybox.learn.graphs.read_graph_csv``) is
+``genders``: what a perfect reader would extract; ``tasks.kinship.graphs.read_clutrr_graphs``) is
 evaluated with the rules by greybox's engine (``greybox.learn.evaluate.derived_relations``), and
 the relations derived between the queried people are compared with the label:
 
@@ -21,6 +21,7 @@ the relations derived between the queried people are compared with the label:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -30,24 +31,25 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from greybox.learn.evaluate import derived_relations  # noqa: E402
-from greybox.learn.graphs import read_graph_csv, relation_name  # noqa: E402
+from greybox.learn.graphs import relation_name  # noqa: E402
 from tasks.kinship.data import RELATIONS  # noqa: E402
+from tasks.kinship.graphs import CLUTRR_DIR, KINSHIP_RULES, TEST_FILE, TEST_KS, read_clutrr_graphs  # noqa: E402
 
 __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data-dir", default=str(ROOT.parent / "shared/data/clutrr/data_089907f8"))
-    parser.add_argument("--ks", type=int, nargs="+", default=list(range(2, 11)))
-    parser.add_argument("--rules", default=str(ROOT / "knowledge/kinship.dl"))
+    parser.add_argument("--data-dir", default=os.path.normpath(ROOT / CLUTRR_DIR))
+    parser.add_argument("--ks", type=int, nargs="+", default=list(TEST_KS))
+    parser.add_argument("--rules", default=str(ROOT / KINSHIP_RULES))
     args = parser.parse_args(argv)
     rules = Path(args.rules).read_text()
     print("| k | stories | exact | ambiguous | missed | ceiling | what the rules leave open (label: stories) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     relations = [relation_name(r) for r in RELATIONS]
     for k in args.ks:
-        examples = read_graph_csv(Path(args.data_dir) / f"1.{k}_test.csv")
+        examples = read_clutrr_graphs(Path(args.data_dir) / TEST_FILE.format(k=k))
         exact = missed = 0
         open_sets: dict[tuple[str, ...], Counter] = defaultdict(Counter)
         for ex, derived in zip(examples, derived_relations(rules, examples, relations=relations)):

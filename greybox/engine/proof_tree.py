@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..errors import GreyboxError
-from ..lang.ast import Aggregate, Assign, Atom, Clause, Comparison
+from ..lang.ast import Aggregate, Assign, Atom, Clause, Comparison, Const
+from ..lang.printer import format_constant
 from .reference import evaluate
 from ..semirings.scalar import ScalarSemiring
 from ..semirings.wmc import FactWeights, proof_probability
@@ -194,11 +195,10 @@ def derivation_tree(info, facts: Sequence, goal_relation: str, goal_args: Sequen
 
 
 def _value(v) -> str:
-    if isinstance(v, int):
-        return str(v)
-    s = str(v)
-    plain = bool(s) and s[0].islower() and s.replace("_", "a").isalnum()
-    return s if plain or s == "_" else repr(s)
+    """A node argument as the rule language writes it; ``_`` (an argument left open) as it is."""
+    if v == "_":
+        return v
+    return format_constant(Const(v if isinstance(v, int) else str(v)))
 
 
 def _label(node: ProofNode, facts: Sequence) -> str:

@@ -77,8 +77,8 @@ from typing import Any, Sequence
 from ..errors import ArithmeticOverflowError, ArityError, ResourceLimitError, UnknownRelationError
 from ..lang.ast import Atom, Clause, Query
 from .int64 import check_facts, located
-from .reference_plan import Value, _Ctx, _Plan, _Rule, _tuple_order, value_order
-from .reference_relations import _EMPTY, _Recent, _Relation, _Stable
+from .reference_plan import ReferencePlan, ReferenceRule, RunContext, Value, tuple_order, value_order
+from .reference_relations import EMPTY, RecentView, StableView, TaggedRelation
 from ..semirings.proofs import ProofsScalar
 from ..semirings.scalar import ScalarSemiring
 from ..semirings.top_k import TopKScalar
@@ -122,7 +122,7 @@ class Model:
 
     def tuples(self, relation: str) -> list[tuple]:
         """The derived tuples of ``relation``, sorted (integers before symbols)."""
-        return sorted(self.relations.get(relation, {}), key=_tuple_order)
+        return sorted(self.relations.get(relation, {}), key=tuple_order)
 
 
 def all_facts(info, extra_facts: Sequence = ()) -> list:
@@ -201,7 +201,7 @@ class Evaluator:
     def __init__(self, info) -> None:
         self.info = info
         # the analysis turns an annotated disjunction with a body into one weighted rule per head
-        self.strata = [(stratum, [_Rule(c, stratum.relations) for c in stratum.rules]) for stratum in info.strata]
+        self.strata = [(stratum, [ReferenceRule(c, stratum.relations) for c in stratum.rules]) for stratum in info.strata]
 
     def run(
         self,
@@ -218,14 +218,14 @@ class Evaluator:
         facts = list(facts)
         check_facts(facts)
         sr = make_semiring(semiring, k=k).bind(facts)
-        ctx = _Ctx(sr, {}, max_rows=max_tuples)
+        ctx = RunContext(sr, {}, max_rows=max_tuples)
         full = ctx.full
         for name, rel_info in self.info.relations.items():
-            full[name] = _Relation(name, rel_info.arity)
+            full[name] = TaggedRelation(name, rel_info.arity)
         for f in facts:
             if f.relation is None:
                 continue
-            rel = full.setdefault(f.relation, _Relation(f.relation, len(f.args)))
+            rel = full.setdefault(f.relation, TaggedRelation(f.relation, len(f.args)))
             t = tuple(f.args)
             tag = sr.from_fact(f)
             if t in rel.tags:
@@ -306,10 +306,10 @@ def _diverged(relation: str) -> ResourceLimitError:
     )
 
 
-def _merge(rel: _Relation, to_add: dict[tuple, Any], sr: ScalarSemiring, previous: dict) -> dict[tuple, Any]:
+def _merge(rel: TaggedRelation, to_add: dict[tuple, Any], sr: ScalarSemiring, previous: dict) -> dict[tuple, Any]:
     """Add ``to_add`` into ``rel``; return ``recent`` (new tags, or increments for add-mult)."""
     recent: dict[tuple, Any] = {}
-    missing = _Stable._MISSING
+    missing = StableView._MISSING
     for t, inc in to_add.items():
         old = rel.tags.get(t)
         new = inc if old is None else sr.add(old, inc)
@@ -325,7 +325,7 @@ def _merge(rel: _Relation, to_add: dict[tuple, Any], sr: ScalarSemiring, previou
     return recent
 
 
-def _run_stratum(rules: list[_Rule], stratum, ctx: _Ctx, limits) -> None:
+def _run_stratum(rules: list[ReferenceRule], stratum, ctx: RunContext, limits) -> None:
     max_iterations, max_tuples, time_budget_s, started = limits
     sr, full = ctx.sr, ctx.full
     names = sorted(stratum.relations)
@@ -337,22 +337,22 @@ def _run_stratum(rules: list[_Rule], stratum, ctx: _Ctx, limits) -> None:
             raise _limit_error("time_budget_s", name, time_budget_s)
 
     def whole(pos: int, atom: Atom):
-        return full.get(atom.predicate, _EMPTY)
+        return full.get(atom.predicate, EMPTY)
 
     # round one: the rules that read nothing of this stratum, over everything known so far
     to_add: dict[str, dict[tuple, Any]] = {r: {} for r in names}
     for rule in rules:
         if not rule.internal:
             _accumulate(to_add[rule.clause.head.predicate], rule.heads(rule.base, ctx, whole), sr)
-    recent: dict[str, _Recent] = {}
+    recent: dict[str, RecentView] = {}
     for r in names:
         _merge(full[r], to_add[r], sr, {})
         # against an empty ``stable`` every tuple is recent, with its whole tag
-        recent[r] = _Recent(dict(full[r].tags))
+        recent[r] = RecentView(dict(full[r].tags))
         check(r)
     if not stratum.recursive:
         return
-    stable: dict[str, Any] = {r: _EMPTY for r in names}
+    stable: dict[str, Any] = {r: EMPTY for r in names}
     rounds = 0
     while any(len(recent[r]) for r in names):
         rounds += 1
@@ -367,9 +367,9 @@ def _run_stratum(rules: list[_Rule], stratum, ctx: _Ctx, limits) -> None:
                 if not len(recent[rule.clause.body[i].predicate]):
                     continue
 
-                def source_of(pos: int, atom: Atom, i: int = i, rule: _Rule = rule):
+                def source_of(pos: int, atom: Atom, i: int = i, rule: ReferenceRule = rule):
                     if atom.predicate not in stratum.relations:
-                        return full.get(atom.predicate, _EMPTY)
+                        return full.get(atom.predicate, EMPTY)
                     if pos == i:
                         return recent[atom.predicate]
                     return full[atom.predicate] if pos < i else stable[atom.predicate]
@@ -377,8 +377,8 @@ def _run_stratum(rules: list[_Rule], stratum, ctx: _Ctx, limits) -> None:
                 _accumulate(to_add[rule.clause.head.predicate], rule.heads(rule.delta[i], ctx, source_of), sr)
         for r in names:
             previous: dict[tuple, Any] = {}
-            recent[r] = _Recent(_merge(full[r], to_add[r], sr, previous))
-            stable[r] = _Stable(full[r], previous)
+            recent[r] = RecentView(_merge(full[r], to_add[r], sr, previous))
+            stable[r] = StableView(full[r], previous)
             check(r)
 
 
@@ -445,14 +445,14 @@ def _rename_query(q: Query) -> tuple[Query, tuple[str, ...]]:
 
 def _answer_tags(model: Model, q: Query, names: tuple[str, ...], max_rows: int | None = None) -> dict[tuple, Any]:
     sr = model.semiring
-    ctx = _Ctx(sr, {}, max_rows=max_rows)
+    ctx = RunContext(sr, {}, max_rows=max_rows)
     for name, tags in model.relations.items():
-        rel = ctx.full[name] = _Relation(name, len(next(iter(tags), ())))
+        rel = ctx.full[name] = TaggedRelation(name, len(next(iter(tags), ())))
         for t, tag in tags.items():
             rel.set(t, tag)
-    plan = _Plan(q.body, set(names), q.span)
+    plan = ReferencePlan(q.body, set(names), q.span)
     try:
-        rows = plan.run(ctx, lambda pos, atom: ctx.full.get(atom.predicate, _EMPTY))
+        rows = plan.run(ctx, lambda pos, atom: ctx.full.get(atom.predicate, EMPTY))
     except (ArithmeticOverflowError, ResourceLimitError) as err:
         raise located(err, q) from None
     out: dict[tuple, Any] = {}
@@ -529,5 +529,5 @@ def query(
         answers.append(
             Answer(names, key, prob, proofs, tuple(proof_probability(p, weights) for p in proofs), tag)
         )
-    answers.sort(key=lambda a: (-a.probability, _tuple_order(a.values)))
+    answers.sort(key=lambda a: (-a.probability, tuple_order(a.values)))
     return answers

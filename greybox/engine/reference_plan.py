@@ -1,27 +1,27 @@
 """The body-evaluation plan of the reference evaluator: rule bodies compiled into steps.
 
 One concept: how ``reference`` evaluates one rule body (or query) over bindings.
-A ``_Plan`` orders a body with the tensor engine's planner (``plan.order_body``)
+A ``ReferencePlan`` orders a body with the tensor engine's planner (``plan.order_body``)
 and compiles each literal into a step: ``_AtomStep`` (a join with a relation
 view), ``_NegationStep``, ``_CompareStep`` (comparisons, ``X = expr``, ``X is
 expr``) and ``_AggregateStep``. Bindings are tuples indexed by the plan's
 ``slots``; each travels with its tag, and a step maps a list of ``(binding,
-tag)`` rows to the next. ``_Rule`` holds a rule's base plan, one plan per atom of
+tag)`` rows to the next. ``ReferenceRule`` holds a rule's base plan, one plan per atom of
 its stratum (that atom first, for semi-naive rounds), and builds its head tuples.
-``_Ctx`` carries what steps need while running. The order of constants
+``RunContext`` carries what steps need while running. The order of constants
 (``value_order``) and the integer arithmetic of expressions live here too. The
 semantics of each literal are described in ``reference``.
 
 Example:
     >>> from greybox.lang.parser import parse_query
     >>> from greybox.engine.reference_semirings import make_semiring
-    >>> from greybox.engine.reference_relations import _Relation
-    >>> p = _Relation("p", 1)
+    >>> from greybox.engine.reference_relations import TaggedRelation
+    >>> p = TaggedRelation("p", 1)
     >>> for v in (1, 2, 3):
     ...     p.set((v,), True)
     >>> q = parse_query("?- p(X), X > 1, Y is X * 10.")
-    >>> plan = _Plan(q.body, {"X", "Y"}, q.span)
-    >>> ctx = _Ctx(make_semiring("boolean"), {"p": p})
+    >>> plan = ReferencePlan(q.body, {"X", "Y"}, q.span)
+    >>> ctx = RunContext(make_semiring("boolean"), {"p": p})
     >>> plan.run(ctx, lambda pos, atom: ctx.full[atom.predicate])
     [((2, 20), True), ((3, 30), True)]
 """
@@ -47,25 +47,10 @@ from ..lang.ast import (
 from ..lang.walk import fold_expr
 from . import int64
 from .plan import aggregate_groups, order_body
-from .reference_relations import _EMPTY, _Relation
+from .reference_relations import EMPTY, TaggedRelation
 from ..semirings.scalar import ScalarSemiring
 
-__all__ = [
-    "Value",
-    "Row",
-    "value_order",
-    "_tuple_order",
-    "_Fail",
-    "_compile_expr",
-    "_compare",
-    "_Ctx",
-    "_AtomStep",
-    "_NegationStep",
-    "_CompareStep",
-    "_AggregateStep",
-    "_Plan",
-    "_Rule",
-]
+__all__ = ["Value", "Row", "value_order", "tuple_order", "RunContext", "ReferencePlan", "ReferenceRule"]
 
 Value = Any  # int | str
 Row = tuple  # (binding values..., ) ; tags travel beside it
@@ -80,7 +65,7 @@ def value_order(v: Value) -> tuple:
     return (0, v, "") if isinstance(v, int) else (1, 0, str(v))
 
 
-def _tuple_order(t: tuple) -> tuple:
+def tuple_order(t: tuple) -> tuple:
     return tuple(value_order(v) for v in t)
 
 
@@ -181,10 +166,10 @@ def _too_many(what: str, limit: int, made: int | None = None) -> ResourceLimitEr
     )
 
 
-class _Ctx:
+class RunContext:
     """What steps need while running: the semiring, the complete relations, caches."""
 
-    def __init__(self, sr: ScalarSemiring, full: dict[str, _Relation], max_rows: int | None = None) -> None:
+    def __init__(self, sr: ScalarSemiring, full: dict[str, TaggedRelation], max_rows: int | None = None) -> None:
         self.sr = sr
         self.full = full
         #: the most bindings one step may make (``max_tuples``); a step stops as soon as it passes
@@ -237,7 +222,7 @@ class _AtomStep:
             ]
         return matches
 
-    def run(self, rows, ctx: _Ctx, source) -> list:
+    def run(self, rows, ctx: RunContext, source) -> list:
         sr, out = ctx.sr, []
         mul, is_zero = sr.mul, sr.is_zero
         cache: dict[tuple, list] = {}
@@ -272,7 +257,7 @@ class _NegationStep:
         given = dict(zip(self.positions, key))
         return tuple(given.get(p, "_") for p in range(len(self.lit.atom.args)))
 
-    def run(self, rows, ctx: _Ctx, source) -> list:
+    def run(self, rows, ctx: RunContext, source) -> list:
         sr, out = ctx.sr, []
         rel = ctx.full.get(self.lit.atom.predicate)
         cache: dict[tuple, Any] = {}
@@ -315,7 +300,7 @@ class _CompareStep:
         else:
             self.left, self.right = _compile_expr(left, slots), _compile_expr(right, slots)
 
-    def run(self, rows, ctx: _Ctx, source) -> list:
+    def run(self, rows, ctx: RunContext, source) -> list:
         out = []
         for b, tag in rows:
             try:
@@ -330,7 +315,7 @@ class _CompareStep:
                 continue
         return out
 
-    def _note(self, ctx: _Ctx, tag, values):
+    def _note(self, ctx: RunContext, tag, values):
         if not ctx.hooks:
             return tag
         return ctx.sr.mul(tag, ctx.sr.builtin(self.lit, values))
@@ -341,7 +326,7 @@ class _AggregateStep:
         self.lit = lit
         self.groups = aggregate_groups(lit, tuple(body), head_vars)
         self.listed = [v.name for v in lit.vars]
-        self.inner = _Plan(lit.body, set(self.groups) | set(self.listed), span)
+        self.inner = ReferencePlan(lit.body, set(self.groups) | set(self.listed), span)
         self.bound_g = [g for g in self.groups if g in slots]
         self.new_g = [g for g in self.groups if g not in slots]
         self.bound_slots = [slots[g] for g in self.bound_g]
@@ -351,13 +336,13 @@ class _AggregateStep:
         if self.result_slot is None:
             slots[lit.result.name] = len(slots)
 
-    def _table(self, ctx: _Ctx) -> dict[tuple, dict[tuple, tuple[Value, Any]]]:
+    def _table(self, ctx: RunContext) -> dict[tuple, dict[tuple, tuple[Value, Any]]]:
         """bound-group key -> (new-group values -> (result, tag))."""
         hit = ctx.cache.get(self)
         if hit is not None:
             return hit
         sr = ctx.sr
-        rows = self.inner.run(ctx, lambda pos, atom: ctx.full.get(atom.predicate, _EMPTY))
+        rows = self.inner.run(ctx, lambda pos, atom: ctx.full.get(atom.predicate, EMPTY))
         gi = [self.inner.slots[g] for g in self.groups]
         li = [self.inner.slots[v] for v in self.listed]
         distinct: dict[tuple, dict[tuple, Any]] = {}
@@ -370,7 +355,7 @@ class _AggregateStep:
         order = [self.groups.index(g) for g in self.bound_g + self.new_g]
         table: dict[tuple, dict[tuple, tuple[Value, Any]]] = {}
         for g, per in distinct.items():
-            entries = sorted(per.items(), key=lambda kv: _tuple_order(kv[0]))
+            entries = sorted(per.items(), key=lambda kv: tuple_order(kv[0]))
             value = self._value([v for v, _ in entries])
             if value is None:
                 continue
@@ -400,7 +385,7 @@ class _AggregateStep:
         pick = min if op == "min" else max
         return pick(firsts, key=value_order)
 
-    def run(self, rows, ctx: _Ctx, source) -> list:
+    def run(self, rows, ctx: RunContext, source) -> list:
         sr, out = ctx.sr, []
         table = self._table(ctx)
         empty_ok = not self.new_g and self.lit.op in ("count", "sum")
@@ -426,7 +411,7 @@ class _AggregateStep:
         return out
 
 
-class _Plan:
+class ReferencePlan:
     """A body compiled into steps; bindings are tuples indexed by ``slots``."""
 
     def __init__(self, body: Sequence[Literal], head_vars: set[str], span, first: int | None = None) -> None:
@@ -446,7 +431,7 @@ class _Plan:
             else:  # pragma: no cover - the AST has no other literal
                 raise AssertionError(f"unknown literal {lit!r}")
 
-    def run(self, ctx: _Ctx, source_of: Callable[[int, Atom], Any]) -> list:
+    def run(self, ctx: RunContext, source_of: Callable[[int, Atom], Any]) -> list:
         rows = [((), ctx.sr.one())]
         for step in self.steps:
             if not rows:
@@ -456,15 +441,15 @@ class _Plan:
         return rows
 
 
-class _Rule:
+class ReferenceRule:
     """A rule ready to run: base plan, one plan per stratum atom (that atom first), head builder."""
 
     def __init__(self, clause: Clause, stratum: frozenset[str]) -> None:
         self.clause = clause
         self.internal = [i for i, lit in enumerate(clause.body) if isinstance(lit, Atom) and lit.predicate in stratum]
         head_vars = set(clause.head.variables())
-        self.base = _Plan(clause.body, head_vars, clause.span)
-        self.delta = {i: _Plan(clause.body, head_vars, clause.span, first=i) for i in self.internal}
+        self.base = ReferencePlan(clause.body, head_vars, clause.span)
+        self.delta = {i: ReferencePlan(clause.body, head_vars, clause.span, first=i) for i in self.internal}
         for plan in [self.base, *self.delta.values()]:
             for arg in clause.head.args:
                 if isinstance(arg, Var) and arg.name not in plan.slots:
@@ -475,7 +460,7 @@ class _Rule:
                         hint=f"add a positive atom that binds {arg.name}",
                     )
 
-    def heads(self, plan: _Plan, ctx: _Ctx, source_of) -> dict[tuple, Any]:
+    def heads(self, plan: ReferencePlan, ctx: RunContext, source_of) -> dict[tuple, Any]:
         """``to_add`` of this rule: head tuple -> sum of the tags of its derivations."""
         sr = ctx.sr
         try:

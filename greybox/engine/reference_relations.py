@@ -1,24 +1,24 @@
 """Tagged relations of the reference evaluator, and the views semi-naive rounds read.
 
 One concept: where the tuples of a relation live while ``reference`` evaluates a
-program. ``_Relation`` holds every tuple with its tag (``total``), with hash
-indexes on the argument positions that joins look up; ``_Stable`` shows a
-relation as it was before the last round, ``_Recent`` the tuples that round
-changed, and ``_EMPTY`` stands for a relation with no tuples. Every view answers
+program. ``TaggedRelation`` holds every tuple with its tag (``total``), with hash
+indexes on the argument positions that joins look up; ``StableView`` shows a
+relation as it was before the last round, ``RecentView`` the tuples that round
+changed, and ``EMPTY`` stands for a relation with no tuples. Every view answers
 ``match(positions, key)`` with the ``(tuple, tag)`` pairs whose arguments at
 ``positions`` equal ``key``.
 
 Example:
-    >>> rel = _Relation("edge", 2)
+    >>> rel = TaggedRelation("edge", 2)
     >>> rel.set(("a", "b"), 0.5)
     >>> rel.set(("a", "c"), 1.0)
     >>> rel.match((0,), ("a",))
     [(('a', 'b'), 0.5), (('a', 'c'), 1.0)]
-    >>> _Stable(rel, {("a", "c"): _Stable._MISSING}).match((0,), ("a",))
+    >>> StableView(rel, {("a", "c"): StableView._MISSING}).match((0,), ("a",))
     [(('a', 'b'), 0.5)]
-    >>> _Recent({("a", "c"): 1.0}).match((0,), ("a",))
+    >>> RecentView({("a", "c"): 1.0}).match((0,), ("a",))
     [(('a', 'c'), 1.0)]
-    >>> _EMPTY.match((0,), ("a",))
+    >>> EMPTY.match((0,), ("a",))
     []
 """
 
@@ -26,13 +26,13 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-__all__ = ["_Relation", "_Stable", "_Recent", "_Empty", "_EMPTY"]
+__all__ = ["TaggedRelation", "StableView", "RecentView", "EmptyView", "EMPTY"]
 
 
 # ---------------------------------------------------------------- relations
 
 
-class _Relation:
+class TaggedRelation:
     """Tuples with tags, with hash indexes on the argument positions joins look up."""
 
     __slots__ = ("name", "arity", "tags", "_indexes")
@@ -70,12 +70,12 @@ class _Relation:
         return [(t, tags[t]) for t in self.lookup(positions, key)]
 
 
-class _Stable:
+class StableView:
     """A relation as it was before the last round: ``previous`` holds the old tags of what changed."""
 
     _MISSING = object()
 
-    def __init__(self, base: _Relation, previous: dict[tuple, Any]) -> None:
+    def __init__(self, base: TaggedRelation, previous: dict[tuple, Any]) -> None:
         self.base = base
         self.previous = previous
 
@@ -89,7 +89,7 @@ class _Stable:
         return out
 
 
-class _Recent:
+class RecentView:
     """The tuples of one round (``recent``), indexed lazily."""
 
     def __init__(self, tags: dict[tuple, Any]) -> None:
@@ -110,9 +110,9 @@ class _Recent:
         return [(t, self.tags[t]) for t in index.get(key, ())]
 
 
-class _Empty:
+class EmptyView:
     def match(self, positions, key) -> list:
         return []
 
 
-_EMPTY = _Empty()
+EMPTY = EmptyView()

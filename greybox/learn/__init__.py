@@ -1,7 +1,7 @@
 """Learning rules from data: weighted chain rules, fitted by max-mult forward chaining on graphs.
 
 * :mod:`~greybox.learn.chain_rules`: ``r3(X, Z) :- r1(X, Y), r2(Y, Z)``: recognise, remove, write;
-* :mod:`~greybox.learn.graphs`: labelled graphs with a queried pair, read from CLUTRR-style csv;
+* :mod:`~greybox.learn.graphs`: labelled graphs with a queried pair, built from a sample's edges by a data set's reader;
 * :mod:`~greybox.learn.batch`: graphs as dense tensors;
 * :mod:`~greybox.learn.dense`: the background and candidate rules evaluated densely (max-mult);
 * :mod:`~greybox.learn.learner`: a weight per candidate rule, fitted with Adam;
@@ -30,7 +30,8 @@ _EXPORTS = {
     "as_chain_rule": "chain_rules",
     "split_chain_rules": "chain_rules",
     "GraphExample": "graphs",
-    "read_graph_csv": "graphs",
+    "GraphReader": "graphs",
+    "graph_example": "graphs",
     "count_distinct": "graphs",
     "GraphBatch": "batch",
     "encode_graphs": "batch",
@@ -43,7 +44,7 @@ _EXPORTS = {
     "rules_above": "learner",
     "format_rule_file": "export",
     "write_rule_file": "export",
-    "read_rule_file": "export",
+    "read_chain_rules": "export",
     "score_rules": "evaluate",
     "engine_accuracy": "evaluate",
     "derived_relations": "evaluate",

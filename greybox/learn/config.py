@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import difflib
+import importlib
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -30,7 +31,8 @@ from greybox.errors import ConfigError
 
 __all__ = ["LearnRulesConfig", "load_config"]
 
-_DATA_HINT = "set data_dir to the CLUTRR folder; from the project root it is ../shared/data/clutrr/data_089907f8"
+_READER_HINT = "set reader to module.Class of the data set's graph reader, e.g. tasks.kinship.graphs.ClutrrGraphs"
+_DATA_HINT = "set data_dir to the folder of the graph files (relative to the project root)"
 
 
 class LearnRulesConfig(BaseModel):
@@ -38,8 +40,13 @@ class LearnRulesConfig(BaseModel):
 
     ``greybox learn-rules`` makes relative paths absolute against the project root first.
 
+    The options name no data set: a data set's config names its reader and files (e.g.
+    ``experiments/kinship/learn_rules.yaml``, with ``tasks.kinship.graphs``).
+
     Attributes:
-        data_dir: folder of the graph csv files.
+        reader: the data set's :class:`~greybox.learn.graphs.GraphReader` class, ``module.Class``
+            importable from the project root (e.g. ``tasks.kinship.graphs.ClutrrGraphs``).
+        data_dir: folder of the graph files.
         train_file: the training file inside ``data_dir``.
         test_file: name of the test file of chain length ``k`` (``{k}`` is replaced).
         test_ks: the chain lengths to test on; ``[]`` skips testing.
@@ -68,17 +75,18 @@ class LearnRulesConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    data_dir: str = "../shared/data/clutrr/data_089907f8"
-    train_file: str = "1.2,1.3_train.csv"
-    test_file: str = "1.{k}_test.csv"
-    test_ks: list[int] = Field(default_factory=lambda: list(range(2, 11)))
+    reader: str | None = None
+    data_dir: str | None = None
+    train_file: str | None = None
+    test_file: str | None = None
+    test_ks: list[int] = Field(default_factory=list)
     max_train: int | None = Field(default=None, gt=0)
     max_test_per_k: int | None = Field(default=None, gt=0)
-    background: list[str] = Field(default_factory=lambda: ["knowledge/kinship.dl"], min_length=1)
+    background: list[str] = Field(default_factory=list)
     remove_chain_rules: bool = True
-    reference: str | None = "knowledge/kinship.dl"
+    reference: str | None = None
     relations: list[str] | None = None
-    distinct_heads: list[str] = Field(default_factory=lambda: ["brother", "sister"])
+    distinct_heads: list[str] = Field(default_factory=list)
     parametrization: Literal["softmax", "sigmoid"] = "softmax"
     initial_weight: float | None = Field(default=None, gt=0.0, lt=1.0)
     epochs: int = Field(default=40, gt=0)
@@ -95,11 +103,25 @@ class LearnRulesConfig(BaseModel):
 
     def train_path(self) -> Path:
         """The training file."""
-        return Path(self.data_dir) / self.train_file
+        return Path(self.data_dir or "") / (self.train_file or "")
 
     def test_path(self, k: int) -> Path:
         """The test file of chain length ``k``."""
-        return Path(self.data_dir) / self.test_file.format(k=k)
+        return Path(self.data_dir or "") / (self.test_file or "").format(k=k)
+
+    def graph_reader(self):
+        """An instance of the ``reader`` class.
+
+        Raises:
+            ConfigError: no reader is given, or it cannot be imported or built.
+        """
+        if not self.reader:
+            raise ConfigError("the config names no reader of the graph files", hint=_READER_HINT)
+        module, _, name = self.reader.rpartition(".")
+        try:
+            return getattr(importlib.import_module(module), name)()
+        except (ImportError, AttributeError, ValueError, TypeError) as err:
+            raise ConfigError(f"reader {self.reader!r} cannot be built: {err}", hint=_READER_HINT) from None
 
 
 def _positions(text: str) -> dict[str, tuple[int, int]]:
@@ -182,10 +204,15 @@ def load_config(
 
 
 def _check_paths(config: LearnRulesConfig, file: str, positions: dict, lines: list[str]) -> None:
+    if config.data_dir is None:
+        raise _error("no data_dir given", file, None, positions, lines, _DATA_HINT)
     folder = Path(config.data_dir)
     if not folder.is_dir():
         raise _error(f"data folder not found: {config.data_dir} (resolved: {folder.resolve()})", file, "data_dir",
                      positions, lines, _DATA_HINT)
+    for key in ("train_file",) + (("test_file",) if config.test_ks else ()):
+        if getattr(config, key) is None:
+            raise _error(f"no {key} given", file, None, positions, lines, f"set {key} to a file in {config.data_dir}")
     wanted = [("train_file", config.train_path())] + [("test_file", config.test_path(k)) for k in config.test_ks]
     for key, p in wanted:
         if not p.is_file():
@@ -196,3 +223,10 @@ def _check_paths(config: LearnRulesConfig, file: str, positions: dict, lines: li
             if not Path(name).is_file():
                 raise _error(f"rule file not found: {name}", file, key, positions, lines,
                              "relative paths in a config file are relative to the project root (the folder with pyproject.toml)")
+    if not config.background:
+        raise _error("no background given", file, None, positions, lines,
+                     "set background to the rule files that declare the relations, e.g. [knowledge/kinship.dl]")
+    try:
+        config.graph_reader()
+    except ConfigError as err:
+        raise _error(err.message, file, "reader", positions, lines, err.hint) from None

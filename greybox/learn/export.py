@@ -14,7 +14,7 @@ Example:
     <BLANKLINE>
     % weight 0.9877
     grandfather(X, Z) :- father(X, Y), father(Y, Z).
-    >>> read_rule_file(path)
+    >>> read_chain_rules(path)
     [ChainRule(first='father', second='father', head='grandfather', distinct=False, weight=0.9877)]
 """
 
@@ -29,7 +29,7 @@ from greybox.errors import ConfigError
 
 from .chain_rules import ChainRule, as_chain_rule
 
-__all__ = ["format_rule_file", "write_rule_file", "read_rule_file", "WEIGHT_COMMENT"]
+__all__ = ["format_rule_file", "write_rule_file", "read_chain_rules", "WEIGHT_COMMENT"]
 
 #: the comment line above each rule: ``% weight 0.9731``
 WEIGHT_COMMENT = re.compile(r"^\s*%\s*weight\s+([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
@@ -69,7 +69,7 @@ def write_rule_file(path: str | os.PathLike, rules: Sequence[ChainRule], header:
     atomic_write_text(path, format_rule_file(rules, header))
 
 
-def read_rule_file(path: str | os.PathLike) -> list[ChainRule]:
+def read_chain_rules(path: str | os.PathLike) -> list[ChainRule]:
     """Read a learned-rule file back: its chain rules, with the weights of their comments.
 
     Args:

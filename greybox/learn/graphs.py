@@ -1,48 +1,30 @@
 """Small labelled graphs with one queried pair: the examples rules are learned from.
 
-A ``GraphExample`` is a set of facts ``r(i, j)`` between the people ``0 .. P-1`` of
-one story, unary facts such as ``male(i)``, a queried pair ``(a, b)`` and the target
-relation that holds between them. :func:`read_graph_csv` reads them from the graph
-columns of a CLUTRR csv file:
-
-* ``genders``: ``Name:label,Name:label,...``; person ``i`` is the ``i``-th name, and
-  ``label`` is a unary fact about them (``male``, ``female``);
-* ``story_edges``: ``[(i, j), ...]`` and ``edge_types``: ``['father', ...]``, the fact
-  ``father(i, j)`` ("j is the father of i") for each pair, with ``-`` read as ``_``;
-* ``query_edge``: ``(a, b)`` (else the names of ``query`` looked up in ``genders``);
-  when both are there they must agree;
-* ``target``: the relation of ``b`` to ``a``.
-
-The node numbering of ``story_edges`` is the order of ``genders``: CLUTRR's own
-proofs (``proof_state``) name, for every row, exactly these edges.
+A ``GraphExample`` is a set of facts ``r(i, j)`` between the nodes ``0 .. P-1`` of
+one sample, unary facts such as ``male(i)``, a queried pair ``(a, b)`` and the target
+relation that holds between them. :func:`graph_example` builds one from the
+``(head, relation, tail)`` edges of a sample, checking the names against the program's;
+a data set's :class:`GraphReader` (e.g. ``tasks.kinship.graphs.ClutrrGraphs``) reads
+its files into them.
 
 Example:
-    >>> import csv, io, tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "g.csv"
-    >>> with path.open("w", newline="") as f:
-    ...     w = csv.writer(f)
-    ...     _ = w.writerow(["story_edges", "edge_types", "query", "query_edge", "target", "genders"])
-    ...     _ = w.writerow(["[(0, 1), (1, 2)]", "['father', 'sister']", "('Don', 'Dot')", "(0, 2)", "aunt",
-    ...                     "Don:male,Mike:male,Dot:female"])
-    >>> [ex] = read_graph_csv(path)
+    >>> ex = graph_example(["Don", "Mike", "Dot"], [(0, "father", 1), (1, "Sister", 2)],
+    ...                    [(0, "male"), (1, "male"), (2, "female")], (0, 2), "aunt")
     >>> ex.edges, ex.query, ex.target, ex.labels
     (((0, 'father', 1), (1, 'sister', 2)), (0, 2), 'aunt', ((0, 'male'), (1, 'male'), (2, 'female')))
 """
 
 from __future__ import annotations
 
-import ast
-import csv
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from greybox.errors import ConfigError
 
-__all__ = ["GraphExample", "read_graph_csv", "count_distinct", "relation_name"]
-
-_COLUMNS = ("story_edges", "edge_types", "target", "genders")
+__all__ = ["GraphExample", "GraphReader", "graph_example", "count_distinct", "relation_name"]
 
 
 def relation_name(text: str) -> str:
@@ -56,7 +38,7 @@ def relation_name(text: str) -> str:
 
 @dataclass(frozen=True)
 class GraphExample:
-    """One story as a graph.
+    """One sample (a story, for CLUTRR) as a graph.
 
     Attributes:
         people: names; person ``i`` is ``people[i]``.
@@ -64,7 +46,7 @@ class GraphExample:
         labels: unary facts ``(i, u)``: ``u(i)``.
         query: ``(a, b)``: what is ``b`` to ``a``?
         target: the answer, a relation name.
-        k: number of edges (CLUTRR's chain length for the files of task 1).
+        k: number of edges (the chain length, where the sample is a chain).
     """
 
     people: tuple[str, ...]
@@ -84,97 +66,71 @@ class GraphExample:
         return (self.size, tuple(sorted(self.edges)), tuple(sorted(self.labels)), self.query, self.target)
 
 
-def _literal(row: dict, column: str, path: Path, line: int, example: str):
-    try:
-        return ast.literal_eval(row[column])
-    except (ValueError, SyntaxError, TypeError) as exc:
-        raise ConfigError(f"cannot read column {column!r}: {row[column]!r}", file=str(path), line=line,
-                          hint=f"the column holds a Python literal such as {example}") from exc
+class GraphReader(Protocol):
+    """How ``greybox learn-rules`` reads the graph files of a data set (``reader`` in its config).
+
+    Attributes:
+        facts: what the facts of a graph are, as the report says it.
+    """
+
+    facts: str
+
+    def read(self, path: str | Path, *, limit: int | None = None, relations: Collection[str] | None = None,
+             unaries: Collection[str] | None = None) -> list[GraphExample]:
+        """The graph examples of the file ``path`` (the first ``limit``), names checked as :func:`graph_example` does.
+
+        Raises:
+            ConfigError: the file is missing or malformed, or names an unknown relation.
+        """
+
+    def header(self, graphs: int, distinct: int) -> list[str]:
+        """Lines of the learned file's header that say what the data is (``graphs`` read, ``distinct`` shapes)."""
 
 
-def _check_name(name: str, known: Collection[str] | None, what: str, path: Path, line: int) -> str:
+def _check_name(name: str, known: Collection[str] | None, what: str, file: str | None, line: int | None) -> str:
     if known is not None and name not in known:
-        raise ConfigError(f"unknown {what} {name!r}", file=str(path), line=line,
+        raise ConfigError(f"unknown {what} {name!r}", file=file, line=line,
                           hint=f"the program knows: {', '.join(sorted(known))}; add it to the "
                           "background program or drop the row")
     return name
 
 
-def _example(row: dict, path: Path, line: int, relations, unaries) -> GraphExample:
-    people, labels = [], []
-    for i, item in enumerate(filter(None, (g.strip() for g in row["genders"].split(",")))):
-        name, _, label = item.partition(":")
-        people.append(name.strip())
-        if label.strip():
-            labels.append((i, _check_name(relation_name(label), unaries, "label", path, line)))
-    pairs = _literal(row, "story_edges", path, line, "[(0, 1), (1, 2)]")
-    kinds = _literal(row, "edge_types", path, line, "['father', 'sister']")
-    if len(pairs) != len(kinds):
-        raise ConfigError(f"{len(pairs)} story_edges but {len(kinds)} edge_types", file=str(path), line=line,
-                          hint="give one edge type per edge")
-    edges = []
-    for (i, j), kind in zip(pairs, kinds):
-        if not (0 <= i < len(people) and 0 <= j < len(people)):
-            raise ConfigError(f"edge ({i}, {j}) names a person outside 0..{len(people) - 1}", file=str(path),
-                              line=line, hint="node i of story_edges is the i-th name of the genders column")
-        edges.append((i, _check_name(relation_name(kind), relations, "relation", path, line), j))
-    by_name = row.get("query") and _literal(row, "query", path, line, "('Ann', 'Bob')")
-    if row.get("query_edge"):
-        query = tuple(_literal(row, "query_edge", path, line, "(0, 2)"))
-        if by_name and tuple(people[q] for q in query) != tuple(by_name):
-            raise ConfigError(f"query_edge {query} names {tuple(people[q] for q in query)}, query says {by_name}",
-                              file=str(path), line=line, hint="node i is the i-th name of the genders column")
-    elif by_name:
-        missing = [n for n in by_name if n not in people]
-        if missing:
-            raise ConfigError(f"queried person {missing[0]!r} is not in the genders column", file=str(path),
-                              line=line, hint="list every person of the story in the genders column")
-        query = tuple(people.index(n) for n in by_name)
-    else:
-        raise ConfigError("the row has neither query_edge nor query", file=str(path), line=line,
-                          hint="give the queried pair, e.g. query_edge (0, 2)")
-    target = _check_name(relation_name(row["target"]), relations, "relation", path, line)
-    return GraphExample(tuple(people), tuple(edges), tuple(labels), (int(query[0]), int(query[1])), target, len(edges))
-
-
-def read_graph_csv(
-    path: str | Path,
+def graph_example(
+    people: Sequence[str],
+    edges: Iterable[tuple[int, str, int]],
+    labels: Iterable[tuple[int, str]],
+    query: tuple[int, int],
+    target: str,
     *,
-    limit: int | None = None,
     relations: Collection[str] | None = None,
     unaries: Collection[str] | None = None,
-) -> list[GraphExample]:
-    """Read the graph examples of a CLUTRR-style csv file.
+    file: str | None = None,
+    line: int | None = None,
+) -> GraphExample:
+    """One sample as a ``GraphExample``, its names as :func:`relation_name` spells them and checked.
 
     Args:
-        path: the csv file.
-        limit: keep only the first ``limit`` rows.
-        relations: the binary relations allowed in edges and targets (``None``: any).
-        unaries: the unary labels allowed in ``genders`` (``None``: any).
-
-    Returns:
-        One ``GraphExample`` per row, in file order.
+        people: the nodes' names; node ``i`` is ``people[i]``.
+        edges: ``(i, r, j)``: ``r(i, j)``; ``k`` is their number.
+        labels: ``(i, u)``: ``u(i)``.
+        query, target: what is ``query[1]`` to ``query[0]``: ``target``.
+        relations: the binary relations allowed in edges and the target (``None``: any).
+        unaries: the unary labels allowed (``None``: any).
+        file, line: where the sample is, for the errors.
 
     Raises:
-        ConfigError: the file is missing, lacks a column, or a row is malformed or
-            names an unknown relation (with the row's line number).
+        ConfigError: an unknown relation or label, or an edge naming a node outside ``0 .. P-1``.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"graph file not found (resolved: {path.resolve()})", file=str(path),
-                          hint="set data_dir and the file names in the config to an existing CLUTRR folder")
-    out: list[GraphExample] = []
-    with path.open(newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in _COLUMNS if c not in (reader.fieldnames or ())]
-        if missing:
-            raise ConfigError(f"the file lacks the columns {missing}", file=str(path),
-                              hint=f"a graph file has the columns {', '.join(_COLUMNS)} and query_edge or query")
-        for line, row in enumerate(reader, start=2):
-            if limit is not None and len(out) >= limit:
-                break
-            out.append(_example(row, path, line, relations, unaries))
-    return out
+    people = tuple(people)
+    labels = tuple((i, _check_name(relation_name(u), unaries, "label", file, line)) for i, u in labels)
+    checked = []
+    for i, kind, j in edges:
+        if not (0 <= i < len(people) and 0 <= j < len(people)):
+            raise ConfigError(f"edge ({i}, {j}) names a person outside 0..{len(people) - 1}", file=file,
+                              line=line, hint="an edge (i, r, j) joins nodes of its sample, numbered from 0")
+        checked.append((i, _check_name(relation_name(kind), relations, "relation", file, line), j))
+    target = _check_name(relation_name(target), relations, "relation", file, line)
+    return GraphExample(people, tuple(checked), labels, (int(query[0]), int(query[1])), target, len(checked))
 
 
 def count_distinct(examples: Iterable[GraphExample]) -> list[tuple[GraphExample, int]]:

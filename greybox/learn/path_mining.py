@@ -45,7 +45,7 @@ from greybox.errors import ConfigError
 from .path_rules import PathRule
 
 __all__ = ["GraphIndex", "BodyMatrices", "candidate_paths", "score_rules_on_graph", "learn_path_rules",
-           "LearnedPathRules"]
+           "LearnedPathRules", "held_out_folds"]
 
 
 class GraphIndex:
@@ -279,7 +279,7 @@ class BodyMatrices:
         return int(torch.isin(keys, wanted).sum()), int(keys.numel())
 
 
-def _held_out(index: GraphIndex, matrices: BodyMatrices, folds: int, seed: int):
+def held_out_folds(index: GraphIndex, matrices: BodyMatrices, folds: int, seed: int):
     """Per fold: the body matrices of the graph without the fold's facts, and the fold's facts."""
     rng = np.random.default_rng(seed)
     fold = rng.integers(folds, size=len(index.heads))

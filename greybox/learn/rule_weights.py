@@ -29,7 +29,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from .path_mining import BodyMatrices, GraphIndex, _held_out
+from .path_mining import BodyMatrices, GraphIndex, held_out_folds
 from .path_rules import PathRule
 
 __all__ = ["fit_rule_weights"]
@@ -64,7 +64,7 @@ def fit_rule_weights(index: GraphIndex, rules: Sequence[PathRule], *, folds: int
         The rules with fitted weights rounded to 4 digits, in the order given.
     """
     matrices = BodyMatrices(index, device=device, dense_limit=dense_limit)
-    rest, held = _held_out(index, matrices, max(folds, 2), seed)[0]
+    rest, held = held_out_folds(index, matrices, max(folds, 2), seed)[0]
     known_tails, known_heads = defaultdict(set), defaultdict(set)
     for h, r, t in zip(index.heads, index.rels, index.tails):
         known_tails[(int(h), int(r))].add(int(t))

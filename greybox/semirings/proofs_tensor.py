@@ -33,7 +33,7 @@ __all__ = [
     "trim_literals",
     "sort_literals",
     "canonicalize",
-    "proof_probability",
+    "proof_probabilities",
     "rank_score",
     "rank_and_keep",
     "disjunction_probability",
@@ -136,7 +136,7 @@ def canonicalize(lits: Tensor, valid: Tensor, groups: Tensor) -> tuple[Tensor, T
     return trim_literals(sort_literals(lits)), valid
 
 
-def proof_probability(lits: Tensor, probs: Tensor, groups: Tensor) -> Tensor:
+def proof_probabilities(lits: Tensor, probs: Tensor, groups: Tensor) -> Tensor:
     """Probability of each canonical proof (1 for the empty proof; callers mask absent ones).
 
     The product over groups: ``p(f)`` for a group with positive literal ``f``,
@@ -151,7 +151,7 @@ def proof_probability(lits: Tensor, probs: Tensor, groups: Tensor) -> Tensor:
         ``(...)`` tensor of ``probs.dtype``.
 
     >>> p = torch.tensor([0.2, 0.3, 0.5])
-    >>> proof_probability(torch.tensor([[-2, -1, 3]]), p, torch.tensor([0, 0, 1])).tolist()
+    >>> proof_probabilities(torch.tensor([[-2, -1, 3]]), p, torch.tensor([0, 0, 1])).tolist()
     [0.25]
     """
     width = lits.shape[-1]
@@ -197,7 +197,7 @@ def rank_score(lits: Tensor, probs: Tensor, groups: Tensor, floor: float = 1e-12
     negative literals of a group summed in ascending fact order, so that equal
     proofs -- and every implementation that follows the same order -- get
     bit-identical scores. ``1 - sum`` at or under ``floor`` counts as 0 (the
-    group always has a fact). Not differentiable: use ``proof_probability``.
+    group always has a fact). Not differentiable: use ``proof_probabilities``.
 
     Args:
         lits: ``(..., L)`` canonical literal rows.

@@ -60,7 +60,7 @@ from .proofs_tensor import (
     canonicalize,
     disjunction_probability,
     pad_literals,
-    proof_probability,
+    proof_probabilities,
     rank_and_keep,
     trim_literals,
 )
@@ -265,7 +265,7 @@ class TopKAlgebra(Algebra):
 
     def proof_probabilities(self, a: ProofTag) -> Tensor:
         """``(N, K)`` probability of each proof on its own (0 where there is none); differentiable."""
-        p = proof_probability(a.lits, self.facts.probs, self.facts.groups)  # (N, K)
+        p = proof_probabilities(a.lits, self.facts.probs, self.facts.groups)  # (N, K)
         return torch.where(a.valid, p, 0.0)
 
     def is_zero(self, a: ProofTag) -> Tensor:

@@ -142,7 +142,7 @@ class TraceWriter(pl.Callback):
         from ..kb.atomic import atomic_write_text
         from ..trace.render_html import render_html
         from ..trace.schema import TraceBatch
-        from .explain import _task_name, describe_example
+        from .explain import describe_example, task_name_of
         from .module import ReasoningTask
         from .traces import build_trace
 
@@ -152,7 +152,7 @@ class TraceWriter(pl.Callback):
         loader = self._loader(trainer)
         dataset = loader.dataset
         collate = getattr(loader, "collate_fn", None) or default_collate  # the batches training sees
-        task_name = _task_name(trainer.datamodule) if trainer.datamodule is not None else type(pl_module).__name__
+        task_name = task_name_of(trainer.datamodule) if trainer.datamodule is not None else type(pl_module).__name__
         was_training = pl_module.training
         traces = []
         try:

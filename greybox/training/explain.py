@@ -58,7 +58,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-__all__ = ["main", "load_task", "example_batch", "describe_example", "provenance", "parse_indices", "is_wrong"]
+__all__ = ["main", "load_task", "example_batch", "describe_example", "task_name_of", "provenance", "parse_indices", "is_wrong"]
 
 
 def load_task(config: str | Sequence[str], ckpt_path: str | None, overrides: list[str]):
@@ -70,7 +70,7 @@ def load_task(config: str | Sequence[str], ckpt_path: str | None, overrides: lis
     """
     from ..errors import ConfigError
     from .checkpoints import load_checkpoint, load_weights
-    from .cli import _cli_class
+    from .cli import GreyboxCLI
 
     configs = [str(config)] if isinstance(config, (str, Path)) else [str(c) for c in config]
     for c in configs:
@@ -81,7 +81,7 @@ def load_task(config: str | Sequence[str], ckpt_path: str | None, overrides: lis
         usable = [stack.enter_context(_without_run_options(Path(c))) for c in configs]
         # the options come from `greybox explain`'s own parser, not from sys.argv
         warnings.filterwarnings("ignore", message=".*args parameter is intended to run from within Python.*")
-        cli = _cli_class()(args=[a for u in usable for a in ("--config", str(u))] + list(overrides), run=False)
+        cli = GreyboxCLI(args=[a for u in usable for a in ("--config", str(u))] + list(overrides), run=False)
     task, dm = cli.model, cli.datamodule
     if state is not None:
         load_weights(task, ckpt_path, configs, state=state)
@@ -123,7 +123,8 @@ def _without_run_options(config: Path) -> Iterator[Path]:
         yield copy
 
 
-def _task_name(dm) -> str:
+def task_name_of(dm) -> str:
+    """The task a data module belongs to: ``kinship`` for ``tasks.kinship.data.X``, else the class's name."""
     parts = type(dm).__module__.split(".")
     return parts[1] if len(parts) > 2 and parts[0] == "tasks" else type(dm).__name__
 
@@ -158,10 +159,6 @@ def example_batch(dm, split: str, index: int, dataloader: int = 0):
     if collate is None:
         from torch.utils.data import default_collate as collate
     return collate([ds[index]]), len(ds)
-
-
-def _example(dm, split: str, index: int, dataloader: int = 0):
-    return example_batch(dm, split, index, dataloader)
 
 
 def describe_example(dm, split: str, index: int, dataloader: int = 0):
@@ -276,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             looked += 1
             if args.wrong_only and is_wrong(task, example) is not True:
                 continue
-            traces.append(build_trace(task, example, task_name=_task_name(dm), split=args.split, index=i,
+            traces.append(build_trace(task, example, task_name=task_name_of(dm), split=args.split, index=i,
                                       k=args.k, why_not_answer=args.why_not,
                                       description=describe_example(dm, args.split, i, loader),
                                       proof_budget_s=args.proof_budget, provenance=origin))

@@ -7,14 +7,14 @@
 Several ``--config`` files are read in order, a later file's options replacing an
 earlier one's. Relative paths in a config file (``data_dir``, ``background``,
 ``reference``) are relative to the project root, the nearest folder above the first
-config file that holds a ``pyproject.toml``, as for ``greybox fit``; without a config,
-the defaults are relative to the project that holds the current directory.
+config file that holds a ``pyproject.toml``, as for ``greybox fit``.
 
-The facts are the graphs given in the data (CLUTRR's ``story_edges`` / ``edge_types``,
-with ``genders`` as unary facts); the supervision is the target relation of each
-queried pair; this is the setting of the published rule learners on CLUTRR (CTP,
-NeuralLP). The background program (``knowledge/kinship.dl`` without its chain rules:
-gender and inverse rules) is kept; a weight per candidate rule
+The facts are the graphs that the config's ``reader`` reads from the data (for CLUTRR,
+``tasks.kinship.graphs.ClutrrGraphs``: ``story_edges`` / ``edge_types``, with ``genders``
+as unary facts); the supervision is the target relation of each queried pair; this is
+the setting of the published rule learners on CLUTRR (CTP, NeuralLP). The background
+program (for kinship, ``knowledge/kinship.dl`` without its chain rules: gender and
+inverse rules) is kept; a weight per candidate rule
 ``r3(X, Z) :- r1(X, Y), r2(Y, Z)`` over every triple of relations is learned with
 max-mult forward chaining (``greybox.learn``); the rules above ``threshold`` are
 written to the output file, each under a ``% weight`` comment.
@@ -101,11 +101,12 @@ def run(config, output: str, command: str, log=None) -> dict:
     from greybox.learn.dense import ChainRuleScorer
     from greybox.learn.evaluate import engine_accuracy, score_rules
     from greybox.learn.export import write_rule_file
-    from greybox.learn.graphs import count_distinct, read_graph_csv
+    from greybox.learn.graphs import count_distinct
     from greybox.learn.learner import learn_chain_rules, rules_above
 
     say = log or (lambda line: None)
     started = time.monotonic()
+    reader = config.graph_reader()
     full = _read_program(config.background)
     background, removed = split_chain_rules(full, config.relations) if config.remove_chain_rules else (full, ())
     err = _first_problem(check_program(background), "the background without its chain rules must be a sound program")
@@ -113,7 +114,7 @@ def run(config, output: str, command: str, log=None) -> dict:
         raise err
     dense = ChainRuleScorer.compile(background, relations=config.relations, distinct_heads=config.distinct_heads)
 
-    train = read_graph_csv(config.train_path(), limit=config.max_train, relations=dense.relations, unaries=dense.unaries)
+    train = reader.read(config.train_path(), limit=config.max_train, relations=dense.relations, unaries=dense.unaries)
     distinct = count_distinct(train)
     batches = batches_by_size(distinct, relations=dense.relations, unaries=dense.unaries, batch_size=config.batch_size,
                               max_rounds=config.steps if config.rounds_from_edges else None)
@@ -137,8 +138,7 @@ def run(config, output: str, command: str, log=None) -> dict:
         "",
         f"command:    {command}",
         f"data:       {config.train_path()}",
-        f"            {len(train)} stories ({len(distinct)} distinct graphs); facts: each story's graph",
-        "            (story_edges, edge_types, genders); supervision: the target relation of the query",
+        *("            " + line for line in reader.header(len(train), len(distinct))),
         f"background: {background_files}" + (f" without its {len(removed)} chain rules" if config.remove_chain_rules else ""),
         f"candidates: {n_r ** 3} weighted rules w :: r3(X, Z) :- r1(X, Y), r2(Y, Z) over {n_r} relations,",
         f"            max-mult; {config.parametrization} weights, {config.epochs} epochs, lr {config.lr}, "
@@ -170,7 +170,7 @@ def run(config, output: str, command: str, log=None) -> dict:
         "output": output,
         "config": config.model_dump(),
         "data": {"train_file": str(config.train_path()), "train_graphs": len(train), "distinct_graphs": len(distinct),
-                 "facts": "the stories' graphs: story_edges + edge_types, genders as unary facts"},
+                 "facts": reader.facts},
         "background": {"files": list(config.background), "statements": len(background),
                        "chain_rules_removed": len(removed)},
         "candidates": n_r ** 3,
@@ -194,7 +194,7 @@ def run(config, output: str, command: str, log=None) -> dict:
         accuracy: dict[str, dict] = {name: {} for name in programs}
         evaluation_started = time.monotonic()
         for k in config.test_ks:
-            tests = read_graph_csv(config.test_path(k), limit=config.max_test_per_k, relations=dense.relations,
+            tests = reader.read(config.test_path(k), limit=config.max_test_per_k, relations=dense.relations,
                                    unaries=dense.unaries)
             row = []
             for name, program in programs.items():

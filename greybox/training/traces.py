@@ -50,13 +50,13 @@ from ..trace.symbolic import answer_polynomials, exact_changes, symbolic_record
 from ..trace.why_not import culprit_inputs, why_not
 from .module import ReasoningTask
 
-__all__ = ["build_trace", "format_atom"]
+__all__ = ["build_trace", "format_fact"]
 
 
-def format_atom(relation: str, args: Sequence) -> str:
+def format_fact(relation: str, args: Sequence) -> str:
     """``digit(0, 3)``; a zero-arity atom is its name.
 
-    >>> format_atom("parent", ("ann", "Bob Jr"))
+    >>> format_fact("parent", ("ann", "Bob Jr"))
     "parent(ann, 'Bob Jr')"
     """
     return Namer({}).atom(relation, args)
@@ -377,7 +377,7 @@ def build_trace(
         label_text = answers.text(label_values)
         correct = label_text == predicted
     trace = ts.DecisionTrace(
-        task=task_name, split=split, index=index, query=format_atom(qatom.predicate, [getattr(a, "name", getattr(a, "value", a)) for a in qatom.args]).replace("'", ""),
+        task=task_name, split=split, index=index, query=format_fact(qatom.predicate, [getattr(a, "name", getattr(a, "value", a)) for a in qatom.args]).replace("'", ""),
         predicted=predicted, probability=_clamp(pred_p), correct=correct, label=label_text,
         alternatives=[a for a in alternatives if a.answer != predicted], proofs=proofs,
         attributions=attributions, inputs=perceived, rules_used=rules_used,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from greybox.training.cli import _cli_class
+from greybox.training.cli import GreyboxCLI
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUTRR = ROOT.parent / "shared/data/clutrr/data_089907f8"
@@ -23,7 +23,7 @@ def test_each_kinship_variant_builds_after_the_config(variant: Path, monkeypatch
     if not CLUTRR.is_dir():
         pytest.skip(f"CLUTRR data not found at {CLUTRR}")
     monkeypatch.chdir(ROOT)
-    cli = _cli_class()(args=["--config", "experiments/kinship/clutrr.yaml", "--config", str(variant),
+    cli = GreyboxCLI(args=["--config", "experiments/kinship/clutrr.yaml", "--config", str(variant),
                              f"--data.init_args.data_dir={CLUTRR}", "--trainer.logger=false"], run=False)
     from greybox.training.finetuning import Finetuning
 

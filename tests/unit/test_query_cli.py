@@ -461,3 +461,14 @@ def test_repl_from_the_command_line(tmp_path: Path, monkeypatch, capsys) -> None
     monkeypatch.setattr("sys.stdin", io.StringIO("?- e(a, X).\n"))
     assert main(["query", str(f), "--repl"]) == 0
     assert capsys.readouterr().out.splitlines() == ["?- e(a, X).", "1. X = b    p = 0.9", "2. X = c    p = 0.6"]
+
+
+def test_bindings_are_printed_as_the_rule_language_writes_constants(tmp_path: Path, capsys) -> None:
+    f = tmp_path / "names.dl"
+    f.write_text("name(a, 'is').\nname(a, 'Ann Lee').\nname(a, 'it\\'s').\nname(a, bob).\n")
+    assert main(["query", str(f), "?- name(a, X)."]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    shown = [line.split("X = ", 1)[1].split("    p = ")[0] for line in lines]
+    assert len(shown) == 4
+    facts = parse_program("".join(f"name(a, {text}).\n" for text in shown)).statements
+    assert sorted(str(s.head.args[1].value) for s in facts) == sorted(["is", "Ann Lee", "it's", "bob"])

@@ -24,11 +24,12 @@ from greybox.learn.chain_rules import ChainRule, as_chain_rule, split_chain_rule
 from greybox.learn.config import load_config
 from greybox.learn.dense import ChainRuleScorer, answer_chain, forward_chain
 from greybox.learn.evaluate import engine_accuracy, score_rules
-from greybox.learn.export import read_rule_file, write_rule_file
-from greybox.learn.graphs import GraphExample, count_distinct, read_graph_csv
+from greybox.learn.export import read_chain_rules, write_rule_file
+from greybox.learn.graphs import GraphExample, count_distinct
 from greybox.learn.learner import learn_chain_rules, rules_above
 from greybox.semirings import MaxMult
 from greybox.training.learn_rules import main
+from tasks.kinship.graphs import read_clutrr_graphs
 
 ROOT = Path(__file__).resolve().parents[3]
 KINSHIP = ROOT / "knowledge" / "kinship.dl"
@@ -42,28 +43,7 @@ def _kinship():
     return program, background, rules
 
 
-# ---------------------------------------------------------------- the graph parser
-
-
-@needs_clutrr
-def test_story_edges_are_numbered_in_the_order_of_genders_on_real_rows() -> None:
-    """CLUTRR's own proofs name, for every row, exactly the edges the parser reads."""
-    path = CLUTRR / "1.2,1.3_train.csv"
-    examples = read_graph_csv(path, limit=300)
-    with path.open(newline="") as handle:
-        rows = [row for _, row in zip(range(300), csv.DictReader(handle))]
-    assert len(examples) == len(rows) == 300
-    for ex, row in zip(examples, rows):
-        heads, body = set(), set()
-        for step in ast.literal_eval(row["proof_state"]):
-            for head, parts in step.items():
-                heads.add(head)
-                body.update(parts)
-        leaves = {(a, r.replace("-", "_"), b) for a, r, b in body - heads}  # the facts the proof starts from
-        assert leaves == {(ex.people[i], r, ex.people[j]) for i, r, j in ex.edges}
-        assert (ex.people[ex.query[0]], ex.people[ex.query[1]]) == ast.literal_eval(row["query"])
-        assert ex.target == row["target"].replace("-", "_") and ex.k == len(ex.edges) in (2, 3)
-        assert {label for _, label in ex.labels} <= {"male", "female"} and len(ex.labels) == ex.size
+# ---------------------------------------------------------------- graphs in the csv layout of CLUTRR
 
 
 def _write_csv(path: Path, rows: list[dict]) -> Path:
@@ -74,23 +54,6 @@ def _write_csv(path: Path, rows: list[dict]) -> Path:
         for row in rows:
             writer.writerow({c: row.get(c, "") for c in columns})
     return path
-
-
-def test_parser_reports_bad_rows_with_their_line(tmp_path: Path) -> None:
-    good = {"story_edges": "[(0, 1), (1, 2)]", "edge_types": "['father', 'son-in-law']", "query": "('A', 'C')",
-            "query_edge": "(0, 2)", "target": "brother", "genders": "A:male,B:male,C:male"}
-    [ex] = read_graph_csv(_write_csv(tmp_path / "ok.csv", [good]))
-    assert ex.edges == ((0, "father", 1), (1, "son_in_law", 2)) and ex.query == (0, 2)
-    bad = {**good, "edge_types": "['father', 'cousin']"}
-    with pytest.raises(ConfigError, match="unknown relation 'cousin'") as err:
-        read_graph_csv(_write_csv(tmp_path / "bad.csv", [good, bad]), relations={"father", "son_in_law", "brother"})
-    assert err.value.line == 3 and err.value.file.endswith("bad.csv")
-    mismatch = {**good, "query": "('A', 'B')"}
-    with pytest.raises(ConfigError, match="query_edge"):
-        read_graph_csv(_write_csv(tmp_path / "q.csv", [mismatch]))
-    (tmp_path / "cols.csv").write_text("story,target\nx,son\n")
-    with pytest.raises(ConfigError, match="lacks the columns"):
-        read_graph_csv(tmp_path / "cols.csv")
 
 
 def test_distinct_graphs_keep_counts() -> None:
@@ -248,7 +211,7 @@ def _synthetic_rows(n: int, seed: int) -> list[dict]:
 def test_learning_recovers_exactly_the_generating_compositions(tmp_path: Path) -> None:
     dense = ChainRuleScorer.compile(parse_program(SYNTHETIC_BACKGROUND), distinct_heads=["b"])
     rows = _synthetic_rows(60, seed=0)
-    examples = read_graph_csv(_write_csv(tmp_path / "train.csv", rows), relations=dense.relations, unaries=("male",))
+    examples = read_clutrr_graphs(_write_csv(tmp_path / "train.csv", rows), relations=dense.relations, unaries=("male",))
     batches = batches_by_size(count_distinct(examples), relations=dense.relations, unaries=dense.unaries, batch_size=64)
     learned = learn_chain_rules(dense, batches, parametrization="sigmoid", epochs=60, lr=0.1, steps=2,
                                 sparsity=0.001, negative_weight=1.0)
@@ -269,7 +232,7 @@ def test_export_reads_back_and_passes_the_checker(tmp_path: Path) -> None:
     write_rule_file(out, rules, ["learned for a test", "second line"])
     text = out.read_text()
     assert text.startswith("% learned for a test\n% second line\n")
-    back = read_rule_file(out)
+    back = read_chain_rules(out)
     assert [r.triple for r in back] == [r.triple for r in rules]
     assert [r.weight for r in back] == pytest.approx([r.weight for r in rules], abs=5e-5)
     assert [r.distinct for r in back] == [r.distinct for r in rules]
@@ -289,7 +252,7 @@ def test_export_reads_back_and_passes_the_checker(tmp_path: Path) -> None:
 
 def test_engine_accuracy_reads_the_exported_rules(tmp_path: Path) -> None:
     dense = ChainRuleScorer.compile(parse_program(SYNTHETIC_BACKGROUND), distinct_heads=["b"])
-    examples = read_graph_csv(_write_csv(tmp_path / "t.csv", _synthetic_rows(10, seed=1)))
+    examples = read_clutrr_graphs(_write_csv(tmp_path / "t.csv", _synthetic_rows(10, seed=1)))
     out = tmp_path / "rules.dl"
     write_rule_file(out, [ChainRule(*t, distinct=t[2] == "b", weight=0.9) for t in sorted(KNOWN)])
     program = parse_program(SYNTHETIC_BACKGROUND) + parse_program(out.read_text(), file=str(out))
@@ -313,7 +276,7 @@ def _synthetic_data(tmp_path: Path) -> Path:
         ChainRule(*t, distinct=t[2] == "b").text() + "\n" for t in sorted(KNOWN)))
     config = tmp_path / "learn.yaml"
     config.write_text(
-        f"data_dir: {folder}\ntrain_file: train.csv\ntest_file: test_{{k}}.csv\ntest_ks: [2, 3]\n"
+        f"reader: tasks.kinship.graphs.ClutrrGraphs\ndata_dir: {folder}\ntrain_file: train.csv\ntest_file: test_{{k}}.csv\ntest_ks: [2, 3]\n"
         f"background: [{tmp_path / 'reference.dl'}]\nreference: {tmp_path / 'reference.dl'}\n"
         "distinct_heads: [b]\nparametrization: sigmoid\nepochs: 60\nsteps: 2\nsparsity: 0.001\nthreshold: 0.5\n")
     return config
@@ -351,7 +314,7 @@ def test_the_command_writes_the_rules_and_the_report(tmp_path: Path, capsys) -> 
     out = tmp_path / "learned.dl"
     code = greybox_main(["learn-rules", "--config", str(config), "-o", str(out), "--max-train", "50", "-q"])
     assert code == 0, capsys.readouterr().err
-    assert {r.triple for r in read_rule_file(out)} == KNOWN
+    assert {r.triple for r in read_chain_rules(out)} == KNOWN
     text = out.read_text()
     assert "% command:    greybox learn-rules --config" in text and "% weight " in text
     report = json.loads((tmp_path / "learned.dl.json").read_text())
@@ -381,3 +344,15 @@ def test_the_command_on_a_slice_of_clutrr(tmp_path: Path, capsys) -> None:
     assert data["candidates"] == 8000 and data["background"]["chain_rules_removed"] == 62
     assert data["accuracy"]["reference"]["2"] == {"n": 10, "accuracy": 1.0, "target_derived": 1.0, "nothing_derived": 0.0}
     assert KnowledgeBase.load([str(KINSHIP), str(out)], strict=False).check() == []
+
+
+def test_a_config_without_a_graph_reader_is_a_config_error(tmp_path: Path) -> None:
+    config = _synthetic_data(tmp_path)
+    config.write_text(config.read_text().replace("reader: tasks.kinship.graphs.ClutrrGraphs\n", ""))
+    with pytest.raises(ConfigError, match="names no reader of the graph files") as err:
+        load_config(config)
+    assert "tasks.kinship.graphs.ClutrrGraphs" in err.value.hint
+    config.write_text("reader: tasks.kinship.graphs.NoSuchReader\n" + config.read_text())
+    with pytest.raises(ConfigError, match="reader 'tasks.kinship.graphs.NoSuchReader' cannot be built") as err:
+        load_config(config)
+    assert err.value.line == 1
