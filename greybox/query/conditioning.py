@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from typing import Iterable, Sequence
 
-from greybox.semirings.wmc import FactWeights
+from greybox.semirings.wmc import FactWeights, independent_parts
 from greybox.errors import ResourceLimitError
 
 __all__ = ["Constraint", "probability", "most_probable", "mentioned_groups"]
@@ -246,27 +246,7 @@ class _Search:
 
     def _components(self, cs: frozenset) -> list[frozenset]:
         groups = self.w.groups
-        parent: dict[int, int] = {}
-
-        def find(x: int) -> int:
-            while parent.setdefault(x, x) != x:
-                parent[x] = parent[parent[x]]
-                x = parent[x]
-            return x
-
-        first: dict = {}
-        for c in cs:
-            gs = [groups[f] for p in c[0] for f, _ in p]
-            root = find(gs[0])
-            first[c] = root
-            for g in gs[1:]:
-                r = find(g)
-                if r != root:
-                    parent[r] = root
-        comps: dict[int, set] = {}
-        for c in cs:
-            comps.setdefault(find(first[c]), set()).add(c)
-        return [frozenset(c) for c in comps.values()]
+        return independent_parts(cs, lambda c: [groups[f] for p in c[0] for f, _ in p])
 
     def _branches(self, cs: frozenset, *, maximise: bool):
         """``(weight, (group, choice), conditioned constraints)`` for each value of the busiest group."""
