@@ -48,9 +48,9 @@ from typing import Any, Callable, Iterator
 
 from ..errors import ParseError
 from .ast import Program, Query, Statement
-from .builder import CANONICAL_COMPARISON, _Builder, _Problem
+from .builder import CANONICAL_COMPARISON, Builder, Problem
 from .gc_pause import paused_gc
-from .syntax_errors import _source_line, _syntax_error
+from .syntax_errors import source_line_of, syntax_error
 
 __all__ = ["parse_program", "parse_statement", "parse_query", "CANONICAL_COMPARISON"]
 
@@ -136,7 +136,7 @@ def parse_query(text: str, file: str | None = None) -> Query:
 # ---------------------------------------------------------------- tables
 
 
-class _Tables:
+class Tables:
     """The lexer regex and LALR(1) tables derived from ``grammar.lark`` (read-only once built)."""
 
     def __init__(self) -> None:
@@ -201,15 +201,15 @@ class _Tables:
         if rule.options.expand1 and size == 1 and not rule.alias:
             return size, gotos[origin], None  # `?rule: x` passes x through unchanged
         name = str(rule.alias or origin)
-        func = getattr(_Builder, name, None)
+        func = getattr(Builder, name, None)
         if func is None:
             raise AssertionError(f"grammar rule {name} has no builder method")
         return size, gotos[origin], func
 
 
 @lru_cache(maxsize=1)
-def _tables() -> _Tables:
-    return _Tables()
+def _tables() -> Tables:
+    return Tables()
 
 
 # ---------------------------------------------------------------- lexer
@@ -287,18 +287,18 @@ def _parse(text: str, file: str | None, start: str, at: tuple[int, int] = (1, 1)
     if not isinstance(text, str):
         raise TypeError(f"expected the source text as str, got {type(text).__name__}")
     tables = _tables()
-    builder = _Builder(file)
+    builder = Builder(file)
     with paused_gc():
         try:
             return _run(tables, _tokens(text, tables.regex, *at), start, builder)
-        except _Problem as p:
+        except Problem as p:
             raise ParseError(
                 p.message, file=file, line=p.line, column=p.column, source_line=_line_at(text, p.line, at), hint=p.hint
             ) from None
         except _SyntaxProblem as p:
             # the tokens stream by; an error message needs them all (what came before, what could follow)
             tokens = _lex(text, tables.regex, *at)
-            err = _syntax_error(tables, text, file, tokens, tokens.index(p.token), start)
+            err = syntax_error(tables, text, file, tokens, tokens.index(p.token), start)
             err.source_line = _line_at(text, err.line, at)
             raise err from None
 
@@ -308,13 +308,13 @@ def _line_at(text: str, line: int | None, at: tuple[int, int]) -> str | None:
     if line is None:
         return None
     first_line, first_column = at
-    shown = _source_line(text, line - first_line + 1)
+    shown = source_line_of(text, line - first_line + 1)
     if shown is not None and line == first_line:
         shown = " " * (first_column - 1) + shown  # keeps the caret under the right column
     return shown
 
 
-def _run(tables: _Tables, tokens: list, start: str, builder: "_Builder") -> Any:
+def _run(tables: Tables, tokens: list, start: str, builder: "Builder") -> Any:
     actions = tables.actions
     state = tables.start_states[start]
     end_state = tables.end_states[start]

@@ -1,7 +1,7 @@
 """Syntax errors: what was expected where the parser stopped, and a hint to fix it.
 
 When the LALR(1) driver in :mod:`greybox.lang.parser` meets a token it cannot
-shift or reduce, :func:`_syntax_error` replays the tables up to that token to
+shift or reduce, :func:`syntax_error` replays the tables up to that token to
 find the terminals that really fit there, names them in words, and picks a hint
 from the tokens around it (an unclosed bracket, a missing ``.`` or ``,``, ...).
 
@@ -11,12 +11,12 @@ Example:
     >>> tokens = _lex(text, _tables().regex)
     >>> tokens[3]
     ('NECK', ':-', 1, 5)
-    >>> print(_syntax_error(_tables(), text, "k.dl", tokens, 3, "program"))
+    >>> print(syntax_error(_tables(), text, "k.dl", tokens, 3, "program"))
     k.dl:1:5: unexpected ':-', expected ')', ',' or an arithmetic operator
       p(X :- q(X).
           ^
     hint: close the '(' opened at column 2
-    >>> _source_line("a.\\nb(X.", 2)
+    >>> source_line_of("a.\\nb(X.", 2)
     'b(X.'
 """
 
@@ -25,12 +25,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import ParseError
-from .builder import _WEIGHT_HINT
+from .builder import WEIGHT_HINT
 
 if TYPE_CHECKING:
-    from .parser import _Tables
+    from .parser import Tables
 
-__all__ = ["_syntax_error", "_source_line"]
+__all__ = ["syntax_error", "source_line_of"]
 
 _OPENERS = {"LPAR": "RPAR", "LSQB": "RSQB", "LBRACE": "RBRACE"}
 _CLOSERS = {v: k for k, v in _OPENERS.items()}
@@ -72,7 +72,7 @@ _STATEMENT_HINT = "a statement looks like `head :- body.`, e.g. `grandparent(X, 
 _QUERY_HINT = "a query looks like `?- parent(X, Y), X \\= Y.`"
 
 
-def _source_line(text: str, line: int | None) -> str | None:
+def source_line_of(text: str, line: int | None) -> str | None:
     if line is None or line < 1:
         return None
     lines = text.split("\n")
@@ -82,10 +82,10 @@ def _source_line(text: str, line: int | None) -> str | None:
 # ---------------------------------------------------------------- syntax errors
 
 
-def _syntax_error(tables: _Tables, text: str, file: str | None, tokens: list, index: int, start: str) -> ParseError:
+def syntax_error(tables: Tables, text: str, file: str | None, tokens: list, index: int, start: str) -> ParseError:
     tok = tokens[index]
     line, column = tok[2], tok[3]
-    source_line = _source_line(text, line)
+    source_line = source_line_of(text, line)
     viable = _viable(tables, tokens, index, start)
     expected = _expected_names(viable)
     if tok[0] == "ERROR":
@@ -110,7 +110,7 @@ def _expected_names(viable: set[str]) -> list[str]:
     return sorted(names)
 
 
-def _viable(tables: _Tables, tokens: list, index: int, start: str) -> set[str]:
+def _viable(tables: Tables, tokens: list, index: int, start: str) -> set[str]:
     """The terminals that could really come next.
 
     An LALR(1) state merges the contexts it is reached from, so its row also lists
@@ -191,7 +191,7 @@ def _token_hint(tokens: list, index: int, viable: set[str], start: str) -> str:
     if kind == "IS" or (kind == "NAME" and tok[1] == "is" and pkind):
         return "the left side of `is` must be a variable: `N is X + 1`"
     if kind == "DCOLON" or (kind in ("MINUS", "NEG_INT") and pkind in ("", "DOT") and "FLOAT" in viable):
-        return _WEIGHT_HINT
+        return WEIGHT_HINT
     if kind == "SEMI":
         return (
             "`;` only separates the heads of an annotated disjunction (`0.2 :: a ; 0.8 :: b.`); "
