@@ -13,13 +13,13 @@ Example:
     >>> from greybox.engine.engine import Engine
     >>> from greybox.semirings import AddMult
     >>> from greybox.semirings.base import FactTable
-    >>> from greybox.engine.dense.kernels import SumProduct
+    >>> from greybox.semirings.add_mult import AddMultDense
     >>> eng = Engine("s(S) :- d(0, A), d(1, B), S is A + B.", inputs={"d": 2})
     >>> rule = eng.strata[0][0][0]
     >>> from greybox.engine.dense.compile import compile_body, shape_of
     >>> plan = compile_body(rule.clause, rule.base, rule.head_vars, eng.symbols)
     >>> d = Block(torch.tensor([[[0.5, 0.5], [0.25, 0.75]]]), (0, 0))  # one sample: d(0, {0,1}), d(1, {0,1})
-    >>> kernel = SumProduct(AddMult().bind(FactTable.independent(torch.ones(1))))
+    >>> kernel = AddMultDense(AddMult().bind(FactTable.independent(torch.ones(1))))
     >>> runner = BodyRunner(kernel, OrderedDict(), 1, d.values.device, torch.float32)
     >>> out = runner.run(plan, shape_of(rule.clause, eng.symbols), {0: d, 1: d}, {}, None)
     >>> out.lo, out.values.tolist()
@@ -39,7 +39,7 @@ from torch import Tensor
 from . import intervals as iv
 from .compile import BodyPlan
 from .domains import RuleShape
-from .kernels import DenseKernel
+from ...semirings.dense import DenseKernel
 from .tape import compile_tape
 
 __all__ = ["Block", "BodyRunner", "embed"]

@@ -63,7 +63,8 @@ from .compile import (
     DenseProgram, DenseRule, DenseStratum, check_arithmetic, check_grid, compile_body, shape_of, static_ranges,
 )
 from .domains import relation_boxes
-from .kernels import DenseKernel, dot, kernel_class, row_major
+from ...semirings.dense import DenseKernel
+from .kernels import dot, kernel_class, row_major
 from .qualify import DenseUnsupportedError, static_problem
 from .result import DenseRelations
 from .total import Total, TotalBlock

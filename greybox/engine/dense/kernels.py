@@ -4,9 +4,7 @@ The kernels themselves live with their semiring, one file per family
 (``greybox.semirings.add_mult.AddMultDense``, ``max_mult.MaxMultDense``,
 ``max_min.MaxMinDense``, ``boolean.BooleanDense``, on the base
 ``greybox.semirings.dense.DenseKernel``); a semiring names its kernels in its
-``dense`` attribute and ``kernel_class`` reads it. ``DenseKernel`` is re-exported
-here for the dense modules that annotate with it, and ``SumProduct`` is the name the
-dense modules' examples use for ``AddMultDense``.
+``dense`` attribute and ``kernel_class`` reads it.
 
 Example:
     >>> from greybox.semirings import AddMult
@@ -23,14 +21,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ...semirings.add_mult import AddMultDense
 from ...semirings.base import Semiring
 from ...semirings.dense import DenseKernel
 
-__all__ = ["DenseKernel", "SumProduct", "kernel_class", "dot", "row_major"]
-
-#: the add-mult kernels, under the name the dense modules' examples use
-SumProduct = AddMultDense
+__all__ = ["kernel_class", "dot", "row_major"]
 
 
 def dot(rows: Tensor, weights: Tensor) -> Tensor:

@@ -10,8 +10,8 @@ Example:
     >>> import torch
     >>> from greybox.semirings import AddMult
     >>> from greybox.semirings.base import FactTable
-    >>> from greybox.engine.dense.kernels import SumProduct
-    >>> k = SumProduct(AddMult().bind(FactTable.independent(torch.ones(1))))
+    >>> from greybox.semirings.add_mult import AddMultDense
+    >>> k = AddMultDense(AddMult().bind(FactTable.independent(torch.ones(1))))
     >>> rels = DenseRelations(k, {"s": torch.tensor([[0.0, 0.25, 0.75]])}, {"s": ((3,), (3,))})
     >>> r = rels["s"]
     >>> r.cols.tolist(), r.tags.tolist()
@@ -27,7 +27,8 @@ import torch
 from torch import Tensor
 
 from ..relation import Relation
-from .kernels import DenseKernel, dot, row_major
+from ...semirings.dense import DenseKernel
+from .kernels import dot, row_major
 
 __all__ = ["DenseRelations"]
 

@@ -16,13 +16,13 @@ Example:
     >>> from greybox.engine.engine import Engine
     >>> from greybox.semirings import AddMult
     >>> from greybox.semirings.base import FactTable
-    >>> from greybox.engine.dense.kernels import SumProduct
+    >>> from greybox.semirings.add_mult import AddMultDense
     >>> from greybox.engine.dense.body import Block, BodyRunner
     >>> from greybox.engine.dense.compile import compile_body, shape_of
     >>> eng = Engine("s(S) :- d(0, A), d(1, B), S is A + B.", inputs={"d": 2})
     >>> rule = eng.strata[0][0][0]
     >>> plan = compile_body(rule.clause, rule.base, rule.head_vars, eng.symbols)
-    >>> kernel = SumProduct(AddMult().bind(FactTable.independent(torch.ones(1))))
+    >>> kernel = AddMultDense(AddMult().bind(FactTable.independent(torch.ones(1))))
     >>> runner = BodyRunner(kernel, OrderedDict(), 1, None, torch.float32)
     >>> d = Block(torch.ones(1, 2, 2), (0, 0))
     >>> tape = compile_tape(runner, plan, shape_of(rule.clause, eng.symbols), {0: d, 1: d}, {})

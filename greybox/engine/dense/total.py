@@ -15,9 +15,9 @@ Example:
     >>> from collections import OrderedDict
     >>> from greybox.semirings import AddMult
     >>> from greybox.semirings.base import FactTable
-    >>> from greybox.engine.dense.kernels import SumProduct
+    >>> from greybox.semirings.add_mult import AddMultDense
     >>> from greybox.engine.dense.body import Block, BodyRunner
-    >>> k = SumProduct(AddMult().bind(FactTable.independent(torch.ones(1))))
+    >>> k = AddMultDense(AddMult().bind(FactTable.independent(torch.ones(1))))
     >>> runner = BodyRunner(k, OrderedDict(), 1, None, torch.float32)
     >>> t = Total(torch.tensor([[1.0, 0.0, 0.0]]), (0,), (3,), k, runner)
     >>> recent, _ = t.merge([Block(torch.tensor([[0.5, 0.25]]), (1,))])
@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from .body import Block, BodyRunner, embed
-from .kernels import DenseKernel
+from ...semirings.dense import DenseKernel
 
 __all__ = ["Total", "TotalBlock"]
 
