@@ -60,11 +60,11 @@ def labelled_stories(path: Path, start: int, count: int) -> list[tuple[Story, li
 def _batches(stories: list[tuple[Story, list[int]]], size: int = 32):
     for i in range(0, len(stories), size):
         chunk = stories[i: i + size]
-        x = collate_stories([s for s, _ in chunk])["pairs"]  # (B, M, 5 + L)
-        y = torch.full(x.shape[:2], -1)  # (B, M)
+        x = collate_stories([s for s, _ in chunk])["pairs"]  # ItemLists (B, M) of PairText
+        y = torch.full(x.shape, -1)  # (B, M)
         for j, (_, labels) in enumerate(chunk):
             y[j, : len(labels)] = torch.tensor(labels, dtype=torch.int64)
-        yield x.flatten(0, 1), y.flatten()
+        yield x.flat(), y.flatten()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,6 +29,7 @@ from ..lang.analysis import require_bound
 from ..lang.ast import Atom, Const, Program, Var
 from ..lang.parser import parse_program, parse_query
 from ..semirings import Semiring, get_semiring
+from .items import ItemLists
 from .predicate import NeuralOutput, NeuralPredicate
 
 __all__ = ["ReasoningModule", "ReasoningOutput", "load_programs"]
@@ -128,26 +129,38 @@ class ReasoningModule(nn.Module):
         name = name or self.semiring_name
         return get_semiring(name, k=self.k) if name.replace("_", "-") == "top-k" else get_semiring(name)
 
-    def perceive(self, batch: Mapping[str, Tensor | NeuralOutput]) -> dict[str, NeuralOutput]:
-        """Run each network on its input. A tensor ``(B, M, ...)`` is read as ``M`` items per sample."""
+    def perceive(self, batch: Mapping[str, Tensor | ItemLists | NeuralOutput]) -> dict[str, NeuralOutput]:
+        """Run each network on its input. A tensor ``(B, M, ...)`` is read as ``M`` items per sample;
+        an :class:`~greybox.neural.items.ItemLists` (text, say) reaches the network as its
+        ``B * M`` items, a list, ``None`` for padding.
+
+        >>> from torch import nn
+        >>> class Length(nn.Module):  # long text or short text
+        ...     def forward(self, texts): return torch.tensor([[len(t or "") > 3, len(t or "") <= 3] for t in texts]).float()
+        >>> model = ReasoningModule("nn(len_net, [X], L, [long, short]) :: size(X, L).", {"len_net": Length()}, query="size(X, L)")
+        >>> out = model.perceive({"len_net": ItemLists([["hello", "hi"], ["hey"]])})["len_net"]
+        >>> out.items, out.probs[:, 0].tolist()
+        ((2, 2), [1.0, 0.0, 0.0, 0.0])
+        """
         outs: dict[str, NeuralOutput] = {}
         for pred in self.predicates:
             if pred.model in outs:
                 continue
             x = batch.get(pred.model)
             if x is None:
-                raise ConfigError(f"the batch has no input for network '{pred.model}'", hint=f"pass {{'{pred.model}': tensor}}")
+                raise ConfigError(f"the batch has no input for network '{pred.model}'", hint=f"pass {{'{pred.model}': tensor}} or an ItemLists")
             if isinstance(x, NeuralOutput):
                 outs[pred.model] = x
                 continue
             b, m = x.shape[:2]
-            probs = self.networks[pred.model](x.reshape(b * m, *x.shape[2:]))  # (B*M, C)
+            flat = x.flat() if isinstance(x, ItemLists) else x.reshape(b * m, *x.shape[2:])  # B*M items
+            probs = self.networks[pred.model](flat)  # (B*M, C)
             outs[pred.model] = pred.items(probs.reshape(b, m, -1))
         return outs
 
     def forward(
         self,
-        batch: Mapping[str, Tensor | NeuralOutput],
+        batch: Mapping[str, Tensor | ItemLists | NeuralOutput],
         facts: Mapping[str, InputFacts] | None = None,
         *,
         semiring: str | None = None,

@@ -55,7 +55,8 @@ class ReasoningTask(pl.LightningModule):
         networks: the perception module for each model name in the program's ``nn(...)``.
         train_query: the query whose probability is maximised.
         eval_query: the query whose most probable answer is the prediction (default: train_query).
-        inputs: batch key holding each network's input ``(B, M, ...)`` (default: ``images`` for every network).
+        inputs: batch key holding each network's input, a ``(B, M, ...)`` tensor or an ``ItemLists`` (text)
+            (default: ``images`` for every network).
         label_key: batch key of the labelled answer (for an answer-valued train_query).
         answer_key: batch key of the true answer, to score predictions (default: label_key).
         sequence_facts: relation -> batch key of ``(B, L)`` values given as facts ``rel(i, v)``.

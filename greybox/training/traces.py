@@ -503,7 +503,7 @@ def _perceived_inputs(task: ReasoningTask, example, neural, true_labels: dict[in
             cls = int(p.argmax())
             read_as = str(pred.classes[cls])
             data_uri = None
-            if x is not None and x.dim() >= 4:
+            if isinstance(x, Tensor) and x.dim() >= 4:  # images; text (an ItemLists) has its description
                 img = x[0, item].detach().float()
                 img = img.reshape(img.shape[-2], img.shape[-1])
                 img = (img - img.min()) / (img.max() - img.min()).clamp_min(1e-8)

@@ -16,9 +16,10 @@ from torch.utils.data import DataLoader, Dataset
 from greybox.errors import ConfigError
 from greybox.training.data import SeededDataModule
 from tasks.kinship.describe import describe_split
-from tasks.kinship.stories import (DATA_HINT, KINDS, NONE, PAIR_HEADER, RELATIONS, CandidatePair, Story,
-                                   collate_stories, encode_pairs, inverse_kind, inverse_of, kind_of,
-                                   names_per_sentence, parse_story, raw_sentences, read_clutrr, with_distractor)
+from tasks.kinship.stories import (DATA_HINT, KINDS, NONE, RELATIONS, CandidatePair, PairText, Story,
+                                   collate_stories, inverse_kind, inverse_of, kind_of,
+                                   names_per_sentence, pair_texts, parse_story, raw_sentences, read_clutrr,
+                                   with_distractor)
 
 __all__ = [
     "ClutrrDataModule",
@@ -36,9 +37,9 @@ __all__ = [
     "parse_story",
     "read_clutrr",
     "with_distractor",
-    "encode_pairs",
+    "PairText",
+    "pair_texts",
     "collate_stories",
-    "PAIR_HEADER",
 ]
 
 

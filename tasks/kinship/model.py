@@ -8,8 +8,8 @@ model's: the callback :class:`greybox.training.finetuning.Finetuning` freezes it
 fine-tunes it (``experiments/kinship/clutrr.yaml``). While it is frozen, each distinct
 sentence is encoded once and kept in memory.
 
-The extractor's input is one row of ``tasks.kinship.stories.encode_pairs`` per candidate
-pair (validity flag, the two names' character spans, the window's text as code points), so
+The extractor's input is a list with one ``tasks.kinship.stories.PairText`` per candidate
+pair (the window's text and the two names' character spans), ``None`` for padding, so
 that it plugs into the generic ``ReasoningTask`` as the network of the neural predicate
 ``extracted(P, R)`` of ``knowledge/kinship_read.dl`` (or, reading kinds of relation,
 ``knowledge/kinship_read_kinds.dl``).
@@ -19,8 +19,8 @@ Example:
     >>> from tasks.kinship.stories import parse_story, collate_stories
     >>> net = RelationExtractor()
     >>> s = parse_story("[Ann] is the mother of [Bob].", ("Ann", "Eve"), "mother", "Ann:female,Bob:male,Eve:female")
-    >>> x = collate_stories([s])["pairs"]          # (B, M, 5 + L)
-    >>> p = net(x.flatten(0, 1))
+    >>> x = collate_stories([s])["pairs"]          # ItemLists (B, M) of PairText
+    >>> p = net(x.flat())
     >>> p.shape, bool(torch.allclose(p.sum(1), torch.ones(2)))
     (torch.Size([2, 21]), True)
 """
@@ -31,14 +31,15 @@ import math
 import os
 import re
 from pathlib import Path
+from typing import Sequence
 
 import torch
 from torch import Tensor, nn
 
 from greybox.errors import ConfigError, ShapeError
-from tasks.kinship.stories import KINDS, NONE, PAIR_HEADER, RELATIONS, inverse_kind, kind_of
+from tasks.kinship.stories import KINDS, NONE, RELATIONS, PairText, inverse_kind, kind_of
 
-__all__ = ["RelationExtractor", "minilm_path", "load_encoder", "kinship_program", "KINSHIP_RULES", "KINSHIP_READ_RULES",
+__all__ = ["RelationExtractor", "check_pairs", "minilm_path", "load_encoder", "kinship_program", "KINSHIP_RULES", "KINSHIP_READ_RULES",
            "KINSHIP_TASK_RULES"]
 
 #: tokens kept either side of a pair's span (from its first name to its second) for the word similarities
@@ -258,41 +259,40 @@ class RelationExtractor(nn.Module):
         last = min(int(inside[-1]) + SPAN_MARGIN, len(tokens) - 1)
         return tokens[first: last + 1]
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Sequence[PairText | None]) -> Tensor:
         """Relation probabilities of candidate pairs.
 
         Args:
-            x: int64 ``(N, 5 + L)`` rows of ``encode_pairs``; rows whose flag is 0 are padding.
+            x: ``N`` pairs (``ItemLists.flat()`` of ``batch['pairs']``); ``None`` items are padding.
 
         Returns:
-            ``(N, 21)``: per valid row a distribution over ``RELATIONS`` + ``none``; padding rows are 0.
+            ``(N, 21)``: per pair a distribution over ``RELATIONS`` + ``none``; padding rows are 0.
 
         Raises:
-            ShapeError: ``x`` is not a 2-d tensor with at least the 5 header columns.
+            ShapeError: ``x`` is not a sequence of ``PairText`` (or ``None``).
         """
-        if x.dim() != 2 or x.shape[1] < PAIR_HEADER:
-            raise ShapeError(f"RelationExtractor expects (N, {PAIR_HEADER} + L) pair rows, got {tuple(x.shape)}",
-                             hint="pass batch['pairs'] flattened over its first two dimensions")
+        pairs = check_pairs(x, "RelationExtractor")
         device = self.head[0].weight.device
-        valid = (x[:, 0] == 1).nonzero().squeeze(1)  # (V,)
-        out = torch.zeros((x.shape[0], self.n_classes), device=device, dtype=self.head[0].weight.dtype)
-        if len(valid) == 0:
+        valid = [i for i, p in enumerate(pairs) if p is not None]
+        out = torch.zeros((len(pairs), self.n_classes), device=device, dtype=self.head[0].weight.dtype)
+        if not valid:
             return out
-        rows = x[valid].tolist()
-        sentences = ["".join(map(chr, (c for c in r[PAIR_HEADER:] if c))) for r in rows]
+        sentences = [pairs[i].text for i in valid]
+        # per pair [a_start, a_end, b_start, b_end]
+        rows = [[*pairs[i].first_span, *pairs[i].second_span] for i in valid]
         if self.mark_pair:
-            marked = [_mark(t, r[1:5]) for t, r in zip(sentences, rows)]
-            sentences, rows = [t for t, _ in marked], [r[:1] + spans + r[5:] for r, (_, spans) in zip(rows, marked)]
+            marked = [_mark(t, r) for t, r in zip(sentences, rows)]
+            sentences, rows = [t for t, _ in marked], [spans for _, spans in marked]
         encoded = self._encode(sentences, device)
         feats = []
         for r, (sent, tokens, offsets) in zip(rows, encoded):
-            a = self._mention(tokens, offsets, r[1], r[2])
-            b = self._mention(tokens, offsets, r[3], r[4])
-            order = torch.ones(1, device=device, dtype=a.dtype) * float(r[1] < r[3])
+            a = self._mention(tokens, offsets, r[0], r[1])
+            b = self._mention(tokens, offsets, r[2], r[3])
+            order = torch.ones(1, device=device, dtype=a.dtype) * float(r[0] < r[2])
             parts = [sent, a, b, a * b, order]
             if self.word_prior:
                 # the pair's span: from its first name to its second
-                parts.append(self._word_similarities(self._span(tokens, offsets, min(r[1], r[3]), max(r[2], r[4]))))
+                parts.append(self._word_similarities(self._span(tokens, offsets, min(r[0], r[2]), max(r[1], r[3]))))
             feats.append(torch.cat(parts))
         feats = torch.stack(feats)  # (V, F)
         logits = self.head(feats)  # (V, C)
@@ -301,7 +301,20 @@ class RelationExtractor(nn.Module):
             words = feats[:, -len(RELATIONS):]
             logits = logits + self.word_head(words - words.mean(1, keepdim=True))
         probs = torch.softmax(logits, dim=-1)  # (V, C)
-        return out.index_copy(0, valid.to(device), probs)
+        return out.index_copy(0, torch.tensor(valid, dtype=torch.int64, device=device), probs)
+
+
+def check_pairs(x: object, network: str) -> list[PairText | None]:
+    """``x`` as a list of pairs, or a ``ShapeError`` naming ``network`` when it is not one.
+
+    >>> check_pairs([None, PairText("Ann met Bob.", (0, 3), (8, 11))], "net")[1].names
+    ('Ann', 'Bob')
+    """
+    if isinstance(x, (Tensor, str)) or not isinstance(x, Sequence) or any(
+            p is not None and not isinstance(p, PairText) for p in x):
+        raise ShapeError(f"{network} expects a list of PairText (None for padding), got {type(x).__name__}",
+                         hint="pass batch['pairs'].flat(), the ItemLists of tasks.kinship.stories.collate_stories")
+    return list(x)
 
 
 def _word_votes(classes: tuple[str, ...]) -> Tensor:

@@ -43,6 +43,7 @@ from pathlib import Path
 import torch
 
 from greybox.errors import ConfigError
+from greybox.neural.items import ItemLists
 
 __all__ = [
     "RELATIONS",
@@ -58,9 +59,9 @@ __all__ = [
     "parse_story",
     "read_clutrr",
     "with_distractor",
-    "encode_pairs",
+    "PairText",
+    "pair_texts",
     "collate_stories",
-    "PAIR_HEADER",
     "DATA_HINT",
 ]
 
@@ -118,9 +119,6 @@ def inverse_of(relation: str, gender: int) -> str:
     ('nephew', 'daughter', 'husband')
     """
     return KINDS[inverse_kind(kind_of(relation))][1 - gender]
-
-#: columns before the characters in each row of ``pairs``: valid, then the character spans of both names
-PAIR_HEADER = 5
 
 _NAME = re.compile(r"\[([^\]]+)\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
@@ -363,52 +361,62 @@ def read_clutrr(path: str | Path, k: int = 0, limit: int | None = None, window: 
     return stories
 
 
-def encode_pairs(story: Story) -> torch.Tensor:
-    """``(M, PAIR_HEADER + L)`` int64 rows, one per candidate pair, that the extractor reads.
+@dataclass(frozen=True)
+class PairText:
+    """What the extractor reads of one candidate pair: the window's text and where the two names are.
 
-    A row is ``[1, a_start, a_end, b_start, b_end, c_1, ..., c_L]``: a validity flag, the
-    character spans of both names, then the sentence as unicode code points.
+    Attributes:
+        text: the window (one or more sentences, without brackets).
+        first_span, second_span: ``(start, end)`` character offsets of the pair's first and second
+            person's first mentions in ``text``.
+    """
+
+    text: str
+    first_span: tuple[int, int]
+    second_span: tuple[int, int]
+
+    @property
+    def names(self) -> tuple[str, str]:
+        """The two names as the text spells them.
+
+        >>> PairText("Ann is Bob's mother.", (0, 3), (7, 10)).names
+        ('Ann', 'Bob')
+        """
+        return self.text[slice(*self.first_span)], self.text[slice(*self.second_span)]
+
+
+def pair_texts(story: Story) -> list[PairText]:
+    """The extractor's input for each candidate pair of ``story``, in the order of ``story.pairs``.
 
     >>> s = parse_story("[A] is [B]'s son.", ("B", "C"), "son", "A:male,B:male,C:male")
-    >>> encode_pairs(s)[0, :PAIR_HEADER].tolist()
-    [1, 0, 1, 5, 6]
+    >>> pair_texts(s)[0]
+    PairText(text="A is B's son.", first_span=(0, 1), second_span=(5, 6))
     """
-    rows = []
-    for p in story.pairs:
-        chars = [ord(c) for c in story.texts[p.text]]
-        rows.append([1, *p.first_span, *p.second_span, *chars])
-    width = max((len(r) for r in rows), default=PAIR_HEADER)
-    out = torch.zeros((len(rows), width), dtype=torch.int64)
-    for i, r in enumerate(rows):
-        out[i, : len(r)] = torch.tensor(r)
-    return out
+    return [PairText(story.texts[p.text], p.first_span, p.second_span) for p in story.pairs]
 
 
-def collate_stories(stories: list[Story]) -> dict[str, torch.Tensor]:
+def collate_stories(stories: list[Story]) -> dict[str, torch.Tensor | ItemLists]:
     """Stack stories into one batch dict, padding pairs and people.
 
     Returns:
-        ``pairs`` (B, M, 5 + L) extractor input (padded rows are all 0: invalid);
+        ``pairs`` the extractor's input: an :class:`~greybox.neural.items.ItemLists` of
+        shape (B, M), per story its :func:`pair_texts` (``None`` pads);
         ``pair_first``, ``pair_second`` (B, M) person ids of each pair (-1: padding);
         ``query`` (B, 2) the queried people; ``genders`` (B, P) 1 male, 0 female, -1 padding;
         ``label`` (B,) target relation index; ``k`` (B,) chain length.
 
     >>> s = parse_story("[A] is [B]'s son.", ("B", "C"), "son", "A:male,B:male,C:male")
     >>> b = collate_stories([s, s])
-    >>> b["pairs"].shape[:2], b["query"].tolist(), b["label"].tolist()
-    (torch.Size([2, 2]), [[1, 2], [1, 2]], [2, 2])
+    >>> b["pairs"].shape, b["query"].tolist(), b["label"].tolist()
+    ((2, 2), [[1, 2], [1, 2]], [2, 2])
     """
-    encoded = [encode_pairs(s) for s in stories]
-    bsz = len(stories)
-    m = max(1, max(e.shape[0] for e in encoded))
-    width = max(e.shape[1] for e in encoded)
-    pairs = torch.zeros((bsz, m, width), dtype=torch.int64)  # (B, M, 5 + L)
+    pairs = ItemLists([pair_texts(s) for s in stories])  # (B, M) texts of the pairs
+    bsz, m = pairs.shape
     first = torch.full((bsz, m), -1, dtype=torch.int64)  # (B, M)
     second = torch.full((bsz, m), -1, dtype=torch.int64)  # (B, M)
     n_people = max(len(s.people) for s in stories)
     genders = torch.full((bsz, n_people), -1, dtype=torch.int64)  # (B, P)
-    for i, (s, e) in enumerate(zip(stories, encoded)):
-        pairs[i, : e.shape[0], : e.shape[1]] = e
+    for i, s in enumerate(stories):
         first[i, : len(s.pairs)] = torch.tensor([p.first for p in s.pairs], dtype=torch.int64)
         second[i, : len(s.pairs)] = torch.tensor([p.second for p in s.pairs], dtype=torch.int64)
         genders[i, : len(s.genders)] = torch.tensor(s.genders, dtype=torch.int64)

@@ -1,9 +1,9 @@
 """A relation extractor small enough to train inside a test: hashed words around two names.
 
-It has the contract of ``tasks.kinship.model.RelationExtractor``: it reads int64 rows of
-``tasks.kinship.data.encode_pairs`` (validity flag, the two names' character spans, the
-window's text as code points) and returns ``(N, 21)`` probabilities over the 20 CLUTRR
-relations and ``none``, zeros for padding rows. Instead of a pretrained encoder it reads
+It has the contract of ``tasks.kinship.model.RelationExtractor``: it reads a list of
+``tasks.kinship.data.PairText`` (the window's text and the two names' character spans),
+``None`` for padding, and returns ``(N, 21)`` probabilities over the 20 CLUTRR relations
+and ``none``, zeros for padding rows. Instead of a pretrained encoder it reads
 a bag of hashed features built from a small vocabulary of family words (``father``,
 ``sister``, ``his``, ``'s``, ...): those between the two names, single and in pairs, the
 few just before and after them, which name comes first and whether a sentence ends
@@ -16,8 +16,8 @@ Example:
     >>> net = TinyRelationExtractor(buckets=64)
     >>> s = parse_story("[Ann] is the mother of [Bob]. [Cid] is his son.", ("Ann", "Cid"), "grandson",
     ...                 "Ann:female,Bob:male,Cid:male", window=1)
-    >>> x = collate_stories([s])["pairs"].flatten(0, 1)        # (2, 5 + L): Ann and Bob, Bob and Ann
-    >>> x = torch.cat([x, torch.zeros_like(x[:1])])              # and one padding row
+    >>> x = collate_stories([s])["pairs"].flat()              # 2 pairs: Ann and Bob, Bob and Ann
+    >>> x = [*x, None]                                          # and one padding item
     >>> p = net(x)
     >>> p.shape, p.sum(1).round().tolist()
     (torch.Size([3, 21]), [1.0, 1.0, 0.0])
@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import re
 import zlib
+from typing import Sequence
 
 import torch
 from torch import Tensor, nn
 
-from greybox.errors import ShapeError
-from tasks.kinship.data import NONE, PAIR_HEADER, RELATIONS
+from tasks.kinship.data import NONE, RELATIONS, PairText
+from tasks.kinship.model import check_pairs
 
 __all__ = ["TinyRelationExtractor", "pair_features"]
 
@@ -87,7 +88,7 @@ class TinyRelationExtractor(nn.Module):
         buckets: size of the hashed feature space.
 
     Raises:
-        ShapeError: (in ``forward``) the input is not ``(N, 5 + L)`` pair rows.
+        ShapeError: (in ``forward``) the input is not a list of ``PairText`` (or ``None``).
     """
 
     n_classes = len(RELATIONS) + 1
@@ -99,31 +100,27 @@ class TinyRelationExtractor(nn.Module):
         nn.init.zeros_(self.weights.weight)  # every class equally likely before training
         self.bias = nn.Parameter(torch.zeros(self.n_classes))
         self.classes = (*RELATIONS, NONE)
-        self._cache: dict[tuple, list[int]] = {}  # row -> hashed feature ids (rows repeat every epoch)
+        self._cache: dict[PairText, list[int]] = {}  # pair -> hashed feature ids (pairs repeat every epoch)
 
-    def _ids(self, row: list[int]) -> list[int]:
-        key = tuple(row)
-        ids = self._cache.get(key)
+    def _ids(self, pair: PairText) -> list[int]:
+        ids = self._cache.get(pair)
         if ids is None:
-            text = "".join(map(chr, (c for c in row[PAIR_HEADER:] if c)))
-            feats = pair_features(text, (row[1], row[2]), (row[3], row[4]))
+            feats = pair_features(pair.text, pair.first_span, pair.second_span)
             # crc32, not hash(): the ids must be the same in every process for a checkpoint to mean anything
             ids = [zlib.crc32(f.encode()) % self.buckets for f in feats]
-            self._cache[key] = ids
+            self._cache[pair] = ids
         return ids
 
-    def forward(self, x: Tensor) -> Tensor:
-        """``(N, 5 + L)`` int64 pair rows -> ``(N, 21)`` probabilities (zeros for rows whose flag is 0)."""
-        if x.dim() != 2 or x.shape[1] < PAIR_HEADER:
-            raise ShapeError(f"TinyRelationExtractor expects (N, {PAIR_HEADER} + L) pair rows, got {tuple(x.shape)}",
-                             hint="pass batch['pairs'] flattened over its first two dimensions")
+    def forward(self, x: Sequence[PairText | None]) -> Tensor:
+        """``N`` pairs -> ``(N, 21)`` probabilities (zeros for ``None`` items, the padding)."""
+        pairs = check_pairs(x, "TinyRelationExtractor")
         device = self.bias.device
-        valid = (x[:, 0] == 1).nonzero().squeeze(1)  # (V,)
-        out = torch.zeros((x.shape[0], self.n_classes), device=device, dtype=self.bias.dtype)  # (N, 21)
-        if len(valid) == 0:
+        valid = [i for i, p in enumerate(pairs) if p is not None]
+        out = torch.zeros((len(pairs), self.n_classes), device=device, dtype=self.bias.dtype)  # (N, 21)
+        if not valid:
             return out
-        ids = [self._ids(r) for r in x[valid].tolist()]
+        ids = [self._ids(pairs[i]) for i in valid]
         flat = torch.tensor([i for row in ids for i in row], dtype=torch.int64, device=device)  # (F,)
         offsets = torch.tensor([0, *[len(r) for r in ids[:-1]]], dtype=torch.int64, device=device).cumsum(0)  # (V,)
         probs = torch.softmax(self.weights(flat, offsets) + self.bias, dim=-1)  # (V, 21)
-        return out.index_copy(0, valid.to(device), probs)
+        return out.index_copy(0, torch.tensor(valid, dtype=torch.int64, device=device), probs)

@@ -23,7 +23,7 @@ from torch import nn
 
 from greybox.trace.schema import DecisionTrace
 from greybox.training.module import ReasoningTask
-from tasks.kinship.data import NONE, PAIR_HEADER, RELATIONS, collate_stories, parse_story
+from tasks.kinship.data import NONE, RELATIONS, PairText, collate_stories, parse_story
 
 __all__ = ["STORY", "READINGS", "KINSHIP", "READ", "GLUE", "StatedRelations", "kinship_task", "named_kinship_trace"]
 
@@ -42,24 +42,21 @@ READINGS = {("Donald", "Michael"): {"father": 0.9, "son": 0.05, NONE: 0.05},
 
 
 class StatedRelations(nn.Module):
-    """Reads each pair row's two names and returns the table's distribution for them (else ``none``)."""
+    """Reads each pair's two names and returns the table's distribution for them (else ``none``)."""
 
     def __init__(self, readings: dict[tuple[str, str], dict[str, float]]) -> None:
         super().__init__()
         self.readings = readings
         self.classes = (*RELATIONS, NONE)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = torch.zeros(x.shape[0], len(self.classes))
-        for i, row in enumerate(x.tolist()):
-            if row[0] != 1:
+    def forward(self, x: list[PairText | None]) -> torch.Tensor:
+        out = torch.zeros(len(x), len(self.classes))
+        for i, pair in enumerate(x):
+            if pair is None:
                 continue  # padding
-            text = "".join(chr(c) for c in row[PAIR_HEADER:] if c)
-            pair = (text[row[1]:row[2]], text[row[3]:row[4]])
-            for cls, p in self.readings.get(pair, {NONE: 1.0}).items():
+            for cls, p in self.readings.get(pair.names, {NONE: 1.0}).items():
                 out[i, self.classes.index(cls)] = p
         return out
-
 
 def kinship_task(readings: dict[tuple[str, str], dict[str, float]] | None = None) -> ReasoningTask:
     """The kinship program (max-mult, as in ``experiments/kinship/clutrr.yaml``) over the fixed extractor."""

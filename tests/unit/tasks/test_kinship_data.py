@@ -7,11 +7,11 @@ import csv
 from pathlib import Path
 
 import pytest
-import torch
 
 from greybox.errors import ConfigError
-from tasks.kinship.data import (PAIR_HEADER, RELATIONS, ClutrrDataModule, collate_stories, encode_pairs,
-                                parse_story, read_clutrr)
+from greybox.neural.items import ItemLists
+from tasks.kinship.data import (RELATIONS, ClutrrDataModule, PairText, collate_stories, pair_texts, parse_story,
+                                read_clutrr)
 
 ROOT = Path(__file__).resolve().parents[3]
 CLUTRR = ROOT.parent / "shared/data/clutrr/data_089907f8"
@@ -66,23 +66,22 @@ def test_unknown_target_and_unnamed_query_are_config_errors() -> None:
         parse_story("[A] and [B] ate.", ("A", "Zed"), "son", "A:male,B:male")
 
 
-def test_encode_pairs_rows_hold_spans_and_sentence() -> None:
+def test_pair_texts_hold_the_window_and_both_names_spans() -> None:
     s = parse_story(STORY, ("Donald", "Dorothy"), "aunt", "Donald:male,Michael:male,Dorothy:female", window=1)
-    rows = encode_pairs(s)
-    assert rows.shape[0] == len(s.pairs)
-    row = rows[2].tolist()
-    text = "".join(chr(c) for c in row[PAIR_HEADER:] if c)
-    assert text == s.texts[1] == s.sentences[1]
-    assert row[0] == 1 and text[row[1]:row[2]] == "Michael" and text[row[3]:row[4]] == "Donald"
+    pairs = pair_texts(s)
+    assert len(pairs) == len(s.pairs)
+    assert isinstance(pairs[2], PairText)
+    assert pairs[2].text == s.texts[1] == s.sentences[1]
+    assert pairs[2].names == ("Michael", "Donald")
 
 
 def test_collate_pads_pairs_and_people() -> None:
     big = parse_story(STORY, ("Donald", "Dorothy"), "aunt", "Donald:male,Michael:male,Dorothy:female", window=1)
     small = parse_story("[A] is [B]'s son.", ("B", "C"), "son", "A:male,B:female,C:male")
     b = collate_stories([big, small])
-    assert b["pairs"].shape[:2] == (2, 4)
+    assert isinstance(b["pairs"], ItemLists) and b["pairs"].shape == (2, 4)
     assert b["pair_first"].tolist() == [[2, 1, 1, 0], [0, 1, -1, -1]]
-    assert b["pairs"][1, 2:].abs().sum() == 0  # padding rows are invalid (flag 0)
+    assert b["pairs"].flat()[4:] == [*pair_texts(small), None, None]  # the small story padded with None
     assert b["genders"].tolist() == [[1, 1, 0], [1, 0, 1]]
     assert b["query"].tolist() == [[0, 2], [1, 2]]
     assert b["label"].tolist() == [RELATIONS.index("aunt"), RELATIONS.index("son")]
@@ -150,7 +149,7 @@ def test_data_module_splits_and_one_test_loader_per_k() -> None:
     assert len(loaders) == 2
     batch = next(iter(loaders[1]))
     assert batch["k"].tolist() == [10] * 5
-    assert batch["pairs"].dtype == torch.int64 and batch["pairs"].shape[0] == 5
+    assert isinstance(batch["pairs"], ItemLists) and batch["pairs"].shape[0] == 5
     train_ids = {id(s) for s in dm.splits["train"]}
     assert not train_ids & {id(s) for s in dm.splits["val"]}
 

@@ -14,7 +14,7 @@ from greybox.errors import ConfigError
 from greybox.neural.predicate import NeuralOutput
 from greybox.training.finetuning import Finetuning
 from greybox.training.module import ReasoningTask
-from tasks.kinship.data import PAIR_HEADER, RELATIONS, collate_stories, parse_story
+from tasks.kinship.data import RELATIONS, PairText, collate_stories, parse_story
 from tasks.kinship.model import (KINSHIP_READ_RULES, KINSHIP_RULES, KINSHIP_TASK_RULES, RelationExtractor, kinship_program,
                                  minilm_path)
 
@@ -36,12 +36,17 @@ class NamedSecondIsFather(nn.Module):
         super().__init__()
         self.sharpness = nn.Parameter(torch.tensor(4.0))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        logits = torch.zeros(x.shape[0], len(RELATIONS) + 1)
-        says_father = (x[:, 3] < x[:, 1]).float()
+    def forward(self, x: list[PairText | None]) -> torch.Tensor:
+        logits = torch.zeros(len(x), len(RELATIONS) + 1)
+        says_father = torch.tensor([float(p is not None and p.second_span[0] < p.first_span[0]) for p in x])
         logits[:, RELATIONS.index("father")] = self.sharpness * says_father
         logits[:, -1] = self.sharpness * (1 - says_father)
-        return torch.softmax(logits, -1) * (x[:, :1] == 1)
+        return torch.softmax(logits, -1) * _real(x)
+
+
+def _real(x: list[PairText | None]) -> torch.Tensor:
+    """``(N, 1)``: 1 for a pair, 0 for padding."""
+    return torch.tensor([[p is not None] for p in x])
 
 
 def _task(net: nn.Module, semiring: str = "max-mult") -> ReasoningTask:
@@ -81,10 +86,11 @@ def test_extractor_gives_a_distribution_per_valid_pair_and_zeros_for_padding(ext
     other = parse_story("[Ann] and her son [Tom] and his wife [Eve] ate.", ("Ann", "Kim"), "daughter",
                         "Ann:female,Tom:male,Eve:female,Kim:female", window=1)
     batch = collate_stories([STORY, other])
-    x = batch["pairs"].flatten(0, 1)  # (B*M, 5 + L)
+    x = batch["pairs"].flat()  # B*M pairs, None for padding
     p = extractor(x)
     assert p.shape == (2 * 6, 21)
-    valid = x[:, 0] == 1
+    valid = _real(x)[:, 0]
+    assert int(valid.sum()) == 4 + 6
     assert torch.allclose(p[valid].sum(1), torch.ones(int(valid.sum())))
     assert p[~valid].abs().sum() == 0
     # each distinct sentence was encoded once
@@ -92,16 +98,18 @@ def test_extractor_gives_a_distribution_per_valid_pair_and_zeros_for_padding(ext
 
 
 def test_extractor_reads_both_names_so_direction_matters(extractor: RelationExtractor) -> None:
-    x = collate_stories([STORY])["pairs"][0]  # pairs (Dan, Bob) then (Bob, Dan) of one sentence
+    x = collate_stories([STORY])["pairs"].flat()  # pairs (Dan, Bob) then (Bob, Dan) of one sentence
     p = extractor.eval()(x[:2])
     assert not torch.allclose(p[0], p[1])
 
 
-def test_extractor_rejects_rows_without_the_header(extractor: RelationExtractor) -> None:
+def test_extractor_rejects_what_is_not_a_list_of_pairs(extractor: RelationExtractor) -> None:
     from greybox.errors import ShapeError
 
-    with pytest.raises(ShapeError, match=r"expects \(N, 5 \+ L\) pair rows"):
-        extractor(torch.zeros(3, PAIR_HEADER - 1, dtype=torch.int64))
+    with pytest.raises(ShapeError, match=r"expects a list of PairText \(None for padding\), got Tensor"):
+        extractor(torch.zeros(3, 4, dtype=torch.int64))
+    with pytest.raises(ShapeError, match=r"expects a list of PairText"):
+        extractor(["Bob is the father of Dan."])
 
 
 def test_perception_gives_one_neural_output_row_per_candidate_pair() -> None:
@@ -207,7 +215,7 @@ def test_extractor_takes_its_class_list_and_a_prior_on_none() -> None:
     net = RelationExtractor(hidden=8, classes=kinds, none_prior=0.6, dropout=0.0).eval()
     assert net.classes == tuple(kinds) and net.n_classes == 4
     with torch.no_grad():
-        p = net(collate_stories([STORY])["pairs"][0])  # (M, 4): both orders of two pairs
+        p = net(collate_stories([STORY])["pairs"].flat())  # (M, 4): both orders of two pairs
     assert p.shape == (4, 4)
     # the bias alone gives none 0.6; the random first layer moves it a little
     assert 0.4 < float(p[:, -1].mean()) < 0.8
@@ -220,14 +228,14 @@ def test_extractor_takes_its_class_list_and_a_prior_on_none() -> None:
 class NamedSecondIsParent(nn.Module):
     """The kinds reading of ``NamedSecondIsFather``: `parent` when the second person is named first."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: list[PairText | None]) -> torch.Tensor:
         from tasks.kinship.data import KINDS
 
-        probs = torch.zeros(x.shape[0], len(KINDS) + 1)
-        says_parent = x[:, 3] < x[:, 1]
+        probs = torch.zeros(len(x), len(KINDS) + 1)
+        says_parent = torch.tensor([p is not None and p.second_span[0] < p.first_span[0] for p in x])
         probs[says_parent, list(KINDS).index("parent")] = 0.9
         probs[:, -1] = 1.0 - probs[:, :-1].sum(1)
-        return probs * (x[:, :1] == 1)
+        return probs * _real(x)
 
 
 @pytest.mark.parametrize(("cid", "answer"), [("male", "grandfather"), ("female", "grandmother")])
@@ -246,7 +254,7 @@ def test_kinds_reading_takes_the_gender_from_the_story(cid: str, answer: str) ->
 
 def test_marked_pairs_are_read_from_their_own_copy_of_the_window() -> None:
     net = _frozen(RelationExtractor(hidden=8, mark_pair=True, word_prior=True)).eval()
-    x = collate_stories([STORY])["pairs"][0]  # (Dan, Bob), (Bob, Dan), (Bob, Cid), (Cid, Bob)
+    x = collate_stories([STORY])["pairs"].flat()  # (Dan, Bob), (Bob, Dan), (Bob, Cid), (Cid, Bob)
     p = net(x)
     assert p.shape == (4, 21) and torch.allclose(p.sum(1), torch.ones(4))
     # one encoding per pair: the window with the pair's names as X and Y, the other names kept
@@ -261,7 +269,7 @@ def test_word_anchor_starts_the_reader_at_the_relation_words_meaning() -> None:
     net = RelationExtractor(hidden=8, mark_pair=True, word_prior=True, word_anchor=10.0, classes=kinds).eval()
     story = parse_story("[Ann] went out with her brother [Bob]. [Cid] is the grandfather of [Dan].", ("Ann", "Dan"),
                         "grandson", "Ann:female,Bob:male,Cid:male,Dan:male", window=1, one_direction=True)
-    x = collate_stories([story])["pairs"].flatten(0, 1)  # (2, 5 + L)
+    x = collate_stories([story])["pairs"].flat()  # 2 pairs
     with torch.no_grad():
         probs = net(x)  # (2, 11)
     read = [kinds[i] for i in probs.argmax(1).tolist()]
@@ -275,7 +283,7 @@ def test_word_anchor_starts_the_reader_at_the_relation_words_meaning() -> None:
 
 
 def test_fine_tuned_encoder_trains_with_its_dropout_and_a_frozen_one_without() -> None:
-    x = collate_stories([STORY])["pairs"].flatten(0, 1)  # (2, 5 + L)
+    x = collate_stories([STORY])["pairs"].flat()  # the story's pairs
     opt = lambda net: torch.optim.Adam([p for p in net.parameters() if p.requires_grad])  # noqa: E731
     tuned = RelationExtractor(hidden=8, dropout=0.0)
     callback = Finetuning(module="encoder", unfreeze_at_epoch=0)
