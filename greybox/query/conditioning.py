@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from typing import Iterable, Sequence
 
-from greybox.semirings.wmc import FactWeights, independent_parts
+from greybox.semirings.wmc import FactWeights, condition_dnf, independent_parts
 from greybox.errors import ResourceLimitError
 
 __all__ = ["Constraint", "probability", "most_probable", "mentioned_groups"]
@@ -273,23 +273,8 @@ def _condition(cs: frozenset, g: int, holds: int | None, groups) -> frozenset | 
     """The constraints once group ``g`` is fixed (``holds`` is its fact that holds, or None)."""
     out = set()
     for dnf, want in cs:
-        kept = set()
-        true = False
-        for p in dnf:
-            keep = []
-            ok = True
-            for f, pos in p:
-                if groups[f] != g:
-                    keep.append((f, pos))
-                elif (f == holds) != pos:
-                    ok = False
-                    break
-            if not ok:
-                continue
-            if not keep:
-                true = True
-                break
-            kept.add(frozenset(keep))
+        kept = condition_dnf(dnf, g, holds, groups)
+        true = frozenset() in kept
         if true:
             if not want:
                 return None

@@ -47,6 +47,7 @@ __all__ = [
     "satisfied",
     "wmc",
     "independent_parts",
+    "condition_dnf",
     "Weights",
     "count_models",
 ]
@@ -318,22 +319,7 @@ class _Counter:
         return total
 
     def _condition(self, dnf: frozenset, g: int, holds: int | None) -> frozenset:
-        groups = self.w.groups
-        out = set()
-        for p in dnf:
-            keep = []
-            ok = True
-            for f, pos in p:
-                if groups[f] != g:
-                    keep.append((f, pos))
-                elif (f == holds) != pos:
-                    ok = False
-                    break
-            if ok:
-                if not keep:
-                    return frozenset([frozenset()])
-                out.add(frozenset(keep))
-        return frozenset(out)
+        return condition_dnf(dnf, g, holds, self.w.groups)
 
 
 def independent_parts(items: Iterable, groups_of) -> list[frozenset]:
@@ -349,8 +335,8 @@ def independent_parts(items: Iterable, groups_of) -> list[frozenset]:
     Returns:
         The parts, in the order of their first item.
 
-    >>> independent_parts(["ab", "c", "bd"], lambda s: list(s))
-    [frozenset({'ab', 'bd'}), frozenset({'c'})]
+    >>> [sorted(part) for part in independent_parts(["ab", "c", "bd"], lambda s: list(s))]
+    [['ab', 'bd'], ['c']]
     """
     parent: dict = {}
 
@@ -373,3 +359,30 @@ def independent_parts(items: Iterable, groups_of) -> list[frozenset]:
     for item, root in first.items():
         parts.setdefault(find(root), set()).add(item)
     return [frozenset(p) for p in parts.values()]
+
+
+def condition_dnf(dnf: frozenset, group: int, holds: int | None, groups) -> frozenset:
+    """The proofs ``dnf`` once the facts of ``group`` are fixed: ``holds`` is the one that holds (or None).
+
+    A proof that needs another choice of the group is dropped; the others lose the group's
+    literals. A proof left with no literal holds outright: the result is then the set of the empty proof.
+
+    >>> groups = {1: 0, 2: 0, 3: 1}
+    >>> sorted(map(sorted, condition_dnf(frozenset({frozenset({(1, True), (3, True)}), frozenset({(2, True)})}), 0, 1, groups)))
+    [[(3, True)]]
+    >>> condition_dnf(frozenset({frozenset({(2, True)})}), 0, 2, groups)
+    frozenset({frozenset()})
+    """
+    out = set()
+    for proof in dnf:
+        keep = []
+        for f, pos in proof:
+            if groups[f] != group:
+                keep.append((f, pos))
+            elif (f == holds) != pos:
+                break
+        else:
+            if not keep:
+                return frozenset([frozenset()])
+            out.add(frozenset(keep))
+    return frozenset(out)
