@@ -36,6 +36,7 @@ from typing import Iterator, Union
 __all__ = [
     "Span",
     "NO_SPAN",
+    "expr_leaves",
     "Var",
     "Const",
     "BinOp",
@@ -175,9 +176,16 @@ def _dedupe(names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _expr_variables(expr: "Expr") -> tuple[str, ...]:
-    """The variable names of ``expr`` in reading order, each once (no recursion)."""
-    names: dict[str, None] = {}
+def expr_leaves(expr: "Expr") -> list[Union[Var, Const]]:
+    """The variables and constants of ``expr``, left to right, with repeats (no recursion).
+
+    The one leaf walk of the language (re-exported by :mod:`greybox.lang.walk`).
+
+    Example:
+        >>> expr_leaves(BinOp("-", Var("A"), Neg(BinOp("*", Const(2), Var("A")))))
+        [Var(name='A'), Const(value=2), Var(name='A')]
+    """
+    out: list = []
     stack = [expr]
     while stack:
         e = stack.pop()
@@ -187,9 +195,14 @@ def _expr_variables(expr: "Expr") -> tuple[str, ...]:
             stack.append(e.left)
         elif cls is Neg:
             stack.append(e.operand)
-        elif cls is Var:
-            names[e.name] = None
-    return tuple(names)
+        else:
+            out.append(e)
+    return out
+
+
+def _expr_variables(expr: "Expr") -> tuple[str, ...]:
+    """The variable names of ``expr`` in reading order, each once (no recursion)."""
+    return tuple(dict.fromkeys(e.name for e in expr_leaves(expr) if e.__class__ is Var))
 
 
 def _expr_equal(a: "Expr", b: object) -> bool:

@@ -22,33 +22,11 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from .ast import BinOp, Const, Expr, Neg, Var
+from .ast import BinOp, Const, Expr, Neg, Var, expr_leaves
 
 __all__ = ["expr_leaves", "expr_vars", "expr_depth", "fold_expr"]
 
 T = TypeVar("T")
-
-
-def expr_leaves(expr: Expr) -> list[Var | Const]:
-    """The variables and constants of ``expr``, left to right, with repeats.
-
-    Example:
-        >>> expr_leaves(BinOp("-", Var("A"), Neg(BinOp("*", Const(2), Var("A")))))
-        [Var(name='A'), Const(value=2), Var(name='A')]
-    """
-    out: list = []
-    stack = [expr]
-    while stack:
-        e = stack.pop()
-        cls = e.__class__
-        if cls is BinOp:
-            stack.append(e.right)
-            stack.append(e.left)
-        elif cls is Neg:
-            stack.append(e.operand)
-        else:
-            out.append(e)
-    return out
 
 
 def expr_vars(expr: Expr) -> list[Var]:
