@@ -1,7 +1,8 @@
 """Neural predicates and ``ReasoningModule``: perception -> facts -> engine -> answers, as an ``nn.Module``."""
 
 from .items import ItemLists
+from .logical_forms import Literal, Reading
 from .module import ReasoningModule, ReasoningOutput
 from .predicate import NeuralOutput, NeuralPredicate
 
-__all__ = ["ItemLists", "ReasoningModule", "ReasoningOutput", "NeuralOutput", "NeuralPredicate"]
+__all__ = ["ItemLists", "Literal", "Reading", "ReasoningModule", "ReasoningOutput", "NeuralOutput", "NeuralPredicate"]
