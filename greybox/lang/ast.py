@@ -123,8 +123,31 @@ class Const:
         return ()
 
 
-@dataclass(frozen=True, slots=True)
-class BinOp:
+class _CompoundExpr:
+    """What ``BinOp`` and ``Neg`` share: every walk over them is iterative, not recursive.
+
+    Expressions can be nested thousands of levels deep (a sum of 10,000 terms is a chain of
+    10,000 BinOps), so everything that walks one does it with an explicit stack rather than
+    by recursion, which would pass Python's recursion limit.
+    """
+
+    __slots__ = ()
+
+    def variables(self) -> tuple[str, ...]:
+        return _expr_variables(self)
+
+    def __eq__(self, other: object) -> bool:
+        return _expr_equal(self, other)
+
+    def __hash__(self) -> int:
+        return _expr_hash(self)
+
+    def __repr__(self) -> str:
+        return _expr_repr(self)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class BinOp(_CompoundExpr):
     """Integer arithmetic ``left op right``; ``op`` is one of ``ARITHMETIC_OPS``."""
 
     op: str
@@ -132,40 +155,13 @@ class BinOp:
     right: "Expr"
     span: Span = _span()
 
-    # Expressions can be nested thousands of levels deep (a sum of 10,000 terms is a
-    # chain of 10,000 BinOps), so everything that walks one does it with an explicit
-    # stack rather than by recursion, which would pass Python's recursion limit.
-    def variables(self) -> tuple[str, ...]:
-        return _expr_variables(self)
 
-    def __eq__(self, other: object) -> bool:
-        return _expr_equal(self, other)
-
-    def __hash__(self) -> int:
-        return _expr_hash(self)
-
-    def __repr__(self) -> str:
-        return _expr_repr(self)
-
-
-@dataclass(frozen=True, slots=True)
-class Neg:
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Neg(_CompoundExpr):
     """Unary minus ``-expr``."""
 
     operand: "Expr"
     span: Span = _span()
-
-    def variables(self) -> tuple[str, ...]:
-        return _expr_variables(self)
-
-    def __eq__(self, other: object) -> bool:
-        return _expr_equal(self, other)
-
-    def __hash__(self) -> int:
-        return _expr_hash(self)
-
-    def __repr__(self) -> str:
-        return _expr_repr(self)
 
 
 Term = Union[Var, Const]
