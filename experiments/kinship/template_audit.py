@@ -1,0 +1,377 @@
+"""What the sentences of CLUTRR's test stories say about their chain edges: one verdict per template.
+
+    .venv/bin/python experiments/kinship/template_audit.py build [--ckpt_path CKPT] [--sample 150]
+    .venv/bin/python experiments/kinship/template_audit.py summary
+
+CLUTRR's stories are stitched from crowd-written sentences whose names are filled in per
+story, and a sentence written for one relation is reused in many stories. Some of them say
+something else than the graph they are used for: "[Kenneth] took his favorite son [Kevin]"
+serves the edge ``son(Kevin, Kenneth)`` (Kenneth is Kevin's son). This script lists, for every
+chain edge ``(A, r, B)`` of every test story (``story_edges`` / ``edge_types``: B is A's r),
+the sentence that states it, masks its names into a *template* (A's name -> ``[A]``, B's ->
+``[B]``, anyone else's -> ``[C]``, ``[D]``, ... in order of mention) and groups the edges by
+(template, relation). ``experiments/kinship/template_audit.tsv`` holds one row per group,
+with the verdict of a person who read the template:
+
+* ``graph``: the sentence states r (B is A's r, in whatever words or order);
+* ``inverse``: the roles are swapped: the sentence says A is B's r-kind ("[A] took his son [B]"
+  for ``son(B, A)``);
+* ``other``: another relation; ``states`` names the kind of relation B is to A by the text
+  (``parent``, ``sibling``, ... as :data:`tasks.kinship.data.KINDS`);
+* ``none``: the sentence does not say how the two are related;
+* empty: not read (``status`` says ``not read``).
+
+``build`` recomputes the groups from the data and keeps every verdict already in the file;
+``status`` marks the groups to read (``read``: misread by the model with probability above
+0.9 at some edge, with ``--ckpt_path``, or used by at least ``--min-edges`` test edges), a
+seeded random sample of the others (``sampled``) and the rest (``not read``). ``summary``
+prints the counts and a Wilson interval on the share of misstated templates among the unread
+ones, from the sample. :func:`text_edges` applies the verdicts to a story's graph (what
+``experiments/bench/kinship_text_ceiling.py`` runs the rules on).
+
+Example:
+    >>> template_of("[Kenneth] took his favorite son [Kevin] out, [Ann] said.", "Kevin", "Kenneth")
+    '[B] took his favorite son [A] out, [C] said.'
+    >>> segments("[Ann] ate. [Bob] [Cid] sang! [Dan] and [Eve] left")
+    ['[Ann] ate.', '[Bob]', '[Cid] sang!', '[Dan] and [Eve] left']
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import hashlib
+import math
+import random
+import re
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from greybox.errors import ConfigError  # noqa: E402
+from tasks.kinship.stories import KINDS, _NAME, inverse_kind, kind_of, raw_sentences  # noqa: E402
+
+__all__ = ["ChainEdge", "AuditRow", "VERDICTS", "segments", "template_of", "story_edges", "test_edges",
+           "read_audit", "write_audit", "text_edges", "wilson", "main"]
+
+#: the audit file, from the project root
+AUDIT_FILE = "experiments/kinship/template_audit.tsv"
+DATA_DIR = "../shared/data/clutrr/data_089907f8"
+TEST_FILE = "1.{k}_test.csv"
+TEST_KS = tuple(range(2, 11))
+#: what a template may say about its edge
+VERDICTS = ("graph", "inverse", "other", "none")
+_COLUMNS = ("id", "edges", "relation", "verdict", "states", "status", "selected", "misread", "template")
+_SEGMENT_END = re.compile(r"(?<=\])\s+(?=\[)")  # "... [Scott] [Joy] had ...": a full stop left out
+
+
+def segments(story: str) -> list[str]:
+    """The story's sentences (:func:`tasks.kinship.stories.raw_sentences`), also cut between two names
+    with nothing between them, where CLUTRR's text lost a full stop."""
+    return [part for raw in raw_sentences(story) for part in _SEGMENT_END.split(raw) if part]
+
+
+def template_of(text: str, a: str, b: str) -> str:
+    """``text`` with A's name as ``[A]``, B's as ``[B]`` and the others' as ``[C]``, ``[D]``, ... in order."""
+    others: dict[str, str] = {}
+
+    def mask(m: re.Match) -> str:
+        name = m.group(1)
+        if name == a:
+            return "[A]"
+        if name == b:
+            return "[B]"
+        return "[" + others.setdefault(name, chr(ord("C") + len(others))) + "]"
+
+    return _NAME.sub(mask, text.strip())
+
+
+def template_id(template: str, relation: str) -> str:
+    """A short stable key of a (template, relation) group."""
+    return hashlib.sha1(f"{template}\t{relation}".encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class ChainEdge:
+    """One chain edge of one test story: ``relation(a, b)``, b is a's relation.
+
+    Attributes:
+        k: the story's file (``1.k_test.csv``); row: its row (0-based, file order).
+        a, b: person indices (the order of the ``genders`` column); names: the story's names.
+        relation: the graph's relation (``son_in_law`` spelling).
+        text: the first sentence that names both, else the fewest consecutive sentences that do
+            (brackets kept); ``""`` when the story does not name both.
+        template: ``text`` masked by :func:`template_of`.
+    """
+
+    k: int
+    row: int
+    a: int
+    b: int
+    relation: str
+    text: str
+    template: str
+
+    @property
+    def key(self) -> str:
+        """The id of its (template, relation) group."""
+        return template_id(self.template, self.relation)
+
+
+def _stating_text(parts: list[str], a: str, b: str) -> str:
+    named = [set(_NAME.findall(p)) for p in parts]
+    for i, names in enumerate(named):  # the first sentence that names both: the one a reader reads
+        if {a, b} <= names:
+            return parts[i]
+    for width in range(2, len(parts) + 1):  # else the fewest consecutive ones ("... his son. [Don] is the son's name.")
+        for i in range(len(parts) - width + 1):
+            if {a, b} <= set().union(*named[i:i + width]):
+                return " ".join(parts[i:i + width])
+    return ""
+
+
+def story_edges(row: dict[str, str], k: int, index: int) -> list[ChainEdge]:
+    """The chain edges of one CLUTRR row, each with the text that states it.
+
+    >>> row = {"story": "[Kenneth] took his favorite son [Kevin]. [Ann] is [Kevin]'s mother.",
+    ...        "genders": "Kevin:male,Kenneth:male,Ann:female", "story_edges": "[(0, 1), (0, 2)]",
+    ...        "edge_types": "['son', 'mother']"}
+    >>> [(e.relation, e.template) for e in story_edges(row, 2, 0)]
+    [('son', '[B] took his favorite son [A].'), ('mother', "[B] is [A]'s mother.")]
+    """
+    people = [g.split(":")[0].strip() for g in row["genders"].split(",") if g.strip()]
+    parts = segments(row["story"])
+    out = []
+    for (i, j), relation in zip(ast.literal_eval(row["story_edges"]), ast.literal_eval(row["edge_types"])):
+        relation = relation.replace("-", "_")
+        text = _stating_text(parts, people[i], people[j])
+        template = template_of(text, people[i], people[j]) if text else "(the story does not name both)"
+        out.append(ChainEdge(k, index, i, j, relation, text, template))
+    return out
+
+
+def test_edges(data_dir: str | Path, ks=TEST_KS) -> dict[int, list[tuple[dict[str, str], list[ChainEdge]]]]:
+    """Per k, per test story (file order): its row and its chain edges.
+
+    Raises:
+        ConfigError: a test file is missing.
+    """
+    out = {}
+    for k in ks:
+        path = Path(data_dir) / TEST_FILE.format(k=k)
+        if not path.is_file():
+            raise ConfigError(f"CLUTRR test file not found (resolved: {path.resolve()})", file=str(path),
+                              hint="pass the CLUTRR folder with --data-dir")
+        with path.open(newline="") as f:
+            rows = list(csv.DictReader(f))
+        out[k] = [(row, story_edges(row, k, i)) for i, row in enumerate(rows)]
+    return out
+
+
+@dataclass
+class AuditRow:
+    """One (template, relation) group of the audit file; see the module's docstring for the columns."""
+
+    id: str
+    edges: int
+    relation: str
+    verdict: str
+    states: str
+    status: str
+    selected: str
+    misread: str
+    template: str
+
+
+def read_audit(path: str | Path) -> dict[str, AuditRow]:
+    """The audit file's rows by id, verdicts checked.
+
+    Raises:
+        ConfigError: a verdict is not one of :data:`VERDICTS`, or ``other`` lacks the kind it states.
+    """
+    path = Path(path)
+    if not path.is_file():
+        return {}
+    rows = {}
+    with path.open(newline="") as f:
+        for line, rec in enumerate(csv.DictReader(f, delimiter="\t"), start=2):
+            row = AuditRow(**{c: rec[c] for c in _COLUMNS if c != "edges"}, edges=int(rec["edges"]))
+            if row.verdict and row.verdict not in VERDICTS:
+                raise ConfigError(f"unknown verdict {row.verdict!r}", file=str(path), line=line,
+                                  hint=f"one of {', '.join(VERDICTS)}, or empty when not read")
+            if row.verdict == "other" and row.states not in KINDS:
+                raise ConfigError(f"verdict 'other' states {row.states!r}, not a kind of relation", file=str(path),
+                                  line=line, hint=f"name what B is to A by the text: one of {', '.join(KINDS)}")
+            rows[row.id] = row
+    return rows
+
+
+def write_audit(path: str | Path, rows: list[AuditRow]) -> None:
+    """Write the rows, most used first (then by template), so that the file is the same for the same data."""
+    rows = sorted(rows, key=lambda r: (-r.edges, r.template, r.relation))
+    with Path(path).open("w", newline="") as f:
+        w = csv.writer(f, delimiter="\t", lineterminator="\n")
+        w.writerow(_COLUMNS)
+        for r in rows:
+            w.writerow([getattr(r, c) for c in _COLUMNS])
+
+
+def text_edges(edges: list[ChainEdge], genders: list[str], audit: dict[str, AuditRow]) -> list[tuple[int, str, int]]:
+    """The story's graph as its sentences state it: each edge replaced by what its template's verdict says.
+
+    ``graph`` and unread templates keep the edge; ``inverse`` states A as B's r-kind (gendered by A);
+    ``other`` states B as A's ``states`` kind (gendered by B); ``none`` drops the edge.
+
+    >>> e = ChainEdge(2, 0, 0, 1, "son", "", "[B] took his son [A].")
+    >>> text_edges([e], ["male", "male"], {e.key: AuditRow(e.key, 1, "son", "inverse", "", "read", "", "", "")})
+    [(1, 'son', 0)]
+    """
+    out = []
+    for e in edges:
+        row = audit.get(e.key)
+        verdict = row.verdict if row is not None and row.verdict else "graph"
+        if verdict == "graph":
+            out.append((e.a, e.relation, e.b))
+        elif verdict == "inverse":
+            out.append((e.b, KINDS[kind_of(e.relation)][genders[e.a] != "male"], e.a))
+        elif verdict == "other":
+            out.append((e.a, KINDS[row.states][genders[e.b] != "male"], e.b))
+    return out
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (95% by default).
+
+    >>> [round(x, 3) for x in wilson(0, 100)]
+    [0.0, 0.037]
+    """
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _misread(config: str, ckpt_path: str, stories) -> dict[tuple[int, int, int, int], float]:
+    """Per chain edge ``(k, row, a, b)``: the trained extractor's probability of NOT reading it as its kind.
+
+    The edge is read from the candidate pair (a, b) or (b, a), whichever the data module cuts;
+    an edge that is no candidate pair cannot be read (1.0).
+    """
+    import torch
+
+    from greybox.training.explain import load_task
+    from tasks.kinship.data import collate_stories, parse_story
+
+    torch.set_num_threads(1)
+    task, dm = load_task(config, ckpt_path, [])
+    task.eval()
+    classes = tuple(task.reasoner.networks["relation_net"].classes)
+    out = {}
+    for k, items in stories.items():
+        for lo in range(0, len(items), 32):
+            part = items[lo:lo + 32]
+            parsed = [parse_story(row["story"], tuple(ast.literal_eval(row["query"])), row["target"], row["genders"],
+                                  k=k, **dm.reading) for row, _ in part]
+            with torch.no_grad():
+                read = task.reasoner.perceive(task._net_inputs(collate_stories(parsed)))["relation_net"]
+            probs = {}
+            for (sample, item), p in zip(read.args.tolist(), read.probs.tolist()):
+                if item < len(parsed[sample].pairs):
+                    pair = parsed[sample].pairs[item]
+                    probs[(sample, pair.first, pair.second)] = p
+            for sample, (row, edges) in enumerate(part):
+                for e in edges:
+                    kind = kind_of(e.relation)
+                    if (sample, e.a, e.b) in probs:
+                        p = probs[(sample, e.a, e.b)][classes.index(kind)]
+                    elif (sample, e.b, e.a) in probs:
+                        p = probs[(sample, e.b, e.a)][classes.index(inverse_kind(kind))]
+                    else:
+                        p = 0.0
+                    out[(k, e.row, e.a, e.b)] = 1.0 - p
+        print(f"k = {k}: read", file=sys.stderr, flush=True)
+    return out
+
+
+def build(args) -> int:
+    stories = test_edges(args.data_dir)
+    groups: dict[str, list[ChainEdge]] = defaultdict(list)
+    for items in stories.values():
+        for _, edges in items:
+            for e in edges:
+                groups[e.key].append(e)
+    old = read_audit(args.audit)
+    misread = _misread(args.config, args.ckpt_path, stories) if args.ckpt_path else None
+    rows = []
+    for key, edges in groups.items():
+        prev = old.get(key)
+        if misread is not None:
+            bad = sum(misread[(e.k, e.row, e.a, e.b)] > 0.9 for e in edges)
+            count = f"{bad}/{len(edges)}"
+        else:
+            count = prev.misread if prev else ""
+        why = []
+        if count and int(count.split("/")[0]) > 0:
+            why.append("misread")
+        if len(edges) >= args.min_edges:
+            why.append("frequent")
+        rows.append(AuditRow(key, len(edges), edges[0].relation, prev.verdict if prev else "",
+                             prev.states if prev else "", "read" if why else "not read", ",".join(why), count,
+                             edges[0].template))
+    # the sample: the first --sample of the other groups in a seeded shuffle of their ids
+    rest = sorted(r.id for r in rows if r.status != "read")
+    random.Random(args.seed).shuffle(rest)
+    sampled = set(rest[:args.sample])
+    for r in rows:
+        if r.id in sampled:
+            r.status, r.selected = "sampled", "sample"
+    write_audit(args.audit, rows)
+    print(f"{len(rows)} templates, {sum(r.edges for r in rows)} chain edges -> {args.audit}")
+    return summary(args)
+
+
+def summary(args) -> int:
+    rows = list(read_audit(args.audit).values())
+    print("| status | templates | edges | verdict read | graph | inverse | other | none |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for status in ("read", "sampled", "not read"):
+        part = [r for r in rows if r.status == status]
+        done = [r for r in part if r.verdict]
+        counts = [f"{sum(r.verdict == v for r in done)} ({sum(r.edges for r in done if r.verdict == v)} edges)"
+                  for v in VERDICTS]
+        print(f"| {status} | {len(part)} | {sum(r.edges for r in part)} | {len(done)} | {' | '.join(counts)} |")
+    sample = [r for r in rows if r.status == "sampled" and r.verdict]
+    bad = sum(r.verdict != "graph" for r in sample)
+    lo, hi = wilson(bad, len(sample))
+    unread = [r for r in rows if r.status != "read" and not (r.status == "sampled" and r.verdict)]
+    n_edges = sum(r.edges for r in unread)
+    print(f"sample: {bad} of {len(sample)} templates misstated ({bad / max(1, len(sample)):.3f}; "
+          f"95% Wilson {lo:.3f}-{hi:.3f}); {len(unread)} templates not read, {n_edges} edges: "
+          f"at most ~{hi * n_edges:.0f} of them misstated at the interval's top")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=["build", "summary"])
+    parser.add_argument("--data-dir", default=str(ROOT / DATA_DIR))
+    parser.add_argument("--audit", default=str(ROOT / AUDIT_FILE))
+    parser.add_argument("--config", default=str(ROOT / "experiments/kinship/clutrr.yaml"))
+    parser.add_argument("--ckpt_path", default=None, help="a trained model: mark the templates it misreads")
+    parser.add_argument("--min-edges", type=int, default=3, help="read every template used by this many test edges")
+    parser.add_argument("--sample", type=int, default=150, help="templates sampled from the rest")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    return build(args) if args.command == "build" else summary(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
