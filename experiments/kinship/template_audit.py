@@ -1,6 +1,7 @@
 """What the sentences of CLUTRR's test stories say about their chain edges: one verdict per template.
 
-    .venv/bin/python experiments/kinship/template_audit.py build [--ckpt_path CKPT] [--sample 150]
+    .venv/bin/python experiments/kinship/template_audit.py readings --ckpt_path CKPT --out readings.json  # minutes
+    .venv/bin/python experiments/kinship/template_audit.py build [--readings readings.json] [--sample 200]
     .venv/bin/python experiments/kinship/template_audit.py summary
 
 CLUTRR's stories are stitched from crowd-written sentences whose names are filled in per
@@ -22,9 +23,11 @@ with the verdict of a person who read the template:
 * empty: not read (``status`` says ``not read``).
 
 ``build`` recomputes the groups from the data and keeps every verdict already in the file;
-``status`` marks the groups to read (``read``: misread by the model with probability above
-0.9 at some edge, with ``--ckpt_path``, or used by at least ``--min-edges`` test edges), a
-seeded random sample of the others (``sampled``) and the rest (``not read``). ``summary``
+``status`` marks the groups to read (``read``: used by at least ``--min-edges`` test edges, or
+misread by a model with probability above 0.9 at some edge, by its ``--readings``), a seeded random
+sample of the rarely used groups (``sampled``) and the rest (``not read``); ``selected`` says why.
+A template that is a read one followed by sentences naming neither A nor B (CLUTRR's text lost
+the full stop between them) takes its verdict (``same sentence as ID``). ``summary``
 prints the counts and a Wilson interval on the share of misstated templates among the unread
 ones, from the sample. :func:`text_edges` applies the verdicts to a story's graph (what
 ``experiments/bench/kinship_text_ceiling.py`` runs the rules on).
@@ -42,6 +45,7 @@ import argparse
 import ast
 import csv
 import hashlib
+import json
 import math
 import random
 import re
@@ -57,7 +61,7 @@ if str(ROOT) not in sys.path:
 from greybox.errors import ConfigError  # noqa: E402
 from tasks.kinship.stories import KINDS, _NAME, inverse_kind, kind_of, raw_sentences  # noqa: E402
 
-__all__ = ["ChainEdge", "AuditRow", "VERDICTS", "segments", "template_of", "story_edges", "test_edges",
+__all__ = ["ChainEdge", "AuditRow", "VERDICTS", "segments", "template_of", "story_edges", "test_edges", "model_readings",
            "read_audit", "write_audit", "text_edges", "wilson", "main"]
 
 #: the audit file, from the project root
@@ -105,8 +109,8 @@ class ChainEdge:
         k: the story's file (``1.k_test.csv``); row: its row (0-based, file order).
         a, b: person indices (the order of the ``genders`` column); names: the story's names.
         relation: the graph's relation (``son_in_law`` spelling).
-        text: the first sentence that names both, else the fewest consecutive sentences that do
-            (brackets kept); ``""`` when the story does not name both.
+        text: the sentence(s) that name both (:func:`_stating_text`), brackets kept; ``""`` when
+            the story does not name both.
         template: ``text`` masked by :func:`template_of`.
     """
 
@@ -125,14 +129,29 @@ class ChainEdge:
 
 
 def _stating_text(parts: list[str], a: str, b: str) -> str:
+    """The sentences that state the relation of ``a`` and ``b``, as a reader finds them.
+
+    The sentence that names both and the fewest other people (a sentence whose full stop was
+    lost names the people of two), else the fewest consecutive sentences that name both, with
+    the fewest people; then the sentence after it too when it goes on about the same people
+    without naming anyone first ("... with her brother. His name is [Don].").
+
+    >>> _stating_text(["[Ann] ate [Cid] sang with her son.", "His name is [Bob].", "[Ann]'s son [Bob] sang."],
+    ...               "Ann", "Bob")
+    "[Ann]'s son [Bob] sang."
+    >>> _stating_text(["[Ann] sang with her son.", "His name is [Bob].", "[Cid] ate."], "Ann", "Bob")
+    '[Ann] sang with her son. His name is [Bob].'
+    """
     named = [set(_NAME.findall(p)) for p in parts]
-    for i, names in enumerate(named):  # the first sentence that names both: the one a reader reads
-        if {a, b} <= names:
-            return parts[i]
-    for width in range(2, len(parts) + 1):  # else the fewest consecutive ones ("... his son. [Don] is the son's name.")
-        for i in range(len(parts) - width + 1):
-            if {a, b} <= set().union(*named[i:i + width]):
-                return " ".join(parts[i:i + width])
+    for width in range(1, len(parts) + 1):
+        spans = [(len(set().union(*named[i:i + width])), i) for i in range(len(parts) - width + 1)
+                 if {a, b} <= set().union(*named[i:i + width])]
+        if spans:
+            _, i = min(spans)
+            end = i + width
+            if end < len(parts) and not parts[end].lstrip().startswith("[") and width == 1:
+                end += 1
+            return " ".join(parts[i:end])
     return ""
 
 
@@ -259,11 +278,13 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _misread(config: str, ckpt_path: str, stories) -> dict[tuple[int, int, int, int], float]:
-    """Per chain edge ``(k, row, a, b)``: the trained extractor's probability of NOT reading it as its kind.
+def model_readings(config: str, ckpt_path: str, data_dir: str | Path, ks=TEST_KS, overrides=()) -> dict:
+    """One pass of a trained model over the test stories: how it reads each chain edge, what it answers.
 
-    The edge is read from the candidate pair (a, b) or (b, a), whichever the data module cuts;
-    an edge that is no candidate pair cannot be read (1.0).
+    Returns ``{"edges": {"k/row/a/b": p}, "stories": {"k/row": correct}}``: ``p`` is the extractor's
+    probability of NOT reading the edge as its kind, from the candidate pair (a, b) or (b, a),
+    whichever the config's data module cuts (1.0 when the edge is no candidate pair: it cannot
+    be read); ``correct`` whether the model's answer (as ``greybox test`` decodes it) is the label.
     """
     import torch
 
@@ -271,23 +292,27 @@ def _misread(config: str, ckpt_path: str, stories) -> dict[tuple[int, int, int, 
     from tasks.kinship.data import collate_stories, parse_story
 
     torch.set_num_threads(1)
-    task, dm = load_task(config, ckpt_path, [])
+    task, dm = load_task(config, ckpt_path, list(overrides))
     task.eval()
     classes = tuple(task.reasoner.networks["relation_net"].classes)
-    out = {}
-    for k, items in stories.items():
+    edges_out: dict[str, float] = {}
+    stories_out: dict[str, bool] = {}
+    for k, items in test_edges(data_dir, ks).items():
         for lo in range(0, len(items), 32):
             part = items[lo:lo + 32]
             parsed = [parse_story(row["story"], tuple(ast.literal_eval(row["query"])), row["target"], row["genders"],
                                   k=k, **dm.reading) for row, _ in part]
+            batch = collate_stories(parsed)
             with torch.no_grad():
-                read = task.reasoner.perceive(task._net_inputs(collate_stories(parsed)))["relation_net"]
+                read = task.reasoner.perceive(task._net_inputs(batch))["relation_net"]  # args (N, 2), probs (N, C)
+                codes, _ = task.predict_answers(batch)  # (B, 1)
             probs = {}
             for (sample, item), p in zip(read.args.tolist(), read.probs.tolist()):
                 if item < len(parsed[sample].pairs):
                     pair = parsed[sample].pairs[item]
                     probs[(sample, pair.first, pair.second)] = p
-            for sample, (row, edges) in enumerate(part):
+            for sample, (_, edges) in enumerate(part):
+                stories_out[f"{k}/{lo + sample}"] = bool(codes[sample, 0] == batch["label"][sample])
                 for e in edges:
                     kind = kind_of(e.relation)
                     if (sample, e.a, e.b) in probs:
@@ -296,9 +321,17 @@ def _misread(config: str, ckpt_path: str, stories) -> dict[tuple[int, int, int, 
                         p = probs[(sample, e.b, e.a)][classes.index(inverse_kind(kind))]
                     else:
                         p = 0.0
-                    out[(k, e.row, e.a, e.b)] = 1.0 - p
-        print(f"k = {k}: read", file=sys.stderr, flush=True)
-    return out
+                    edges_out[f"{k}/{e.row}/{e.a}/{e.b}"] = round(1.0 - p, 6)
+        print(f"k = {k}: {sum(stories_out[f'{k}/{i}'] for i in range(len(items))) / len(items):.3f}",
+              file=sys.stderr, flush=True)
+    return {"config": str(config), "ckpt_path": str(ckpt_path), "edges": edges_out, "stories": stories_out}
+
+
+def readings(args) -> int:
+    out = model_readings(args.config, args.ckpt_path, args.data_dir)
+    Path(args.out).write_text(json.dumps(out, indent=0, sort_keys=True))
+    print(f"{len(out['edges'])} chain edges, {len(out['stories'])} stories -> {args.out}")
+    return 0
 
 
 def build(args) -> int:
@@ -309,30 +342,48 @@ def build(args) -> int:
             for e in edges:
                 groups[e.key].append(e)
     old = read_audit(args.audit)
-    misread = _misread(args.config, args.ckpt_path, stories) if args.ckpt_path else None
+    misread = json.loads(Path(args.readings).read_text())["edges"] if args.readings else None
     rows = []
     for key, edges in groups.items():
         prev = old.get(key)
         if misread is not None:
-            bad = sum(misread[(e.k, e.row, e.a, e.b)] > 0.9 for e in edges)
+            bad = sum(misread[f"{e.k}/{e.row}/{e.a}/{e.b}"] > 0.9 for e in edges)
             count = f"{bad}/{len(edges)}"
         else:
             count = prev.misread if prev else ""
         why = []
-        if count and int(count.split("/")[0]) > 0:
-            why.append("misread")
         if len(edges) >= args.min_edges:
             why.append("frequent")
+        if count and int(count.split("/")[0]) > 0:
+            why.append("misread")
         rows.append(AuditRow(key, len(edges), edges[0].relation, prev.verdict if prev else "",
                              prev.states if prev else "", "read" if why else "not read", ",".join(why), count,
                              edges[0].template))
-    # the sample: the first --sample of the other groups in a seeded shuffle of their ids
-    rest = sorted(r.id for r in rows if r.status != "read")
-    random.Random(args.seed).shuffle(rest)
-    sampled = set(rest[:args.sample])
+    # a template that is a read one followed by sentences that name neither A nor B (a full stop
+    # lost between two sentences) says what that one says
+    carried = {key for key, r in old.items() if "same sentence" in r.selected}
+    sources = sorted((r for r in rows if r.verdict and r.id not in carried), key=lambda r: -len(r.template))
+    for r in rows:
+        if r.verdict and r.id not in carried:
+            continue
+        for src in sources:
+            rest = r.template[len(src.template):]
+            if (src.relation == r.relation and r.template.startswith(src.template + " ")
+                    and "[A]" not in rest and "[B]" not in rest):
+                r.verdict, r.states = src.verdict, src.states
+                r.status, r.selected = "read", ",".join([*filter(None, [r.selected]), f"same sentence as {src.id}"])
+                break
+    for r in rows:  # read in an earlier draw of the sample, from templates since cut otherwise
+        if r.verdict and r.status == "not read":
+            r.status, r.selected = "read", "earlier sample"
+    # the sample: a seeded shuffle of the ids of the templates used by fewer than --min-edges test
+    # edges, its first --sample; drawn from the data alone, so a model's readings do not move it
+    rare = sorted(r.id for r in rows if r.edges < args.min_edges)
+    random.Random(args.seed).shuffle(rare)
+    sampled = set(rare[:args.sample])
     for r in rows:
         if r.id in sampled:
-            r.status, r.selected = "sampled", "sample"
+            r.status, r.selected = "sampled", ",".join(["sample"] + ([r.selected] if r.selected and r.selected != "earlier sample" else []))
     write_audit(args.audit, rows)
     print(f"{len(rows)} templates, {sum(r.edges for r in rows)} chain edges -> {args.audit}")
     return summary(args)
@@ -348,29 +399,32 @@ def summary(args) -> int:
         counts = [f"{sum(r.verdict == v for r in done)} ({sum(r.edges for r in done if r.verdict == v)} edges)"
                   for v in VERDICTS]
         print(f"| {status} | {len(part)} | {sum(r.edges for r in part)} | {len(done)} | {' | '.join(counts)} |")
+    # the sample is uniform over the rarely used templates, the ones not read are among them
     sample = [r for r in rows if r.status == "sampled" and r.verdict]
     bad = sum(r.verdict != "graph" for r in sample)
     lo, hi = wilson(bad, len(sample))
-    unread = [r for r in rows if r.status != "read" and not (r.status == "sampled" and r.verdict)]
+    unread = [r for r in rows if not r.verdict]
     n_edges = sum(r.edges for r in unread)
     print(f"sample: {bad} of {len(sample)} templates misstated ({bad / max(1, len(sample)):.3f}; "
-          f"95% Wilson {lo:.3f}-{hi:.3f}); {len(unread)} templates not read, {n_edges} edges: "
-          f"at most ~{hi * n_edges:.0f} of them misstated at the interval's top")
+          f"95% Wilson interval {lo:.3f}-{hi:.3f}); {len(unread)} templates not read, {n_edges} chain edges: "
+          f"~{bad / max(1, len(sample)) * n_edges:.0f} of them misstated, at most ~{hi * n_edges:.0f} at the interval's top")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["build", "summary"])
+    parser.add_argument("command", choices=["readings", "build", "summary"])
     parser.add_argument("--data-dir", default=str(ROOT / DATA_DIR))
     parser.add_argument("--audit", default=str(ROOT / AUDIT_FILE))
     parser.add_argument("--config", default=str(ROOT / "experiments/kinship/clutrr.yaml"))
-    parser.add_argument("--ckpt_path", default=None, help="a trained model: mark the templates it misreads")
+    parser.add_argument("--ckpt_path", default=None, help="readings: the trained model")
+    parser.add_argument("--out", default="readings.json", help="readings: where to write them")
+    parser.add_argument("--readings", default=None, help="build: a model's readings; mark the templates it misreads")
     parser.add_argument("--min-edges", type=int, default=3, help="read every template used by this many test edges")
-    parser.add_argument("--sample", type=int, default=150, help="templates sampled from the rest")
+    parser.add_argument("--sample", type=int, default=200, help="templates sampled from the rarely used ones")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    return build(args) if args.command == "build" else summary(args)
+    return {"readings": readings, "build": build, "summary": summary}[args.command](args)
 
 
 if __name__ == "__main__":
