@@ -40,7 +40,7 @@ from greybox.learn.graphs import relation_name  # noqa: E402
 from kinship_ceiling import Score, score  # noqa: E402
 from tasks.kinship.data import RELATIONS  # noqa: E402
 from tasks.kinship.graphs import CLUTRR_DIR, KINSHIP_RULES, TEST_FILE, TEST_KS, read_clutrr_graphs  # noqa: E402
-from template_audit import AUDIT_FILE, read_audit, test_edges, text_edges  # noqa: E402
+from template_audit import AUDIT_FILE, edges_by_story, read_audit, text_edges  # noqa: E402
 
 __all__ = ["TextCeiling", "text_ceiling", "main"]
 
@@ -73,7 +73,7 @@ def text_ceiling(data_dir: str | Path, audit_path: str | Path, ks=TEST_KS, rules
     relations = [relation_name(r) for r in RELATIONS]
     audit = read_audit(audit_path)
     out = []
-    for k, items in test_edges(data_dir, ks).items():
+    for k, items in edges_by_story(data_dir, ks).items():
         graphs = read_clutrr_graphs(Path(data_dir) / TEST_FILE.format(k=k))
         texts, faithful, misstated, n_edges = [], [], 0, 0
         for i, (ex, (row, edges)) in enumerate(zip(graphs, items)):

@@ -61,7 +61,7 @@ if str(ROOT) not in sys.path:
 from greybox.errors import ConfigError  # noqa: E402
 from tasks.kinship.stories import KINDS, _NAME, inverse_kind, kind_of, raw_sentences  # noqa: E402
 
-__all__ = ["ChainEdge", "AuditRow", "VERDICTS", "segments", "template_of", "story_edges", "test_edges", "model_readings",
+__all__ = ["ChainEdge", "AuditRow", "VERDICTS", "segments", "template_of", "story_edges", "edges_by_story", "model_readings",
            "read_audit", "write_audit", "text_edges", "wilson", "main"]
 
 #: the audit file, from the project root
@@ -175,7 +175,7 @@ def story_edges(row: dict[str, str], k: int, index: int) -> list[ChainEdge]:
     return out
 
 
-def test_edges(data_dir: str | Path, ks=TEST_KS) -> dict[int, list[tuple[dict[str, str], list[ChainEdge]]]]:
+def edges_by_story(data_dir: str | Path, ks=TEST_KS) -> dict[int, list[tuple[dict[str, str], list[ChainEdge]]]]:
     """Per k, per test story (file order): its row and its chain edges.
 
     Raises:
@@ -297,7 +297,7 @@ def model_readings(config: str, ckpt_path: str, data_dir: str | Path, ks=TEST_KS
     classes = tuple(task.reasoner.networks["relation_net"].classes)
     edges_out: dict[str, float] = {}
     stories_out: dict[str, bool] = {}
-    for k, items in test_edges(data_dir, ks).items():
+    for k, items in edges_by_story(data_dir, ks).items():
         for lo in range(0, len(items), 32):
             part = items[lo:lo + 32]
             parsed = [parse_story(row["story"], tuple(ast.literal_eval(row["query"])), row["target"], row["genders"],
@@ -328,14 +328,14 @@ def model_readings(config: str, ckpt_path: str, data_dir: str | Path, ks=TEST_KS
 
 
 def readings(args) -> int:
-    out = model_readings(args.config, args.ckpt_path, args.data_dir)
+    out = model_readings(args.config, args.ckpt_path, args.data_dir, args.ks)
     Path(args.out).write_text(json.dumps(out, indent=0, sort_keys=True))
     print(f"{len(out['edges'])} chain edges, {len(out['stories'])} stories -> {args.out}")
     return 0
 
 
 def build(args) -> int:
-    stories = test_edges(args.data_dir)
+    stories = edges_by_story(args.data_dir, args.ks)
     groups: dict[str, list[ChainEdge]] = defaultdict(list)
     for items in stories.values():
         for _, edges in items:
@@ -423,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-edges", type=int, default=3, help="read every template used by this many test edges")
     parser.add_argument("--sample", type=int, default=200, help="templates sampled from the rarely used ones")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--ks", type=int, nargs="+", default=list(TEST_KS), help="the test files 1.k_test.csv")
     args = parser.parse_args(argv)
     return {"readings": readings, "build": build, "summary": summary}[args.command](args)
 
