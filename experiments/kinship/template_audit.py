@@ -62,7 +62,7 @@ from greybox.errors import ConfigError  # noqa: E402
 from tasks.kinship.stories import KINDS, _NAME, inverse_kind, kind_of, raw_sentences  # noqa: E402
 
 __all__ = ["ChainEdge", "AuditRow", "VERDICTS", "segments", "template_of", "story_edges", "edges_by_story", "model_readings",
-           "read_audit", "write_audit", "text_edges", "wilson", "main"]
+           "read_audit", "write_audit", "text_edges", "wilson", "sample_estimate", "main"]
 
 #: the audit file, from the project root
 AUDIT_FILE = "experiments/kinship/template_audit.tsv"
@@ -389,6 +389,20 @@ def build(args) -> int:
     return summary(args)
 
 
+def sample_estimate(rows) -> tuple[int, int, float, float]:
+    """``(misstated, read, low, high)`` of the sample: how many of its read templates say something
+    else than the graph, and the 95% Wilson interval of that share. The sample is uniform over the
+    rarely used templates, and the templates not read are among them.
+
+    >>> sample_estimate([AuditRow("a", 1, "son", "graph", "", "sampled", "", "", ""),
+    ...                  AuditRow("b", 1, "son", "none", "", "sampled", "", "", "")])[:2]
+    (1, 2)
+    """
+    sample = [r for r in rows if r.status == "sampled" and r.verdict]
+    bad = sum(r.verdict != "graph" for r in sample)
+    return (bad, len(sample), *wilson(bad, len(sample)))
+
+
 def summary(args) -> int:
     rows = list(read_audit(args.audit).values())
     print("| status | templates | edges | verdict read | graph | inverse | other | none |")
@@ -399,15 +413,12 @@ def summary(args) -> int:
         counts = [f"{sum(r.verdict == v for r in done)} ({sum(r.edges for r in done if r.verdict == v)} edges)"
                   for v in VERDICTS]
         print(f"| {status} | {len(part)} | {sum(r.edges for r in part)} | {len(done)} | {' | '.join(counts)} |")
-    # the sample is uniform over the rarely used templates, the ones not read are among them
-    sample = [r for r in rows if r.status == "sampled" and r.verdict]
-    bad = sum(r.verdict != "graph" for r in sample)
-    lo, hi = wilson(bad, len(sample))
+    bad, n, lo, hi = sample_estimate(rows)
     unread = [r for r in rows if not r.verdict]
     n_edges = sum(r.edges for r in unread)
-    print(f"sample: {bad} of {len(sample)} templates misstated ({bad / max(1, len(sample)):.3f}; "
+    print(f"sample: {bad} of {n} templates misstated ({bad / max(1, n):.3f}; "
           f"95% Wilson interval {lo:.3f}-{hi:.3f}); {len(unread)} templates not read, {n_edges} chain edges: "
-          f"~{bad / max(1, len(sample)) * n_edges:.0f} of them misstated, at most ~{hi * n_edges:.0f} at the interval's top")
+          f"~{bad / max(1, n) * n_edges:.0f} of them misstated, at most ~{hi * n_edges:.0f} at the interval's top")
     return 0
 
 
