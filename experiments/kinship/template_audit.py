@@ -22,6 +22,9 @@ with the verdict of a person who read the template:
 * ``none``: the sentence does not say how the two are related;
 * empty: not read (``status`` says ``not read``).
 
+``note`` says why, where the template alone does not show it (e.g. the story states the
+relation in a sentence the template does not hold: a lost full stop merged two sentences).
+
 ``build`` recomputes the groups from the data and keeps every verdict already in the file;
 ``status`` marks the groups to read (``read``: used by at least ``--min-edges`` test edges, or
 misread by a model with probability above 0.9 at some edge, by its ``--readings``), a seeded random
@@ -71,7 +74,7 @@ TEST_FILE = "1.{k}_test.csv"
 TEST_KS = tuple(range(2, 11))
 #: what a template may say about its edge
 VERDICTS = ("graph", "inverse", "other", "none")
-_COLUMNS = ("id", "edges", "relation", "verdict", "states", "status", "selected", "misread", "template")
+_COLUMNS = ("id", "edges", "relation", "verdict", "states", "status", "selected", "misread", "note", "template")
 _SEGMENT_END = re.compile(r"(?<=\])\s+(?=\[)")  # "... [Scott] [Joy] had ...": a full stop left out
 
 
@@ -205,6 +208,7 @@ class AuditRow:
     status: str
     selected: str
     misread: str
+    note: str
     template: str
 
 
@@ -220,7 +224,7 @@ def read_audit(path: str | Path) -> dict[str, AuditRow]:
     rows = {}
     with path.open(newline="") as f:
         for line, rec in enumerate(csv.DictReader(f, delimiter="\t"), start=2):
-            row = AuditRow(**{c: rec[c] for c in _COLUMNS if c != "edges"}, edges=int(rec["edges"]))
+            row = AuditRow(**{c: rec.get(c) or "" for c in _COLUMNS if c != "edges"}, edges=int(rec["edges"]))
             if row.verdict and row.verdict not in VERDICTS:
                 raise ConfigError(f"unknown verdict {row.verdict!r}", file=str(path), line=line,
                                   hint=f"one of {', '.join(VERDICTS)}, or empty when not read")
@@ -248,7 +252,7 @@ def text_edges(edges: list[ChainEdge], genders: list[str], audit: dict[str, Audi
     ``other`` states B as A's ``states`` kind (gendered by B); ``none`` drops the edge.
 
     >>> e = ChainEdge(2, 0, 0, 1, "son", "", "[B] took his son [A].")
-    >>> text_edges([e], ["male", "male"], {e.key: AuditRow(e.key, 1, "son", "inverse", "", "read", "", "", "")})
+    >>> text_edges([e], ["male", "male"], {e.key: AuditRow(e.key, 1, "son", "inverse", "", "read", "", "", "", "")})
     [(1, 'son', 0)]
     """
     out = []
@@ -358,7 +362,7 @@ def build(args) -> int:
             why.append("misread")
         rows.append(AuditRow(key, len(edges), edges[0].relation, prev.verdict if prev else "",
                              prev.states if prev else "", "read" if why else "not read", ",".join(why), count,
-                             edges[0].template))
+                             prev.note if prev else "", edges[0].template))
     # a template that is a read one followed by sentences that name neither A nor B (a full stop
     # lost between two sentences) says what that one says
     carried = {key for key, r in old.items() if "same sentence" in r.selected}
@@ -370,12 +374,13 @@ def build(args) -> int:
             rest = r.template[len(src.template):]
             if (src.relation == r.relation and r.template.startswith(src.template + " ")
                     and "[A]" not in rest and "[B]" not in rest):
-                r.verdict, r.states = src.verdict, src.states
+                r.verdict, r.states, r.note = src.verdict, src.states, src.note
                 r.status, r.selected = "read", ",".join([*filter(None, [r.selected]), f"same sentence as {src.id}"])
                 break
-    for r in rows:  # read in an earlier draw of the sample, from templates since cut otherwise
-        if r.verdict and r.status == "not read":
-            r.status, r.selected = "read", "earlier sample"
+    for r in rows:  # read beyond the selection: in an earlier draw of the sample (of templates since cut
+        if r.verdict and r.status == "not read":  # otherwise), or after the sample, from the rest
+            before = old[r.id].selected if r.id in old else ""
+            r.status, r.selected = "read", before if before in ("earlier sample", "rest") else "rest"
     # the sample: a seeded shuffle of the ids of the templates used by fewer than --min-edges test
     # edges, its first --sample; drawn from the data alone, so a model's readings do not move it
     rare = sorted(r.id for r in rows if r.edges < args.min_edges)
@@ -394,8 +399,8 @@ def sample_estimate(rows) -> tuple[int, int, float, float]:
     else than the graph, and the 95% Wilson interval of that share. The sample is uniform over the
     rarely used templates, and the templates not read are among them.
 
-    >>> sample_estimate([AuditRow("a", 1, "son", "graph", "", "sampled", "", "", ""),
-    ...                  AuditRow("b", 1, "son", "none", "", "sampled", "", "", "")])[:2]
+    >>> sample_estimate([AuditRow("a", 1, "son", "graph", "", "sampled", "", "", "", ""),
+    ...                  AuditRow("b", 1, "son", "none", "", "sampled", "", "", "", "")])[:2]
     (1, 2)
     """
     sample = [r for r in rows if r.status == "sampled" and r.verdict]
