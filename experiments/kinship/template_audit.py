@@ -351,7 +351,7 @@ def build(args) -> int:
     for key, edges in groups.items():
         prev = old.get(key)
         if misread is not None:
-            bad = sum(misread[f"{e.k}/{e.row}/{e.a}/{e.b}"] > 0.9 for e in edges)
+            bad = sum(misread.get(f"{e.k}/{e.row}/{e.a}/{e.b}", 0.0) > 0.9 for e in edges)  # edges it did not read: 0
             count = f"{bad}/{len(edges)}"
         else:
             count = prev.misread if prev else ""
