@@ -24,6 +24,7 @@ import argparse
 import os
 import sys
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +36,52 @@ from greybox.learn.graphs import relation_name  # noqa: E402
 from tasks.kinship.data import RELATIONS  # noqa: E402
 from tasks.kinship.graphs import CLUTRR_DIR, KINSHIP_RULES, TEST_FILE, TEST_KS, read_clutrr_graphs  # noqa: E402
 
-__all__ = ["main"]
+__all__ = ["Score", "score", "main"]
+
+
+@dataclass(frozen=True)
+class Score:
+    """How the rules fare on the graphs of one file.
+
+    Attributes:
+        stories: how many; exact: label derived alone; ambiguous: label and another; missed: label not derived.
+        best: the ceiling, in stories: exact plus, per set of relations left open, its most frequent label.
+        open_sets: per set of relations left open (in ``relations`` order), its labels' counts.
+    """
+
+    stories: int
+    exact: int
+    ambiguous: int
+    missed: int
+    best: int
+    open_sets: dict[tuple[str, ...], Counter]
+
+    @property
+    def ceiling(self) -> float:
+        """``best`` as a share of the stories."""
+        return self.best / self.stories if self.stories else 0.0
+
+
+def score(targets: list[str], derived: list[set[str]], relations: list[str]) -> Score:
+    """Score the relations the rules derive for each story against its label.
+
+    >>> s = score(["aunt", "mother", "mother", "son"], [{"aunt"}, {"mother", "mother_in_law"},
+    ...           {"mother", "mother_in_law"}, set()], ["mother", "son", "aunt", "mother_in_law"])
+    >>> s.exact, s.ambiguous, s.missed, s.best, round(s.ceiling, 2)
+    (1, 2, 1, 3, 0.75)
+    """
+    exact = missed = 0
+    open_sets: dict[tuple[str, ...], Counter] = defaultdict(Counter)
+    for target, found in zip(targets, derived):
+        if target not in found:
+            missed += 1
+        elif len(found) == 1:
+            exact += 1
+        else:
+            open_sets[tuple(sorted(found, key=relations.index))][target] += 1
+    ambiguous = sum(sum(c.values()) for c in open_sets.values())
+    best = exact + sum(max(c.values()) for c in open_sets.values())
+    return Score(len(targets), exact, ambiguous, missed, best, dict(open_sets))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -50,20 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     relations = [relation_name(r) for r in RELATIONS]
     for k in args.ks:
         examples = read_clutrr_graphs(Path(args.data_dir) / TEST_FILE.format(k=k))
-        exact = missed = 0
-        open_sets: dict[tuple[str, ...], Counter] = defaultdict(Counter)
-        for ex, derived in zip(examples, derived_relations(rules, examples, relations=relations)):
-            if ex.target not in derived:
-                missed += 1
-            elif len(derived) == 1:
-                exact += 1
-            else:
-                open_sets[tuple(sorted(derived, key=relations.index))][ex.target] += 1
-        ambiguous = sum(sum(c.values()) for c in open_sets.values())
-        best = exact + sum(max(c.values()) for c in open_sets.values())
+        found = derived_relations(rules, examples, relations=relations)
+        sc = score([ex.target for ex in examples], found, relations)
         detail = "; ".join(f"{' or '.join(s)} ({', '.join(f'{t}: {n}' for t, n in c.most_common())})"
-                           for s, c in sorted(open_sets.items()))
-        print(f"| {k} | {len(examples)} | {exact} | {ambiguous} | {missed} | {best / len(examples):.3f} | {detail or '-'} |")
+                           for s, c in sorted(sc.open_sets.items()))
+        print(f"| {k} | {sc.stories} | {sc.exact} | {sc.ambiguous} | {sc.missed} | {sc.ceiling:.3f} | {detail or '-'} |")
     return 0
 
 

@@ -8,6 +8,7 @@ one way: ``stories`` <- ``describe`` <- ``data``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,8 @@ from tasks.kinship.stories import (DATA_HINT, KINDS, NONE, RELATIONS, CandidateP
 
 __all__ = [
     "ClutrrDataModule",
+    "TEST_PATTERN",
+    "find_test_files",
     # the story readers, from tasks.kinship.stories
     "RELATIONS",
     "NONE",
@@ -43,6 +46,48 @@ __all__ = [
 ]
 
 
+#: the test files of a CLUTRR folder: ``1.10_test.csv``, ``1.2,1.3_test.csv``, ``test.csv``, ...
+TEST_PATTERN = "*_test.csv or test.csv"
+_CHAIN_FILE = re.compile(r"^1\.(\d+)_test\.csv$")  # task 1, chains of k edges: logged as k{k}
+_ANY_K = re.compile(r"^\d+\.(\d+)_test\.csv$")  # another task's file of one chain length
+
+
+def _is_test_file(name: str) -> bool:
+    return name == "test.csv" or name.endswith("_test.csv")
+
+
+def find_test_files(folder: str | Path) -> dict[str, tuple[Path, int]]:
+    """The test files of a CLUTRR folder, by the name their metrics are logged under, in loader order.
+
+    ``1.k_test.csv`` is named ``k{k}`` (``test_acc/k10``), the files of chains of 2..10 edges first,
+    by k; any other file that matches :data:`TEST_PATTERN` is named by its stem (characters other
+    than letters, digits, ``.``, ``_`` and ``-`` made ``_``: ``1.2,1.3_test.csv`` -> ``1.2_1.3_test``),
+    after them, by name. Each comes with the chain length its stories are recorded with (the k of
+    ``N.k_test.csv``, else 0: mixed or unknown).
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> for name in ["1.10_test.csv", "1.2_test.csv", "1.2,1.3_test.csv", "test.csv", "1.2,1.3_train.csv", "x.txt"]:
+    ...     _ = (folder / name).write_text("")
+    >>> {name: (path.name, k) for name, (path, k) in find_test_files(folder).items()}
+    {'k2': ('1.2_test.csv', 2), 'k10': ('1.10_test.csv', 10), '1.2_1.3_test': ('1.2,1.3_test.csv', 0), 'test': ('test.csv', 0)}
+    """
+    chains, others = [], []
+    for path in Path(folder).iterdir():
+        if not (path.is_file() and _is_test_file(path.name)):
+            continue
+        chain = _CHAIN_FILE.match(path.name)
+        if chain:
+            chains.append((int(chain.group(1)), f"k{chain.group(1)}", path))
+        else:
+            any_k = _ANY_K.match(path.name)
+            others.append((path.name, re.sub(r"[^\w.\-]", "_", path.stem), path, int(any_k.group(1)) if any_k else 0))
+    found = {name: (path, k) for k, name, path in sorted(chains)}
+    for _, name, path, k in sorted(others):
+        found.setdefault(name, (path, k))
+    return found
+
+
 class _Stories(Dataset):
     def __init__(self, stories: list[Story]) -> None:
         self.stories = stories
@@ -58,13 +103,18 @@ class ClutrrDataModule(SeededDataModule):
     """CLUTRR (clean, task 1.x): train on chains of 2-3 relations, test on chains of k = 2..10.
 
     Batches are the dicts of :func:`collate_stories`. ``test_dataloader`` returns one
-    loader per k, in ``test_ks`` order, so metrics are logged per k.
+    loader per test file, so metrics are logged per file: ``test_acc/k10`` for
+    ``1.10_test.csv``, ``test_acc/<stem>`` for any other (:func:`find_test_files`). So any
+    CLUTRR release with the same columns is tested as it is, whatever it names its test files
+    (``--data.init_args.data_dir OTHER_FOLDER``); testing needs no training file.
 
     Args:
-        data_dir: folder with ``1.2,1.3_train.csv`` and ``1.k_test.csv``.
-        train_file: the training csv inside ``data_dir``.
+        data_dir: folder with ``1.2,1.3_train.csv`` and the test files (``1.k_test.csv``, or any
+            ``*_test.csv`` / ``test.csv``).
+        train_file: the training csv inside ``data_dir`` (read to fit and validate only).
         val_fraction: share of the training stories held out for validation.
-        test_ks: the chain lengths to test on (files ``1.{k}_test.csv``).
+        test_ks: test on these chain lengths only (files ``1.{k}_test.csv``, in this order);
+            None: every test file in the folder.
         batch_size: stories per batch.
         seed: seeds the train/validation split and, with the epoch, each epoch's training order
             (so a resumed run continues in the order of the uninterrupted one).
@@ -79,7 +129,8 @@ class ClutrrDataModule(SeededDataModule):
         num_workers: DataLoader worker processes.
 
     Raises:
-        ConfigError: a value is out of range, or the folder or a file is missing.
+        ConfigError: a value is out of range, the folder is missing, a file of ``test_ks`` is
+            missing, or the folder holds no test file; the training file is checked when it is read.
     """
 
     def __init__(
@@ -87,7 +138,7 @@ class ClutrrDataModule(SeededDataModule):
         data_dir: str = "../shared/data/clutrr/data_089907f8",
         train_file: str = "1.2,1.3_train.csv",
         val_fraction: float = 0.1,
-        test_ks: list[int] = [2, 3, 4, 5, 6, 7, 8, 9, 10],  # noqa: B006 - read only, shown by --print_config
+        test_ks: list[int] | None = None,
         batch_size: int = 32,
         seed: int = 0,
         max_train: int | None = None,
@@ -106,15 +157,27 @@ class ClutrrDataModule(SeededDataModule):
         folder = Path(data_dir)
         if not folder.is_dir():
             raise ConfigError(f"CLUTRR folder not found (resolved: {folder.resolve()})", file=str(folder), hint=DATA_HINT)
-        for name in [train_file, *(f"1.{k}_test.csv" for k in test_ks)]:
-            if not (folder / name).is_file():
-                raise ConfigError(f"CLUTRR file '{name}' not found in {folder.resolve()}", file=str(folder / name),
-                                  hint=DATA_HINT + "; or drop that k from --data.init_args.test_ks")
+        found = find_test_files(folder)
+        if test_ks is not None:
+            for k in test_ks:
+                if not (folder / f"1.{k}_test.csv").is_file():
+                    raise ConfigError(f"CLUTRR file '1.{k}_test.csv' not found in {folder.resolve()}",
+                                      file=str(folder / f"1.{k}_test.csv"),
+                                      hint=DATA_HINT + "; or drop that k from --data.init_args.test_ks")
+            found = {f"k{k}": (folder / f"1.{k}_test.csv", k) for k in test_ks}
+        elif not found:
+            raise ConfigError(f"no CLUTRR test file in {folder.resolve()} (looked for {TEST_PATTERN})", file=str(folder),
+                              hint=DATA_HINT + "; a test file is named like 1.10_test.csv, 1.2,1.3_test.csv or test.csv")
         self.save_hyperparameters()
         self.data_dir = folder
         self.train_file = train_file
         self.val_fraction = val_fraction
-        self.test_ks = list(test_ks)
+        #: the test files by loader name, in loader order: (path, chain length or 0)
+        self.test_files: dict[str, tuple[Path, int]] = found
+        #: the key of each test loader's stories in ``tests``: its k for ``1.k_test.csv``, else its name
+        self.test_keys: list[int | str] = [k if name == f"k{k}" else name for name, (_, k) in found.items()]
+        #: the chain lengths of the ``1.k_test.csv`` files tested
+        self.test_ks = [key for key in self.test_keys if isinstance(key, int)]
         self.max_train = max_train
         self.max_test_per_k = max_test_per_k
         self.window = window
@@ -124,7 +187,7 @@ class ClutrrDataModule(SeededDataModule):
             raise ConfigError(f"distractors must be in [0, 1], got {distractors}", hint="e.g. --data.init_args.distractors 0.5")
         self.distractors = distractors
         self.splits: dict[str, list[Story]] = {}
-        self.tests: dict[int, list[Story]] = {}
+        self.tests: dict[int | str, list[Story]] = {}
 
     @property
     def reading(self) -> dict[str, object]:
@@ -133,11 +196,19 @@ class ClutrrDataModule(SeededDataModule):
                 "same_sentence_first": self.same_sentence_first}
 
     def setup(self, stage: str | None = None) -> None:
-        """Read and parse the files (once; idempotent)."""
-        if self.splits:
-            return
+        """Read and parse the files (once each; idempotent): the test files always, the training
+        file unless only testing or predicting."""
         reading = self.reading
-        stories = read_clutrr(self.data_dir / self.train_file, **reading)
+        if not self.tests:
+            self.tests = {key: read_clutrr(path, k=k, limit=self.max_test_per_k, **reading)
+                          for key, (path, k) in zip(self.test_keys, self.test_files.values())}
+        if self.splits or stage in ("test", "predict"):
+            return
+        train_path = self.data_dir / self.train_file
+        if not train_path.is_file():
+            raise ConfigError(f"CLUTRR file '{self.train_file}' not found in {self.data_dir.resolve()}", file=str(train_path),
+                              hint=DATA_HINT + "; or name the training file with --data.init_args.train_file")
+        stories = read_clutrr(train_path, **reading)
         order = np.random.default_rng(self.seed).permutation(len(stories))
         n_val = int(round(self.val_fraction * len(stories)))
         val = [stories[i] for i in sorted(order[:n_val])]
@@ -154,28 +225,26 @@ class ClutrrDataModule(SeededDataModule):
                 for i, (s, pick, o) in enumerate(zip(train, picks, others.tolist()))
             ]
         self.splits = {"train": train, "val": val}
-        self.tests = {k: read_clutrr(self.data_dir / f"1.{k}_test.csv", k=k, limit=self.max_test_per_k, **reading)
-                      for k in self.test_ks}
 
     def _loader(self, stories: list[Story], shuffle: bool) -> DataLoader:
         return self.loader(_Stories(stories), shuffle, collate_fn=collate_stories)
 
     def train_dataloader(self) -> DataLoader:
-        self.setup()
+        self.setup("fit")
         return self._loader(self.splits["train"], shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        self.setup()
+        self.setup("fit")
         return self._loader(self.splits["val"], shuffle=False)
 
     @property
     def test_loader_names(self) -> list[str]:
-        """Names of the test loaders, under which metrics are logged (``test_acc/k10``)."""
-        return [f"k{k}" for k in self.test_ks]
+        """Names of the test loaders, under which metrics are logged (``test_acc/k10``, ``test_acc/test``)."""
+        return list(self.test_files)
 
     def test_dataloader(self) -> list[DataLoader]:
-        self.setup()
-        return [self._loader(self.tests[k], shuffle=False) for k in self.test_ks]
+        self.setup("test")
+        return [self._loader(self.tests[key], shuffle=False) for key in self.test_keys]
 
     def predict_dataloader(self) -> list[DataLoader]:
         return self.test_dataloader()
@@ -183,7 +252,7 @@ class ClutrrDataModule(SeededDataModule):
     def describe(self, split: str, index: int, dataloader: int = 0):
         """Story ``index`` of ``split`` in words (names, sentences, pairs), for ``greybox explain``.
 
-        ``dataloader`` picks the test loader (the position of its k in ``test_ks``);
+        ``dataloader`` picks the test loader (its position in ``test_loader_names``);
         see :func:`tasks.kinship.describe.describe_split`.
         """
         return describe_split(self, split, index, dataloader)

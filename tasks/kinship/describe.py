@@ -67,18 +67,18 @@ def describe_split(dm, split: str, index: int, dataloader: int = 0) -> ExampleDe
         dm: the data module.
         split: ``train``, ``val`` or ``test``.
         index: the story's position in its loader.
-        dataloader: for ``test``, which loader (the position of its k in ``test_ks``).
+        dataloader: for ``test``, which loader (its position in the data module's ``test_loader_names``).
 
     Raises:
         ConfigError: the split, the loader or the index does not exist.
     """
-    dm.setup()
+    dm.setup("test" if split == "test" else None)
     if split == "test":
-        if not 0 <= dataloader < len(dm.test_ks):
-            raise ConfigError(f"the test split has {len(dm.test_ks)} loaders (k = {dm.test_ks}); "
-                              f"there is no loader {dataloader}", hint="pick a loader 0 .. len(test_ks) - 1")
-        k = dm.test_ks[dataloader]
-        stories, subset = dm.tests[k], f"k={k}"
+        if not 0 <= dataloader < len(dm.test_keys):
+            raise ConfigError(f"the test split has {len(dm.test_keys)} loaders ({', '.join(dm.test_loader_names)}); "
+                              f"there is no loader {dataloader}", hint="pick a loader 0 .. number of test files - 1")
+        key = dm.test_keys[dataloader]
+        stories, subset = dm.tests[key], f"k={key}" if isinstance(key, int) else key
     elif split in dm.splits:
         stories, subset = dm.splits[split], None
     else:
