@@ -62,7 +62,16 @@ def fit_rule_weights(index: GraphIndex, rules: Sequence[PathRule], *, folds: int
 
     Returns:
         The rules with fitted weights rounded to 4 digits, in the order given.
+
+    Raises:
+        ConfigError: an anchored rule is among the rules (its weights are not fitted here).
     """
+    from greybox.errors import ConfigError
+
+    anchored = [rule for rule in rules if rule.anchor is not None]
+    if anchored:
+        raise ConfigError(f"the weights of anchored rules are not fitted (e.g. {anchored[0].text()})",
+                          hint="learn_weights: false with anchored_length > 0")
     matrices = BodyMatrices(index, device=device, dense_limit=dense_limit)
     rest, held = held_out_folds(index, matrices, max(folds, 2), seed)[0]
     known_tails, known_heads = defaultdict(set), defaultdict(set)
