@@ -44,6 +44,54 @@ def _rows(matrices: BodyMatrices, m: torch.Tensor, nodes: torch.Tensor, transpos
     return torch.index_select(m, 0, nodes).to_dense()
 
 
+def _active_features(rest: BodyMatrices, bodies, sides, relation: int):
+    """The features of the fit at the (query, entity) pairs that matter, a sparse form of the dense ``(K, Q, E)``.
+
+    A pair where no rule fires has ``log(1 - score) = 0``: as a negative it adds nothing to the
+    loss (it only counts in its query's number of negatives), so only the answers and the pairs
+    some rule reaches are kept.
+
+    Args:
+        rest: the body matrices of the graph without the held-out fold.
+        bodies: the rules' bodies as step labels.
+        sides: ``(nodes, answers, transpose, known)`` per side: the queries' entities, their
+            answers, whether heads are ranked, the known answers of ``(entity, relation)``.
+        relation: the relation's id.
+
+    Returns:
+        ``(feats (K, P) float, query (P,) int64, is_target (P,) float, counted (P,) float,
+        negatives (Q,) float)``: rule ``k`` fires at active pair ``p``; the query of ``p``; ``p``
+        is its query's answer; ``p`` is a negative that counts (not another known answer);
+        each query's number of negatives that count (at least 1).
+    """
+    fired, active, targets, masks = [], [], [], []
+    for nodes, answer, transpose, known in sides:
+        # (K, Q, E) as K boolean (Q, E): does rule k's body lead from the query's entity to e?
+        rows = [_rows(rest, rest.body(labels), nodes, transpose) > 0 for labels in bodies]
+        mask = torch.ones(len(nodes), rest.n, dtype=torch.bool, device=nodes.device)  # candidates that count
+        for q, (e, a) in enumerate(zip(nodes.tolist(), answer.tolist())):
+            others = [x for x in known[(e, relation)] if x != a]
+            mask[q, others] = False
+        target = torch.zeros_like(mask)
+        target[torch.arange(len(answer), device=nodes.device), answer] = True
+        fired.append(rows)
+        masks.append(mask)
+        targets.append(target)
+        hit = target.clone()
+        for row in rows:
+            hit |= row
+        active.append(hit)
+    hit = torch.cat(active)  # (Q2, E)
+    query, entity = torch.nonzero(hit, as_tuple=True)  # (P,)
+    feats = torch.stack([torch.cat([side[k] for side in fired])[query, entity] for k in range(len(bodies))]).float()
+    target = torch.cat(targets)
+    mask = torch.cat(masks)
+    negatives = (mask & ~target).sum(1).clamp(min=1).float()  # (Q2,)
+    is_target = target[query, entity].float()
+    counted = (mask & ~target)[query, entity].float()
+    return feats, query, is_target, counted, negatives
+
+
 def fit_rule_weights(index: GraphIndex, rules: Sequence[PathRule], *, folds: int = 5, queries: int = 200,
                      steps: int = 100, lr: float = 0.1, seed: int = 0, device: str = "cpu",
                      dense_limit: int = 1024) -> list[PathRule]:
@@ -93,34 +141,20 @@ def fit_rule_weights(index: GraphIndex, rules: Sequence[PathRule], *, folds: int
         dev = matrices.device
         heads = torch.as_tensor(pairs[:, 0], device=dev)
         tails = torch.as_tensor(pairs[:, 1], device=dev)
-        features, answers, masks = [], [], []
-        for nodes, answer, transpose, known in ((heads, tails, False, known_tails), (tails, heads, True, known_heads)):
-            # (K, Q, E): does rule k's body, on the graph without the fold, lead from the query's entity to e?
-            feats = torch.stack([_rows(rest, rest.body(tuple(index.label(s, inv) for s, inv in rules[i].body)),
-                                       nodes, transpose) for i in positions])
-            mask = torch.ones(len(nodes), index.n, dtype=torch.bool, device=dev)  # candidates that count
-            for q, (e, a) in enumerate(zip(nodes.tolist(), answer.tolist())):
-                others = [x for x in known[(e, r)] if x != a]
-                mask[q, others] = False
-            features.append(feats)
-            answers.append(answer)
-            masks.append(mask)
-        feats = torch.cat(features, dim=1)  # (K, Q2, E)
-        answer = torch.cat(answers)
-        mask = torch.cat(masks)
-        target = torch.zeros_like(mask, dtype=torch.float32)
-        target[torch.arange(len(answer), device=dev), answer] = 1.0
+        bodies = [tuple(index.label(s, inv) for s, inv in rules[i].body) for i in positions]
+        feats, query, is_target, counted, negatives = _active_features(
+            rest, bodies, [(heads, tails, False, known_tails), (tails, heads, True, known_heads)], r)
         initial = torch.tensor([min(max(rules[i].weight or 0.5, 1e-3), 1 - 1e-3) for i in positions], device=dev)
         theta = torch.logit(initial).clone().requires_grad_(True)
         optimizer = torch.optim.Adam([theta], lr=lr)
         for _ in range(steps):
             optimizer.zero_grad()
-            # log(1 - score) = sum over the rules that fire of log(1 - w)
-            log_miss = torch.einsum("k,kqe->qe", torch.nn.functional.logsigmoid(-theta), feats)  # (Q2, E)
+            # log(1 - score) = sum over the rules that fire of log(1 - w), at the active (query, entity) pairs
+            log_miss = torch.nn.functional.logsigmoid(-theta) @ feats  # (P,)
             log_hit = torch.log((-torch.expm1(log_miss)).clamp(min=1e-12))
-            positive = -(log_hit * target).sum(1)
-            negative = -((log_miss * (1 - target)) * mask).sum(1) / ((1 - target) * mask).sum(1).clamp(min=1)
-            loss = (positive + negative).mean()
+            positive = -(log_hit * is_target).sum()
+            negative = -torch.zeros_like(negatives).index_add_(0, query, log_miss * counted) / negatives
+            loss = (positive + negative.sum()) / len(negatives)
             loss.backward()
             optimizer.step()
         for i, w in zip(positions, torch.sigmoid(theta).tolist()):
