@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from greybox.errors import ConfigError
 from greybox.learn.path_mining import BodyMatrices, held_out_folds, learn_path_rules
 from greybox.learn.rule_weights import fit_rule_weights
 
@@ -74,7 +75,21 @@ def test_fit_over_active_pairs_equals_the_dense_fit(seed):
                     zip(rng.integers(30, size=150), rng.integers(3, size=150), rng.integers(30, size=150))})
     learned = learn_path_rules(facts, min_support=1, smoothing=1.0, max_rules=20, seed=seed)
     assert len(learned.rules) > 20
-    fitted = fit_rule_weights(learned.index, learned.rules, steps=30, seed=seed)
+    fitted = fit_rule_weights(learned.index, learned.rules, queries=200, steps=30, lr=0.1, seed=seed, held_out=1)
     reference = _dense_fit(learned.index, learned.rules, steps=30, seed=seed)
     assert [r.weight for r in fitted] == pytest.approx([round(w, 4) for w in reference], abs=2e-4)
     assert any(abs(r.weight - o.weight) > 0.01 for r, o in zip(fitted, learned.rules)), "the fit must move weights"
+
+
+def test_every_fold_held_out_fits_more_queries_than_one():
+    rng = np.random.default_rng(3)
+    people = [f"e{i}" for i in range(30)]
+    facts = sorted({(people[a], ["p", "q", "s"][r], people[b]) for a, r, b in
+                    zip(rng.integers(30, size=150), rng.integers(3, size=150), rng.integers(30, size=150))})
+    learned = learn_path_rules(facts, min_support=1, smoothing=1.0, max_rules=20)
+    one = fit_rule_weights(learned.index, learned.rules, steps=30, held_out=1)
+    every = fit_rule_weights(learned.index, learned.rules, steps=30)
+    assert [r.key for r in every] == [r.key for r in learned.rules]
+    assert [r.weight for r in one] != [r.weight for r in every]
+    with pytest.raises(ConfigError, match=r"held_out must be 1 to folds \(5\), not 6"):
+        fit_rule_weights(learned.index, learned.rules, held_out=6)
