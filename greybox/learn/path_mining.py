@@ -481,13 +481,14 @@ def learn_path_rules(
     for rule in scored:
         if rule.support >= min_support and rule.weight >= min_confidence:
             by_head[rule.head].append(rule)
+    anchored: dict[str, list[PathRule]] = defaultdict(list)
     if anchored_length:
         for rule in anchored_rules(index, matrices, heads or index.relations, max_length=anchored_length,
                                    answers=answers, min_support=min_support, min_confidence=anchored_min_confidence,
                                    smoothing=smoothing, max_rules=anchored_max_rules):
-            by_head[rule.head + " anchored"].append(rule)
+            anchored[rule.head].append(rule)
     rules = []
     for relation in index.relations:
         ranked = sorted(by_head.get(relation, ()), key=lambda r: (-r.weight, -r.support, len(r.body), r.body))
-        rules += ranked[:max_rules] + by_head.get(relation + " anchored", [])
+        rules += ranked[:max_rules] + anchored.get(relation, [])
     return LearnedPathRules(tuple(rules), sum(len(v) for v in found.values()), time.monotonic() - started, index)
