@@ -166,8 +166,9 @@ def as_path_rule(clause) -> PathRule | None:
     """The path rule a parsed clause is, or ``None``.
 
     >>> from greybox.lang.parser import parse_statement
-    >>> as_path_rule(parse_statement("0.5 :: inferred_a(X, Z) :- b(X, Y1), c(Z, Y1)."))
-    PathRule(head='a', body=(('b', False), ('c', True)), weight=0.5, support=0, body_size=0, line=1, anchor=None, answer=None)
+    >>> rule = as_path_rule(parse_statement("0.5 :: inferred_a(X, Z) :- b(X, Y1), c(Z, Y1)."))
+    >>> rule.key, rule.weight, rule.line, rule.anchor
+    (('a', (('b', False), ('c', True))), 0.5, 1, None)
     >>> as_path_rule(parse_statement("a(X, Z) :- b(X, Z).")) is None
     True
     >>> as_path_rule(parse_statement("0.5 :: inferred_a(X, europe) :- b(X, Y1), c(Y1, 'x-y').")).key

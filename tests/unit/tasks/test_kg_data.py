@@ -90,7 +90,8 @@ def test_countries_dev_queries_are_the_other_hidden_countries(tmp_path):
         "x\tlocatedIn\tw_europe\ny\tlocatedIn\tw_europe\ny\tlocatedIn\teurope\nz\tlocatedIn\tw_europe\n"
         "x\tneighborOf\ty\nz\tneighborOf\ty\nw_europe\tlocatedIn\teurope\n")
     (tmp_path / "countries_S2.tsv").write_text(
-        "y\tlocatedIn\tw_europe\ny\tlocatedIn\teurope\nx\tneighborOf\ty\nz\tneighborOf\ty\nw_europe\tlocatedIn\teurope\n")
+        "y\tlocatedIn\tw_europe\ny\tlocatedIn\teurope\nx\tneighborOf\ty\nz\tneighborOf\ty\n"
+        "w_europe\tlocatedIn\teurope\n")
     (tmp_path / "regions.txt").write_text("europe\nasia\n")
     (tmp_path / "dev.txt").write_text("y\n")  # NTP's list: not what the graph hides; not read
     (tmp_path / "test.txt").write_text("x\n")
