@@ -20,6 +20,14 @@ How (the bottom-up scheme of AnyBURL, with exact counts):
 3. **Kept.** Candidates with ``support >= min_support`` and confidence ``>= min_confidence``,
    the ``max_rules`` most confident per relation, weight = confidence rounded to 4 digits
    (the weight the file holds, and the one ranking uses).
+4. **Anchored rules** (``anchored_length >= 1``): ``r(X, c) :- s1(X, Y1), ..., sn(Yn-1, a)``
+   for every body of up to ``anchored_length`` steps, every entity ``a`` it reaches (the
+   anchor) and every answer ``c`` (``answers``, or every entity). Counted over the heads
+   ``x`` with a known fact ``r(x, c')`` for some answer ``c'`` (the partial-completeness
+   assumption: a head with no such fact is not known to be wrong): ``body_size`` heads
+   reach ``a``, ``support`` of them have ``r(x, c)``; kept with ``support >= min_support``
+   and confidence ``>= anchored_min_confidence``, the ``anchored_max_rules`` most confident
+   per relation. Each anchor is a rule, so the noisy-or of a link counts its anchors.
 
 Example:
     >>> facts = [("a", "parent", "b"), ("b", "parent", "c"), ("a", "grandparent", "c"),
@@ -44,8 +52,8 @@ from greybox.errors import ConfigError
 
 from .path_rules import PathRule
 
-__all__ = ["GraphIndex", "BodyMatrices", "candidate_paths", "score_rules_on_graph", "learn_path_rules",
-           "LearnedPathRules", "held_out_folds"]
+__all__ = ["GraphIndex", "BodyMatrices", "candidate_paths", "score_rules_on_graph", "anchored_rules",
+           "learn_path_rules", "LearnedPathRules", "held_out_folds"]
 
 
 class GraphIndex:
@@ -270,6 +278,23 @@ class BodyMatrices:
             return rows, cols
         return m.indices()[0], m.indices()[1]
 
+    def rule_pairs(self, rule: PathRule) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(rows, cols)`` of the links ``inferred_r(x, z)`` a rule derives on the graph.
+
+        A chain rule derives the pairs its body connects; an anchored rule derives
+        ``(x, answer)`` for every ``x`` its body leads to the anchor.
+        """
+        index = self.index
+        m = self.body(tuple(index.label(rel, inverse) for rel, inverse in rule.body))
+        if rule.anchor is None:
+            return self.pairs(m)
+        anchor = index.entity_id[rule.anchor]
+        if self.dense:
+            rows = torch.nonzero(m[:, anchor], as_tuple=True)[0]
+        else:
+            rows = m.indices()[0][m.indices()[1] == anchor]
+        return rows, torch.full_like(rows, index.entity_id[rule.answer])
+
     def counts(self, m: torch.Tensor, target: torch.Tensor) -> tuple[int, int]:
         """``(pairs of m that are pairs of target, pairs of m)``."""
         if self.dense:
@@ -317,6 +342,68 @@ def score_rules_on_graph(index: GraphIndex, bodies: dict[str, Iterable[tuple[int
     return out
 
 
+def anchored_rules(index: GraphIndex, matrices: BodyMatrices, heads: Iterable[str], *, max_length: int = 1,
+                   answers: Sequence[str] | None = None, min_support: int = 2, min_confidence: float = 0.3,
+                   smoothing: float = 5.0, max_rules: int = 1000) -> list[PathRule]:
+    """The anchored rules ``r(X, c) :- s1(X, Y1), ..., sn(Yn-1, a)`` of each head (module docstring, 4).
+
+    Args:
+        index: the graph.
+        matrices: its body matrices (dense: anchored rules read whole columns).
+        heads: the relations concluded.
+        max_length: longest body (1 to 3 steps); every sequence of steps up to it is tried.
+        answers: the entities a rule may conclude (``None``: every entity).
+        min_support, min_confidence: the fewest heads that confirm a kept rule, its smallest confidence.
+        smoothing: added to ``body_size`` in the confidence.
+        max_rules: most anchored rules kept per relation, the most confident.
+
+    Returns:
+        The kept rules, by head, most confident first; ``weight`` = ``support / (body_size + smoothing)``
+        rounded to 4 digits.
+
+    Raises:
+        ConfigError: ``max_length`` out of 1..3, the matrices are sparse, or an answer is not an entity.
+
+    >>> facts = [("a", "near", "b"), ("b", "in", "eu"), ("c", "near", "b"), ("c", "in", "eu"), ("d", "near", "b"),
+    ...          ("d", "in", "eu"), ("e", "near", "f"), ("e", "in", "as")]
+    >>> index = GraphIndex(facts)
+    >>> [r.text() for r in anchored_rules(index, BodyMatrices(index), ["in"], answers=["eu", "as"], smoothing=0.0)]
+    ['1.0 :: inferred_in(X, eu) :- near(X, b).']
+    """
+    if not 1 <= max_length <= 3:
+        raise ConfigError(f"anchored rules have 1 to 3 steps, not {max_length}", hint="anchored_length: 1")
+    if not matrices.dense:
+        raise ConfigError(f"anchored rules need dense matrices: {index.n} entities is over the dense limit",
+                          hint="anchored_length: 0 for a graph this large")
+    try:
+        answer_ids = [index.entity_id[a] for a in answers] if answers is not None else list(range(index.n))
+    except KeyError as err:
+        raise ConfigError(f"the answer {err.args[0]!r} is not an entity of the graph",
+                          hint="give answers among the graph's entities") from None
+    out = []
+    for relation in heads:
+        own = index.label(relation, False)
+        facts = matrices.body((own,))[:, answer_ids]  # (E, C): r(x, c)
+        labelled = (facts.sum(1) > 0).float()  # (E,): heads with some answer known
+        kept = []
+        for length in range(1, max_length + 1):
+            for labels in np.ndindex(*(index.n_labels,) * length):
+                body = matrices.body(tuple(int(x) for x in labels))  # (E, A): body(x, a)
+                support = body.t() @ facts  # (A, C): heads reaching a whose answer is c
+                size = body.t() @ labelled  # (A,): labelled heads reaching a
+                if length == 1 and labels[0] == own:  # r(X, c) :- r(X, c) is the fact itself
+                    support[answer_ids, torch.arange(len(answer_ids))] = 0.0
+                weight = support / (size[:, None] + smoothing)
+                for a, c in zip(*torch.nonzero((support >= min_support) & (weight >= min_confidence), as_tuple=True)):
+                    a, c = int(a), int(c)
+                    kept.append(PathRule(relation, tuple(index.step(int(x)) for x in labels),
+                                         round(float(weight[a, c]), 4), int(support[a, c]), int(size[a]),
+                                         anchor=index.entities[a], answer=index.entities[answer_ids[c]]))
+        kept.sort(key=lambda r: (-r.weight, -r.support, len(r.body), r.body, r.anchor, r.answer))
+        out += kept[:max_rules]
+    return out
+
+
 @dataclass(frozen=True)
 class LearnedPathRules:
     """What :func:`learn_path_rules` found.
@@ -352,6 +439,10 @@ def learn_path_rules(
     seed: int = 0,
     device: str = "cpu",
     dense_limit: int = 1024,
+    anchored_length: int = 0,
+    anchored_min_confidence: float = 0.3,
+    anchored_max_rules: int = 1000,
+    answers: Sequence[str] | None = None,
 ) -> LearnedPathRules:
     """Learn the path rules of every relation (see the module docstring).
 
@@ -371,9 +462,14 @@ def learn_path_rules(
         seed: the draw's seed.
         device: where the matrices live.
         dense_limit: the most entities for dense matrices.
+        anchored_length: longest body of the anchored rules (0: none; see :func:`anchored_rules`).
+        anchored_min_confidence: smallest confidence of a kept anchored rule.
+        anchored_max_rules: most anchored rules kept per relation.
+        answers: the entities an anchored rule may conclude (``None``: every entity), e.g. the
+            benchmark's candidate answers.
 
     Returns:
-        The ``LearnedPathRules``.
+        The ``LearnedPathRules``: per relation its chain rules, then its anchored rules.
     """
     started = time.monotonic()
     index = GraphIndex(facts, entities, relations)
@@ -385,8 +481,14 @@ def learn_path_rules(
     for rule in scored:
         if rule.support >= min_support and rule.weight >= min_confidence:
             by_head[rule.head].append(rule)
+    anchored: dict[str, list[PathRule]] = defaultdict(list)
+    if anchored_length:
+        for rule in anchored_rules(index, matrices, heads or index.relations, max_length=anchored_length,
+                                   answers=answers, min_support=min_support, min_confidence=anchored_min_confidence,
+                                   smoothing=smoothing, max_rules=anchored_max_rules):
+            anchored[rule.head].append(rule)
     rules = []
     for relation in index.relations:
         ranked = sorted(by_head.get(relation, ()), key=lambda r: (-r.weight, -r.support, len(r.body), r.body))
-        rules += ranked[:max_rules]
+        rules += ranked[:max_rules] + anchored.get(relation, [])
     return LearnedPathRules(tuple(rules), sum(len(v) for v in found.values()), time.monotonic() - started, index)

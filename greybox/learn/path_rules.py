@@ -19,6 +19,8 @@ Example:
     '0.8 :: inferred_uncle(X, Z) :- father(X, Y1), brother(Y1, Z).'
     >>> PathRule("child", (("parent", True),)).text()
     'inferred_child(X, Z) :- parent(Z, X).'
+    >>> PathRule("locatedin", (("neighborof", False),), 0.9, anchor="guinea-bissau", answer="africa").text()
+    "0.9 :: inferred_locatedin(X, africa) :- neighborof(X, 'guinea-bissau')."
     >>> print(format_path_rule_file([rule], ["learned"]), end="")
     % learned
     <BLANKLINE>
@@ -31,12 +33,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from greybox.errors import ConfigError
 
-__all__ = ["HEAD_PREFIX", "PathRule", "head_name", "format_path_rule_file", "write_path_rule_file",
+__all__ = ["HEAD_PREFIX", "PathRule", "head_name", "constant_text", "format_path_rule_file", "write_path_rule_file",
            "read_path_rule_file", "as_path_rule"]
 
 #: the head of a rule concluding ``r`` is ``inferred_r``
@@ -52,6 +54,19 @@ def head_name(relation: str) -> str:
     'inferred_term6'
     """
     return HEAD_PREFIX + relation
+
+
+def constant_text(name: str) -> str:
+    """An entity as a constant of the rule language: bare when it is a symbol, else quoted.
+
+    >>> constant_text("europe"), constant_text("timor-leste"), constant_text("it's")
+    ('europe', "'timor-leste'", "'it\\\\'s'")
+    """
+    import re
+
+    if re.fullmatch(r"[a-z][A-Za-z0-9_]*", name):
+        return name
+    return "'" + name.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _variables(length: int) -> list[str]:
@@ -71,6 +86,8 @@ class PathRule:
         body_size: links ``head(x, z)`` the body gives on the training graph (or, weighed on
             held-out folds, the new links it gives on the graph without each fold).
         line: the rule's line in the file it was read from (0: not read from a file).
+        anchor: for an anchored rule, the entity the body ends at (in place of ``Z``).
+        answer: for an anchored rule, the entity it concludes (the head is ``inferred_head(X, answer)``).
     """
 
     head: str
@@ -79,22 +96,27 @@ class PathRule:
     support: int = 0
     body_size: int = 0
     line: int = 0
+    anchor: str | None = None
+    answer: str | None = None
 
     @property
-    def key(self) -> tuple[str, tuple[Step, ...]]:
+    def key(self) -> tuple:
         """What two rules must share to say the same thing."""
-        return (self.head, self.body)
+        return (self.head, self.body) if self.anchor is None else (self.head, self.body, self.anchor, self.answer)
 
     def atoms(self) -> list[str]:
         """The body atoms as text, ``r1(X, Y1)`` or ``r1(Y1, X)`` for an inverse step."""
         names = _variables(len(self.body))
+        if self.anchor is not None:
+            names[-1] = constant_text(self.anchor)
         return [f"{rel}({names[i + 1]}, {names[i]})" if inverse else f"{rel}({names[i]}, {names[i + 1]})"
                 for i, (rel, inverse) in enumerate(self.body)]
 
     def text(self) -> str:
         """The rule as greybox source."""
         prefix = f"{self.weight!r} :: " if self.weight is not None else ""
-        return f"{prefix}{head_name(self.head)}(X, Z) :- {', '.join(self.atoms())}."
+        tail = "Z" if self.anchor is None else constant_text(self.answer)
+        return f"{prefix}{head_name(self.head)}(X, {tail}) :- {', '.join(self.atoms())}."
 
     def comments(self) -> list[str]:
         """The comment lines written above the rule."""
@@ -144,12 +166,15 @@ def as_path_rule(clause) -> PathRule | None:
     """The path rule a parsed clause is, or ``None``.
 
     >>> from greybox.lang.parser import parse_statement
-    >>> as_path_rule(parse_statement("0.5 :: inferred_a(X, Z) :- b(X, Y1), c(Z, Y1)."))
-    PathRule(head='a', body=(('b', False), ('c', True)), weight=0.5, support=0, body_size=0, line=1)
+    >>> rule = as_path_rule(parse_statement("0.5 :: inferred_a(X, Z) :- b(X, Y1), c(Z, Y1)."))
+    >>> rule.key, rule.weight, rule.line, rule.anchor
+    (('a', (('b', False), ('c', True))), 0.5, 1, None)
     >>> as_path_rule(parse_statement("a(X, Z) :- b(X, Z).")) is None
     True
+    >>> as_path_rule(parse_statement("0.5 :: inferred_a(X, europe) :- b(X, Y1), c(Y1, 'x-y').")).key
+    ('a', (('b', False), ('c', False)), 'x-y', 'europe')
     """
-    from greybox.lang.ast import Atom, Clause, Probability, Var
+    from greybox.lang.ast import Atom, Clause, Const, Probability, Var
 
     if not isinstance(clause, Clause) or not clause.head.predicate.startswith(HEAD_PREFIX):
         return None
@@ -159,8 +184,14 @@ def as_path_rule(clause) -> PathRule | None:
     if not 1 <= len(body) <= 3 or not all(isinstance(a, Atom) and len(a.args) == 2 for a in body):
         return None
     names = _variables(len(body))
+    anchor = answer = None
+    last = [a.value for a in (clause.head.args[1], *(atom.args[i] for atom in body[-1:] for i in (0, 1)))
+            if isinstance(a, Const) and isinstance(a.value, str)]
+    if isinstance(clause.head.args[1], Const) and len(last) == 2:
+        answer, anchor = last  # inferred_r(X, answer) :- ..., rn(Yn-1, anchor) (or rn(anchor, Yn-1))
+        names[-1] = None  # the anchor's place holds no variable
     args = [tuple(a.name if isinstance(a, Var) else None for a in atom.args) for atom in (clause.head, *body)]
-    if args[0] != ("X", "Z"):
+    if args[0] != ("X", "Z" if anchor is None else None):
         return None
     steps = []
     for i, (atom, pair) in enumerate(zip(body, args[1:])):
@@ -172,7 +203,8 @@ def as_path_rule(clause) -> PathRule | None:
             return None
     weight = clause.weight.value if clause.weight is not None else None
     line = clause.span.line if clause.span is not None else 0
-    return PathRule(clause.head.predicate[len(HEAD_PREFIX):], tuple(steps), weight, line=line)
+    return PathRule(clause.head.predicate[len(HEAD_PREFIX):], tuple(steps), weight, line=line, anchor=anchor,
+                    answer=answer)
 
 
 def read_path_rule_file(path: str | os.PathLike) -> list[PathRule]:
@@ -197,13 +229,14 @@ def read_path_rule_file(path: str | os.PathLike) -> list[PathRule]:
         rule = as_path_rule(statement)
         span = statement.span
         if rule is None:
-            raise ConfigError("not a path rule inferred_r(X, Z) :- r1(X, Y1), ..., rn(Yn-1, Z)", file=str(path),
+            raise ConfigError("not a path rule inferred_r(X, Z) :- r1(X, Y1), ..., rn(Yn-1, Z) (or an anchored one, "
+                              "inferred_r(X, answer) :- r1(X, Y1), ..., rn(Yn-1, anchor))", file=str(path),
                               line=span.line, source_line=lines[span.line - 1] if span.line else None,
                               hint="a learned-rule file holds path rules only; move other statements elsewhere")
         for back in (2, 3):
             match = support.match(lines[span.line - back]) if span.line > back else None
             if match:
-                rule = PathRule(rule.head, rule.body, rule.weight, int(match.group(1)), int(match.group(2)), span.line)
+                rule = replace(rule, support=int(match.group(1)), body_size=int(match.group(2)), line=span.line)
                 break
         out.append(rule)
     return out

@@ -47,7 +47,7 @@ def relation_scores(matrices: BodyMatrices, rules: Iterable[PathRule], *, aggreg
 
     Args:
         matrices: the body matrices of the known facts.
-        rules: the rules of that relation (their ``weight``; ``None`` counts as 1).
+        rules: the rules of that relation (their ``weight``; ``None`` counts as 1), chain or anchored.
         aggregation: ``"noisy_or"`` or ``"max"``.
 
     Returns:
@@ -58,13 +58,11 @@ def relation_scores(matrices: BodyMatrices, rules: Iterable[PathRule], *, aggreg
     """
     if aggregation not in AGGREGATIONS:
         raise ConfigError(f"unknown aggregation {aggregation!r}", hint=f"use one of: {', '.join(AGGREGATIONS)}")
-    index = matrices.index
     n = matrices.n
     acc = torch.zeros(n, n, dtype=torch.float64, device=matrices.device)
     for rule in sorted(rules, key=lambda r: r.body):
         w = 1.0 if rule.weight is None else float(rule.weight)
-        labels = tuple(index.label(rel, inverse) for rel, inverse in rule.body)
-        rows, cols = matrices.pairs(matrices.body(labels))
+        rows, cols = matrices.rule_pairs(rule)
         if aggregation == "noisy_or":
             # log(1 - score) = sum over the rules that fire of log(1 - w)
             acc.index_put_((rows, cols), torch.full((len(rows),), _log1m(w), dtype=torch.float64,
@@ -199,21 +197,26 @@ def ranking_metrics(ranks: Iterable[float], ks: Sequence[int] = (1, 3, 10)) -> d
 
 
 def auc_pr(scores: Sequence[float], labels: Sequence[bool]) -> float:
-    """Area under the precision-recall curve, by the trapezoid rule over the distinct score thresholds
-    (what ``sklearn.metrics.auc(recall, precision)`` gives on ``precision_recall_curve``).
+    """Area under the precision-recall curve as NTP and CTP compute it for Countries:
+    average precision, ``sum_n (R_n - R_{n-1}) * P_n`` over the distinct score thresholds,
+    highest first (``sklearn.metrics.average_precision_score``; their papers call it AUC-PR).
 
-    Tied scores share one threshold, so a tie is neither first nor last.
+    Tied scores share one threshold, so a tie is neither first nor last. Unlike the trapezoid
+    rule, no precision between two thresholds is interpolated (that would be optimistic).
 
     >>> auc_pr([0.9, 0.8, 0.1, 0.1], [True, False, True, False])
     0.75
+    >>> auc_pr([0.9, 0.8, 0.7], [False, True, True])
+    0.5833333333333333
     """
     pairs = sorted(zip(scores, labels), key=lambda p: -p[0])
     positives = sum(bool(y) for _, y in pairs)
     if positives == 0:
         raise ConfigError("no positive label: the area under the precision-recall curve is undefined",
                           hint="give at least one true triple")
-    points = []  # (recall, precision) at each distinct threshold, highest first
+    area = 0.0
     tp = fp = 0
+    recall = 0.0
     i = 0
     while i < len(pairs):
         s = pairs[i][0]
@@ -221,7 +224,6 @@ def auc_pr(scores: Sequence[float], labels: Sequence[bool]) -> float:
             tp += bool(pairs[i][1])
             fp += not pairs[i][1]
             i += 1
-        points.append((tp / positives, tp / (tp + fp)))
-    # sklearn's curve also has the point (recall 0, precision 1)
-    curve = [(0.0, 1.0)] + points
-    return sum((r2 - r1) * (p1 + p2) / 2 for (r1, p1), (r2, p2) in zip(curve, curve[1:]))
+        area += (tp / positives - recall) * tp / (tp + fp)
+        recall = tp / positives
+    return area

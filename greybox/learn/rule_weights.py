@@ -4,18 +4,21 @@ The score of a link ``r(x, z)`` is ``1 - prod(1 - w_k)`` over the rules ``k`` of
 body connects ``x`` to ``z`` (the exact probability of ``inferred_r(x, z)`` on the exported
 file). Here the weights are fitted so that this probability is high for facts the rules
 have not seen and low for the other candidates: the graph is cut into ``folds`` random
-folds; for the facts ``r(h, t)`` of one fold (at most ``queries`` per relation), the bodies
-are applied to the graph without that fold, and the loss is the binary cross-entropy of
+folds; each fold in turn is held out: for its facts ``r(h, t)`` (at most ``queries`` per
+relation), the bodies are applied to the graph without that fold; the loss is the binary cross-entropy of
 ``t`` against every other entity not known to be an answer of ``r(h, ?)`` (and of ``h``
-against the heads of ``r(?, t)``), the negatives averaged. A weight starts at the rule's
-confidence; ``w = sigmoid(theta)``.
+against the heads of ``r(?, t)``), the negatives averaged, over the queries of every fold. A
+weight starts at the rule's confidence; ``w = sigmoid(theta)``. (Holding out every fold
+rather than the first only, 1,000 queries rather than 200 and 300 Adam steps at 0.05 rather
+than 100 at 0.1 raised the dev MRR of 100 fitted rules per relation: Kinship 0.743 -> 0.767,
+UMLS 0.885 -> 0.893, Nations 0.730 -> 0.798, Family 0.954 -> 0.955.)
 
 Example:
     >>> from greybox.learn.path_mining import learn_path_rules
     >>> facts = [(f"p{i}", "parent", f"p{i + 1}") for i in range(12)] + \\
     ...         [(f"p{i}", "grandparent", f"p{i + 2}") for i in range(0, 10, 1)]
     >>> learned = learn_path_rules(facts, min_support=2)
-    >>> fitted = fit_rule_weights(learned.index, learned.rules, folds=3, steps=30)
+    >>> fitted = fit_rule_weights(learned.index, learned.rules, folds=3, steps=100)
     >>> [r.weight > 0.9 for r in fitted if r.key == ("grandparent", (("parent", False), ("parent", False)))]
     [True]
 """
@@ -44,27 +47,90 @@ def _rows(matrices: BodyMatrices, m: torch.Tensor, nodes: torch.Tensor, transpos
     return torch.index_select(m, 0, nodes).to_dense()
 
 
-def fit_rule_weights(index: GraphIndex, rules: Sequence[PathRule], *, folds: int = 5, queries: int = 200,
-                     steps: int = 100, lr: float = 0.1, seed: int = 0, device: str = "cpu",
-                     dense_limit: int = 1024) -> list[PathRule]:
+def _active_features(rest: BodyMatrices, bodies, sides, relation: int):
+    """The features of the fit at the (query, entity) pairs that matter, a sparse form of the dense ``(K, Q, E)``.
+
+    A pair where no rule fires has ``log(1 - score) = 0``: as a negative it adds nothing to the
+    loss (it only counts in its query's number of negatives), so only the answers and the pairs
+    some rule reaches are kept.
+
+    Args:
+        rest: the body matrices of the graph without the held-out fold.
+        bodies: the rules' bodies as step labels.
+        sides: ``(nodes, answers, transpose, known)`` per side: the queries' entities, their
+            answers, whether heads are ranked, the known answers of ``(entity, relation)``.
+        relation: the relation's id.
+
+    Returns:
+        ``(feats (K, P) float, query (P,) int64, is_target (P,) float, counted (P,) float,
+        negatives (Q,) float)``: rule ``k`` fires at active pair ``p``; the query of ``p``; ``p``
+        is its query's answer; ``p`` is a negative that counts (not another known answer);
+        each query's number of negatives that count (at least 1).
+    """
+    fired, active, targets, masks = [], [], [], []
+    for nodes, answer, transpose, known in sides:
+        # (K, Q, E) as K boolean (Q, E): does rule k's body lead from the query's entity to e?
+        rows = [_rows(rest, rest.body(labels), nodes, transpose) > 0 for labels in bodies]
+        mask = torch.ones(len(nodes), rest.n, dtype=torch.bool, device=nodes.device)  # candidates that count
+        for q, (e, a) in enumerate(zip(nodes.tolist(), answer.tolist())):
+            others = [x for x in known[(e, relation)] if x != a]
+            mask[q, others] = False
+        target = torch.zeros_like(mask)
+        target[torch.arange(len(answer), device=nodes.device), answer] = True
+        fired.append(rows)
+        masks.append(mask)
+        targets.append(target)
+        hit = target.clone()
+        for row in rows:
+            hit |= row
+        active.append(hit)
+    hit = torch.cat(active)  # (Q2, E)
+    query, entity = torch.nonzero(hit, as_tuple=True)  # (P,)
+    feats = torch.stack([torch.cat([side[k] for side in fired])[query, entity] for k in range(len(bodies))]).float()
+    target = torch.cat(targets)
+    mask = torch.cat(masks)
+    negatives = (mask & ~target).sum(1).clamp(min=1).float()  # (Q2,)
+    is_target = target[query, entity].float()
+    counted = (mask & ~target)[query, entity].float()
+    return feats, query, is_target, counted, negatives
+
+
+def fit_rule_weights(index: GraphIndex, rules: Sequence[PathRule], *, folds: int = 5, queries: int = 1000,
+                     steps: int = 300, lr: float = 0.05, seed: int = 0, device: str = "cpu",
+                     dense_limit: int = 1024, held_out: int | None = None) -> list[PathRule]:
     """Fit the weights of ``rules`` (see the module docstring).
 
     Args:
         index: the graph the rules were learned on.
         rules: the rules; each relation's are fitted together.
-        folds: the graph is cut into this many folds; the first is held out.
-        queries: most held-out facts per relation.
+        folds: the graph is cut into this many folds (at least 2); the first ``held_out`` are held out in turn.
+        queries: most held-out facts per relation and fold.
         steps: Adam steps per relation.
         lr: Adam's learning rate.
         seed: the folds' and the draw's seed.
         device: where the matrices and weights live.
         dense_limit: the most entities for dense matrices.
+        held_out: how many folds are held out, each in turn (its facts are queries, the rules applied
+            to the graph without it), their queries fitted together; ``None``: every fold.
 
     Returns:
         The rules with fitted weights rounded to 4 digits, in the order given.
+
+    Raises:
+        ConfigError: an anchored rule is among the rules (its weights are not fitted here), or
+            ``held_out`` is not 1 to ``folds``.
     """
+    from greybox.errors import ConfigError
+
+    anchored = [rule for rule in rules if rule.anchor is not None]
+    if anchored:
+        raise ConfigError(f"the weights of anchored rules are not fitted (e.g. {anchored[0].text()})",
+                          hint="learn_weights: false with anchored_length > 0")
     matrices = BodyMatrices(index, device=device, dense_limit=dense_limit)
-    rest, held = held_out_folds(index, matrices, max(folds, 2), seed)[0]
+    folds = max(folds, 2)
+    if held_out is not None and not 1 <= held_out <= folds:
+        raise ConfigError(f"held_out must be 1 to folds ({folds}), not {held_out}", hint="held_out: None (every fold)")
+    cut = held_out_folds(index, matrices, folds, seed)[:held_out]
     known_tails, known_heads = defaultdict(set), defaultdict(set)
     for h, r, t in zip(index.heads, index.rels, index.tails):
         known_tails[(int(h), int(r))].add(int(t))
@@ -75,43 +141,36 @@ def fit_rule_weights(index: GraphIndex, rules: Sequence[PathRule], *, folds: int
     rng = np.random.default_rng(seed)
     weights = {}
     for relation, positions in by_head.items():
-        pairs = held.index.facts_of(relation) if relation in held.index.relation_id else np.zeros((0, 2), np.int64)
-        if len(pairs) == 0:
-            continue
-        if len(pairs) > queries:
-            pairs = pairs[rng.choice(len(pairs), queries, replace=False)]
         r = index.relation_id[relation]
         dev = matrices.device
-        heads = torch.as_tensor(pairs[:, 0], device=dev)
-        tails = torch.as_tensor(pairs[:, 1], device=dev)
-        features, answers, masks = [], [], []
-        for nodes, answer, transpose, known in ((heads, tails, False, known_tails), (tails, heads, True, known_heads)):
-            # (K, Q, E): does rule k's body, on the graph without the fold, lead from the query's entity to e?
-            feats = torch.stack([_rows(rest, rest.body(tuple(index.label(s, inv) for s, inv in rules[i].body)),
-                                       nodes, transpose) for i in positions])
-            mask = torch.ones(len(nodes), index.n, dtype=torch.bool, device=dev)  # candidates that count
-            for q, (e, a) in enumerate(zip(nodes.tolist(), answer.tolist())):
-                others = [x for x in known[(e, r)] if x != a]
-                mask[q, others] = False
-            features.append(feats)
-            answers.append(answer)
-            masks.append(mask)
-        feats = torch.cat(features, dim=1)  # (K, Q2, E)
-        answer = torch.cat(answers)
-        mask = torch.cat(masks)
-        target = torch.zeros_like(mask, dtype=torch.float32)
-        target[torch.arange(len(answer), device=dev), answer] = 1.0
+        bodies = [tuple(index.label(s, inv) for s, inv in rules[i].body) for i in positions]
+        parts = []
+        for rest, held in cut:
+            pairs = held.index.facts_of(relation) if relation in held.index.relation_id else np.zeros((0, 2), np.int64)
+            if len(pairs) > queries:
+                pairs = pairs[rng.choice(len(pairs), queries, replace=False)]
+            if len(pairs):
+                heads = torch.as_tensor(pairs[:, 0], device=dev)
+                tails = torch.as_tensor(pairs[:, 1], device=dev)
+                parts.append(_active_features(
+                    rest, bodies, [(heads, tails, False, known_tails), (tails, heads, True, known_heads)], r))
+        if not parts:
+            continue
+        offsets = np.cumsum([0] + [len(part[4]) for part in parts[:-1]])
+        feats = torch.cat([part[0] for part in parts], dim=1)  # (K, P)
+        query = torch.cat([part[1] + int(o) for part, o in zip(parts, offsets)])
+        is_target, counted, negatives = (torch.cat([part[i] for part in parts]) for i in (2, 3, 4))
         initial = torch.tensor([min(max(rules[i].weight or 0.5, 1e-3), 1 - 1e-3) for i in positions], device=dev)
         theta = torch.logit(initial).clone().requires_grad_(True)
         optimizer = torch.optim.Adam([theta], lr=lr)
         for _ in range(steps):
             optimizer.zero_grad()
-            # log(1 - score) = sum over the rules that fire of log(1 - w)
-            log_miss = torch.einsum("k,kqe->qe", torch.nn.functional.logsigmoid(-theta), feats)  # (Q2, E)
+            # log(1 - score) = sum over the rules that fire of log(1 - w), at the active (query, entity) pairs
+            log_miss = torch.nn.functional.logsigmoid(-theta) @ feats  # (P,)
             log_hit = torch.log((-torch.expm1(log_miss)).clamp(min=1e-12))
-            positive = -(log_hit * target).sum(1)
-            negative = -((log_miss * (1 - target)) * mask).sum(1) / ((1 - target) * mask).sum(1).clamp(min=1)
-            loss = (positive + negative).mean()
+            positive = -(log_hit * is_target).sum()
+            negative = -torch.zeros_like(negatives).index_add_(0, query, log_miss * counted) / negatives
+            loss = (positive + negative.sum()) / len(negatives)
             loss.backward()
             optimizer.step()
         for i, w in zip(positions, torch.sigmoid(theta).tolist()):

@@ -29,11 +29,14 @@ def _program(rules_file, facts):
     return rules_file.read_text() + "".join(f"{r}({h}, {t}).\n" for h, r, t in facts)
 
 
-@pytest.fixture
-def learned(tmp_path):
+@pytest.fixture(params=[0, 2], ids=["chain", "anchored"])
+def learned(tmp_path, request):
     facts = _toy_graph()
-    result = learn_path_rules(facts, min_support=1, min_confidence=0.01, smoothing=1.0, samples=50)
+    result = learn_path_rules(facts, min_support=1, min_confidence=0.01, smoothing=1.0, samples=50,
+                              anchored_length=request.param, anchored_min_confidence=0.05)
     assert result.rules, "the toy graph must give rules"
+    if request.param:
+        assert sum(r.anchor is not None for r in result.rules) > 10, "the toy graph must give anchored rules"
     path = tmp_path / "rules.dl"
     rules = write_path_rule_file(path, result.rules, ["toy"])
     return facts, result, rules, path
@@ -118,3 +121,55 @@ def test_sparse_and_dense_matrices_give_the_same_rules():
     dense = learn_path_rules(facts, min_support=1, samples=50, dense_limit=1024)
     sparse = learn_path_rules(facts, min_support=1, samples=50, dense_limit=0)
     assert dense.rules == sparse.rules
+
+
+def test_anchored_rule_counts_labelled_heads_only():
+    from greybox.learn.path_mining import anchored_rules
+
+    # a, c, d border b; a and c are in eu, d has no region (not counted); e borders b and is in as
+    facts = [("a", "near", "b"), ("c", "near", "b"), ("d", "near", "b"), ("e", "near", "b"),
+             ("a", "in", "eu"), ("c", "in", "eu"), ("e", "in", "as"), ("d", "in", "w_eu")]
+    index = GraphIndex(facts)
+    rules = anchored_rules(index, BodyMatrices(index), ["in"], answers=["eu", "as"], min_support=1,
+                           min_confidence=0.0, smoothing=0.0)
+    got = {(r.body, r.anchor, r.answer): (r.support, r.body_size, r.weight) for r in rules}
+    assert got[((("near", False),), "b", "eu")] == (2, 3, round(2 / 3, 4))
+    assert got[((("near", False),), "b", "as")] == (1, 3, round(1 / 3, 4))
+    # never the fact itself: in(X, eu) :- in(X, eu)
+    assert ((("in", False),), "eu", "eu") not in got
+
+
+def test_anchored_rules_are_refused_where_they_cannot_be_scored():
+    from greybox.errors import ConfigError
+    from greybox.learn.path_mining import anchored_rules
+    from greybox.learn.rule_weights import fit_rule_weights
+
+    facts = _toy_graph()
+    index = GraphIndex(facts)
+    with pytest.raises(ConfigError, match="anchored rules need dense matrices"):
+        anchored_rules(index, BodyMatrices(index, dense_limit=0), ["p"])
+    with pytest.raises(ConfigError, match="the answer 'nowhere' is not an entity"):
+        anchored_rules(index, BodyMatrices(index), ["p"], answers=["nowhere"])
+    rule = PathRule("p", (("q", False),), 0.5, anchor="e1", answer="e2")
+    with pytest.raises(ConfigError, match="the weights of anchored rules are not fitted"):
+        fit_rule_weights(index, [rule])
+
+
+def test_anchored_rule_with_a_quoted_entity_reads_back_and_derives(tmp_path):
+    rule = PathRule("locatedin", (("neighborof", False), ("neighborof", True)), 0.75, 3, 4,
+                    anchor="guinea-bissau", answer="africa")
+    path = tmp_path / "rules.dl"
+    (back,) = write_path_rule_file(path, [rule], ["anchored"])
+    assert back.key == rule.key and (back.weight, back.support, back.body_size) == (0.75, 3, 4)
+    facts = [("x", "neighborof", "y"), ("guinea-bissau", "neighborof", "y"), ("africa", "neighborof", "z")]
+    facts_file = tmp_path / "facts.tsv"
+    facts_file.write_text("head\trelation\ttail\n" + "".join(f"{h}\t{r}\t{t}\n" for h, r, t in facts))
+    assert KnowledgeBase.load([path, facts_file]).check() == []
+    index = GraphIndex(facts)
+    derived = _scores(type("R", (), {"index": index})(), [back], "locatedin", "max")
+    from greybox.learn.path_rules import constant_text
+
+    program = path.read_text() + "".join(f"{r}({constant_text(h)}, {constant_text(t)}).\n" for h, r, t in facts)
+    answers = Engine(program).run(
+        semiring=MaxMult()).answers("inferred_locatedin")
+    assert {tuple(a): v for _, a, v in answers} == derived == {("x", "africa"): 0.75, ("guinea-bissau", "africa"): 0.75}

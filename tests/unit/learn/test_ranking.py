@@ -71,8 +71,22 @@ def test_metrics_and_their_errors():
 def test_auc_pr():
     assert auc_pr([0.9, 0.8, 0.1, 0.1], [True, False, True, False]) == pytest.approx(0.75)
     assert auc_pr([0.3, 0.2, 0.1], [True, True, False]) == pytest.approx(1.0)
-    # every score tied: one threshold, precision 0.5 at recall 1
-    assert auc_pr([0.0, 0.0], [True, False]) == pytest.approx(0.75)
+    # every score tied: one threshold, precision 0.5 at recall 1 (no interpolation from (0, 1))
+    assert auc_pr([0.0, 0.0], [True, False]) == pytest.approx(0.5)
+    # a wrong answer first: precision 1/2 at recall 1/2, 2/3 at recall 1
+    assert auc_pr([0.9, 0.8, 0.7], [False, True, True]) == pytest.approx(0.5 * 0.5 + 0.5 * 2 / 3)
+
+
+def test_auc_pr_is_average_precision_as_ntp_and_ctp_compute_it():
+    import random
+
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = random.Random(0)
+    for _ in range(20):
+        scores = [rng.choice([0.0, 0.2, 0.5, 0.7, 1.0]) for _ in range(30)]
+        labels = [rng.random() < 0.3 for _ in range(30)]
+        labels[0] = True
+        assert auc_pr(scores, labels) == pytest.approx(metrics.average_precision_score(labels, scores))
     with pytest.raises(ConfigError, match="no positive label"):
         auc_pr([0.1], [False])
 

@@ -80,3 +80,34 @@ def test_countries_layout(tmp_path):
     (tmp_path / "test.txt").write_text("x\nzz\n")
     with pytest.raises(ConfigError, match=r"test.txt:2: country 'zz' has no region"):
         read_benchmark(tmp_path, layout="countries", task=1)
+
+
+def test_countries_dev_queries_are_the_other_hidden_countries(tmp_path):
+    # S1 hides the region of x (test) and z (dev); y keeps it; S2 also hides their subregions
+    nl = "".join(f"locatedIn({c},w_europe).\nlocatedIn({c},europe).\n" for c in "xyz")
+    (tmp_path / "countries.nl").write_text(nl)
+    (tmp_path / "countries_S1.tsv").write_text(
+        "x\tlocatedIn\tw_europe\ny\tlocatedIn\tw_europe\ny\tlocatedIn\teurope\nz\tlocatedIn\tw_europe\n"
+        "x\tneighborOf\ty\nz\tneighborOf\ty\nw_europe\tlocatedIn\teurope\n")
+    (tmp_path / "countries_S2.tsv").write_text(
+        "y\tlocatedIn\tw_europe\ny\tlocatedIn\teurope\nx\tneighborOf\ty\nz\tneighborOf\ty\n"
+        "w_europe\tlocatedIn\teurope\n")
+    (tmp_path / "regions.txt").write_text("europe\nasia\n")
+    (tmp_path / "dev.txt").write_text("y\n")  # NTP's list: not what the graph hides; not read
+    (tmp_path / "test.txt").write_text("x\n")
+    for task in (1, 2):
+        kg = read_benchmark(tmp_path, layout="countries", task=task)
+        assert kg.test == (Triple("x", "locatedin", "europe"),)
+        assert kg.valid == (Triple("z", "locatedin", "europe"),)
+
+
+def test_countries_dev_of_the_shipped_data_is_hidden_like_test():
+    from pathlib import Path
+
+    d = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "kg" / "countries"
+    if not d.is_dir():
+        pytest.skip("no Countries data")
+    for task in (1, 2, 3):
+        kg = read_benchmark(d, layout="countries", task=task)
+        assert len(kg.valid) == 24 and len(kg.test) == 24
+        assert not {q.head for q in kg.valid} & {q.head for q in kg.test}
