@@ -1,0 +1,60 @@
+"""The reasoning ceiling: questions answered from the gold logical forms of a ``meta-*.jsonl`` file.
+
+    python experiments/rules_in_language/gold_ceiling.py ../shared/data/ruletaker/NatLang/dev.jsonl
+
+Reads every theory's sentences as their gold forms (``GoldReader``), builds the program
+(``theory_program``), answers every question with the reference evaluator (``solve``) and
+prints the accuracy per depth, the proof accuracy against the meta file's gold proofs
+(``proof_accuracy``) and the questions per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from greybox.neural.reading_program import theory_program  # noqa: E402
+from tasks.rules_in_language.files import read_ruletaker  # noqa: E402
+from tasks.rules_in_language.gold import GoldReader  # noqa: E402
+from tasks.rules_in_language.reasoning import solve  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("file", help="NAME.jsonl; meta-NAME.jsonl must be beside it")
+    ap.add_argument("--limit", type=int, default=None, help="theories to read (default: all)")
+    ap.add_argument("--show-wrong", type=int, default=3)
+    args = ap.parse_args(argv)
+    path = Path(args.file)
+    reader = GoldReader([str(path.with_name(f"meta-{path.name}"))])
+    questions = read_ruletaker(path, limit=args.limit)
+    right, total = Counter(), Counter()
+    shown = 0
+    started = time.perf_counter()
+    for q in questions:
+        readings = reader.read(list(q.sentences))
+        program = theory_program(q.sentences, readings, world="closed", weights="none")
+        (question,) = reader.read([q.question])[0] or [None]
+        answer = solve(program, question)
+        ok = answer.verdict == ("true", "false")[q.label]
+        right[q.depth] += ok
+        total[q.depth] += 1
+        if not ok and shown < args.show_wrong:
+            shown += 1
+            print(f"WRONG {q.id}: {q.question} gold={q.label} got={answer.verdict}\n{program.text}\n", file=sys.stderr)
+    seconds = time.perf_counter() - started
+    n = sum(total.values())
+    print(f"accuracy {sum(right.values()) / n:.4f} ({sum(right.values())}/{n}); "
+          f"{n / seconds:.0f} questions/s ({seconds:.1f} s)")
+    for d in sorted(total, key=lambda d: -1 if d is None else d):
+        print(f"  depth {d}: {right[d] / total[d]:.4f} ({right[d]}/{total[d]})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,252 @@
+"""A theory read from English -> a greybox rule program, each statement under the sentence it came from.
+
+A text reader reads each sentence of a theory as zero or more ``Reading``s (facts and rules
+over the text's words, see :mod:`greybox.neural.logical_forms`); :func:`theory_program` turns
+them into ``.dl`` source that ``greybox kb check`` accepts, ``greybox query`` answers and the
+tensor engine trains through. It lives beside the logical forms because it is what every
+language task that reads rules shares; it knows no data set.
+
+Two readings of "not" (``world``):
+
+* ``"closed"`` (negation as failure, stratified): ``not p(X)`` in a body is ``\\+ p(X)``, true
+  when ``p(X)`` is not derived. A negated fact or conclusion derives nothing: under the closed
+  world a literal is false unless derived, so it is written as a comment only.
+* ``"open"`` (classical negation): ``not p`` is a literal of its own, the relation ``neg_p``;
+  a statement is True when derived, False when its negation is, Unknown otherwise.
+
+Variables that a rule's positive body does not bind (in its head or under ``\\+``) range over
+the theory's constants, the relation ``entity``. How a reading's probability enters (``weights``):
+
+* ``"probability"``: ``0.93 :: big(bob).``, a weighted statement (what ``greybox read`` writes);
+* ``"gate"``: ``big(bob) :- read(0, 0).``, gated by the run-time input fact ``read(Sentence,
+  Candidate)`` whose probability is the reader's output, so gradients reach the reader;
+* ``"none"``: every kept reading is certain.
+
+Example:
+    >>> from greybox.neural.logical_forms import Literal, Reading
+    >>> big, red = Literal("big", ("X",)), Literal("red", ("X",))
+    >>> program = theory_program(
+    ...     ["Bob is big.", "If something is big and not red then it is kind.", "Blah."],
+    ...     [[Reading(Literal("big", ("bob",)), probability=0.9)],
+    ...      [Reading(Literal("kind", ("X",)), (big, Literal("red", ("X",), negated=True)))], []])
+    >>> print(program.text)  # doctest: +NORMALIZE_WHITESPACE
+    % a theory read from English (closed world: "not" is negation as failure)
+    type big(symbol).
+    type kind(symbol).
+    type red(symbol).
+    entity(bob).
+    <BLANKLINE>
+    % [s1] Bob is big.  (p=0.900)
+    0.9 :: big(bob).
+    % [s2] If something is big and not red then it is kind.  (p=1.000)
+    kind(X) :- big(X), \\+ red(X).
+    % [s3] Blah.  (unreadable: no logical form)
+    >>> program.sentence_at(program.statements[1].line), program.unreadable
+    (1, (2,))
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal as Choice, Sequence
+
+from ..errors import ConfigError
+from ..lang.ast import Const
+from ..lang.printer import format_constant
+from .logical_forms import Literal, Reading, is_variable
+
+__all__ = ["World", "Weights", "Statement", "TheoryProgram", "theory_program", "relation_name", "constant_text",
+           "GATE", "DOMAIN"]
+
+World = Choice["closed", "open"]
+Weights = Choice["probability", "gate", "none"]
+
+#: the run-time relation ``read(Sentence, Candidate)`` that gates each reading (``weights="gate"``)
+GATE = "read"
+#: the relation of the theory's constants, over which unbound variables range
+DOMAIN = "entity"
+
+_NOT_NAME = re.compile(r"[^a-z0-9_]+")
+_RESERVED = {GATE, DOMAIN, "type", "not", "is", "mod"}
+
+
+def relation_name(literal: Literal, world: World = "closed") -> str:
+    """The relation a literal is about: its predicate as a plain name; ``neg_p`` for ``not p`` in the open world.
+
+    >>> relation_name(Literal("bald eagle!", ("X",))), relation_name(Literal("big", ("X",), negated=True), "open")
+    ('bald_eagle', 'neg_big')
+    """
+    name = _NOT_NAME.sub("_", literal.predicate.lower()).strip("_") or "p"
+    if name[0].isdigit() or name in _RESERVED:
+        name = f"p_{name}"
+    return f"neg_{name}" if world == "open" and literal.negated else name
+
+
+def constant_text(term: str) -> str:
+    """A constant as the program writes it (quoted when it is not a plain lower-case name).
+
+    >>> constant_text("bald_eagle"), constant_text("Bob")
+    ('bald_eagle', "'Bob'")
+    """
+    return format_constant(Const(term))
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of the program and the reading it came from.
+
+    Args:
+        sentence: index of the sentence (0-based; shown as ``[s1]`` for 0).
+        candidate: index of the reading among the sentence's candidates.
+        reading: the reading.
+        text: the statement as written (one line).
+        line: 1-based line of the statement in ``TheoryProgram.text``.
+    """
+
+    sentence: int
+    candidate: int
+    reading: Reading
+    text: str
+    line: int
+
+
+@dataclass(frozen=True)
+class TheoryProgram:
+    """A theory's program: its text, its statements by sentence, what it names.
+
+    Attributes:
+        text: the ``.dl`` source.
+        world: ``"closed"`` or ``"open"``.
+        statements: one per kept reading that derives something, in sentence order.
+        arities: relation -> arity, for every relation the program declares.
+        constants: the theory's constants (the ``entity`` relation), sorted.
+        unreadable: indices of the sentences read as nothing.
+        inert: indices of the sentences whose readings derive nothing (a negated fact under the closed world).
+    """
+
+    text: str
+    world: str
+    statements: tuple[Statement, ...]
+    arities: dict[str, int] = field(default_factory=dict)
+    constants: tuple[str, ...] = ()
+    unreadable: tuple[int, ...] = ()
+    inert: tuple[int, ...] = ()
+
+    def sentence_at(self, line: int) -> int | None:
+        """The sentence a statement at ``line`` came from (None: a declaration or the domain)."""
+        return next((s.sentence for s in self.statements if s.line == line), None)
+
+    def statement_at(self, line: int) -> Statement | None:
+        """The statement at ``line`` (None: a declaration or the domain)."""
+        return next((s for s in self.statements if s.line == line), None)
+
+
+def _literal_text(lit: Literal, world: World, rename: dict[tuple[str, int], str]) -> str:
+    name = rename[(relation_name(lit, world), len(lit.arguments))]
+    args = ", ".join(t if is_variable(t) else constant_text(t) for t in lit.arguments)
+    atom = f"{name}({args})" if lit.arguments else name
+    return f"\\+ {atom}" if world == "closed" and lit.negated else atom
+
+
+def _weight_text(p: float) -> str:
+    return repr(min(1.0, max(0.0, float(p))) + 0.0)
+
+
+def theory_program(
+    sentences: Sequence[str],
+    readings: Sequence[Sequence[Reading]],
+    *,
+    world: World = "closed",
+    weights: Weights = "probability",
+    extra_relations: Sequence[Literal] = (),
+) -> TheoryProgram:
+    """The program of a theory read sentence by sentence.
+
+    Args:
+        sentences: the theory's sentences (for the comments).
+        readings: per sentence, the readings kept (all hold; ``[]``: the sentence is unreadable).
+        world: ``"closed"`` (negation as failure) or ``"open"`` (classical negation, ``neg_p``).
+        weights: how each reading's probability enters (see the module).
+        extra_relations: literals whose relations are declared too (e.g. the question's), so that
+            asking about a relation the theory never names is a question, not an error.
+
+    Returns:
+        The ``TheoryProgram``.
+
+    Raises:
+        ConfigError: ``readings`` and ``sentences`` differ in length, or ``world``/``weights`` is unknown.
+    """
+    if len(readings) != len(sentences):
+        raise ConfigError(f"{len(readings)} lists of readings for {len(sentences)} sentences",
+                          hint="give one list of readings per sentence ([] for a sentence read as nothing)")
+    if world not in ("closed", "open") or weights not in ("probability", "gate", "none"):
+        raise ConfigError(f"unknown world {world!r} or weights {weights!r}",
+                          hint="world: closed or open; weights: probability, gate or none")
+    # relations by (name, arity): a word used with two arities names two relations (big/1, big_2/2)
+    used: list[tuple[str, int]] = []
+    constants: set[str] = set()
+    for lit in [*(lit for rs in readings for r in rs for lit in (r.head, *r.body)), *extra_relations]:
+        key = (relation_name(lit, world), len(lit.arguments))
+        if key not in used:
+            used.append(key)
+        if not any(lit is x for x in extra_relations):
+            constants.update(t for t in lit.arguments if not is_variable(t))
+    if world == "open":  # both polarities of every relation, so that either may be asked
+        for name, arity in list(used):
+            twin = name[4:] if name.startswith("neg_") else f"neg_{name}"
+            if (twin, arity) not in used:
+                used.append((twin, arity))
+    arities_of: dict[str, list[int]] = {}
+    for name, arity in used:
+        arities_of.setdefault(name, []).append(arity)
+    rename = {(n, a): n if len(arities_of[n]) == 1 or a == min(arities_of[n]) else f"{n}_{a}" for n, a in used}
+
+    lines = [f'% a theory read from English ({world} world: "not" is '
+             f'{"negation as failure" if world == "closed" else "classical negation, relation neg_<name>"})']
+    if weights == "gate":
+        lines.append(f"type {GATE}(int, int).")
+    arities = {}
+    for key in sorted(rename.values()):
+        arity = next(a for (n, a), v in rename.items() if v == key)
+        arities[key] = arity
+        lines.append(f"type {key}({', '.join(['symbol'] * arity)}).")
+    if constants:
+        lines.append(" ".join(f"{DOMAIN}({constant_text(c)})." for c in sorted(constants)))
+    else:
+        lines.append(f"type {DOMAIN}(symbol).")
+    lines.append("")
+    statements: list[Statement] = []
+    unreadable, inert = [], []
+    for s, (sentence, kept) in enumerate(zip(sentences, readings)):
+        if not kept:
+            unreadable.append(s)
+            lines.append(f"% [s{s + 1}] {sentence}  (unreadable: no logical form)")
+            continue
+        p = max(r.probability for r in kept)
+        lines.append(f"% [s{s + 1}] {sentence}  (p={p:.3f})")
+        wrote = False
+        for k, r in enumerate(kept):
+            if world == "closed" and r.head.negated:
+                lines.append(f"%   read as {r}: a negated conclusion derives nothing under the closed world")
+                continue
+            text = _statement_text(r, world, weights, rename, s, k)
+            lines.append(text)
+            statements.append(Statement(sentence=s, candidate=k, reading=r, text=text, line=len(lines)))
+            wrote = True
+        if not wrote:
+            inert.append(s)
+    return TheoryProgram(text="\n".join(lines), world=world, statements=tuple(statements), arities=arities,
+                         constants=tuple(sorted(constants)), unreadable=tuple(unreadable), inert=tuple(inert))
+
+
+def _statement_text(r: Reading, world: World, weights: Weights, rename, s: int, k: int) -> str:
+    head = _literal_text(r.head, world, rename)
+    body = [_literal_text(b, world, rename) for b in r.body]
+    bound = {t for b in r.body if not (world == "closed" and b.negated) for t in b.arguments if is_variable(t)}
+    free = [v for v in r.variables() if v not in bound]
+    body = [f"{DOMAIN}({v})" for v in free] + body
+    if weights == "gate":
+        body.append(f"{GATE}({s}, {k})")
+    prefix = f"{_weight_text(r.probability)} :: " if weights == "probability" and r.probability < 1.0 else ""
+    return f"{prefix}{head} :- {', '.join(body)}." if body else f"{prefix}{head}."
