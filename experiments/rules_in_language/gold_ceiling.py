@@ -1,6 +1,12 @@
 """The reasoning ceiling: questions answered from the gold logical forms of a ``meta-*.jsonl`` file.
 
     python experiments/rules_in_language/gold_ceiling.py ../shared/data/ruletaker/NatLang/dev.jsonl
+    python experiments/rules_in_language/gold_ceiling.py ../shared/data/ruletaker/depth-5/dev.jsonl --reader templates
+    python experiments/rules_in_language/gold_ceiling.py ../shared/data/proofwriter/train.json --reader templates
+
+``--reader templates`` reads the synthetic sentences with the hand-written template double of
+the tests (``tests/helpers/rule_templates.py``), for files without a meta file; it measures
+the reasoning, not a reader. ProofWriter files (``.json``) are answered in the open world.
 
 Reads every theory's sentences as their gold forms (``GoldReader``), builds the program
 (``theory_program``), answers every question with the reference evaluator (``solve``) and
@@ -19,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from greybox.neural.reading_program import theory_program  # noqa: E402
-from tasks.rules_in_language.files import read_ruletaker  # noqa: E402
+from tasks.rules_in_language.files import ANSWERS, read_questions  # noqa: E402
 from tasks.rules_in_language.gold import GoldReader  # noqa: E402
 from tasks.rules_in_language.reasoning import solve  # noqa: E402
 
@@ -29,21 +35,32 @@ def main(argv=None) -> int:
     ap.add_argument("file", help="NAME.jsonl; meta-NAME.jsonl must be beside it")
     ap.add_argument("--limit", type=int, default=None, help="theories to read (default: all)")
     ap.add_argument("--show-wrong", type=int, default=3)
+    ap.add_argument("--reader", choices=("gold", "templates"), default="gold")
     args = ap.parse_args(argv)
     path = Path(args.file)
-    reader = GoldReader([str(path.with_name(f"meta-{path.name}"))])
-    questions = read_ruletaker(path, limit=args.limit)
+    if args.reader == "gold":
+        reader = GoldReader([str(path.with_name(f"meta-{path.name}"))])
+    else:
+        from tests.helpers.rule_templates import TemplateReader
+
+        reader = TemplateReader()
+    questions = read_questions(path, limit=args.limit)
+    world = "open" if path.suffix == ".json" else "closed"
     right, total = Counter(), Counter()
     shown = 0
     started = time.perf_counter()
+    programs: dict = {}  # one program per theory: its questions share it
     for q in questions:
-        readings = reader.read(list(q.sentences))
-        program = theory_program(q.sentences, readings, world="closed", weights="none")
+        program = programs.get(q.sentences)
+        if program is None:
+            program = programs[q.sentences] = theory_program(q.sentences, reader.read(list(q.sentences)),
+                                                             world=world, weights="none")
         (question,) = reader.read([q.question])[0] or [None]
         answer = solve(program, question)
-        ok = answer.verdict == ("true", "false")[q.label]
-        right[q.depth] += ok
-        total[q.depth] += 1
+        ok = answer.verdict == ANSWERS[q.label]
+        group = q.depth if q.depth is not None else ANSWERS[q.label]
+        right[group] += ok
+        total[group] += 1
         if not ok and shown < args.show_wrong:
             shown += 1
             print(f"WRONG {q.id}: {q.question} gold={q.label} got={answer.verdict}\n{program.text}\n", file=sys.stderr)
@@ -51,8 +68,8 @@ def main(argv=None) -> int:
     n = sum(total.values())
     print(f"accuracy {sum(right.values()) / n:.4f} ({sum(right.values())}/{n}); "
           f"{n / seconds:.0f} questions/s ({seconds:.1f} s)")
-    for d in sorted(total, key=lambda d: -1 if d is None else d):
-        print(f"  depth {d}: {right[d] / total[d]:.4f} ({right[d]}/{total[d]})")
+    for d in sorted(total, key=str):
+        print(f"  {'depth ' if isinstance(d, int) else ''}{d}: {right[d] / total[d]:.4f} ({right[d]}/{total[d]})")
     return 0
 
 

@@ -14,6 +14,13 @@ Two readings of "not" (``world``):
 * ``"open"`` (classical negation): ``not p`` is a literal of its own, the relation ``neg_p``;
   a statement is True when derived, False when its negation is, Unknown otherwise.
 
+Negation through recursion (``blue`` needs ``\\+ smart``, which needs ``blue``) is common in
+generated theories. Such a theory is written ground (``ground=None`` decides; ``True`` forces it):
+one statement per instance of a rule over the theory's constants, each ground atom a relation
+of its own (``blue__bob`` for ``blue(bob)``), simplified by the theory's well-founded model
+(negated literals on atoms it makes false are dropped, instances it blocks are left out), which
+is the perfect model whenever the ground program is stratified.
+
 Variables that a rule's positive body does not bind (in its head or under ``\\+``) range over
 the theory's constants, the relation ``entity``. How a reading's probability enters (``weights``):
 
@@ -57,7 +64,7 @@ from ..lang.printer import format_constant
 from .logical_forms import Literal, Reading, is_variable
 
 __all__ = ["World", "Weights", "Statement", "TheoryProgram", "theory_program", "relation_name", "constant_text",
-           "GATE", "DOMAIN"]
+           "ground_name", "GATE", "DOMAIN"]
 
 World = Choice["closed", "open"]
 Weights = Choice["probability", "gate", "none"]
@@ -81,6 +88,16 @@ def relation_name(literal: Literal, world: World = "closed") -> str:
     if name[0].isdigit() or name in _RESERVED:
         name = f"p_{name}"
     return f"neg_{name}" if world == "open" and literal.negated else name
+
+
+def ground_name(relation: str, args: Sequence[str]) -> str:
+    """The relation of one ground atom in a ground program.
+
+    >>> ground_name("chase", ("bald_eagle", "Bob"))
+    'chase__bald_eagle__bob'
+    """
+    parts = [relation, *(_NOT_NAME.sub("_", a.lower()).strip("_") or "c" for a in args)]
+    return "__".join(parts)
 
 
 def constant_text(term: str) -> str:
@@ -123,6 +140,9 @@ class TheoryProgram:
         constants: the theory's constants (the ``entity`` relation), sorted.
         unreadable: indices of the sentences read as nothing.
         inert: indices of the sentences whose readings derive nothing (a negated fact under the closed world).
+        ground: the program is written ground; ``atoms`` maps each ground relation to its atom.
+        undefined: atoms neither true nor false in the well-founded model (a paradox such as
+            "p if not p"); the statements that need them are left out, so they read as not derived.
     """
 
     text: str
@@ -132,6 +152,19 @@ class TheoryProgram:
     constants: tuple[str, ...] = ()
     unreadable: tuple[int, ...] = ()
     inert: tuple[int, ...] = ()
+    ground: bool = False
+    atoms: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict)
+    undefined: tuple[str, ...] = ()
+
+    def relation_of(self, relation: str, args: Sequence[str]) -> tuple[str, tuple[str, ...]]:
+        """``(relation, args)`` as this program holds the atom: ``("blue__bob", ())`` when ground."""
+        return (ground_name(relation, args), ()) if self.ground else (relation, tuple(args))
+
+    def atom_text(self, relation: str, args: Sequence = ()) -> str:
+        """An atom of the program as people read it: ``blue(bob)`` also for the ground ``blue__bob``."""
+        if relation in self.atoms:
+            relation, args = self.atoms[relation]
+        return f"{relation}({', '.join(map(str, args))})" if args else relation
 
     def sentence_at(self, line: int) -> int | None:
         """The sentence a statement at ``line`` came from (None: a declaration or the domain)."""
@@ -160,6 +193,7 @@ def theory_program(
     world: World = "closed",
     weights: Weights = "probability",
     extra_relations: Sequence[Literal] = (),
+    ground: bool | None = None,
 ) -> TheoryProgram:
     """The program of a theory read sentence by sentence.
 
@@ -170,6 +204,7 @@ def theory_program(
         weights: how each reading's probability enters (see the module).
         extra_relations: literals whose relations are declared too (e.g. the question's), so that
             asking about a relation the theory never names is a question, not an error.
+        ground: write the program ground (None: only when negation goes through recursion).
 
     Returns:
         The ``TheoryProgram``.
@@ -177,6 +212,19 @@ def theory_program(
     Raises:
         ConfigError: ``readings`` and ``sentences`` differ in length, or ``world``/``weights`` is unknown.
     """
+    if ground is None:
+        from ..errors import StratificationError
+        from ..lang.analysis import analyze
+        from ..lang.parser import parse_program
+
+        lifted = theory_program(sentences, readings, world=world, weights=weights, extra_relations=extra_relations,
+                                ground=False)
+        try:
+            analyze(parse_program(lifted.text))
+        except StratificationError:
+            return theory_program(sentences, readings, world=world, weights=weights, extra_relations=extra_relations,
+                                  ground=True)
+        return lifted
     if len(readings) != len(sentences):
         raise ConfigError(f"{len(readings)} lists of readings for {len(sentences)} sentences",
                           hint="give one list of readings per sentence ([] for a sentence read as nothing)")
@@ -208,13 +256,26 @@ def theory_program(
         lines.append(f"type {GATE}(int, int).")
     arities = {}
     for key in sorted(rename.values()):
-        arity = next(a for (n, a), v in rename.items() if v == key)
-        arities[key] = arity
-        lines.append(f"type {key}({', '.join(['symbol'] * arity)}).")
-    if constants:
-        lines.append(" ".join(f"{DOMAIN}({constant_text(c)})." for c in sorted(constants)))
+        arities[key] = next(a for (n, a), v in rename.items() if v == key)
+    atoms: dict[str, tuple[str, tuple[str, ...]]] = {}
+    kept_instances: dict[tuple[int, int], list[Reading]] = {}
+    undefined: tuple = ()
+    if ground:
+        lines[0] += "; written ground, one statement per instance (negation goes through recursion)"
+        kept_instances, undefined = _relevant_instances(readings, sorted(constants), world)
+        for insts in kept_instances.values():
+            for inst in insts:
+                for lit in (inst.head, *inst.body):
+                    key = rename[(relation_name(lit, world), len(lit.arguments))]
+                    atoms[ground_name(key, lit.arguments)] = (key, lit.arguments)
+        lines.extend(f"type {name}." for name in sorted(atoms))
     else:
-        lines.append(f"type {DOMAIN}(symbol).")
+        for key, arity in arities.items():
+            lines.append(f"type {key}({', '.join(['symbol'] * arity)}).")
+        if constants:
+            lines.append(" ".join(f"{DOMAIN}({constant_text(c)})." for c in sorted(constants)))
+        else:
+            lines.append(f"type {DOMAIN}(symbol).")
     lines.append("")
     statements: list[Statement] = []
     unreadable, inert = [], []
@@ -230,22 +291,108 @@ def theory_program(
             if world == "closed" and r.head.negated:
                 lines.append(f"%   read as {r}: a negated conclusion derives nothing under the closed world")
                 continue
-            text = _statement_text(r, world, weights, rename, s, k)
-            lines.append(text)
-            statements.append(Statement(sentence=s, candidate=k, reading=r, text=text, line=len(lines)))
-            wrote = True
+            instances = kept_instances.get((s, k), []) if ground else [r]
+            for inst in instances:
+                text = _statement_text(inst, world, weights, rename, s, k, ground=bool(ground))
+                lines.append(text)
+                statements.append(Statement(sentence=s, candidate=k, reading=r, text=text, line=len(lines)))
+            wrote = wrote or bool(instances)
         if not wrote:
             inert.append(s)
     return TheoryProgram(text="\n".join(lines), world=world, statements=tuple(statements), arities=arities,
-                         constants=tuple(sorted(constants)), unreadable=tuple(unreadable), inert=tuple(inert))
+                         constants=tuple(sorted(constants)), unreadable=tuple(unreadable), inert=tuple(inert),
+                         ground=bool(ground), atoms=atoms,
+                         undefined=tuple(f"{r}({', '.join(a)})" for r, a in undefined))
 
 
-def _statement_text(r: Reading, world: World, weights: Weights, rename, s: int, k: int) -> str:
-    head = _literal_text(r.head, world, rename)
-    body = [_literal_text(b, world, rename) for b in r.body]
-    bound = {t for b in r.body if not (world == "closed" and b.negated) for t in b.arguments if is_variable(t)}
-    free = [v for v in r.variables() if v not in bound]
-    body = [f"{DOMAIN}({v})" for v in free] + body
+def _tuples(values: list[str], n: int) -> list[tuple[str, ...]]:
+    from itertools import product
+
+    return list(product(values, repeat=n))
+
+
+def _relevant_instances(readings: Sequence[Sequence[Reading]], constants: list[str],
+                        world: World) -> tuple[dict[tuple[int, int], list[Reading]], tuple]:
+    """Per (sentence, candidate), the ground instances that matter, simplified by the well-founded model.
+
+    The well-founded model (the alternating fixpoint) says of every ground atom whether it is
+    true, false or undefined; for a stratified program it is the usual answer, and it still
+    answers when negation goes through recursion. An instance with a positive body atom that is
+    false, or a negated literal on a true atom, never fires and is left out; a negated literal
+    on a false atom always holds and is dropped. What is left has no negation but on undefined
+    atoms, whose instances are left out too (and returned, so that a trace can say so).
+
+    Returns:
+        ``(instances, undefined atoms as (relation, args))``.
+    """
+    def key(lit: Literal) -> tuple:
+        return (relation_name(lit, world), lit.arguments)
+
+    closed = world == "closed"
+    every = {(s, k): [i for i in _instances(r, constants) if not (closed and i.head.negated)]
+             for s, rs in enumerate(readings) for k, r in enumerate(rs)}
+    flat = [(key(i.head), [key(b) for b in i.body if not (closed and b.negated)],
+             [key(b) for b in i.body if closed and b.negated]) for insts in every.values() for i in insts]
+
+    def least(blocked: set) -> set:  # the least model of the rules whose negated atoms are not in `blocked`
+        model: set = set()
+        changed = True
+        while changed:
+            changed = False
+            for head, pos, neg in flat:
+                if head not in model and all(p in model for p in pos) and not any(n in blocked for n in neg):
+                    model.add(head)
+                    changed = True
+        return model
+
+    true: set = set()
+    while True:
+        possible = least(true)
+        again = least(possible)
+        if again == true:
+            break
+        true = again
+    undefined = possible - true
+    out = {}
+    for where, insts in every.items():
+        kept = []
+        for i in insts:
+            pos = [key(b) for b in i.body if not (closed and b.negated)]
+            neg = [key(b) for b in i.body if closed and b.negated]
+            if not all(p in possible for p in pos) or any(n in true for n in neg) or any(n in undefined for n in neg):
+                continue
+            kept.append(Reading(i.head, tuple(b for b in i.body if not (closed and b.negated)), i.probability))
+        out[where] = kept
+    return out, tuple(sorted(undefined))
+
+
+def _instances(r: Reading, constants: list[str]) -> list[Reading]:
+    """Every instance of a reading with its variables replaced by constants."""
+    names = r.variables()
+    out = []
+    for values in _tuples(constants, len(names)):
+        sub = dict(zip(names, values))
+
+        def put(lit: Literal) -> Literal:
+            return Literal(lit.predicate, tuple(sub.get(t, t) for t in lit.arguments), lit.negated)
+
+        out.append(Reading(put(r.head), tuple(put(b) for b in r.body), r.probability))
+    return out
+
+
+def _statement_text(r: Reading, world: World, weights: Weights, rename, s: int, k: int, ground: bool = False) -> str:
+    if ground:
+        def lit_text(lit: Literal) -> str:
+            name = ground_name(rename[(relation_name(lit, world), len(lit.arguments))], lit.arguments)
+            return f"\\+ {name}" if world == "closed" and lit.negated else name
+
+        head, body = lit_text(r.head), [lit_text(b) for b in r.body]
+    else:
+        head = _literal_text(r.head, world, rename)
+        body = [_literal_text(b, world, rename) for b in r.body]
+        bound = {t for b in r.body if not (world == "closed" and b.negated) for t in b.arguments if is_variable(t)}
+        free = [v for v in r.variables() if v not in bound]
+        body = [f"{DOMAIN}({v})" for v in free] + body
     if weights == "gate":
         body.append(f"{GATE}({s}, {k})")
     prefix = f"{_weight_text(r.probability)} :: " if weights == "probability" and r.probability < 1.0 else ""

@@ -85,6 +85,8 @@ def question_atom(question: Literal, program: TheoryProgram, positive: bool = Tr
     name = relation_name(lit, program.world)
     if program.arities.get(name) not in (None, len(lit.arguments)):
         name = f"{name}_{len(lit.arguments)}"
+    if program.ground and not any(is_variable(t) for t in lit.arguments):
+        return program.relation_of(name, lit.arguments)
     return name, tuple(question.arguments)
 
 
@@ -132,7 +134,7 @@ def solve(program: TheoryProgram, question: Reading | Literal) -> Answer:
         truth = (not derived) if lit.negated else derived
         verdict = "true" if truth else "false"
         return Answer(verdict, p_true if truth else 1.0 - p_true, (p_true, 1.0 - p_true, 0.0),
-                      _atom_text(*pos), (), tuple(notes))
+                      program.atom_text(*pos), (), tuple(notes))
     neg = question_atom(lit, program, positive=False)
     asked, other = (neg, pos) if lit.negated else (pos, neg)
     clashes = _contradictions(program, exact)
@@ -140,16 +142,23 @@ def solve(program: TheoryProgram, question: Reading | Literal) -> Answer:
     p_u = (1.0 - p_t) * (1.0 - p_f)
     scores = (p_t, p_f, p_u)
     if clashes:
-        return Answer("contradiction", max(scores), scores, _atom_text(*asked), clashes,
+        return Answer("contradiction", max(scores), scores, program.atom_text(*asked), clashes,
                       (*notes, f"the theory derives both {clashes[0]} and its negation"))
     t, f = holds(asked), holds(other)
     verdict = "true" if t else "false" if f else "unknown"
-    return Answer(verdict, scores[("true", "false", "unknown").index(verdict)], scores, _atom_text(*asked), (),
+    return Answer(verdict, scores[("true", "false", "unknown").index(verdict)], scores, program.atom_text(*asked), (),
                   tuple(notes))
 
 
 def _contradictions(program: TheoryProgram, model) -> tuple[str, ...]:
     out = []
+    if program.ground:
+        derived = {n for n, t in model.relations.items() if t}
+        for name in sorted(derived):
+            rel, args = program.atoms.get(name, (name, ()))
+            if not rel.startswith("neg_") and program.relation_of(f"neg_{rel}", args)[0] in derived:
+                out.append(program.atom_text(name))
+        return tuple(out)
     for name in program.arities:
         if name.startswith("neg_"):
             continue
