@@ -183,7 +183,8 @@ def _literal_text(lit: Literal, world: World, rename: dict[tuple[str, int], str]
 
 
 def _weight_text(p: float) -> str:
-    return repr(min(1.0, max(0.0, float(p))) + 0.0)
+    # four decimals: what a person reads and edits; the model answers from this very text
+    return repr(round(min(1.0, max(0.0, float(p))), 4) + 0.0)
 
 
 def theory_program(
@@ -267,6 +268,12 @@ def theory_program(
             for inst in insts:
                 for lit in (inst.head, *inst.body):
                     key = rename[(relation_name(lit, world), len(lit.arguments))]
+                    atoms[ground_name(key, lit.arguments)] = (key, lit.arguments)
+        for lit in extra_relations:  # the question's atom (and its negation's), so that it can be asked
+            if not any(is_variable(t) for t in lit.arguments):
+                for polarity in ((False, True) if world == "open" else (False,)):
+                    key = rename[(relation_name(Literal(lit.predicate, lit.arguments, polarity), world),
+                                  len(lit.arguments))]
                     atoms[ground_name(key, lit.arguments)] = (key, lit.arguments)
         lines.extend(f"type {name}." for name in sorted(atoms))
     else:
@@ -395,5 +402,6 @@ def _statement_text(r: Reading, world: World, weights: Weights, rename, s: int, 
         body = [f"{DOMAIN}({v})" for v in free] + body
     if weights == "gate":
         body.append(f"{GATE}({s}, {k})")
-    prefix = f"{_weight_text(r.probability)} :: " if weights == "probability" and r.probability < 1.0 else ""
+    weight = _weight_text(r.probability)
+    prefix = f"{weight} :: " if weights == "probability" and float(weight) < 1.0 else ""
     return f"{prefix}{head} :- {', '.join(body)}." if body else f"{prefix}{head}."

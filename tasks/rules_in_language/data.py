@@ -96,6 +96,28 @@ class _QuestionsModule(SeededDataModule):
     def predict_dataloader(self) -> DataLoader:
         return self.test_dataloader()
 
+    @staticmethod
+    def theory_from_text(text: str) -> list[str]:
+        """A theory given as text, cut into sentences (for ``greybox read --theory``)."""
+        return split_sentences(text)
+
+    @staticmethod
+    def theory_in_file(path: str, wanted: str) -> tuple[list[str], str]:
+        """``(sentences, question)`` of the question or theory ``wanted`` (a theory: its first question) in a file.
+
+        Raises:
+            ParseError: the file is in neither format.
+            ConfigError: no theory or question has that id.
+        """
+        questions = read_questions(path)
+        for match in (lambda q: q.id == wanted, lambda q: q.theory_id == wanted):
+            found = next((q for q in questions if match(q)), None)
+            if found is not None:
+                return list(found.sentences), found.question
+        known = sorted({q.theory_id for q in questions})[:3]
+        raise ConfigError(f"--id {wanted}: no theory or question with that id in {path}", file=str(path),
+                          hint=f"theory ids there look like {', '.join(known) or '(none)'}; a question's id adds -N or _QN")
+
 
 class RuleTakerDataModule(_QuestionsModule):
     """RuleTaker (closed world): train on the depth-0..3 files, test on any ``DIR/NAME.jsonl``.

@@ -139,6 +139,49 @@ class RulesInLanguageTask(pl.LightningModule):
             out.append(Decoded(sample, theory, questions.samples[b][0], question, program, answer))
         return out
 
+    def decode_one(self, sentences: Sequence[str], question: str | None) -> Decoded:
+        """One theory (and question, when given) read and answered, as in ``decode``."""
+        from greybox.neural.items import ItemLists
+
+        batch = {"sentences": ItemLists([list(sentences)]), "question": ItemLists([[question or ""]])}
+        decoded = self.decode(batch)[0]
+        if question is None:
+            decoded.question, decoded.question_reading, decoded.answer = "", None, None
+        return decoded
+
+    def export_theory(self, sentences: Sequence[str], question: str | None = None) -> str:
+        """The theory as the model reads it, a ``.dl`` file: each reading under its sentence, weighted by
+        its probability; the question, when given, as a ``?-`` query (see ``greybox read``)."""
+        d = self.decode_one(sentences, question)
+        lines = [d.program.text, ""]
+        if question is not None:
+            lines.append(f"% question: {question}")
+            if d.question_reading is None:
+                lines.append("%   unreadable: no logical form, so no query")
+            else:
+                relation, args = question_atom(d.question_reading.head, d.program,
+                                               positive=not (d.question_reading.head.negated and self.world == "open"))
+                atom = f"{relation}({', '.join(args)})" if args else relation
+                how = ("True when this atom is NOT derived (negation as failure)"
+                       if self.world == "closed" and d.question_reading.head.negated else "True when this atom is derived")
+                if self.world == "open":
+                    other, _ = question_atom(d.question_reading.head, d.program, positive=d.question_reading.head.negated)
+                    how += f"; False when {other}({', '.join(args)}) is; Unknown otherwise"
+                lines.append(f"%   read as {d.question_reading.head} (p={d.question_reading.probability:.3f}); {how}")
+                lines.append(f"%   the model's answer: {d.verdict} (p={d.answer.probability:.3f})")
+                lines.append(f"?- {atom}.")
+        return "\n".join(lines) + "\n"
+
+    def decision_trace(self, example: Mapping[str, Any], *, split: str, index: int, k: int = 3,
+                       why_not_answer: str | None = None, provenance=None, **_: Any):
+        """The ``DecisionTrace`` of a one-question batch (``greybox explain`` calls it; see ``tasks.rules_in_language.explain``)."""
+        from .explain import trace_of
+
+        decoded = self.decode(example)[0]
+        label = int(example["label"][0]) if "label" in example else None
+        return trace_of(decoded, label=label, split=split, index=index, k=k, why_not_answer=why_not_answer,
+                        provenance=provenance)
+
     # ------------------------------------------------------------------ the differentiable answer
 
     def _engine(self, text: str) -> Engine:
