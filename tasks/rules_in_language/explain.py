@@ -83,8 +83,9 @@ def _convert(node, facts, program: TheoryProgram, sentences, steps: list, cited:
         line = node.clause.span.line if node.clause is not None and node.clause.span is not None else None
         s = program.sentence_at(line) if line is not None else None
         children = [_convert(c, facts, program, sentences, steps, cited, None) for c in node.children]
-        premises = [c.atom if c.source is None or c.negated else c.source.description for c in children
-                    if not (c.atom.startswith(f"{DOMAIN}(") or c.atom == "rule weight")]
+        # a premise is a sentence, an earlier conclusion, or "not p" (p not derived: negation as failure)
+        premises = [f"not {c.atom}" if c.negated else c.atom if c.source is None else c.source.description
+                    for c in children if not (c.atom.startswith(f"{DOMAIN}(") or c.atom == "rule weight")]
         if s is not None:
             cited.add(s)
             premises.append(_sentence_label(sentences, s))
