@@ -228,7 +228,9 @@ class RulesInLanguageTask(pl.LightningModule):
                     s_k = torch.stack([asked, other, (1.0 - asked) * (1.0 - other)])
                 score = score + weight * s_k
             rows.append(score)
-        return torch.stack(rows)  # (B, 3)
+        # a batch in which nothing was read still hangs on the reader's graph: zero gradient, not an error
+        anchor = 0.0 * (probs.sum() + q_probs.sum()).float()
+        return torch.stack(rows) + anchor  # (B, 3)
 
     @staticmethod
     def _atom_probability(engine: Engine, result, program: TheoryProgram, lit: Literal, positive: bool) -> Tensor:
@@ -259,6 +261,8 @@ class RulesInLanguageTask(pl.LightningModule):
 
     def training_step(self, batch: Mapping[str, Any], batch_idx: int) -> Tensor:
         loss = self.loss(batch)
+        if not loss.requires_grad:  # the reader read nothing at all (its probabilities are constants): no step
+            loss = loss + sum(0.0 * p.sum() for p in self.parameters() if p.requires_grad)
         self.log("train_loss", loss, prog_bar=True, batch_size=len(batch["id"]))
         return loss
 

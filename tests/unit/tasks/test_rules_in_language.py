@@ -201,3 +201,22 @@ def test_explain_trace_cites_sentences(tmp_path: Path, monkeypatch, capsys) -> N
     assert explain(["--config", str(config), "--index", "3", "--why-not", "true"]) == 0
     text = capsys.readouterr().out
     assert "why not true?" in text and "unproved: big(cow)" in text
+
+
+def test_greybox_read_writes_a_file_that_kb_check_accepts(tmp_path: Path, monkeypatch, capsys) -> None:
+    from greybox.cli import main as greybox_main
+    from greybox.query_cli import run_query
+
+    monkeypatch.chdir(ROOT)
+    config = write_config(tmp_path)
+    out = tmp_path / "read.dl"
+    assert greybox_main(["read", "--config", str(config), "--file", str(tmp_path / "tiny.jsonl"), "--id", "Tiny-2-1",
+                         "-o", str(out)]) == 0
+    text = out.read_text()
+    assert "% [s2] If someone is round then they are cold.  (p=0.900)" in text
+    assert "0.9 :: cold(X) :- round(X)." in text and text.rstrip().endswith("?- blue(anne).")
+    assert greybox_main(["kb", "check", str(out)]) == 0
+    (answer,) = run_query([out], "?- blue(anne).", semiring="max-mult")["answers"]
+    assert answer["probability"] == pytest.approx(0.9 ** 3)
+    assert greybox_main(["read", "--config", str(config), "--file", str(tmp_path / "tiny.jsonl"), "--id", "Nope"]) == 2
+    assert "--id Nope: no theory or question with that id" in capsys.readouterr().err
