@@ -36,6 +36,8 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="theories to read (default: all)")
     ap.add_argument("--show-wrong", type=int, default=3)
     ap.add_argument("--reader", choices=("gold", "templates"), default="gold")
+    ap.add_argument("--proofs", action="store_true",
+                    help="with the gold reader: proof accuracy against the meta file's gold proofs")
     args = ap.parse_args(argv)
     path = Path(args.file)
     if args.reader == "gold":
@@ -70,7 +72,37 @@ def main(argv=None) -> int:
           f"{n / seconds:.0f} questions/s ({seconds:.1f} s)")
     for d in sorted(total, key=str):
         print(f"  {'depth ' if isinstance(d, int) else ''}{d}: {right[d] / total[d]:.4f} ({right[d]}/{total[d]})")
+    if args.proofs and args.reader == "gold":
+        proof_accuracy(reader, args.limit)
     return 0
+
+
+def proof_accuracy(reader, limit=None) -> None:
+    """Of the questions with a gold proof (strategy proof / inv-proof): the share whose best proof cites exactly
+    the sentences of one of the gold proofs, and the share for which one of the top 3 does."""
+    import re
+
+    from greybox.neural.logical_forms import Literal
+    from tasks.rules_in_language.explain import sentence_proofs
+    from tasks.rules_in_language.reasoning import question_atom
+
+    first = any3 = n = 0
+    started = time.perf_counter()
+    for theory in reader.theories[:limit]:
+        program = theory_program(theory.sentences, [list(r) for r in theory.readings], weights="none")
+        where = {name: s + 1 for s, names in enumerate(theory.names) for name in names}
+        for text, reading, answer, proofs in theory.questions.values():
+            if "CWA" in proofs or not proofs.strip("[]"):
+                continue
+            gold = [{where[m] for m in re.findall(r"(?:triple|rule)\d+", alt)} for alt in proofs.split(" OR ")]
+            positive = Literal(reading.head.predicate, reading.head.arguments)
+            found = sentence_proofs(program, theory.sentences, question_atom(positive, program), None, k=3)
+            n += 1
+            first += bool(found) and set(found[0].sentences) in gold
+            any3 += any(set(p.sentences) in gold for p in found)
+    seconds = time.perf_counter() - started
+    print(f"proof accuracy (best proof's sentences = a gold proof's): {first / n:.4f} ({first}/{n}); "
+          f"one of the top 3: {any3 / n:.4f} ({any3}/{n}); {seconds:.1f} s")
 
 
 if __name__ == "__main__":

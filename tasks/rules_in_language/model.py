@@ -29,6 +29,7 @@ Any reader fits that returns an object with ``readings`` and ``probabilities`` (
 from __future__ import annotations
 
 from collections import Counter, OrderedDict
+from functools import lru_cache
 from typing import Any, Literal as Choice, Mapping, Sequence
 
 import pytorch_lightning as pl
@@ -68,6 +69,26 @@ def decode_readings(readings: Sequence[Sequence[Reading]], probabilities: Tensor
                 kept = [Reading(cands[best].head, cands[best].body, probability=float(row[best]))]
         out.append(kept)
     return out
+
+
+@lru_cache(maxsize=64)
+def _program(sentences: tuple[str, ...], readings: tuple, counts: tuple[int, ...], world: str) -> TheoryProgram:
+    """The program of a theory as read (cached: the questions of one theory share it)."""
+    flat = [Reading(r.head, r.body, probability=p) for r, p in readings]
+    theory, at = [], 0
+    for n in counts:
+        theory.append(flat[at: at + n])
+        at += n
+    return theory_program(sentences, theory, world=world, weights="probability")
+
+
+def _declares(program: TheoryProgram, lit: Literal) -> bool:
+    """Whether the program declares the atoms a question about ``lit`` reads (both polarities in the open world)."""
+    for positive in ((True, False) if program.world == "open" else (True,)):
+        relation, _ = question_atom(lit, program, positive=positive)
+        if relation not in (program.atoms if program.ground else program.arities):
+            return False
+    return True
 
 
 class Decoded:
@@ -133,8 +154,11 @@ class RulesInLanguageTask(pl.LightningModule):
         for b, sample in enumerate(sentences.samples):
             theory = kept[b * width: b * width + len(sample)]
             question = next((r for r in q_kept[b] if r.is_fact), None)
-            program = theory_program(sample, theory, world=self.world, weights="probability",
-                                     extra_relations=[question.head] if question is not None else [])
+            program = _program(tuple(sample), tuple((r, r.probability) for rs in theory for r in rs),
+                               tuple(len(rs) for rs in theory), self.world)
+            if question is not None and not _declares(program, question.head):
+                program = theory_program(sample, theory, world=self.world, weights="probability",
+                                         extra_relations=[question.head])
             answer = solve(program, question) if question is not None else None
             out.append(Decoded(sample, theory, questions.samples[b][0], question, program, answer))
         return out
