@@ -43,7 +43,7 @@ from greybox.neural.reading_program import GATE, TheoryProgram, theory_program
 from greybox.semirings import MaxMult
 
 from .files import ANSWERS
-from .reasoning import Answer, question_atom, solve
+from .reasoning import VERDICTS, Answer, question_atom, solve
 
 __all__ = ["RulesInLanguageTask", "decode_readings", "Decoded"]
 
@@ -318,6 +318,17 @@ class RulesInLanguageTask(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._log_tally("test")
+
+    #: the batch key of the true answer (``greybox explain --wrong-only`` compares predictions with it)
+    answer_key = "label"
+
+    def predict_answers(self, batch: Mapping[str, Any]) -> tuple[Tensor, Tensor]:
+        """``(codes (B, 1), probability (B,))``: each verdict as its index in ``VERDICTS`` (0 True, 1 False,
+        2 Unknown, 3 contradiction: never a label) and its probability."""
+        decoded = self.decode(batch)
+        codes = torch.tensor([[VERDICTS.index(d.verdict)] for d in decoded], dtype=torch.int64)
+        probs = torch.tensor([d.answer.probability if d.answer else 1.0 for d in decoded])
+        return codes, probs
 
     def predict_step(self, batch: Mapping[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, Any]:
         decoded = self.decode(batch)

@@ -220,3 +220,16 @@ def test_greybox_read_writes_a_file_that_kb_check_accepts(tmp_path: Path, monkey
     assert answer["probability"] == pytest.approx(0.9 ** 3)
     assert greybox_main(["read", "--config", str(config), "--file", str(tmp_path / "tiny.jsonl"), "--id", "Nope"]) == 2
     assert "--id Nope: no theory or question with that id" in capsys.readouterr().err
+
+
+def test_explain_wrong_only_finds_the_misread_question(tmp_path: Path, monkeypatch, capsys) -> None:
+    from greybox.training.explain import main as explain
+
+    monkeypatch.chdir(ROOT)
+    config = write_config(tmp_path)
+    theories = json.loads("[" + ",".join((tmp_path / "tiny.jsonl").read_text().splitlines()) + "]")
+    theories[1]["questions"][0]["label"] = False  # "Anne is blue." labelled wrong on purpose
+    (tmp_path / "tiny.jsonl").write_text("".join(json.dumps(t) + "\n" for t in theories))
+    assert explain(["--config", str(config), "--index", "0", "--wrong-only", "--limit", "1", "--format", "json"]) == 0
+    out = capsys.readouterr().out
+    assert '"question": "Anne is blue."' in out and '"correct": false' in out
