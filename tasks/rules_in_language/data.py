@@ -33,7 +33,7 @@ from greybox.errors import ConfigError
 from greybox.neural.items import ItemLists
 from greybox.training.data import SeededDataModule
 
-from .files import ANSWERS, RuleQuestion, read_proofwriter, read_questions, read_ruletaker, split_sentences
+from .files import ANSWERS, RuleQuestion, read_proofwriter, read_questions, split_sentences
 
 __all__ = ["RuleTakerDataModule", "ProofWriterDataModule", "collate_questions", "split_by_theory",
            "ANSWERS", "RuleQuestion", "split_sentences"]
@@ -127,6 +127,7 @@ class RuleTakerDataModule(_QuestionsModule):
             never seen, its own folder).
         test_split: the test file ``data_dir/NAME.jsonl`` (e.g. ``depth-5/dev``, ``NatLang/dev``,
             or ``test`` for ``--data_dir DIR``); a ``meta-NAME.jsonl`` beside it is optional.
+            ``NAME#train`` / ``NAME#test``: a seeded half of NAME's theories / the other half (see ``read``).
         train_splits: the training files ``data_dir/NAME.jsonl``; read only to fit.
         val_fraction: share of the training theories (with all their questions) held out for validation.
         batch_size: questions per batch.
@@ -165,12 +166,28 @@ class RuleTakerDataModule(_QuestionsModule):
         self.save_hyperparameters()
         self.splits = {}
 
+    def read(self, split: str) -> list[RuleQuestion]:
+        """The questions of a split; ``NAME#train`` / ``NAME#test`` is a seeded half of NAME's theories and the other half.
+
+        NatLang dev is the only paraphrased text: ``train_splits: [..., NatLang/dev#train]`` trains on half of
+        its theories and ``test_split: NatLang/dev#test`` measures on the other half.
+        """
+        name, _, part = split.partition("#")
+        questions = read_questions(self.file(name))
+        if not part:
+            return questions
+        if part not in ("train", "test"):
+            raise ConfigError(f"split '{split}': the part after # must be train or test", hint="e.g. NatLang/dev#test")
+        first, second = split_by_theory(questions, 0.5, seed=self.seed)
+        return first if part == "train" else second
+
     def file(self, split: str) -> Path:
         """``data_dir/NAME.jsonl`` for a split name (a name ending in ``.jsonl`` is taken as it is).
 
         Raises:
             ConfigError: the file does not exist.
         """
+        split = split.partition("#")[0]
         path = self.data_dir / (split if split.endswith(".jsonl") else f"{split}.jsonl")
         if not path.is_file():
             present = sorted(str(p.relative_to(self.data_dir))[:-6] for p in self.data_dir.rglob("*.jsonl")
@@ -189,9 +206,9 @@ class RuleTakerDataModule(_QuestionsModule):
     def setup(self, stage: str | None = None) -> None:
         """Read the test file (every stage) and, to fit, the training files (once each)."""
         if "test" not in self.splits:
-            self.splits["test"] = read_questions(self.file(self.test_split))[: self.max_test]
+            self.splits["test"] = self.read(self.test_split)[: self.max_test]
         if stage in (None, "fit", "validate") and "train" not in self.splits:
-            questions = [q for split in self.train_splits for q in read_ruletaker(self.file(split))]
+            questions = [q for split in self.train_splits for q in self.read(split)]
             train, val = split_by_theory(questions, self.val_fraction, self.seed)
             self.splits["train"] = train[: self.max_train] if self.max_train is not None else train
             self.splits["val"] = val[: max(1, self.max_train // 10)] if self.max_train is not None and val else val

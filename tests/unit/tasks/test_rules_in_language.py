@@ -233,3 +233,11 @@ def test_explain_wrong_only_finds_the_misread_question(tmp_path: Path, monkeypat
     assert explain(["--config", str(config), "--index", "0", "--wrong-only", "--limit", "1", "--format", "json"]) == 0
     out = capsys.readouterr().out
     assert '"question": "Anne is blue."' in out and '"correct": false' in out
+
+
+def test_a_split_halved_by_theory_for_training_and_measuring(tmp_path: Path) -> None:
+    write_ruletaker(tmp_path)
+    dm = RuleTakerDataModule(data_dir=str(tmp_path), test_split="tiny#test", train_splits=["tiny#train"], val_fraction=0.0)
+    dm.setup("fit")
+    train, test = {q.theory_id for q in dm.splits["train"]}, {q.theory_id for q in dm.splits["test"]}
+    assert train and test and not train & test and train | test == {"Tiny-1", "Tiny-2"}
