@@ -262,7 +262,8 @@ def theory_program(
     kept_instances: dict[tuple[int, int], list[Reading]] = {}
     undefined: tuple = ()
     if ground:
-        lines[0] += "; written ground, one statement per instance (negation goes through recursion)"
+        lines[0] += ("; written ground, one statement per instance (negation goes through recursion), simplified by "
+                     "its well-founded model: after an edit, read the theory again")
         kept_instances, undefined = _relevant_instances(readings, sorted(constants), world)
         for insts in kept_instances.values():
             for inst in insts:

@@ -82,6 +82,12 @@ def _program(sentences: tuple[str, ...], readings: tuple, counts: tuple[int, ...
     return theory_program(sentences, theory, world=world, weights="probability")
 
 
+@lru_cache(maxsize=256)
+def _gated_program(sentences: tuple[str, ...], candidates: tuple, world: str, asked: tuple) -> TheoryProgram:
+    """The program whose readings are gated by ``read(S, K)`` (cached: the gates' probabilities are not in it)."""
+    return theory_program(sentences, [list(rs) for rs in candidates], world=world, weights="gate", extra_relations=asked)
+
+
 def _declares(program: TheoryProgram, lit: Literal) -> bool:
     """Whether the program declares the atoms a question about ``lit`` reads (both polarities in the open world)."""
     for positive in ((True, False) if program.world == "open" else (True,)):
@@ -232,8 +238,8 @@ class RulesInLanguageTask(pl.LightningModule):
             cands = [[r for r in readings[b * width + i]] for i in range(len(sample))]
             p = probs[b * width: b * width + len(sample)]  # (M_b, K)
             q_cands = [(k, r) for k, r in enumerate(q_readings[b]) if r.is_fact]
-            program = theory_program(sample, cands, world=self.world, weights="gate",
-                                     extra_relations=[r.head for _, r in q_cands])
+            program = _gated_program(tuple(sample), tuple(tuple(rs) for rs in cands), self.world,
+                                     tuple(r.head for _, r in q_cands))
             engine = self._engine(program.text)
             gates = [(s, k) for s, rs in enumerate(cands) for k in range(len(rs))]
             cols = torch.tensor([[0, s, k] for s, k in gates], dtype=torch.int64).reshape(-1, 3)
