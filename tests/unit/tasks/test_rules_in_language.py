@@ -241,3 +241,24 @@ def test_a_split_halved_by_theory_for_training_and_measuring(tmp_path: Path) -> 
     dm.setup("fit")
     train, test = {q.theory_id for q in dm.splits["train"]}, {q.theory_id for q in dm.splits["test"]}
     assert train and test and not train & test and train | test == {"Tiny-1", "Tiny-2"}
+
+
+def test_html_trace_shows_the_chain_of_sentences_and_what_is_missing(tmp_path: Path) -> None:
+    from greybox.trace.render_html import render_html
+    from greybox.trace.schema import TraceBatch
+    from tasks.rules_in_language.explain import trace_of
+    from tests.integration.test_trace_browser import CHROMIUM, _dom
+
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed")
+    batch = _batch(tmp_path)
+    model = RulesInLanguageTask(TemplateReader(confidence=0.9), world="closed")
+    decoded = model.decode(batch)
+    traces = [trace_of(decoded[1], label=0, index=1), trace_of(decoded[3], label=1, index=3, why_not_answer="true")]
+    page = tmp_path / "rules.html"
+    page.write_text(render_html(TraceBatch(traces=traces), title="rules"), encoding="utf-8")
+    dom = _dom(page, "#select=0", tmp_path)
+    lines = [e.text for e in dom.by_id("proof-0").find_all(cls="chain-line")]
+    assert lines[-1] == "red(bob) + If something is red then it is kind. [s4] \u21d2 Bob is kind."
+    dom = _dom(page, "#select=1", tmp_path)
+    assert "would conclude red(cow); unproved: big(cow)" in dom.by_id("why-not-body").text
