@@ -97,6 +97,15 @@ def _declares(program: TheoryProgram, lit: Literal) -> bool:
     return True
 
 
+def _allowed(verdict: str, options: int) -> str:
+    """The verdict among a question's options: with only True and False, a statement not derived is False.
+
+    >>> _allowed("unknown", 2), _allowed("unknown", 3), _allowed("contradiction", 2)
+    ('false', 'unknown', 'contradiction')
+    """
+    return "false" if verdict == "unknown" and options == 2 else verdict
+
+
 class Decoded:
     """One question as the model answers it: the theory's readings and program, the question's reading, the answer."""
 
@@ -298,8 +307,9 @@ class RulesInLanguageTask(pl.LightningModule):
 
     def _evaluate(self, stage: str, batch: Mapping[str, Any]) -> None:
         tally = self._tally.setdefault(stage, Counter())
-        for d, label, depth in zip(self.decode(batch), batch["label"].tolist(), batch["depth"].tolist()):
-            right = d.verdict == ANSWERS[label]
+        options = batch["options"].tolist() if "options" in batch else [3] * len(batch["id"])
+        for d, label, depth, n in zip(self.decode(batch), batch["label"].tolist(), batch["depth"].tolist(), options):
+            right = _allowed(d.verdict, n) == ANSWERS[label]
             for group in ("", f"/depth{depth}" if depth >= 0 else None,
                           f"/{ANSWERS[label]}" if self.world == "open" else None):
                 if group is not None:
@@ -332,7 +342,9 @@ class RulesInLanguageTask(pl.LightningModule):
         """``(codes (B, 1), probability (B,))``: each verdict as its index in ``VERDICTS`` (0 True, 1 False,
         2 Unknown, 3 contradiction: never a label) and its probability."""
         decoded = self.decode(batch)
-        codes = torch.tensor([[VERDICTS.index(d.verdict)] for d in decoded], dtype=torch.int64)
+        options = batch["options"].tolist() if "options" in batch else [3] * len(decoded)
+        codes = torch.tensor([[VERDICTS.index(_allowed(d.verdict, n))] for d, n in zip(decoded, options)],
+                             dtype=torch.int64)
         probs = torch.tensor([d.answer.probability if d.answer else 1.0 for d in decoded])
         return codes, probs
 
