@@ -84,12 +84,12 @@ def _convert(node, facts, program: TheoryProgram, sentences, steps: list, cited:
         s = program.sentence_at(line) if line is not None else None
         children = [_convert(c, facts, program, sentences, steps, cited, None) for c in node.children]
         # a premise is a sentence, an earlier conclusion, or "not p" (p not derived: negation as failure)
-        premises = [f"not {c.atom}" if c.negated else c.atom if c.source is None else c.source.description
+        premises = [f"not {c.atom}" if c.negated else _readable(c.atom, program) if c.source is None else c.source.description
                     for c in children if not (c.atom.startswith(f"{DOMAIN}(") or c.atom == "rule weight")]
         if s is not None:
             cited.add(s)
             premises.append(_sentence_label(sentences, s))
-        steps.append(ts.ProofStep(premises=premises, conclusion=conclusion or atom,
+        steps.append(ts.ProofStep(premises=premises, conclusion=conclusion or _readable(atom, program),
                                   sentences=sorted({x + 1 for x in cited})))
         statement = program.statement_at(line) if line is not None else None
         return ts.ProofNode(atom=atom, probability=_p(node.probability), children=children,
@@ -110,6 +110,11 @@ def _convert(node, facts, program: TheoryProgram, sentences, steps: list, cited:
     description = _sentence_label(sentences, s) if s is not None else f"{atom} (the theory's constants)"
     return ts.ProofNode(atom=atom, probability=_p(node.probability), fact_id=node.fact_id,
                         source=ts.InputSource(description=description))
+
+
+def _readable(atom: str, program: TheoryProgram) -> str:
+    """``neg_kind(bob)`` -> ``not kind(bob)`` (open world); other atoms as they are."""
+    return f"not {atom[4:]}" if program.world == "open" and atom.startswith("neg_") else atom
 
 
 def _p(p) -> float | None:
