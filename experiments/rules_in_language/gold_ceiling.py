@@ -65,7 +65,7 @@ def main(argv=None) -> int:
         total[group] += 1
         if not ok and shown < args.show_wrong:
             shown += 1
-            print(f"WRONG {q.id}: {q.question} gold={q.label} got={answer.verdict}\n{program.text}\n", file=sys.stderr)
+            print(f"WRONG {q.id}: {q.question} gold={q.label} got={answer.verdict} undefined={program.undefined}", file=sys.stderr)
     seconds = time.perf_counter() - started
     n = sum(total.values())
     print(f"accuracy {sum(right.values()) / n:.4f} ({sum(right.values())}/{n}); "
