@@ -195,6 +195,8 @@ class RulesInLanguageTask(pl.LightningModule):
         lines = [d.program.text, ""]
         if question is not None:
             lines.append(f"% question: {question}")
+            lines.append("%   `greybox query FILE --semiring boolean` says whether the atom is derived (the verdict), "
+                         "`--semiring max-mult` gives the model's probability")
             if d.question_reading is None:
                 lines.append("%   unreadable: no logical form, so no query")
             else:

@@ -262,3 +262,15 @@ def test_html_trace_shows_the_chain_of_sentences_and_what_is_missing(tmp_path: P
     assert lines[-1] == "red(bob) + If something is red then it is kind. [s4] \u21d2 Bob is kind."
     dom = _dom(page, "#select=1", tmp_path)
     assert "would conclude red(cow); unproved: big(cow)" in dom.by_id("why-not-body").text
+
+
+@pytest.mark.parametrize("world", ["closed", "open"])
+def test_the_engine_and_the_reference_evaluator_agree_on_the_answer(tmp_path: Path, world: str) -> None:
+    # the training path (tensor engine, readings as gated facts) and the exact path (reference evaluator over the
+    # weighted program) give the same scores; the training path also weighs by the question's reading (0.9)
+    questions = read_ruletaker(write_ruletaker(tmp_path)) if world == "closed" else read_proofwriter(write_proofwriter(tmp_path))
+    batch = collate_questions(questions)
+    model = RulesInLanguageTask(TemplateReader(confidence=0.9), world=world)
+    engine = model.answer_scores(batch).detach()
+    reference = torch.tensor([d.answer.scores for d in model.decode(batch)], dtype=engine.dtype)
+    assert torch.allclose(engine, 0.9 * reference, atol=1e-5)
