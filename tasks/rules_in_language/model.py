@@ -350,10 +350,13 @@ class RulesInLanguageTask(pl.LightningModule):
         probs = torch.tensor([d.answer.probability if d.answer else 1.0 for d in decoded])
         return codes, probs
 
-    def predict_step(self, batch: Mapping[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, Any]:
-        decoded = self.decode(batch)
-        return {"id": list(batch["id"]), "answer": [d.verdict for d in decoded],
-                "probability": [d.answer.probability if d.answer else 0.0 for d in decoded]}
+    #: the names of the answer codes (``greybox predict --output`` writes them)
+    answer_names = list(VERDICTS)
+
+    def predict_step(self, batch: Mapping[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, Tensor]:
+        """``{"answer": (B, 1) codes into VERDICTS, "probability": (B,)}``."""
+        codes, probs = self.predict_answers(batch)
+        return {"answer": codes, "probability": probs}
 
     def configure_optimizers(self):
         """Adam at ``lr`` over the reader's trainable parameters (none: nothing to train, e.g. a gold reader)."""

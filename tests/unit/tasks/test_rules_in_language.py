@@ -274,3 +274,15 @@ def test_the_engine_and_the_reference_evaluator_agree_on_the_answer(tmp_path: Pa
     engine = model.answer_scores(batch).detach()
     reference = torch.tensor([d.answer.scores for d in model.decode(batch)], dtype=engine.dtype)
     assert torch.allclose(engine, 0.9 * reference, atol=1e-5)
+
+
+def test_greybox_predict_writes_named_verdicts(tmp_path: Path, monkeypatch) -> None:
+    from greybox.training.cli import lightning_main
+
+    monkeypatch.chdir(ROOT)
+    config = write_config(tmp_path, world="open")
+    out = tmp_path / "pred.jsonl"
+    assert lightning_main(["predict", "--config", str(config), "--trainer.enable_progress_bar=false",
+                           "--output", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["answer"], r["label"]) for r in rows] == [("true", "true"), ("false", "false"), ("unknown", "unknown")]
