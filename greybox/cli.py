@@ -10,6 +10,7 @@ Sub-commands::
     greybox query FILE... "?- goal." [--proofs] [-k K] [--format text|json]
     greybox fit|validate|test|predict ...        train and evaluate (Lightning)
     greybox explain ...                          explain predictions with their proofs
+    greybox read --config CFG --theory TEXT -o F.dl   read a theory in English into a rule file
     greybox learn-rules ...                      learn rules from data
 
 A mistake in the input (a missing file, a rule that does not parse, an edit that
@@ -44,6 +45,7 @@ DELEGATED: dict[str, tuple[str, str, bool, str]] = {
     "test": ("greybox.training.cli", "lightning_main", True, "evaluate on the test set"),
     "predict": ("greybox.training.cli", "lightning_main", True, "predict with a trained model"),
     "explain": ("greybox.training.explain", "main", False, "explain predictions with their proofs"),
+    "read": ("greybox.training.read", "main", False, "read a theory stated in English into a rule file"),
     "learn-rules": ("greybox.training.learn_rules", "main", False, "learn rules from data"),
 }
 

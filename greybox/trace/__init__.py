@@ -9,7 +9,7 @@ would have made another answer win. Names load on first use, so
 Example:
     >>> import greybox.trace as gt
     >>> gt.SCHEMA_VERSION
-    '1.3'
+    '1.4'
     >>> import greybox.trace.render_html  # the module of the same name
     >>> callable(gt.render_html) and gt.render_html.__module__
     'greybox.trace.render_html'
@@ -41,6 +41,8 @@ __all__ = [
     "Provenance",
     "ChainLink",
     "ProofChain",
+    "ProofStep",
+    "MissingPremise",
     "FactChange",
     "WhyNot",
     "DecisionTrace",

@@ -125,7 +125,9 @@ def trace_tree(trace: DecisionTrace, trees: bool = True) -> tuple[list[tuple[str
         p = proofs.add(f"proof {k}  p={fp(proof.probability)}", "bold")
         if proof.chain is not None:
             p.children.append(_chain_node(proof.chain, culprits))
-        if proof.chain is None or trees:
+        for step in proof.steps:  # a proof over sentences, read as a chain of them
+            p.add(step.text())
+        if (proof.chain is None and not proof.steps) or trees:
             p.children.append(_proof_node(proof.root, culprits))
     if not trace.proofs:
         proofs.add("(no proof recorded)")
@@ -190,6 +192,9 @@ def trace_tree(trace: DecisionTrace, trees: bool = True) -> tuple[list[tuple[str
             wn.add(f"{verb} {c.atom}  {fp(c.from_probability)} -> {fp(c.to_probability)}{src}")
         if w.note:
             wn.add(w.note)
+        for m in w.missing:
+            where = f" [s{m.sentence}]" if m.sentence is not None else ""
+            wn.add(f"{m.rule}{where} would conclude {m.conclusion}; unproved: {', '.join(m.unproved)}")
         if w.exact:
             exact = wn.add("exactly, changing one reading (the other readings of its input share the rest in proportion):")
             for c in w.exact:

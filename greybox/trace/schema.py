@@ -14,7 +14,9 @@ example's ``passages``, ``question`` and ``subset``, named inputs, ``Proof.chain
 ``notes``; 1.2 the trace's ``provenance`` (config files, checkpoint and its SHA-256,
 greybox version, whether the model is untrained), ``label_proofs`` and the batch's
 ``selection``; 1.3 ``symbolic``, the prediction's probability as a polynomial over the
-perceived facts, and the why-not's ``exact`` thresholds and ``target_symbolic``).
+perceived facts, and the why-not's ``exact`` thresholds and ``target_symbolic``; 1.4 a proof
+read as a chain of the sentences it rests on (``Proof.steps``, ``Proof.sentences``) and the
+why-not's ``missing`` premises, for theories stated in English).
 
 Where a fact came from is a ``Source``, a union discriminated on ``kind``:
 
@@ -31,7 +33,7 @@ Example:
     >>> src.describe()
     'digit_net read image 1 as 3 (p=0.910)'
     >>> leaf = ProofNode(atom="digit(img1, 3)", probability=0.91, source=src, fact_id=4)
-    >>> trace = DecisionTrace(schema_version="1.3", task="digit_sum", split="test", index=0,
+    >>> trace = DecisionTrace(schema_version="1.4", task="digit_sum", split="test", index=0,
     ...                       query="digit(img1, D)", predicted="3", probability=0.91,
     ...                       correct=True, label="3",
     ...                       proofs=[Proof(probability=0.91, root=leaf)])
@@ -66,6 +68,8 @@ __all__ = [
     "Provenance",
     "ChainLink",
     "ProofChain",
+    "ProofStep",
+    "MissingPremise",
     "FactChange",
     "SymbolicFact",
     "SymbolicProbability",
@@ -83,10 +87,11 @@ __all__ = [
 
 #: the version greybox writes; 1.1 added passages, question, subset, named inputs and proof chains;
 #: 1.2 added provenance (config, checkpoint, version, untrained), label_proofs and a batch's selection;
-#: 1.3 added symbolic provenance (the prediction's probability as a polynomial) and the exact why-not
-SCHEMA_VERSION = "1.3"
+#: 1.3 added symbolic provenance (the prediction's probability as a polynomial) and the exact why-not;
+#: 1.4 added proofs as chains of sentences (Proof.steps, Proof.sentences) and the why-not's missing premises
+SCHEMA_VERSION = "1.4"
 #: the versions ``validate_trace_json`` reads (every 1.x change only added optional fields)
-READABLE_VERSIONS = ("1.0", "1.1", "1.2", "1.3")
+READABLE_VERSIONS = ("1.0", "1.1", "1.2", "1.3", "1.4")
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -281,6 +286,24 @@ class ProofChain(_Strict):
         return " ".join(parts)
 
 
+class ProofStep(_Strict):
+    """One step of a proof over a theory stated in English: premises (sentences or earlier conclusions) ⇒ a conclusion.
+
+    Example:
+        >>> ProofStep(premises=["Bob is big. [s3]", "If something is big then it is red. [s7]"],
+        ...           conclusion="red(bob)", sentences=[3, 7]).text()
+        'Bob is big. [s3] + If something is big then it is red. [s7] ⇒ red(bob)'
+    """
+
+    premises: list[str] = Field(description="What the step rests on, each a sentence with its number or an earlier conclusion.")
+    conclusion: str = Field(description="What it concludes, e.g. 'red(bob)' or the question's sentence.")
+    sentences: list[Annotated[int, Field(ge=1)]] = Field(default_factory=list, description="Passage numbers of the sentences used.")
+
+    def text(self) -> str:
+        """The step as one line: ``premise + premise ⇒ conclusion``."""
+        return f"{' + '.join(self.premises)} ⇒ {self.conclusion}"
+
+
 class Proof(_Strict):
     """One proof of the predicted answer and the probability of that proof alone."""
 
@@ -288,6 +311,12 @@ class Proof(_Strict):
     root: ProofNode
     chain: Optional[ProofChain] = Field(
         default=None, description="The proof read as a chain of named constants, when the example names them."
+    )
+    steps: list[ProofStep] = Field(
+        default_factory=list, description="The proof as a chain of sentences, premises first (theories stated in English)."
+    )
+    sentences: list[Annotated[int, Field(ge=1)]] = Field(
+        default_factory=list, description="Passage numbers of every sentence the proof rests on, sorted."
     )
 
 
@@ -403,6 +432,15 @@ class ExactChange(_Strict):
     source: Optional[Source] = None
 
 
+class MissingPremise(_Strict):
+    """A rule that could have concluded the atom asked about, and the premises of it that were not proved."""
+
+    rule: str = Field(description="The rule, as the program writes it.")
+    sentence: Optional[int] = Field(default=None, ge=1, description="Passage number of the sentence the rule was read from.")
+    conclusion: str = Field(description="The atom the rule would conclude.")
+    unproved: list[str] = Field(description="Its body literals that do not hold, e.g. 'big(bob)' or 'not cold(bob)'.")
+
+
 class WhyNot(_Strict):
     """The smallest change of input facts found that would make ``target`` win."""
 
@@ -418,6 +456,10 @@ class WhyNot(_Strict):
     )
     target_symbolic: Optional[SymbolicProbability] = Field(
         default=None, description="The target's probability as a polynomial (None: not computed)."
+    )
+    missing: list[MissingPremise] = Field(
+        default_factory=list, description="What a proof of the target lacks: the rules that could conclude it "
+        "and their unproved premises (theories stated in English)."
     )
 
 
@@ -469,7 +511,7 @@ class Provenance(_Strict):
 class DecisionTrace(_Strict):
     """One prediction with its proofs, attributions and perceived inputs."""
 
-    schema_version: Literal["1.3"] = SCHEMA_VERSION
+    schema_version: Literal["1.4"] = SCHEMA_VERSION
     provenance: Optional[Provenance] = Field(
         default=None, description="The config, checkpoint and greybox version the trace was made with (None: unknown)."
     )
@@ -538,7 +580,7 @@ class DecisionTrace(_Strict):
 class TraceBatch(_Strict):
     """Several traces, e.g. one evaluation run."""
 
-    schema_version: Literal["1.3"] = SCHEMA_VERSION
+    schema_version: Literal["1.4"] = SCHEMA_VERSION
     selection: Optional[str] = Field(
         default=None, description="How the traces were picked when not in a row, e.g. 'wrong predictions only' "
         "(then their share of right answers is no accuracy)."
@@ -562,7 +604,7 @@ def json_schema() -> dict[str, Any]:
     Example:
         >>> s = json_schema()
         >>> s["title"], sorted(s["$defs"])[:3]
-        ('greybox DecisionTrace 1.3', ['Alternative', 'Attribution', 'ChainLink'])
+        ('greybox DecisionTrace 1.4', ['Alternative', 'Attribution', 'ChainLink'])
     """
     schema = _Document.json_schema(mode="serialization")
     return {
@@ -629,11 +671,11 @@ def validate_trace_json(text: str | bytes, *, file: str | None = None) -> Decisi
 
     Example:
         >>> validate_trace_json('{"schema_version": "1.0", "traces": []}')  # an older version is upgraded
-        TraceBatch(schema_version='1.3', selection=None, traces=[])
+        TraceBatch(schema_version='1.4', selection=None, traces=[])
         >>> validate_trace_json('{"schema_version": "0.9", "traces": []}')
         Traceback (most recent call last):
         ...
-        greybox.errors.ParseError: trace has schema_version '0.9' but this greybox reads '1.0' or '1.1' or '1.2' or '1.3'
+        greybox.errors.ParseError: trace has schema_version '0.9' but this greybox reads '1.0' or '1.1' or '1.2' or '1.3' or '1.4'
         hint: write the trace again with this version of greybox
     """
     if isinstance(text, bytes):

@@ -273,6 +273,12 @@ def main(argv: list[str] | None = None) -> int:
             looked += 1
             if args.wrong_only and is_wrong(task, example) is not True:
                 continue
+            # a model that traces its own decisions (e.g. a theory read from English) builds the trace itself
+            own = getattr(task, "decision_trace", None)
+            if callable(own):
+                traces.append(own(example, split=args.split, index=i, k=args.k, why_not_answer=args.why_not,
+                                  provenance=origin))
+                continue
             traces.append(build_trace(task, example, task_name=task_name_of(dm), split=args.split, index=i,
                                       k=args.k, why_not_answer=args.why_not,
                                       description=describe_example(dm, args.split, i, loader),

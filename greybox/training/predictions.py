@@ -81,9 +81,13 @@ def _free_positions(atom) -> list[int]:
 def answer_names(module, datamodule) -> list[Optional[Sequence[str]]]:
     """Per answer value, the names the data module gives its numbers (``aunt`` for 13), or None.
 
-    The names come from the data module's ``describe`` (``greybox.trace.describe``) of its
-    first test example; answers are named the same in every example.
+    The names come from the model's own ``answer_names`` (a list) when it has one, else from the
+    data module's ``describe`` (``greybox.trace.describe``) of its first test example; answers are
+    named the same in every example.
     """
+    own = getattr(module, "answer_names", None)
+    if isinstance(own, (list, tuple)):  # a model that names its answers itself (e.g. true / false / unknown)
+        return [list(own)]
     describe = getattr(datamodule, "describe", None)
     if not callable(describe):
         return []

@@ -26,6 +26,13 @@ CONFIGS = sorted(p for p in (ROOT / "experiments").glob("*/*.yaml")
 
 def _overrides(config: Path) -> list[str]:
     text = config.read_text()
+    if "greybox.neural.reader.TextReader" in text:
+        import importlib.util
+
+        if importlib.util.find_spec("greybox.neural.reader") is None:
+            pytest.skip("the text reader (greybox.neural.reader) is not in this tree")
+    if "tasks.rules_in_language" in text:
+        return ["--data.init_args.max_train=8", "--data.init_args.max_test=4", "--data.init_args.batch_size=2"]
     if "data/clutrr" in text:
         if not CLUTRR.is_dir():
             pytest.skip(f"CLUTRR data not found at {CLUTRR}")

@@ -372,9 +372,19 @@
       box.appendChild(el("div", { id: "proof-" + k, cls: "proof" }, [
         el("div", { cls: "proof-head" }, ["Proof " + (k + 1) + " ", el("span", { cls: "prob", text: "p=" + fmtP(p.probability) })]),
         p.chain ? chainNode(p.chain, culprits) : null,
-        p.chain ? el("details", { cls: "derivation" }, [el("summary", { text: "derivation tree" }), tree]) : tree
+        stepsNode(p),
+        p.chain || (p.steps || []).length
+          ? el("details", { cls: "derivation" }, [el("summary", { text: "derivation tree" }), tree]) : tree
       ]));
     });
+  }
+
+  function stepsNode(p) {
+    // a proof over sentences, read as a chain of them: premise + premise => conclusion
+    if (!(p.steps || []).length) return null;
+    return el("div", { cls: "chain" }, p.steps.map(function (s) {
+      return el("div", { cls: "chain-line", text: s.premises.join(" + ") + " \u21d2 " + s.conclusion });
+    }));
   }
 
   function renderLabelProofs(t) {
@@ -439,6 +449,12 @@
     });
     if (w.changes.length) body.appendChild(el("div", { cls: "total", text: "total change of probability: " + fmtP(w.total_change) }));
     if (w.note) body.appendChild(el("div", { cls: "note", text: w.note }));
+    (w.missing || []).forEach(function (m) {
+      body.appendChild(el("div", { cls: "change" }, [
+        el("span", { cls: "atom", text: m.rule }), m.sentence ? " [s" + m.sentence + "]" : "",
+        " would conclude " + m.conclusion + "; unproved: " + m.unproved.join(", ")
+      ]));
+    });
     if ((w.exact || []).length) {
       body.appendChild(el("p", { cls: "exact-title", text: "Exactly, changing one reading (the other readings of its input share the rest in proportion):" }));
       w.exact.forEach(function (c) {

@@ -57,7 +57,7 @@ def test_schema_names_every_model_and_the_version():
     s = json_schema()
     assert s["title"] == f"greybox DecisionTrace {SCHEMA_VERSION}"
     assert {m.__name__ for m in MODELS} <= set(s["$defs"])
-    assert s["$defs"]["DecisionTrace"]["properties"]["schema_version"]["const"] == SCHEMA_VERSION == "1.3"
+    assert s["$defs"]["DecisionTrace"]["properties"]["schema_version"]["const"] == SCHEMA_VERSION == "1.4"
     # what greybox writes always has every field
     assert "why_not" in s["$defs"]["DecisionTrace"]["required"]
     assert s["$defs"]["ProofNode"]["additionalProperties"] is False
@@ -224,5 +224,5 @@ def test_a_1_2_trace_reads_as_1_3_without_symbolic_provenance():
         del data["why_not"][key]
     data["schema_version"] = "1.2"
     trace = validate_trace_json(json.dumps(data))
-    assert trace.schema_version == "1.3" and trace.symbolic is None
+    assert trace.schema_version == "1.4" and trace.symbolic is None
     assert trace.why_not is not None and trace.why_not.exact == [] and trace.why_not.target_symbolic is None

@@ -241,4 +241,4 @@ def test_a_trace_written_with_schema_1_0_still_reads(wrong_trace: DecisionTrace)
         del inp["label"], inp["passages"], inp["statement"]
     data["schema_version"] = "1.0"
     again = validate_trace_json(json.dumps({"schema_version": "1.0", "traces": [data]}))
-    assert again.schema_version == "1.3" and again.traces[0] == wrong_trace.model_copy(update={"notes": []})
+    assert again.schema_version == "1.4" and again.traces[0] == wrong_trace.model_copy(update={"notes": []})

@@ -1,0 +1,109 @@
+"""The reasoning ceiling: questions answered from the gold logical forms of a ``meta-*.jsonl`` file.
+
+    python experiments/rules_in_language/gold_ceiling.py ../shared/data/ruletaker/NatLang/dev.jsonl
+    python experiments/rules_in_language/gold_ceiling.py ../shared/data/ruletaker/depth-5/dev.jsonl --reader templates
+    python experiments/rules_in_language/gold_ceiling.py ../shared/data/proofwriter/train.json --reader templates
+
+``--reader templates`` reads the synthetic sentences with the hand-written template double of
+the tests (``tests/helpers/rule_templates.py``), for files without a meta file; it measures
+the reasoning, not a reader. ProofWriter files (``.json``) are answered in the open world.
+
+Reads every theory's sentences as their gold forms (``GoldReader``), builds the program
+(``theory_program``), answers every question with the reference evaluator (``solve``) and
+prints the accuracy per depth, the proof accuracy against the meta file's gold proofs
+(``proof_accuracy``) and the questions per second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from greybox.neural.reading_program import theory_program  # noqa: E402
+from tasks.rules_in_language.files import ANSWERS, read_questions  # noqa: E402
+from tasks.rules_in_language.gold import GoldReader  # noqa: E402
+from tasks.rules_in_language.reasoning import solve  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("file", help="NAME.jsonl; meta-NAME.jsonl must be beside it")
+    ap.add_argument("--limit", type=int, default=None, help="theories to read (default: all)")
+    ap.add_argument("--show-wrong", type=int, default=3)
+    ap.add_argument("--reader", choices=("gold", "templates"), default="gold")
+    ap.add_argument("--proofs", action="store_true",
+                    help="with the gold reader: proof accuracy against the meta file's gold proofs")
+    args = ap.parse_args(argv)
+    path = Path(args.file)
+    if args.reader == "gold":
+        reader = GoldReader([str(path.with_name(f"meta-{path.name}"))])
+    else:
+        from tests.helpers.rule_templates import TemplateReader
+
+        reader = TemplateReader()
+    questions = read_questions(path, limit=args.limit)
+    world = "open" if path.suffix == ".json" else "closed"
+    right, total = Counter(), Counter()
+    shown = 0
+    started = time.perf_counter()
+    programs: dict = {}  # one program per theory: its questions share it
+    for q in questions:
+        program = programs.get(q.sentences)
+        if program is None:
+            program = programs[q.sentences] = theory_program(q.sentences, reader.read(list(q.sentences)),
+                                                             world=world, weights="none")
+        (question,) = reader.read([q.question])[0] or [None]
+        answer = solve(program, question)
+        ok = answer.verdict == ANSWERS[q.label]
+        group = q.depth if q.depth is not None else ANSWERS[q.label]
+        right[group] += ok
+        total[group] += 1
+        if not ok and shown < args.show_wrong:
+            shown += 1
+            print(f"WRONG {q.id}: {q.question} gold={q.label} got={answer.verdict} undefined={program.undefined}", file=sys.stderr)
+    seconds = time.perf_counter() - started
+    n = sum(total.values())
+    print(f"accuracy {sum(right.values()) / n:.4f} ({sum(right.values())}/{n}); "
+          f"{n / seconds:.0f} questions/s ({seconds:.1f} s)")
+    for d in sorted(total, key=str):
+        print(f"  {'depth ' if isinstance(d, int) else ''}{d}: {right[d] / total[d]:.4f} ({right[d]}/{total[d]})")
+    if args.proofs and args.reader == "gold":
+        proof_accuracy(reader, args.limit)
+    return 0
+
+
+def proof_accuracy(reader, limit=None) -> None:
+    """Of the questions with a gold proof (strategy proof / inv-proof): the share whose best proof cites exactly
+    the sentences of one of the gold proofs, and the share for which one of the top 3 does."""
+    import re
+
+    from greybox.neural.logical_forms import Literal
+    from tasks.rules_in_language.explain import sentence_proofs
+    from tasks.rules_in_language.reasoning import question_atom
+
+    first = any3 = n = 0
+    started = time.perf_counter()
+    for theory in reader.theories[:limit]:
+        program = theory_program(theory.sentences, [list(r) for r in theory.readings], weights="none")
+        where = {name: s + 1 for s, names in enumerate(theory.names) for name in names}
+        for text, reading, answer, proofs in theory.questions.values():
+            if "CWA" in proofs or not proofs.strip("[]"):
+                continue
+            gold = [{where[m] for m in re.findall(r"(?:triple|rule)\d+", alt)} for alt in proofs.split(" OR ")]
+            positive = Literal(reading.head.predicate, reading.head.arguments)
+            found = sentence_proofs(program, theory.sentences, question_atom(positive, program), None, k=3)
+            n += 1
+            first += bool(found) and set(found[0].sentences) in gold
+            any3 += any(set(p.sentences) in gold for p in found)
+    seconds = time.perf_counter() - started
+    print(f"proof accuracy (best proof's sentences = a gold proof's): {first / n:.4f} ({first}/{n}); "
+          f"one of the top 3: {any3 / n:.4f} ({any3}/{n}); {seconds:.1f} s")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
