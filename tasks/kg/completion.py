@@ -157,6 +157,12 @@ class PathRuleCompletion(pl.LightningModule):
         fast = bool(getattr(self.trainer, "fast_dev_run", False))
         say = (lambda line: print(line, flush=True)) if self.trainer.is_global_zero else (lambda line: None)
         rules, _ = learn(kg, self, log=say, quick=fast)
+        if self.embedding is None:
+            import warnings
+
+            # the rules alone: the fit learns them before the first step; the steps train nothing
+            warnings.filterwarnings("ignore", message=r".*configure_optimizers. returned .None.")
+            warnings.filterwarnings("ignore", message=r".*training_step. returned .None.")
         self.build(kg.entities, kg.relations, rules)
         if self.kge is not None and self.rules:
             from tasks.kg.combined import HeldOutRuleRows
@@ -217,7 +223,7 @@ class PathRuleCompletion(pl.LightningModule):
             link = rules_file.with_name("link.dl")
             link.write_text("% The rules of " + rules_file.name + " and the embedding `kge` as one program:\n"
                             "% link(h, r, t) is predicted by a rule, by the embedding, or by both.\n"
-                            + link_program(self.relations) + "\n")
+                            + link_program(sorted({r.head for r in self.rules})) + "\n")
             files.append(link)
         return files
 
