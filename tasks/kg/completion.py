@@ -254,7 +254,11 @@ class PathRuleCompletion(pl.LightningModule):
         allowed = torch.zeros(len(kg.entities), dtype=torch.bool)
         allowed[[ids[c] for c in kg.candidates] if kg.candidates else slice(None)] = True
         matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations), device=self.matrix_device)
-        self._eval = {"kg": kg, "ids": ids, "tails": tails, "heads": heads, "allowed": allowed, "matrices": matrices,
+        rules_of = defaultdict(list)
+        for rule in self.weighted_rules():
+            rules_of[rule.head].append(rule)
+        self._eval = {"kg": kg, "ids": ids, "rules_of": rules_of, "tails": tails, "heads": heads,
+                      "allowed": allowed, "matrices": matrices,
                       "ranks": [], "pooled": [], "relation": None, "scores": None}
 
     def relation_scores(self, relation: str) -> torch.Tensor:
@@ -266,7 +270,7 @@ class PathRuleCompletion(pl.LightningModule):
         from greybox.learn.ranking import relation_scores
 
         state = self._eval
-        rules = [r for r in self.weighted_rules() if r.head == relation]
+        rules = state["rules_of"].get(relation, [])
         if self.kge is None:
             known = set(state["matrices"].index.relations)
             usable = [r for r in rules if all(rel in known for rel, _ in r.body)]
