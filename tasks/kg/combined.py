@@ -134,40 +134,59 @@ class HeldOutRuleRows:
                  rules: Sequence[PathRule], *, folds: int = 5, seed: int = 0, device: str = "cpu") -> None:
         facts = [tuple(f) for f in facts]
         self.n = len(entities)
-        self.entity_id = {e: i for i, e in enumerate(entities)}
+        entity_id = {e: i for i, e in enumerate(entities)}
+        relation_id = {r: i for i, r in enumerate(relations)}
         fold_of = np.random.default_rng(seed).integers(folds, size=len(facts))
-        self.fold = {f: int(k) for f, k in zip(facts, fold_of)}
-        self.rule_ids: dict[str, list[int]] = defaultdict(list)
+        fold = {f: int(k) for f, k in zip(facts, fold_of)}
+        rule_ids: dict[str, list[int]] = defaultdict(list)
         for i, rule in enumerate(rules):
-            self.rule_ids[rule.head].append(i)
-        # (fold, relation) -> (slot of each head, (n_rules, |H|, E) bool), and the same for tails
-        self.rows: dict[tuple[int, str], tuple[dict[int, int], torch.Tensor]] = {}
-        self.cols: dict[tuple[int, str], tuple[dict[int, int], torch.Tensor]] = {}
+            rule_ids[rule.head].append(i)
+        width = max((len(v) for v in rule_ids.values()), default=0)
+        # rule_table[r, j]: the j-th rule of relation r; len(rules) (weight 0) pads
+        self.rule_table = torch.full((len(relations), width), len(rules), dtype=torch.int64)
+        for r, ids in rule_ids.items():
+            self.rule_table[relation_id[r], :len(ids)] = torch.tensor(ids)
+        # slot 0 of rows / cols: no rule fires (a fact of a relation without rules)
+        row_blocks = [torch.zeros(1, width, self.n, dtype=torch.bool)]
+        col_blocks = [torch.zeros(1, width, self.n, dtype=torch.bool)]
+        #: fact -> (row slot of its head, column slot of its tail, its relation's number)
+        self.slots: dict[tuple, tuple[int, int, int]] = {}
+        n_rows = n_cols = 1
         for k in range(folds):
-            rest = [f for f in facts if self.fold[f] != k]
-            held = [f for f in facts if self.fold[f] == k]
+            rest = [f for f in facts if fold[f] != k]
+            held = [f for f in facts if fold[f] == k]
             if not rest or not held:
                 continue
             matrices = BodyMatrices(GraphIndex(rest, entities, relations), device=device)
-            by_relation: dict[str, list[tuple[int, int]]] = defaultdict(list)
-            for h, r, t in held:
-                by_relation[r].append((self.entity_id[h], self.entity_id[t]))
-            for r, pairs in by_relation.items():
-                ids = self.rule_ids.get(r, [])
+            by_relation: dict[str, list[tuple]] = defaultdict(list)
+            for f in held:
+                by_relation[f[1]].append(f)
+            for r, members in by_relation.items():
+                ids = rule_ids.get(r, [])
                 if not ids:
+                    for f in members:
+                        self.slots[f] = (0, 0, relation_id[r])
                     continue
-                heads = sorted({h for h, _ in pairs})
-                tails = sorted({t for _, t in pairs})
-                hi = torch.tensor(heads, device=device)
-                ti = torch.tensor(tails, device=device)
-                row_stack, col_stack = [], []
-                for i in ids:
+                heads = sorted({entity_id[h] for h, _, _ in members})
+                tails = sorted({entity_id[t] for _, _, t in members})
+                rows = torch.zeros(len(heads), width, self.n, dtype=torch.bool)  # (|H|, rules, E)
+                cols = torch.zeros(len(tails), width, self.n, dtype=torch.bool)  # (|T|, rules, E)
+                hi, ti = torch.tensor(heads, device=device), torch.tensor(tails, device=device)
+                for j, i in enumerate(ids):
                     m = matrices.body(tuple(matrices.index.label(rel, inv) for rel, inv in rules[i].body))
                     m = m if matrices.dense else m.to_dense()
-                    row_stack.append(m[hi] > 0)        # (|H|, E)
-                    col_stack.append(m[:, ti].t() > 0)  # (|T|, E)
-                self.rows[(k, r)] = ({h: j for j, h in enumerate(heads)}, torch.stack(row_stack))
-                self.cols[(k, r)] = ({t: j for j, t in enumerate(tails)}, torch.stack(col_stack))
+                    rows[:, j] = (m[hi] > 0).cpu()
+                    cols[:, j] = (m[:, ti].t() > 0).cpu()
+                row_slot = {h: n_rows + j for j, h in enumerate(heads)}
+                col_slot = {t: n_cols + j for j, t in enumerate(tails)}
+                for h, _, t in members:
+                    self.slots[(h, r, t)] = (row_slot[entity_id[h]], col_slot[entity_id[t]], relation_id[r])
+                row_blocks.append(rows)
+                col_blocks.append(cols)
+                n_rows += len(heads)
+                n_cols += len(tails)
+        self.rows = torch.cat(row_blocks)  # (S, rules, E) bool
+        self.cols = torch.cat(col_blocks)  # (S', rules, E) bool
 
     def features(self, triples: Sequence[Sequence[str]], log_not_w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, E)`` float64 ``log_not`` of the tail candidates ``r(h, ?)`` and of the head candidates ``r(?, t)``.
@@ -176,28 +195,11 @@ class HeldOutRuleRows:
             triples: training facts (each has its fold); a triple outside them gets no rule.
             log_not_w: ``(n_rules,)`` ``log(1 - w)`` of every rule (differentiable).
         """
-        b = len(triples)
         dev = log_not_w.device
-        tail = torch.zeros(b, self.n, dtype=torch.float64, device=dev)
-        head = torch.zeros(b, self.n, dtype=torch.float64, device=dev)
-        groups: dict[tuple[int, str], list[int]] = defaultdict(list)
-        for i, triple in enumerate(triples):
-            k = self.fold.get(tuple(triple))
-            if k is not None and (k, triple[1]) in self.rows:
-                groups[(k, triple[1])].append(i)
-        tail_parts, head_parts, where = [], [], []
-        for (k, r), members in groups.items():
-            w = log_not_w[self.rule_ids[r]].double()  # (n,)
-            slots, rows = self.rows[(k, r)]
-            h_slots = torch.tensor([slots[self.entity_id[triples[i][0]]] for i in members], device=rows.device)
-            slots_t, cols = self.cols[(k, r)]
-            t_slots = torch.tensor([slots_t[self.entity_id[triples[i][2]]] for i in members], device=cols.device)
-            # log_not[b, z] = sum over rules n of log(1 - w_n) * body_n[h_b, z]
-            tail_parts.append(torch.einsum("n,nbe->be", w, rows[:, h_slots].to(dev, torch.float64)))
-            head_parts.append(torch.einsum("n,nbe->be", w, cols[:, t_slots].to(dev, torch.float64)))
-            where += members
-        if where:
-            index = torch.tensor(where, device=dev)
-            tail = tail.index_copy(0, index, torch.cat(tail_parts))
-            head = head.index_copy(0, index, torch.cat(head_parts))
+        slots = torch.tensor([self.slots.get(tuple(t), (0, 0, 0)) for t in triples], dtype=torch.int64)  # (B, 3)
+        padded = torch.cat([log_not_w.double(), log_not_w.new_zeros(1, dtype=torch.float64)])
+        w = padded[self.rule_table.to(dev)][slots[:, 2].to(dev)]  # (B, rules): log(1 - w) of each fact's rules
+        # log_not[b, z] = sum over the rules n of r_b of log(1 - w_n) * body_n[h_b, z]  (and body_n[z, t_b])
+        tail = torch.einsum("bne,bn->be", self.rows[slots[:, 0]].to(dev, torch.float64), w)
+        head = torch.einsum("bne,bn->be", self.cols[slots[:, 1]].to(dev, torch.float64), w)
         return tail, head
