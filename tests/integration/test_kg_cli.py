@@ -90,3 +90,8 @@ def test_the_embedding_trains_with_the_rules_through_the_cli(tmp_path, capsys):
     assert lightning_main(["test", "--config", config, "--ckpt_path", str(ckpt), *args]) == 0
     assert "test_mrr" in capsys.readouterr().out
     assert 0.0 < _metrics(ckpt.parent.parent)["test_mrr"] <= 1.0
+    # another folder: people the embedding never saw have no embedding fact; the rules still rank them
+    other = write_tiny_kg(tmp_path / "other", prefix="q")
+    assert lightning_main(["test", "--config", config, "--ckpt_path", str(ckpt), *args,
+                           f"--data.init_args.data_dir={other}"]) == 0
+    assert _metrics(ckpt.parent.parent)["test_mrr"] == 1.0
