@@ -71,6 +71,28 @@ def test_the_engines_probability_of_every_link_is_the_modules_score(toy, relatio
         assert (module > torch.sigmoid(phi) + 1e-6).any()
 
 
+def test_the_reference_evaluators_probability_is_the_modules_score(toy):
+    from greybox.engine.reference import query
+    from greybox.lang.analysis import analyze
+    from greybox.lang.facts import InputFact
+    from greybox.lang.parser import parse_program, parse_query
+
+    kg, model, (rules_file, _, program_file) = toy
+    facts = "".join(f"{r}({h}, {t}).\n" for h, r, t in kg.facts())
+    info = analyze(parse_program(rules_file.read_text() + program_file.read_text() + facts))
+    phi = model.embedding_scores("grandparent", kg.entities)
+    i = kg.entities.index("p0")
+    neural = [InputFact(id=0, relation="kge_link", args=("p0", "grandparent", z, "yes"),
+                        probability=float(torch.sigmoid(phi[i, j])), group=("kge", j))
+              for j, z in enumerate(kg.entities)]
+    answers = query(info, parse_query("?- link(p0, grandparent, X)."), neural, k=1)
+    matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations))
+    module = torch.sigmoid(model.link_logits("grandparent", matrices, kg.entities))[i]
+    got = {a.values[0]: a.probability for a in answers}
+    assert len(got) == len(kg.entities)
+    assert all(math.isclose(p, float(module[kg.entities.index(z)]), rel_tol=1e-9) for z, p in got.items())
+
+
 def test_link_logit_orders_links_as_their_probability_even_when_it_rounds_to_one():
     phi = torch.tensor([0.0, 0.0, 5.0], dtype=torch.float64)
     log_not = torch.tensor([-60.0, -50.0, -50.0], dtype=torch.float64)  # 60 / 50 rules of weight 1 - 1/e fire
