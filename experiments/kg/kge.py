@@ -5,6 +5,10 @@
 The rules are learned as the config says; the combination weight is chosen on the dev set among
 0, 0.01, 0.1, 1 (0 is the rules alone). A link ranked by the combination keeps the proofs of its
 rules; the embedding only reorders links (and ranks links no rule derives).
+
+This is a sum of scores, not a program. The rules and the embedding as one program, trained
+end to end (``nn(kge, ...)`` beside the rules, the score the probability of ``link(h, r, t)``):
+``greybox fit --config experiments/kg/<name>_kge.yaml`` (``tasks.kg.combined``).
 """
 
 from __future__ import annotations

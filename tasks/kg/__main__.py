@@ -26,7 +26,13 @@ def _parser():
     parser.add_argument("--config", action=ActionConfigFile, help="the YAML config (experiments/kg/*.yaml)")
     parser.add_subclass_arguments(KGData, "data", required=True)
     parser.add_subclass_arguments(PathRuleCompletion, "model", required=True)
+    # read by `greybox fit|test` from the same config; not used here
+    parser.add_argument("--trainer", type=dict, default={}, help="(greybox fit's section; ignored)")
+    parser.add_argument("--seed_everything", type=int, default=None, help="(greybox fit's; ignored)")
     parser.add_argument("-o", "--output", default="rules.dl", help="the .dl file of the learned rules")
+    parser.add_argument("--ckpt_path", default=None,
+                        help="a checkpoint of greybox fit: its rules (and embedding) are written to OUTPUT and "
+                             "the --explain links explained; nothing is learned")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     parser.add_argument("--explain", nargs=3, action="append", metavar=("HEAD", "RELATION", "TAIL"), default=[],
                         help="print the proofs of this link by the learned rules (repeatable)")
@@ -49,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if not cfg.output.endswith(".dl"):
             raise ConfigError(f"the output {cfg.output!r} is not a .dl file", hint="e.g. -o rules.dl")
+        if cfg.ckpt_path:
+            from tasks.kg.explain import explain_checkpoint
+
+            for link in cfg.explain or []:
+                print(explain_checkpoint(cfg.ckpt_path, init.data, tuple(link), cfg.output))
+            return 0
         log = None if cfg.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
         report = run(init.data, init.model, cfg.output, command="python -m tasks.kg " + shlex.join(argv), log=log)
     except GreyboxError as err:

@@ -50,6 +50,22 @@ class ComplEx(nn.Module):
         scores = hr_re @ e[:, :k].t() + hr_im @ e[:, k:].t()  # (B, E): Re(<h, r, conj(t)>)
         return scores, (h, r)
 
+    def head_scores(self, relations: torch.Tensor, tails: torch.Tensor) -> torch.Tensor:
+        """``(B, E)`` scores of every head ``x`` of ``r(x, t)``, from the forward relation (no reciprocal)."""
+        k = self.rank
+        r, t = self.relation(relations), self.entity(tails)  # (B, 2k)
+        e = self.entity.weight  # (E, 2k)
+        # Re(<x, r, conj(t)>) = Re(<x, r * conj(t)>)
+        rt_re = r[:, :k] * t[:, :k] + r[:, k:] * t[:, k:]
+        rt_im = r[:, k:] * t[:, :k] - r[:, :k] * t[:, k:]
+        return rt_re @ e[:, :k].t() - rt_im @ e[:, k:].t()  # (B, E)
+
+    def n3(self, heads: torch.Tensor, relations: torch.Tensor, tails: torch.Tensor) -> torch.Tensor:
+        """The N3 penalty of the triples' factors: ``sum |x|^3`` over the complex entries of h, r, t."""
+        k = self.rank
+        return sum(((x[:, :k] ** 2 + x[:, k:] ** 2) ** 1.5).sum()
+                   for x in (self.entity(heads), self.relation(relations), self.entity(tails)))
+
     @torch.no_grad()
     def scores(self, relation: str) -> torch.Tensor:
         """``(E, E)`` scores of ``relation(x, z)`` for every pair (from the forward relation)."""

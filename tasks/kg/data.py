@@ -136,6 +136,8 @@ class KGBenchmark:
         valid, test: the evaluation queries.
         query_relation: for Countries, ``locatedin``; its test queries rank ``candidates``.
         candidates: the tails a query may have (Countries: the regions); ``()``: every entity.
+        files: the graph's files (``{"graph": [...]}``).
+        origins: for ``"valid"`` and ``"test"``, the ``(file, line)`` each query was read from.
     """
 
     name: str
@@ -147,6 +149,7 @@ class KGBenchmark:
     test: tuple[Triple, ...]
     candidates: tuple[str, ...] = ()
     files: dict = field(default_factory=dict, compare=False)
+    origins: dict = field(default_factory=dict, compare=False)
 
     def facts(self) -> list[Triple]:
         """The graph's edges as triples (the facts rules are applied to), in insertion order."""
@@ -207,6 +210,7 @@ def read_benchmark(data_dir: str | os.PathLike, *, layout: Literal["ntp", "neura
             is not one of the graph (or of ``relations.txt``).
     """
     d = Path(data_dir)
+    origins: dict[str, tuple[tuple[str, int], ...]] = {}
     if not d.is_dir():
         raise ConfigError(f"data folder not found: {d} (resolved: {d.resolve()})",
                           hint="set data_dir, e.g. ../shared/data/kg/kinship")
@@ -217,8 +221,8 @@ def read_benchmark(data_dir: str | os.PathLike, *, layout: Literal["ntp", "neura
         _nonempty(graph, graph_files)
         entities, relations = set(graph.nodes), {r for _, _, r in graph.edges(keys=True)}
         train = tuple(item.triple for item in located)
-        valid = _check_queries(read_triples(d / "dev.tsv"), entities, relations)
-        test = _check_queries(read_triples(d / "test.tsv"), entities, relations)
+        valid = _check_queries(_located(d / "dev.tsv", origins, "valid"), entities, relations)
+        test = _check_queries(_located(d / "test.tsv", origins, "test"), entities, relations)
         candidates: tuple[str, ...] = ()
     elif layout == "neural_lp":
         from greybox.kb.kg_files import sanitize_relation
@@ -231,8 +235,8 @@ def read_benchmark(data_dir: str | os.PathLike, *, layout: Literal["ntp", "neura
         relations = {sanitize_relation(r, file=str(d / "relations.txt")) for r in read_names(d / "relations.txt")}
         _check_queries(facts + queries, entities, relations)
         train = tuple(item.triple for item in queries)
-        valid = _check_queries(read_triples(d / "valid.txt"), entities, relations)
-        test = _check_queries(read_triples(d / "test.txt"), entities, relations)
+        valid = _check_queries(_located(d / "valid.txt", origins, "valid"), entities, relations)
+        test = _check_queries(_located(d / "test.txt", origins, "test"), entities, relations)
         candidates = ()
     elif layout == "countries":
         if task not in (1, 2, 3):
@@ -244,17 +248,26 @@ def read_benchmark(data_dir: str | os.PathLike, *, layout: Literal["ntp", "neura
         region_of = _regions(d / "countries.nl", set(regions))
         entities = set(graph.nodes) | set(regions)
         relations = {r for _, _, r in graph.edges(keys=True)}
-        test = _country_queries(d / "test.txt", region_of, entities)
+        test = _country_queries(d / "test.txt", region_of, entities, origins, "test")
         tested = {q.head for q in test}
         valid = tuple(Triple(c, "locatedin", region_of[c]) for c in hidden_countries(graph, region_of, task)
                       if c not in tested)
+        # the dev queries come from the graph (the countries it hides), not from a file's lines
+        origins["valid"] = tuple((str(graph_files[0]), None) for _ in valid)
         train = tuple(Triple(h, r, t) for h, t, r in graph.edges(keys=True))
         candidates = tuple(sorted(regions))
     else:
         raise ConfigError(f"unknown layout {layout!r}", hint=f"use one of: {', '.join(LAYOUTS)}")
     name = d.name if layout != "countries" else f"countries_s{task}"
     return KGBenchmark(name, tuple(sorted(entities)), tuple(sorted(relations)), graph, train, valid, test,
-                       candidates, {"graph": [str(f) for f in graph_files]})
+                       candidates, {"graph": [str(f) for f in graph_files]}, origins)
+
+
+def _located(path: Path, origins: dict, split: str) -> list[_Located]:
+    """The triples of a query file; their ``(file, line)`` go to ``origins[split]``."""
+    located = read_triples(path)
+    origins[split] = tuple((item.file, item.line) for item in located)
+    return located
 
 
 def _regions(path: Path, regions: set[str]) -> dict[str, str]:
@@ -301,10 +314,12 @@ def hidden_countries(graph: nx.MultiDiGraph, region_of: dict[str, str], task: in
     return sorted(c for c in region_of if c in graph and not located(c))
 
 
-def _country_queries(path: Path, region_of: dict[str, str], entities: set[str]) -> tuple[Triple, ...]:
+def _country_queries(path: Path, region_of: dict[str, str], entities: set[str], origins: dict,
+                     split: str) -> tuple[Triple, ...]:
     if not path.is_file():
         raise _missing(path)
     out = []
+    lines = []
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         country = raw.strip()
         if not country:
@@ -316,4 +331,6 @@ def _country_queries(path: Path, region_of: dict[str, str], entities: set[str]) 
             raise ConfigError(f"unknown entity {country!r}: it is not an entity of the graph", file=str(path),
                               line=number, hint="a test country must have some fact (e.g. neighborOf) in the graph")
         out.append(Triple(country, "locatedin", region_of[country]))
+        lines.append((str(path), number))
+    origins[split] = tuple(lines)
     return tuple(out)

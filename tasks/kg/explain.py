@@ -32,7 +32,7 @@ import networkx as nx
 
 from greybox.learn.path_rules import PathRule
 
-__all__ = ["LinkProof", "link_proofs", "format_proofs"]
+__all__ = ["LinkProof", "link_proofs", "format_proofs", "link_verdict", "explain_link", "explain_checkpoint"]
 
 
 @dataclass(frozen=True)
@@ -101,3 +101,93 @@ def format_proofs(proofs: Sequence[LinkProof], link: tuple[str, str, str], rules
         lines.append(f"  {weight}  {rules_file}:{proof.rule.line}  {proof.rule.text()}")
         lines += [f"       {rel}({a}, {b})  {origin}" for a, rel, b, origin in proof.facts]
     return "\n".join(lines)
+
+
+def link_verdict(rules_fire: bool, embedding: bool) -> str:
+    """Which parts of the program predict a link: its proofs are rules, the embedding's fact, or both.
+
+    >>> link_verdict(True, True), link_verdict(False, True), link_verdict(True, False)
+    ('predicted by rules and the embedding', 'predicted by the embedding alone', 'predicted by rules alone')
+    """
+    if rules_fire and embedding:
+        return "predicted by rules and the embedding"
+    if embedding:
+        return "predicted by the embedding alone"
+    if rules_fire:
+        return "predicted by rules alone"
+    return "not predicted: no rule fires and there is no embedding fact"
+
+
+def explain_link(model, graph: nx.MultiDiGraph, link: tuple[str, str, str], rules_file: str,
+                 program_file: str | None = None, *, limit: int = 5) -> str:
+    """Why ``model`` predicts ``link = (h, r, t)``: its probability, which parts predict it, and each proof.
+
+    The rule proofs are those of :func:`link_proofs` (each rule's weight and ``file:line``, and
+    the facts of its path); the embedding's proof is the fact ``kge_link(h, r, t, yes)`` of the
+    ``nn(kge, ...)`` declaration (``program_file:line``), with its probability ``sigmoid(phi)``.
+    The probability is the noisy-or of all of them (the rules alone: the model's aggregation).
+
+    Args:
+        model: a fitted :class:`tasks.kg.completion.PathRuleCompletion` whose rules carry the
+            lines of ``rules_file`` (:meth:`~tasks.kg.completion.PathRuleCompletion.export`).
+        graph: the known facts the rules are applied to.
+        link: ``(h, r, t)``.
+        rules_file: the rule file's name, shown with each rule's line.
+        program_file: the ``link.dl`` program (with an embedding), shown with the declaration's line.
+        limit: rule proofs shown at most (the probability counts every rule that fires).
+    """
+    import math
+
+    h, r, t = link
+    rules = model.weighted_rules()
+    firing = link_proofs(graph, rules, link, per_rule=1, limit=len(rules) or 1)
+    p_kge = None
+    if model.kge is not None and h in model.entity_id and t in model.entity_id:
+        phi = float(model.embedding_scores(r, [h, t])[0, 1])
+        p_kge = 1.0 / (1.0 + math.exp(-phi))
+    weights = [1.0 if p.rule.weight is None else p.rule.weight for p in firing]
+    if model.kge is None and model.aggregation == "max":
+        p_rules, how = max(weights, default=0.0), "the best rule (max)"
+    else:
+        p_rules, how = 1.0 - math.prod(1.0 - w for w in weights), "noisy-or of the rules"
+    p = 1.0 - (1.0 - (p_kge or 0.0)) * (1.0 - p_rules)
+    lines = [f"link({h}, {r}, {t}): p = {p:.4f}, {link_verdict(bool(firing), p_kge is not None)}"]
+    if p_kge is not None:
+        lines.append(f"  = 1 - (1 - {p_kge:.4f} embedding) * (1 - {p_rules:.4f} rules)")
+        where = ""
+        if program_file is not None:
+            from pathlib import Path
+
+            text = Path(program_file).read_text().splitlines()
+            number = next((i for i, line in enumerate(text, 1) if line.startswith("nn(")), 0)
+            where = f"  {program_file}:{number}"
+        lines.append(f"  embedding: {p_kge:.4f}  kge_link({h}, {r}, {t}, yes){where}  (ComplEx score {phi:.3f})")
+    elif model.kge is not None:
+        lines.append(f"  embedding: none ({h if h not in model.entity_id else t} is not an entity it was trained on)")
+    if firing:
+        lines.append(f"  rules: {p_rules:.4f} = {how}; {len(firing)} fire"
+                     + (f", the {limit} best shown" if len(firing) > limit else ""))
+        lines += ["  " + line for line in format_proofs(firing[:limit], link, rules_file).splitlines()]
+    else:
+        lines.append("  rules: none fires")
+    return "\n".join(lines)
+
+
+def explain_checkpoint(ckpt_path: str, data, link: tuple[str, str, str], rules_file: str) -> str:
+    """:func:`explain_link` for the model of a ``greybox fit`` checkpoint on the folder of ``data``.
+
+    The checkpoint's rules are written to ``rules_file`` (and, with an embedding, the program
+    to ``link.dl`` beside it) so that every ``file:line`` shown can be opened.
+    """
+    from greybox.training.checkpoints import load_checkpoint
+    from tasks.kg.completion import PathRuleCompletion
+
+    state = load_checkpoint(ckpt_path)
+    hparams = {k: v for k, v in dict(state.get("hyper_parameters", {})).items() if not k.startswith("_")}
+    model = PathRuleCompletion(**hparams)
+    model.on_load_checkpoint(state)
+    model.load_state_dict(state["state_dict"])
+    kg = data.load()
+    files = model.export(rules_file, kg)
+    program = str(files[2]) if len(files) > 2 else None
+    return explain_link(model, kg.graph, link, rules_file, program)

@@ -30,66 +30,11 @@ import time
 from pathlib import Path
 from typing import Literal
 
-from tasks.kg.data import KGBenchmark, read_benchmark
+from tasks.kg.completion import PathRuleCompletion
+from tasks.kg.data import KGBenchmark
+from tasks.kg.datamodule import KGData
 
-__all__ = ["KGData", "PathRuleCompletion", "run", "write_facts"]
-
-
-class KGData:
-    """Which benchmark: a folder and its layout (see :mod:`tasks.kg.data`).
-
-    Args:
-        data_dir: the folder.
-        layout: ``ntp`` (Kinship, UMLS, Nations), ``neural_lp`` (Family) or ``countries``.
-        task: for Countries, the task 1, 2 or 3.
-    """
-
-    def __init__(self, data_dir: str, layout: Literal["ntp", "neural_lp", "countries"] = "ntp", task: int = 1) -> None:
-        self.data_dir = data_dir
-        self.layout = layout
-        self.task = task
-
-    def load(self) -> KGBenchmark:
-        """Read the benchmark."""
-        return read_benchmark(self.data_dir, layout=self.layout, task=self.task)
-
-
-class PathRuleCompletion:
-    """Path rules learned from the graph, and how their weights make a link's score.
-
-    Args:
-        max_length: longest rule body (1 to 3 steps).
-        samples: facts drawn per relation to find candidate bodies.
-        walks: three-step paths drawn per fact.
-        cap: steps joined out of each end of a drawn fact for two-step paths.
-        max_candidates: candidate bodies scored per relation.
-        min_support: fewest training facts a kept rule must derive.
-        min_confidence: smallest confidence (weight) of a kept rule.
-        smoothing: added to a body's size in its confidence.
-        max_rules: most rules kept per relation.
-        aggregation: ``max`` (the best proof, the max-mult semiring) or ``noisy_or`` (the
-            exact probability of the link).
-        learn_weights: fit the kept rules' weights to the noisy-or probability of held-out facts
-            (``greybox.learn.rule_weights``), starting from their confidences.
-        seed: the random draws' seed.
-        device: where the matrices live (``cpu``, ``cuda``).
-    """
-
-    def __init__(self, max_length: int = 3, samples: int = 200, walks: int = 2000, cap: int = 400,
-                 max_candidates: int = 2000, min_support: int = 2, min_confidence: float = 0.01,
-                 smoothing: float = 5.0, max_rules: int = 1000,
-                 aggregation: Literal["max", "noisy_or"] = "max", learn_weights: bool = False, seed: int = 0,
-                 device: str = "cpu") -> None:
-        self.options = dict(max_length=max_length, samples=samples, walks=walks, cap=cap,
-                            max_candidates=max_candidates, min_support=min_support, min_confidence=min_confidence,
-                            smoothing=smoothing, max_rules=max_rules, seed=seed, device=device)
-        self.aggregation = aggregation
-        self.learn_weights = learn_weights
-        self.device = device
-
-    def learn_rules(self, data: KGData, output: str, *, command: str = "", log=None) -> dict:
-        """Learn, export, check and rank (:func:`run`): what ``greybox learn-rules`` calls."""
-        return run(data, self, output, command=command, log=log)
+__all__ = ["KGData", "PathRuleCompletion", "learn", "run", "write_facts", "check_export"]
 
 
 def write_facts(path: str | Path, kg: KGBenchmark) -> None:
@@ -100,13 +45,55 @@ def write_facts(path: str | Path, kg: KGBenchmark) -> None:
     atomic_write_text(Path(path), "\n".join(rows) + "\n")
 
 
-def _check(rules_file: str, facts_file: str) -> None:
+def check_export(rules_file: str, facts_file: str) -> None:
+    """Check the rule file with the facts as ``greybox kb check RULES FACTS`` does; raise the problems."""
     from greybox.errors import ProblemList
     from greybox.kb.knowledge_base import KnowledgeBase
 
     problems = KnowledgeBase.load([rules_file, facts_file], strict=False).check()
     if problems:
         raise problems[0] if len(problems) == 1 else ProblemList(problems)
+
+
+def learn(kg: KGBenchmark, model: PathRuleCompletion, *, log=None, quick: bool = False):
+    """The rules of every relation of ``kg`` as ``model`` says: mined, then (``learn_weights``) fitted.
+
+    Args:
+        kg: the benchmark (its graph).
+        model: the options (``max_rules: 0``: no rules).
+        log: called with a line of progress.
+        quick: a smoke run (``fast_dev_run``): few samples and candidates, no weight fit.
+
+    Returns:
+        ``(rules, stats)``: the kept rules, in relation order; ``stats`` has ``candidates``,
+        ``seconds`` (mining) and ``weights_seconds``.
+    """
+    from greybox.learn.path_mining import learn_path_rules
+
+    say = log or (lambda line: None)
+    stats = {"candidates": 0, "seconds": 0.0, "weights_seconds": 0.0}
+    if model.options["max_rules"] == 0:
+        return [], stats
+    options = dict(model.options)
+    if quick:
+        options.update(samples=min(options["samples"], 10), walks=min(options["walks"], 50),
+                       max_candidates=min(options["max_candidates"], 20))
+    heads = ["locatedin"] if kg.candidates else None
+    learned = learn_path_rules(kg.facts(), entities=kg.entities, relations=kg.relations, heads=heads, **options)
+    say(f"learned {len(learned.rules)} rules from {learned.candidates} candidates in {learned.seconds:.1f} s")
+    stats.update(candidates=learned.candidates, seconds=learned.seconds)
+    kept = list(learned.rules)
+    if model.learn_weights and not quick:
+        from greybox.learn.rule_weights import fit_rule_weights
+
+        started = time.monotonic()
+        fitted = fit_rule_weights(learned.index, kept, seed=model.options["seed"], device=model.matrix_device)
+        order = {r: i for i, r in enumerate(learned.index.relations)}
+        kept = sorted((r for r in fitted if r.weight >= model.options["min_confidence"]),
+                      key=lambda r: (order[r.head], -r.weight, -r.support, len(r.body), r.body))
+        stats["weights_seconds"] = time.monotonic() - started
+        say(f"fitted the weights of {len(fitted)} rules in {stats['weights_seconds']:.1f} s; {len(kept)} kept")
+    return kept, stats
 
 
 def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = "", log=None) -> dict:
@@ -122,7 +109,7 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
     Raises:
         GreyboxError: bad input, or the exported file does not pass ``greybox kb check``.
     """
-    from greybox.learn.path_mining import BodyMatrices, GraphIndex, learn_path_rules
+    from greybox.learn.path_mining import BodyMatrices, GraphIndex
     from greybox.learn.path_rules import write_path_rule_file
     from greybox.learn.ranking import rank_queries, ranking_metrics
 
@@ -130,22 +117,14 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
     kg = data.load()
     say(f"{kg.name}: {len(kg.entities)} entities, {len(kg.relations)} relations, {kg.graph.number_of_edges()} facts, "
         f"{len(kg.test)} test queries")
-    heads = ["locatedin"] if kg.candidates else None
-    learned = learn_path_rules(kg.facts(), entities=kg.entities, relations=kg.relations, heads=heads, **model.options)
-    say(f"learned {len(learned.rules)} rules from {learned.candidates} candidates in {learned.seconds:.1f} s")
-    kept = list(learned.rules)
-    weights_seconds = 0.0
-    if model.learn_weights:
-        from greybox.learn.rule_weights import fit_rule_weights
+    if model.embedding is not None:
+        from greybox.errors import ConfigError
 
-        started = time.monotonic()
-        fitted = fit_rule_weights(learned.index, kept, seed=model.options["seed"],
-                                  device=model.device)
-        order = {r: i for i, r in enumerate(learned.index.relations)}
-        kept = sorted((r for r in fitted if r.weight >= model.options["min_confidence"]),
-                      key=lambda r: (order[r.head], -r.weight, -r.support, len(r.body), r.body))
-        weights_seconds = time.monotonic() - started
-        say(f"fitted the weights of {len(fitted)} rules in {weights_seconds:.1f} s; {len(kept)} kept")
+        raise ConfigError("an embedding is trained by greybox fit, not by this command",
+                          hint="greybox fit --config CONFIG, then greybox test --config CONFIG --ckpt_path CKPT")
+    kept, stats = learn(kg, model, log=say)
+    weights_seconds = stats["weights_seconds"]
+    learned_seconds, candidates = stats["seconds"], stats["candidates"]
     facts_file = str(Path(output).with_suffix("")) + ".facts.tsv"
     header = [
         "Path rules learned from a knowledge graph (greybox.learn.path_mining).",
@@ -164,12 +143,12 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
     rules = write_path_rule_file(output, kept, header)
     write_facts(facts_file, kg)
     started = time.monotonic()
-    _check(output, facts_file)
+    check_export(output, facts_file)
     say(f"wrote {output} and {facts_file}; greybox kb check passed in {time.monotonic() - started:.1f} s")
 
-    matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations), device=model.device)
-    report: dict = {"benchmark": kg.name, "rules": len(rules), "candidates": learned.candidates,
-                    "learn_seconds": round(learned.seconds + weights_seconds, 2), "aggregation": model.aggregation,
+    matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations), device=model.matrix_device)
+    report: dict = {"benchmark": kg.name, "rules": len(rules), "candidates": candidates,
+                    "learn_seconds": round(learned_seconds + weights_seconds, 2), "aggregation": model.aggregation,
                     "rules_file": output, "facts_file": facts_file}
     started = time.monotonic()
     known = kg.known()

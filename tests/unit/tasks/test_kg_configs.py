@@ -15,7 +15,7 @@ COUNTRIES = ROOT.parent / "shared/data/kg/countries"
 
 def test_there_is_a_config_per_benchmark():
     assert {c.stem for c in CONFIGS} == {"family", "kinship", "umls", "nations", "countries_s1", "countries_s2",
-                                         "countries_s3"}
+                                         "countries_s3", "kinship_kge", "umls_kge", "nations_kge"}
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.stem for c in CONFIGS])
@@ -24,6 +24,7 @@ def test_config_builds(config, monkeypatch):
     data, model = build_sections(config)
     assert Path(data.data_dir).name in config.stem or data.layout == "countries"
     assert model.aggregation in ("max", "noisy_or")
+    assert (model.embedding == "complex") == config.stem.endswith("_kge")
 
 
 def test_countries_s1_end_to_end_with_another_data_dir(tmp_path, monkeypatch, capsys):

@@ -1,0 +1,353 @@
+"""``PathRuleCompletion``: learned path rules, optionally with a ComplEx embedding, as a LightningModule.
+
+``greybox fit --config experiments/kg/kinship.yaml`` learns the rules from the graph when
+the fit starts (candidate paths, exact counts, optionally weights fitted to held-out facts:
+:func:`tasks.kg.model.learn`); with ``embedding: complex`` it then trains, end to end, the
+embedding and the rules' weights together as one program (:mod:`tasks.kg.combined`): the
+score of ``r(h, t)`` is the probability of ``link(h, r, t)``, the noisy-or of the embedding's
+fact and the rules that fire, trained by cross-entropy over every tail of ``r(h, ?)`` and
+every head of ``r(?, t)`` (the rules evaluated on the graph without the fact's fold) with
+ComplEx's N3 penalty. ``max_rules: 0`` is the embedding alone.
+
+``greybox test --config ... --ckpt_path CKPT`` ranks the test queries of the data module's
+folder (``--data.init_args.data_dir DIR``: another folder) with the checkpoint's rules
+applied to that folder's graph: ``test_mrr``, ``test_hits@1``, ``test_hits@3``,
+``test_hits@10``, and for Countries ``test_auc_pr``. Filtered ranks, ties at the mean rank.
+
+The checkpoint holds the rules as plain data (relation names, steps, counts) under
+``kg_rules`` and their weights as the tensor ``rule_logits``; the embedding's weights are
+tensors too: it loads with ``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Literal
+
+import pytorch_lightning as pl
+import torch
+from torch import nn
+
+from greybox.errors import CheckpointError, ConfigError, UnknownRelationError
+from greybox.learn.path_rules import PathRule
+
+__all__ = ["PathRuleCompletion"]
+
+
+class PathRuleCompletion(pl.LightningModule):
+    """Path rules learned from the graph, how their weights make a link's score, and an optional embedding.
+
+    Args:
+        max_length: longest rule body (1 to 3 steps).
+        samples: facts drawn per relation to find candidate bodies.
+        walks: three-step paths drawn per fact.
+        cap: steps joined out of each end of a drawn fact for two-step paths.
+        max_candidates: candidate bodies scored per relation.
+        min_support: fewest training facts a kept rule must derive.
+        min_confidence: smallest confidence (weight) of a kept rule.
+        smoothing: added to a body's size in its confidence.
+        max_rules: most rules kept per relation (0: no rules, the embedding alone).
+        aggregation: ``max`` (the best proof, the max-mult semiring) or ``noisy_or`` (the
+            exact probability of the link); with an embedding, ``noisy_or``.
+        learn_weights: fit the kept rules' weights to the noisy-or probability of held-out facts
+            (``greybox.learn.rule_weights``), starting from their confidences.
+        seed: the random draws' seed.
+        device: where the rules' matrices live (``cpu``, ``cuda``).
+        embedding: ``complex``: a ComplEx embedding is the neural predicate ``kge`` of the
+            program, trained with the rules' weights; ``None``: the rules alone.
+        rank: the embedding's complex dimensions.
+        lr: Adagrad's learning rate (embedding and rule weights).
+        n3: weight of the N3 penalty.
+        folds: training facts are cut into this many folds; a fact's rules are evaluated on
+            the graph without its fold.
+    """
+
+    def __init__(self, max_length: int = 3, samples: int = 200, walks: int = 2000, cap: int = 400,
+                 max_candidates: int = 2000, min_support: int = 2, min_confidence: float = 0.01,
+                 smoothing: float = 5.0, max_rules: int = 1000,
+                 aggregation: Literal["max", "noisy_or"] = "max", learn_weights: bool = False, seed: int = 0,
+                 device: str = "cpu", embedding: Literal["complex"] | None = None, rank: int = 100,
+                 lr: float = 0.1, n3: float = 0.01, folds: int = 5) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.options = dict(max_length=max_length, samples=samples, walks=walks, cap=cap,
+                            max_candidates=max_candidates, min_support=min_support, min_confidence=min_confidence,
+                            smoothing=smoothing, max_rules=max_rules, seed=seed, device=device)
+        self.aggregation = aggregation
+        self.learn_weights = learn_weights
+        self.matrix_device = device
+        if embedding not in (None, "complex"):
+            raise ConfigError(f"unknown embedding {embedding!r}", hint="use embedding: complex, or null for the rules alone")
+        if embedding is not None and aggregation != "noisy_or":
+            raise ConfigError("an embedding is combined with the rules by noisy-or (the probability of link(h, r, t))",
+                              hint="set aggregation: noisy_or")
+        self.embedding = embedding
+        self.rank, self.lr, self.n3, self.folds = rank, lr, n3, folds
+        self.rules: list[PathRule] = []
+        self.entities: tuple[str, ...] = ()
+        self.relations: tuple[str, ...] = ()
+        self.rule_logits = nn.Parameter(torch.zeros(0, dtype=torch.float64), requires_grad=False)
+        self.kge: nn.Module | None = None
+        self._train_rows = None
+        self._eval = None
+
+    # ------------------------------------------------------------------ the script's entry point
+
+    def learn_rules(self, data, output: str, *, command: str = "", log=None) -> dict:
+        """Learn, export, check and rank (:func:`tasks.kg.model.run`): what ``greybox learn-rules`` calls."""
+        from tasks.kg.model import run
+
+        return run(data, self, output, command=command, log=log)
+
+    # ------------------------------------------------------------------ what the model holds
+
+    @property
+    def fitted(self) -> bool:
+        """Whether the rules (and embedding) exist: after ``fit``, or loaded from a checkpoint."""
+        return bool(self.entities)
+
+    def weights(self) -> torch.Tensor:
+        """``(n_rules,)`` float64: the rules' weights."""
+        return torch.sigmoid(self.rule_logits.detach())
+
+    def weighted_rules(self) -> list[PathRule]:
+        """The rules with their current weights."""
+        return [PathRule(r.head, r.body, float(w), r.support, r.body_size, r.line)
+                for r, w in zip(self.rules, self.weights().tolist())]
+
+    def build(self, entities, relations, rules: list[PathRule]) -> None:
+        """Hold these rules (weights from their ``weight``) and, with an embedding, a new ComplEx."""
+        from tasks.kg.complex import ComplEx
+
+        self.entities, self.relations = tuple(entities), tuple(relations)
+        self.entity_id = {e: i for i, e in enumerate(self.entities)}
+        self.relation_id = {r: i for i, r in enumerate(self.relations)}
+        self.rules = list(rules)
+        w = torch.tensor([1.0 if r.weight is None else r.weight for r in rules], dtype=torch.float64)
+        self.rule_logits = nn.Parameter(torch.logit(w.clamp(1e-12, 1 - 1e-12)), requires_grad=self.embedding is not None)
+        if self.embedding is not None:
+            self.kge = ComplEx(self.entities, self.relations, self.rank)
+
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["kg_rules"] = {
+            "entities": list(self.entities), "relations": list(self.relations),
+            "heads": [r.head for r in self.rules],
+            "bodies": [[[rel, bool(inv)] for rel, inv in r.body] for r in self.rules],
+            "support": [int(r.support) for r in self.rules], "body_size": [int(r.body_size) for r in self.rules],
+        }
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        data = checkpoint.get("kg_rules")
+        if not isinstance(data, dict):
+            raise CheckpointError("the checkpoint holds no learned rules (no 'kg_rules')",
+                                  hint="give a checkpoint written by greybox fit with a config of experiments/kg/")
+        rules = [PathRule(h, tuple((rel, bool(inv)) for rel, inv in body), None, s, b)
+                 for h, body, s, b in zip(data["heads"], data["bodies"], data["support"], data["body_size"])]
+        self.build(data["entities"], data["relations"], rules)
+
+    # ------------------------------------------------------------------ fit: mine, then train
+
+    def setup(self, stage: str) -> None:
+        if stage != "fit" or self.fitted:
+            return
+        from tasks.kg.model import learn
+
+        kg = self.trainer.datamodule.load()
+        fast = bool(getattr(self.trainer, "fast_dev_run", False))
+        say = (lambda line: print(line, flush=True)) if self.trainer.is_global_zero else (lambda line: None)
+        rules, _ = learn(kg, self, log=say, quick=fast)
+        if self.embedding is None:
+            import warnings
+
+            # the rules alone: the fit learns them before the first step; the steps train nothing
+            warnings.filterwarnings("ignore", message=r".*configure_optimizers. returned .None.")
+            warnings.filterwarnings("ignore", message=r".*training_step. returned .None.")
+        self.build(kg.entities, kg.relations, rules)
+        if self.kge is not None and self.rules:
+            from tasks.kg.combined import HeldOutRuleRows
+
+            self._train_rows = HeldOutRuleRows(kg.facts(), self.entities, self.relations, self.rules,
+                                               folds=self.folds, seed=self.options["seed"], device=self.matrix_device)
+
+    def configure_optimizers(self):
+        trained = [p for p in self.parameters() if p.requires_grad]
+        return torch.optim.Adagrad(trained, lr=self.lr) if trained else None
+
+    def training_step(self, batch, batch_idx: int):
+        if self.kge is None:
+            return None  # the rules were learned when the fit started; nothing is trained step by step
+        from tasks.kg.combined import link_logit
+
+        dev = self.kge.entity.weight.device
+        h = torch.tensor([self.entity_id[x.head] for x in batch], device=dev)
+        r = torch.tensor([self.relation_id[x.relation] for x in batch], device=dev)
+        t = torch.tensor([self.entity_id[x.tail] for x in batch], device=dev)
+        phi_tail, _ = self.kge(h, r)  # (B, E)
+        phi_head = self.kge.head_scores(r, t)  # (B, E)
+        if self._train_rows is not None:
+            log_not_w = -torch.nn.functional.softplus(self.rule_logits)  # log(1 - sigmoid(theta))
+            tail_not, head_not = self._train_rows.features(batch, log_not_w.to(dev))
+        else:
+            tail_not = head_not = torch.zeros_like(phi_tail, dtype=torch.float64)
+        ce = nn.functional.cross_entropy
+        loss = (ce(link_logit(phi_tail.double(), tail_not), t) + ce(link_logit(phi_head.double(), head_not), h)
+                + self.n3 * self.kge.n3(h, r, t).double() / len(batch))
+        self.log("train_loss", loss.float(), prog_bar=True, batch_size=len(batch))
+        return loss
+
+    def on_fit_end(self) -> None:
+        if not self.trainer.is_global_zero or self.trainer.log_dir is None:
+            return
+        folder = Path(self.trainer.log_dir)
+        if folder.is_dir():
+            files = self.export(folder / "rules.dl", self.trainer.datamodule.load())
+            print("wrote " + ", ".join(map(str, files)), flush=True)
+
+    def export(self, rules_file: str | Path, kg) -> list[Path]:
+        """Write the rules (current weights) as a checked ``.dl`` file, the graph beside it, and, with an
+        embedding, ``link.dl``: the program of :mod:`tasks.kg.combined`. Sets each rule's ``line``."""
+        from greybox.learn.path_rules import write_path_rule_file
+        from tasks.kg.combined import link_program
+        from tasks.kg.model import check_export, write_facts
+
+        rules_file = Path(rules_file)
+        facts_file = Path(str(rules_file.with_suffix("")) + ".facts.tsv")
+        header = ["Path rules learned from a knowledge graph (greybox.learn.path_mining); weights as trained.",
+                  f"Check: greybox kb check {rules_file} {facts_file}"]
+        self.rules = write_path_rule_file(rules_file, self.weighted_rules(), header)
+        write_facts(facts_file, kg)
+        check_export(str(rules_file), str(facts_file))
+        files = [rules_file, facts_file]
+        if self.kge is not None:
+            link = rules_file.with_name("link.dl")
+            link.write_text("% The rules of " + rules_file.name + " and the embedding `kge` as one program:\n"
+                            "% link(h, r, t) is predicted by a rule, by the embedding, or by both.\n"
+                            + link_program(sorted({r.head for r in self.rules})) + "\n")
+            files.append(link)
+        return files
+
+    # ------------------------------------------------------------------ ranking
+
+    def _start_ranking(self) -> None:
+        from greybox.learn.path_mining import BodyMatrices, GraphIndex
+
+        if not self.fitted:
+            raise ConfigError("the model has no rules yet: test a fitted model",
+                              hint="give --ckpt_path RUN/checkpoints/last.ckpt (written by greybox fit)")
+        kg = self.trainer.datamodule.load()
+        stage = "test" if self.trainer.testing else "valid"
+        queries = kg.valid if stage == "valid" else kg.test
+        origins = kg.origins.get(stage, ())
+        for i, q in enumerate(queries):
+            if q.relation not in self.relation_id:
+                file, line = origins[i] if i < len(origins) else (None, None)
+                raise UnknownRelationError(f"unknown relation {q.relation!r}: the checkpoint has no rules or "
+                                           "embedding for it", file=file, line=line,
+                                           hint=f"the model knows: {', '.join(self.relations)}; drop the line")
+        ids = {e: i for i, e in enumerate(kg.entities)}
+        tails, heads = defaultdict(set), defaultdict(set)
+        for h, r, t in kg.known():
+            if h in ids and t in ids:
+                tails[(h, r)].add(ids[t])
+                heads[(r, t)].add(ids[h])
+        allowed = torch.zeros(len(kg.entities), dtype=torch.bool)
+        allowed[[ids[c] for c in kg.candidates] if kg.candidates else slice(None)] = True
+        matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations), device=self.matrix_device)
+        rules_of = defaultdict(list)
+        for rule in self.weighted_rules():
+            rules_of[rule.head].append(rule)
+        self._eval = {"kg": kg, "ids": ids, "rules_of": rules_of, "tails": tails, "heads": heads,
+                      "allowed": allowed, "matrices": matrices,
+                      "ranks": [], "pooled": [], "relation": None, "scores": None}
+
+    def relation_scores(self, relation: str) -> torch.Tensor:
+        """``(E, E)`` scores of ``relation(x, z)`` on the graph being ranked (its entities), higher first.
+
+        The rules alone: their max or noisy-or (``greybox.learn.ranking.relation_scores``); with an
+        embedding: the log-odds of ``link(x, relation, z)``'s probability (the same order).
+        """
+        from greybox.learn.ranking import relation_scores
+
+        state = self._eval
+        rules = state["rules_of"].get(relation, [])
+        if self.kge is None:
+            known = set(state["matrices"].index.relations)
+            usable = [r for r in rules if all(rel in known for rel, _ in r.body)]
+            return relation_scores(state["matrices"], usable, aggregation=self.aggregation).cpu()
+        return self.link_logits(relation, state["matrices"], state["kg"].entities).cpu()
+
+    def link_logits(self, relation: str, matrices, entities) -> torch.Tensor:
+        """``(E, E)`` float64 log-odds of ``link(x, relation, z)`` for the given graph and its entities."""
+        from tasks.kg.combined import link_logit, log_not_rules
+
+        phi = self.embedding_scores(relation, entities)
+        pick = [i for i, r in enumerate(self.rules) if r.head == relation]
+        log_not = log_not_rules(matrices, [self.rules[i] for i in pick],
+                                -torch.nn.functional.softplus(self.rule_logits.detach()[pick]))
+        return link_logit(phi, log_not.to(phi.device))
+
+    @torch.no_grad()
+    def embedding_scores(self, relation: str, entities) -> torch.Tensor:
+        """``(E, E)`` float64 ``phi(x, relation, z)`` over ``entities``; ``-inf`` where one is unknown to the embedding."""
+        n = len(entities)
+        if self.kge is None:
+            return torch.full((n, n), -torch.inf, dtype=torch.float64)
+        full = self.kge.scores(relation).double().cpu()  # (E_model, E_model)
+        known = torch.tensor([e in self.entity_id for e in entities])
+        ids = torch.tensor([self.entity_id.get(e, 0) for e in entities])
+        out = full[ids][:, ids]
+        out[~known] = -torch.inf
+        out[:, ~known] = -torch.inf
+        return out
+
+    def _rank_batch(self, batch) -> None:
+        from greybox.learn.ranking import filtered_rank
+
+        state = self._eval
+        ids = state["ids"]
+        sides = ("tail",) if state["kg"].candidates else ("head", "tail")
+        for h, r, t in batch:
+            if state["relation"] != r:
+                state["relation"], state["scores"] = r, self.relation_scores(r)
+            scores = state["scores"]
+            for side in sides:
+                if side == "tail":
+                    row, answer, others = scores[ids[h]], ids[t], state["tails"][(h, r)]
+                else:
+                    row, answer, others = scores[:, ids[t]], ids[h], state["heads"][(r, t)]
+                excluded = ~state["allowed"].clone()
+                excluded[list(others)] = True
+                state["ranks"].append(filtered_rank(row, answer, excluded))
+            for region in state["kg"].candidates:
+                state["pooled"].append((float(scores[ids[h], ids[region]]), region == t))
+
+    def _finish_ranking(self, prefix: str) -> None:
+        from greybox.learn.ranking import auc_pr, ranking_metrics
+
+        state = self._eval
+        if state is None or not state["ranks"]:
+            return
+        for key, value in ranking_metrics(state["ranks"]).items():
+            self.log(f"{prefix}_{key}", value, prog_bar=key == "mrr")
+        if state["pooled"]:
+            self.log(f"{prefix}_auc_pr", auc_pr(*zip(*state["pooled"])))
+        self._eval = None
+
+    def on_validation_epoch_start(self) -> None:
+        self._start_ranking()
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._rank_batch(batch)
+
+    def on_validation_epoch_end(self) -> None:
+        self._finish_ranking("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._start_ranking()
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        self._rank_batch(batch)
+
+    def on_test_epoch_end(self) -> None:
+        self._finish_ranking("test")

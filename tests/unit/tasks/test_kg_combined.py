@@ -1,0 +1,137 @@
+"""Rules and an embedding in one program: the engine's probability of link(h, r, t) is the module's score,
+and the explanation says which parts predict a link."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from greybox.learn.path_mining import BodyMatrices, GraphIndex, learn_path_rules
+from tasks.kg.combined import NEURAL_MODEL, HeldOutRuleRows, link_logit, link_probability
+from tasks.kg.completion import PathRuleCompletion
+from tasks.kg.data import read_benchmark
+from tasks.kg.explain import explain_link
+from tests.helpers.kg_tiny import write_tiny_kg
+
+
+@pytest.fixture
+def toy(tmp_path):
+    """A combined model (3 rules per relation at most, a seeded ComplEx of rank 4) on the tiny graph, exported."""
+    kg = read_benchmark(write_tiny_kg(tmp_path / "data"))
+    learned = learn_path_rules(kg.facts(), entities=kg.entities, relations=kg.relations, min_support=1, max_rules=3)
+    torch.manual_seed(0)
+    model = PathRuleCompletion(aggregation="noisy_or", embedding="complex", rank=4)
+    model.build(kg.entities, kg.relations, list(learned.rules))
+    with torch.no_grad():
+        model.kge.entity.weight.normal_(0, 0.8)
+        model.kge.relation.weight.normal_(0, 0.8)
+        model.rule_logits.uniform_(-2.0, 1.0)  # weights other than the confidences
+    files = model.export(tmp_path / "rules.dl", kg)
+    return kg, model, files
+
+
+def _engine_link_probabilities(kg, model, files, relation):
+    """The tensor engine's probability of every link(x, relation, z): the exported rules + link.dl + the facts,
+    the embedding's facts given to its nn(kge, ...) declaration, exact (top-k with k above every proof count)."""
+    from greybox.neural.module import ReasoningModule
+    from greybox.neural.predicate import NeuralOutput
+
+    rules_file, _, program_file = files
+    facts = "".join(f"{r}({h}, {t}).\n" for h, r, t in kg.facts())
+    program = rules_file.read_text() + program_file.read_text() + facts
+    k = 1 + sum(r.head == relation for r in model.rules)
+    reasoner = ReasoningModule(program, {NEURAL_MODEL: torch.nn.Identity()}, query=f"link(X, {relation}, Z)",
+                               semiring="top-k", k=k)
+    symbols = reasoner.engine.symbols
+    phi = model.embedding_scores(relation, kg.entities)
+    rows, probs = [], []
+    for i, x in enumerate(kg.entities):
+        for j, z in enumerate(kg.entities):
+            rows.append([0, symbols.encode(x), symbols.encode(relation), symbols.encode(z)])
+            probs.append([float(torch.sigmoid(phi[i, j]))])
+    out = reasoner({NEURAL_MODEL: NeuralOutput(torch.tensor(rows), torch.tensor(probs, dtype=torch.float64))},
+                   batch_size=1)
+    return {(x, z): p for (x, z), p in out.ranked(0)}  # the answer: the free variables X, Z
+
+
+@pytest.mark.parametrize("relation", ["grandparent", "knows"])
+def test_the_engines_probability_of_every_link_is_the_modules_score(toy, relation):
+    kg, model, files = toy
+    engine = _engine_link_probabilities(kg, model, files, relation)
+    matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations))
+    module = torch.sigmoid(model.link_logits(relation, matrices, kg.entities))  # (E, E)
+    assert len(engine) == len(kg.entities) ** 2  # the embedding gives every pair a proof
+    for (x, z), p in engine.items():
+        i, j = kg.entities.index(x), kg.entities.index(z)
+        assert math.isclose(p, float(module[i, j]), rel_tol=1e-9, abs_tol=1e-12), (x, z)
+    if relation == "grandparent":  # some links have rule proofs too, and score above the embedding alone
+        phi = model.embedding_scores(relation, kg.entities)
+        assert (module > torch.sigmoid(phi) + 1e-6).any()
+
+
+def test_the_reference_evaluators_probability_is_the_modules_score(toy):
+    from greybox.engine.reference import query
+    from greybox.lang.analysis import analyze
+    from greybox.lang.facts import InputFact
+    from greybox.lang.parser import parse_program, parse_query
+
+    kg, model, (rules_file, _, program_file) = toy
+    facts = "".join(f"{r}({h}, {t}).\n" for h, r, t in kg.facts())
+    info = analyze(parse_program(rules_file.read_text() + program_file.read_text() + facts))
+    phi = model.embedding_scores("grandparent", kg.entities)
+    i = kg.entities.index("p0")
+    neural = [InputFact(id=0, relation="kge_link", args=("p0", "grandparent", z, "yes"),
+                        probability=float(torch.sigmoid(phi[i, j])), group=("kge", j))
+              for j, z in enumerate(kg.entities)]
+    answers = query(info, parse_query("?- link(p0, grandparent, X)."), neural, k=1)
+    matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations))
+    module = torch.sigmoid(model.link_logits("grandparent", matrices, kg.entities))[i]
+    got = {a.values[0]: a.probability for a in answers}
+    assert len(got) == len(kg.entities)
+    assert all(math.isclose(p, float(module[kg.entities.index(z)]), rel_tol=1e-9) for z, p in got.items())
+
+
+def test_link_logit_orders_links_as_their_probability_even_when_it_rounds_to_one():
+    phi = torch.tensor([0.0, 0.0, 5.0], dtype=torch.float64)
+    log_not = torch.tensor([-60.0, -50.0, -50.0], dtype=torch.float64)  # 60 / 50 rules of weight 1 - 1/e fire
+    assert link_probability(phi, log_not).tolist() == [1.0, 1.0, 1.0]  # 1 - tiny is 1.0 in float64
+    logits = link_logit(phi, log_not)
+    assert logits[0] > logits[2] > logits[1]
+
+
+def test_training_sees_the_rules_on_the_graph_without_the_facts_fold():
+    facts = [("a", "p", "b"), ("b", "p", "c"), ("a", "g", "c"), ("d", "p", "e"), ("e", "p", "f"), ("d", "g", "f")]
+    from greybox.learn.path_rules import PathRule
+
+    rule = PathRule("g", (("p", False), ("p", False)), 0.5)
+    w = torch.tensor([-1.0], dtype=torch.float64, requires_grad=True)
+    # seed 4: every fact in one fold: without it the graph is empty of paths; seed 5: g(a, c) apart from a-p-b-p-c
+    alone = HeldOutRuleRows(facts, "abcdef", ["g", "p"], [rule], folds=2, seed=5)
+    tail, head = alone.features([("a", "g", "c")], w)
+    assert tail[0].tolist() == [0, 0, -1, 0, 0, 0] and head[0].tolist() == [-1, 0, 0, 0, 0, 0]
+    tail.sum().backward()
+    assert w.grad.tolist() == [1.0]  # the weights learn through the rows
+    together = HeldOutRuleRows(facts, "abcdef", ["g", "p"], [rule], folds=2, seed=4)
+    assert together.features([("a", "g", "c")], w.detach())[0].abs().sum() == 0
+
+
+def test_the_explanation_says_which_parts_predict_a_link(toy, tmp_path):
+    kg, model, files = toy
+    rules_file, _, program_file = map(str, files)
+    matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations))
+    both = explain_link(model, kg.graph, ("p0", "grandparent", "p2"), rules_file, program_file)
+    assert "predicted by rules and the embedding" in both
+    assert f"kge_link(p0, grandparent, p2, yes)  {program_file}:3" in both
+    assert f"{rules_file}:" in both and "parent(p0, p1)" in both
+    i, j = kg.entities.index("p0"), kg.entities.index("p2")
+    p = float(torch.sigmoid(model.link_logits("grandparent", matrices, kg.entities))[i, j])
+    assert f"p = {p:.4f}" in both.splitlines()[0]
+    alone = explain_link(model, kg.graph, ("p0", "knows", "p6"), rules_file, program_file)
+    assert "predicted by the embedding alone" in alone and "rules: none fires" in alone
+    rules_only = PathRuleCompletion(aggregation="noisy_or")
+    rules_only.build(kg.entities, kg.relations, model.weighted_rules())
+    rules_only.export(tmp_path / "alone.dl", kg)
+    text = explain_link(rules_only, kg.graph, ("p0", "grandparent", "p2"), str(tmp_path / "alone.dl"))
+    assert "predicted by rules alone" in text and "embedding" not in text.split("\n", 1)[1]
