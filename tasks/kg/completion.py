@@ -22,6 +22,7 @@ tensors too: it loads with ``torch.load(weights_only=True)``.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Literal
 
@@ -61,6 +62,11 @@ class PathRuleCompletion(pl.LightningModule):
         n3: weight of the N3 penalty.
         folds: training facts are cut into this many folds; a fact's rules are evaluated on
             the graph without its fold.
+        anchored_length: longest body of the anchored rules ``r(X, answer) :- ..., rn(Yn-1, anchor)``
+            learned beside the chain rules for a benchmark with candidate answers (Countries);
+            0: none. Their noisy-or counts the anchors that vouch for an answer.
+        anchored_min_confidence: smallest confidence of a kept anchored rule.
+        anchored_max_rules: most anchored rules kept per relation.
     """
 
     def __init__(self, max_length: int = 3, samples: int = 200, walks: int = 2000, cap: int = 400,
@@ -68,12 +74,15 @@ class PathRuleCompletion(pl.LightningModule):
                  smoothing: float = 5.0, max_rules: int = 1000,
                  aggregation: Literal["max", "noisy_or"] = "max", learn_weights: bool = False, seed: int = 0,
                  device: str = "cpu", embedding: Literal["complex"] | None = None, rank: int = 100,
-                 lr: float = 0.1, n3: float = 0.01, folds: int = 5) -> None:
+                 lr: float = 0.1, n3: float = 0.01, folds: int = 5, anchored_length: int = 0,
+                 anchored_min_confidence: float = 0.3, anchored_max_rules: int = 1000) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.options = dict(max_length=max_length, samples=samples, walks=walks, cap=cap,
                             max_candidates=max_candidates, min_support=min_support, min_confidence=min_confidence,
-                            smoothing=smoothing, max_rules=max_rules, seed=seed, device=device)
+                            smoothing=smoothing, max_rules=max_rules, seed=seed, device=device,
+                            anchored_length=anchored_length, anchored_min_confidence=anchored_min_confidence,
+                            anchored_max_rules=anchored_max_rules)
         self.aggregation = aggregation
         self.learn_weights = learn_weights
         self.matrix_device = device
@@ -113,8 +122,7 @@ class PathRuleCompletion(pl.LightningModule):
 
     def weighted_rules(self) -> list[PathRule]:
         """The rules with their current weights."""
-        return [PathRule(r.head, r.body, float(w), r.support, r.body_size, r.line)
-                for r, w in zip(self.rules, self.weights().tolist())]
+        return [replace(r, weight=float(w)) for r, w in zip(self.rules, self.weights().tolist())]
 
     def build(self, entities, relations, rules: list[PathRule]) -> None:
         """Hold these rules (weights from their ``weight``) and, with an embedding, a new ComplEx."""
@@ -135,6 +143,8 @@ class PathRuleCompletion(pl.LightningModule):
             "heads": [r.head for r in self.rules],
             "bodies": [[[rel, bool(inv)] for rel, inv in r.body] for r in self.rules],
             "support": [int(r.support) for r in self.rules], "body_size": [int(r.body_size) for r in self.rules],
+            # anchored rules inferred_r(X, answer) :- ..., rn(Yn-1, anchor): "" for a chain rule
+            "anchors": [r.anchor or "" for r in self.rules], "answers": [r.answer or "" for r in self.rules],
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
@@ -142,8 +152,11 @@ class PathRuleCompletion(pl.LightningModule):
         if not isinstance(data, dict):
             raise CheckpointError("the checkpoint holds no learned rules (no 'kg_rules')",
                                   hint="give a checkpoint written by greybox fit with a config of experiments/kg/")
-        rules = [PathRule(h, tuple((rel, bool(inv)) for rel, inv in body), None, s, b)
-                 for h, body, s, b in zip(data["heads"], data["bodies"], data["support"], data["body_size"])]
+        n = len(data["heads"])
+        anchors, answers = data.get("anchors", [""] * n), data.get("answers", [""] * n)
+        rules = [PathRule(h, tuple((rel, bool(inv)) for rel, inv in body), None, s, b, anchor=a or None, answer=t or None)
+                 for h, body, s, b, a, t in zip(data["heads"], data["bodies"], data["support"], data["body_size"],
+                                                anchors, answers)]
         self.build(data["entities"], data["relations"], rules)
 
     # ------------------------------------------------------------------ fit: mine, then train

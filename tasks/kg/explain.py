@@ -79,11 +79,18 @@ def link_proofs(graph: nx.MultiDiGraph, rules: Sequence[PathRule], link: tuple[s
     """
     h, r, t = link
     out: list[LinkProof] = []
-    if h not in graph or t not in graph:
+    if h not in graph:
         return out
     ranked = sorted((rule for rule in rules if rule.head == r), key=lambda rule: -(rule.weight or 1.0))
     for rule in ranked:
-        for n, facts in enumerate(_walk(graph, h, rule.body, t)):
+        # an anchored rule inferred_r(X, answer) :- ..., rn(Yn-1, anchor) proves only its answer,
+        # by a path from h to its anchor
+        if rule.anchor is not None and rule.answer != t:
+            continue
+        end = t if rule.anchor is None else rule.anchor
+        if end not in graph:
+            continue
+        for n, facts in enumerate(_walk(graph, h, rule.body, end)):
             if n >= per_rule:
                 break
             out.append(LinkProof(rule, facts))
