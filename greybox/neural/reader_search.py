@@ -1,0 +1,178 @@
+"""Training a :class:`TextReader` without tags: search readings a verifier accepts, fit the tags that spell them.
+
+Two verifiers, one loop (hard EM):
+
+* **gold logical forms** (:func:`align_gold`): the candidate tag sequences of a sentence, the
+  words restricted to roles its gold form allows (a word that names a gold predicate may be a
+  predicate word, one that names a constant a constant word, any other word a non-naming
+  role), are decoded until one spells the gold reading.
+* **answers** (:func:`search_theory`): per theory, one candidate reading per sentence (theory
+  and questions) is chosen by coordinate ascent on the number of questions the exact
+  evaluator (:mod:`greybox.neural.reading_eval`) answers correctly; a theory whose questions
+  all come out right gives its chosen readings' tags as targets.
+
+:func:`fit_tags` then trains the tagging head on the targets (cross-entropy per word).
+
+Example:
+    >>> from greybox.neural.logical_forms import Literal
+    >>> allowed_tags("Bob is big .".split(), Reading(Literal("big", ("bob",))))[:, 4].tolist()
+    [False, False, True, False]
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from typing import Sequence
+
+import torch
+from torch import Tensor
+
+from ..errors import ContradictionError, StratificationError
+from .logical_forms import Literal, Reading
+from .reader import TextReader
+from .reader_tags import TAG_INDEX, TAGS, split_words
+from .reading_eval import answer, entails
+
+__all__ = ["allowed_tags", "same_reading", "align_gold", "Question", "Theory", "search_theory", "fit_tags"]
+
+_NAMING = {"CONST", "CONST_IN", "PRED", "PRED_IN"}
+
+
+def same_reading(a: Reading | None, b: Reading | None) -> bool:
+    """Equal readings, the order of conditions aside."""
+    if a is None or b is None:
+        return a is b
+    return a.head == b.head and sorted(map(str, a.body)) == sorted(map(str, b.body))
+
+
+def allowed_tags(words: Sequence[str], gold: Reading) -> Tensor:
+    """``(L, T)`` bool: the roles each word may take for the sentence to spell ``gold``.
+
+    A word that is part of a gold predicate's name (or whose stem is) may be a predicate word;
+    part of a constant's name, a constant word; otherwise it names nothing.
+    """
+    preds, consts = set(), set()
+    for lit in (gold.head, *gold.body):
+        preds.update(lit.predicate.split("_"))
+        consts.update(p for a in lit.arguments if not a[:1].isupper() for p in a.split("_"))
+    mask = torch.zeros(len(words), len(TAGS), dtype=torch.bool)
+    for i, w in enumerate(words):
+        lw = w.lower()
+        stems = {lw, lw[:-1], lw[:-2]}
+        can_pred, can_const = bool(stems & preds), lw in consts
+        for t, name in enumerate(TAGS):
+            if name in ("PRED", "PRED_IN"):
+                mask[i, t] = can_pred
+            elif name in ("CONST", "CONST_IN"):
+                mask[i, t] = can_const
+            else:
+                mask[i, t] = True
+    return mask
+
+
+def align_gold(reader: TextReader, sentences: Sequence[str], gold: Sequence[Reading], k: int = 256
+               ) -> list[tuple[str, ...] | None]:
+    """Per sentence, the most probable tag sequence (within the beam) that spells its gold reading, else ``None``."""
+    words = [split_words(s) for s in sentences]
+    allowed = [allowed_tags(w, g) for w, g in zip(words, gold)]
+    with torch.no_grad():
+        out = reader(list(sentences), k=k, allowed=allowed)
+    result: list[tuple[str, ...] | None] = []
+    for row, tags, g in zip(out.readings, out.tags, gold):
+        result.append(next((t for r, t in zip(row, tags) if same_reading(r, g)), None))
+    return result
+
+
+@dataclass
+class Question:
+    """A statement to judge and its label (True / False; open world also ``None`` for Unknown)."""
+
+    text: str
+    label: bool | None
+    depth: int | None = None
+
+
+@dataclass
+class Theory:
+    """Sentences and the questions asked about them."""
+
+    id: str
+    sentences: list[str]
+    questions: list[Question]
+
+
+def _correct(chosen: list[Reading | None], questions: list[Reading | None], labels: list[bool | None], world: str) -> int:
+    theory = [r for r in chosen if r is not None]
+    try:
+        derived = entails(theory, world)
+    except StratificationError:
+        return 0
+    n = 0
+    for q, y in zip(questions, labels):
+        if q is None or not q.is_fact:
+            continue
+        try:
+            n += answer(derived, q.head, world) == y
+        except ContradictionError:
+            pass
+    return n
+
+
+def search_theory(candidates: list[list[Reading]], n_sentences: int, labels: list[bool | None], world: str = "closed",
+                  passes: int = 2) -> tuple[list[int], int]:
+    """Choose one candidate per sentence (theory sentences first, then questions) to answer the most questions right.
+
+    Starts from each sentence's most probable candidate (index 0; -1 when it has none) and
+    changes one sentence at a time while the count of correct answers grows.
+
+    Returns:
+        the chosen index per sentence, and the count of correct answers.
+    """
+    choice = [0 if c else -1 for c in candidates]
+
+    def score(ch: list[int]) -> int:
+        read = [candidates[i][j] if j >= 0 else None for i, j in enumerate(ch)]
+        return _correct(read[:n_sentences], read[n_sentences:], labels, world)
+
+    best = score(choice)
+    for _ in range(passes):
+        improved = False
+        for i, cands in enumerate(candidates):
+            if best == len(labels):
+                return choice, best
+            for j in range(len(cands)):
+                if j == choice[i]:
+                    continue
+                trial = choice[:i] + [j] + choice[i + 1:]
+                s = score(trial)
+                if s > best:
+                    best, choice, improved = s, trial, True
+        if not improved:
+            break
+    return choice, best
+
+
+def fit_tags(reader: TextReader, words: Sequence[Sequence[str]], tags: Sequence[Sequence[str]], epochs: int = 3,
+             batch_size: int = 64, lr: float = 1e-3, seed: int = 0) -> float:
+    """Train the tagging head on target tag sequences; returns the last epoch's mean loss."""
+    params = [p for n, p in reader.named_parameters() if not n.startswith("words.") and p.requires_grad]
+    opt = torch.optim.Adam(params, lr=lr)
+    order = list(range(len(words)))
+    rng = random.Random(seed)
+    reader.train()
+    last = 0.0
+    for _ in range(epochs):
+        rng.shuffle(order)
+        total, n = 0.0, 0
+        for start in range(0, len(order), batch_size):
+            idx = order[start:start + batch_size]
+            loss = reader.tag_loss([words[i] for i in idx], [tags[i] for i in idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+            n += len(idx)
+        last = total / max(n, 1)
+    reader.eval()
+    return last
