@@ -179,6 +179,11 @@ def answer_accuracy(reader: TextReader, theories: list[Theory], world: str) -> t
     return {k: round(v[0] / v[1], 4) for k, v in sorted(hits.items())} | {"n": hits["all"][1]}, n_sent / secs
 
 
+def head_state(reader: TextReader) -> dict:
+    """The reader's weights without the (frozen, bundled) encoder, and the lemmatizer's known forms."""
+    return {k: v for k, v in reader.state_dict().items() if not k.startswith("words.")}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--route", choices=["answers", "bootstrap"], required=True)
@@ -188,6 +193,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--eval-theories", type=int, default=0, help="depth-5 dev theories measured (0: all)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", default="", help="start from this saved head (reader_head.pt) instead of training on gold forms")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     out = Path(args.out)
@@ -209,14 +215,17 @@ def main() -> None:
     log(f"route {args.route}: {len(theories)} training theories (depth 0-3); NatLang gold: train part {len(train_ids)} "
         f"theories (even ids), held-out {len(held_ids)} (odd ids)")
     t0 = time.time()
-    if args.route == "bootstrap":
+    if args.init:
+        reader.load_state_dict(torch.load(args.init), strict=False)
+        log(f"started from {args.init}")
+    elif args.route == "bootstrap":
         train_gold(reader, distinct(gold_train), rounds=8, log=log)
+        torch.save(head_state(reader), out / "gold_head.pt")
         log(f"after gold: reader accuracy held-out NatLang synthetic {reader_accuracy(reader, distinct(gold_held)):.4f}")
     train_answers(reader, theories, args.rounds, args.per_round, args.k, log, seed=args.seed)
     train_s = time.time() - t0
     log(f"training time {train_s:.0f}s")
-    state = {k: v for k, v in reader.state_dict().items() if not k.startswith("words.")}
-    torch.save(state, out / "reader_head.pt")
+    torch.save(head_state(reader), out / "reader_head.pt")
     log(f"saved {out / 'reader_head.pt'}")
     acc = reader_accuracy(reader, distinct(gold_held))
     log(f"reader accuracy (exact logical form), held-out NatLang synthetic texts: {acc:.4f} ({len(distinct(gold_held))} sentences)")

@@ -15,8 +15,8 @@ Two verifiers, one loop (hard EM):
 
 Example:
     >>> from greybox.neural.logical_forms import Literal
-    >>> allowed_tags("Bob is big .".split(), Reading(Literal("big", ("bob",))))[:, 4].tolist()
-    [False, False, True, False]
+    >>> allowed_tags("Bob is big .".split(), Reading(Literal("big", ("bob",)))).sum(1).tolist()  # roles per word
+    [2, 1, 2, 1]
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 
 from ..errors import ContradictionError, StratificationError
-from .logical_forms import Literal, Reading
+from .logical_forms import Literal, Reading, is_variable
 from .reader import TextReader
 from .reader_tags import TAG_INDEX, TAGS, split_words
 from .reading_eval import answer, entails
@@ -49,29 +49,36 @@ def same_reading(a: Reading | None, b: Reading | None) -> bool:
 def allowed_tags(words: Sequence[str], gold: Reading) -> Tensor:
     """``(L, T)`` bool: the roles each word may take for the sentence to spell ``gold``.
 
-    A word that is part of a gold predicate's name (or whose stem is) may be a predicate word;
-    part of a constant's name, a constant word; otherwise it names nothing.
+    A word that is part of a gold predicate's name (or whose stem is) must be a predicate
+    word, part of a constant's name a constant word; any other word names nothing, and takes
+    only the roles the gold form has: ``VAR`` if it has a variable, ``NOT`` a negation,
+    ``THEN`` a condition, ``AND`` two conditions.
     """
     preds, consts = set(), set()
-    for lit in (gold.head, *gold.body):
+    lits = (gold.head, *gold.body)
+    for lit in lits:
         preds.update(lit.predicate.split("_"))
-        consts.update(p for a in lit.arguments if not a[:1].isupper() for p in a.split("_"))
+        consts.update(p for a in lit.arguments if not is_variable(a) for p in a.split("_"))
+    plain = {"O"}
+    plain |= {"VAR"} if any(is_variable(a) for lit in lits for a in lit.arguments) else set()
+    plain |= {"NOT"} if any(lit.negated for lit in lits) else set()
+    plain |= {"THEN"} if gold.body else set()
+    plain |= {"AND"} if len(gold.body) > 1 else set()
     mask = torch.zeros(len(words), len(TAGS), dtype=torch.bool)
     for i, w in enumerate(words):
         lw = w.lower()
-        stems = {lw, lw[:-1], lw[:-2]}
-        can_pred, can_const = bool(stems & preds), lw in consts
+        if {lw, lw[:-1], lw[:-2]} & preds:
+            roles = {"PRED", "PRED_IN"}
+        elif lw in consts:
+            roles = {"CONST", "CONST_IN"}
+        else:
+            roles = plain
         for t, name in enumerate(TAGS):
-            if name in ("PRED", "PRED_IN"):
-                mask[i, t] = can_pred
-            elif name in ("CONST", "CONST_IN"):
-                mask[i, t] = can_const
-            else:
-                mask[i, t] = True
+            mask[i, t] = name in roles
     return mask
 
 
-def align_gold(reader: TextReader, sentences: Sequence[str], gold: Sequence[Reading], k: int = 256
+def align_gold(reader: TextReader, sentences: Sequence[str], gold: Sequence[Reading], k: int = 1024
                ) -> list[tuple[str, ...] | None]:
     """Per sentence, the most probable tag sequence (within the beam) that spells its gold reading, else ``None``."""
     words = [split_words(s) for s in sentences]

@@ -45,7 +45,7 @@ def _atom(lit: Literal) -> Atom:
 
 def _strata(rules: Sequence[Reading], closed: bool) -> list[list[Reading]]:
     """Rules grouped so that, closed world, a predicate negated in a condition is complete before it is used."""
-    if not closed:
+    if not closed or not rules:
         return [list(rules)]
     heads = {(r.head.negated, r.head.predicate) for r in rules}
     level: dict[tuple[bool, str], int] = {h: 0 for h in heads}
