@@ -2,10 +2,10 @@
 
 Two routes, each named in the output:
 
-* ``answers``: from the True/False labels alone. Hard EM: per theory the reader's K candidate
-  readings per sentence, one chosen per sentence by the exact evaluator
+* ``answers``: from the True/False labels alone. Hard EM: per theory, a role per word type
+  (``greybox.neural.reader_search.search_lexicon``) chosen through the exact evaluator
   (``greybox.neural.reading_eval``, closed world) so that the questions come out right; the
-  chosen readings' tags train the head; repeat.
+  tags of theories answered right in full train the head; repeat.
 * ``bootstrap``: first the gold logical forms of the NatLang meta-dev theories of the training
   part (even numeric ids; the odd ones are only measured), then the same hard EM from answers.
 
@@ -31,7 +31,7 @@ import torch
 from greybox.errors import ContradictionError, StratificationError
 from greybox.neural.logical_forms import Literal, Reading
 from greybox.neural.reader import TextReader
-from greybox.neural.reader_search import Question, Theory, align_gold, fit_tags, same_reading, search_theory
+from greybox.neural.reader_search import Question, Theory, align_gold, fit_tags, same_reading, search_lexicon
 from greybox.neural.reader_tags import split_words
 from greybox.neural.reading_eval import answer, entails
 
@@ -120,28 +120,28 @@ def train_gold(reader: TextReader, pairs, rounds: int, log) -> None:
             break
 
 
-def train_answers(reader: TextReader, theories: list[Theory], rounds: int, per_round: int, k: int, log,
+def train_answers(reader: TextReader, theories: list[Theory], rounds: int, per_round: int, log,
                   world: str = "closed", seed: int = 0) -> None:
+    """Hard EM from answers: per theory, a role per word type chosen through the evaluator; a theory
+    whose questions all come out right with every sentence read gives its tags as targets."""
     rng = random.Random(seed)
     targets: dict[tuple[str, ...], tuple[str, ...]] = {}
     for r in range(rounds):
         batch = rng.sample(theories, min(per_round, len(theories)))
-        solved = 0
+        solved = answered = asked = 0
         t0 = time.time()
         for th in batch:
-            texts = th.sentences + [q.text for q in th.questions]
-            with torch.no_grad():
-                out = reader(texts, k=k)
-            choice, n_ok = search_theory(out.readings, len(th.sentences), [q.label for q in th.questions], world)
-            if n_ok == len(th.questions):
+            words, tags, n_ok = search_lexicon(reader, th, world)
+            answered += n_ok
+            asked += len(th.questions)
+            if n_ok == len(th.questions) and all(t is not None for t in tags):
                 solved += 1
-                for i, j in enumerate(choice):
-                    if j >= 0:
-                        targets[tuple(out.words[i])] = out.tags[i][j]
-        words = [list(w) for w in targets]
-        loss = fit_tags(reader, words, list(targets.values()), epochs=3, seed=r) if targets else float("nan")
-        log(f"answers round {r}: theories solved {solved}/{len(batch)}, targets {len(targets)} sentences, "
-            f"loss {loss:.3f}, search {time.time() - t0:.0f}s")
+                for w, t in zip(words, tags):
+                    targets[tuple(w)] = t
+        ws = [list(w) for w in targets]
+        loss = fit_tags(reader, ws, list(targets.values()), epochs=3, seed=r) if targets else float("nan")
+        log(f"answers round {r}: questions right with the searched readings {answered}/{asked}, theories solved "
+            f"{solved}/{len(batch)}, targets {len(targets)} sentences, loss {loss:.3f}, {time.time() - t0:.0f}s")
 
 
 def reader_accuracy(reader: TextReader, pairs) -> float:
@@ -179,18 +179,12 @@ def answer_accuracy(reader: TextReader, theories: list[Theory], world: str) -> t
     return {k: round(v[0] / v[1], 4) for k, v in sorted(hits.items())} | {"n": hits["all"][1]}, n_sent / secs
 
 
-def head_state(reader: TextReader) -> dict:
-    """The reader's weights without the (frozen, bundled) encoder, and the lemmatizer's known forms."""
-    return {k: v for k, v in reader.state_dict().items() if not k.startswith("words.")}
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--route", choices=["answers", "bootstrap"], required=True)
     ap.add_argument("--out", default="runs/reader/model")
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--per-round", type=int, default=300)
-    ap.add_argument("--k", type=int, default=8)
     ap.add_argument("--eval-theories", type=int, default=0, help="depth-5 dev theories measured (0: all)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init", default="", help="start from this saved head (reader_head.pt) instead of training on gold forms")
@@ -216,16 +210,16 @@ def main() -> None:
         f"theories (even ids), held-out {len(held_ids)} (odd ids)")
     t0 = time.time()
     if args.init:
-        reader.load_state_dict(torch.load(args.init), strict=False)
+        reader.load_head(args.init)
         log(f"started from {args.init}")
     elif args.route == "bootstrap":
         train_gold(reader, distinct(gold_train), rounds=8, log=log)
-        torch.save(head_state(reader), out / "gold_head.pt")
+        reader.save_head(out / "gold_head.pt")
         log(f"after gold: reader accuracy held-out NatLang synthetic {reader_accuracy(reader, distinct(gold_held)):.4f}")
-    train_answers(reader, theories, args.rounds, args.per_round, args.k, log, seed=args.seed)
+    train_answers(reader, theories, args.rounds, args.per_round, log, seed=args.seed)
     train_s = time.time() - t0
     log(f"training time {train_s:.0f}s")
-    torch.save(head_state(reader), out / "reader_head.pt")
+    reader.save_head(out / "reader_head.pt")
     log(f"saved {out / 'reader_head.pt'}")
     acc = reader_accuracy(reader, distinct(gold_held))
     log(f"reader accuracy (exact logical form), held-out NatLang synthetic texts: {acc:.4f} ({len(distinct(gold_held))} sentences)")

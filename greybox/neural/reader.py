@@ -24,12 +24,13 @@ Example (a stub encoder that knows nothing; the real one is :class:`WordEncoder`
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Sequence
 
 import torch
 from torch import Tensor, nn
 
-from ..errors import ShapeError
+from ..errors import ConfigError, ShapeError
 from .items import ItemLists
 from .logical_forms import Reading
 from .reader_tags import TAG_INDEX, TAGS, Lemmatizer, decode_tags, split_words
@@ -101,10 +102,15 @@ class TextReader(nn.Module):
         dropout: dropout of the head.
         word_encoder: a module mapping lists of words to ``(L, D)`` vectors per sentence, with
             an attribute ``dim`` (default: a :class:`WordEncoder` over ``encoder_path``).
+        weights: a file saved by :meth:`save_head` (the trained head and the lemmatizer's
+            known forms) to start from, e.g. ``runs/reader/bootstrap/reader_head.pt``.
+
+    Raises:
+        ConfigError: ``weights`` does not exist or does not fit the head.
     """
 
     def __init__(self, encoder_path: str | None = None, hidden: int = 256, k: int = 4, dropout: float = 0.1,
-                 word_encoder: nn.Module | None = None) -> None:
+                 word_encoder: nn.Module | None = None, weights: str | None = None) -> None:
         super().__init__()
         self.words = word_encoder if word_encoder is not None else WordEncoder(encoder_path)
         dim = int(self.words.dim)
@@ -114,6 +120,37 @@ class TextReader(nn.Module):
         self.head = nn.Sequential(nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.GELU(),
                                   nn.Linear(hidden, len(TAGS)))
         self.lemmatizer = Lemmatizer()
+        if weights:
+            self.load_head(weights)
+
+    def head_state_dict(self) -> dict[str, Any]:
+        """The reader's own weights and the lemmatizer's known forms, without the word encoder's."""
+        return {k: v for k, v in self.state_dict().items() if not k.startswith("words.")}
+
+    def save_head(self, path: str | Path) -> None:
+        """Save :meth:`head_state_dict` (small: the encoder is the bundled one)."""
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        torch.save(self.head_state_dict(), path)
+
+    def load_head(self, path: str | Path) -> None:
+        """Load a file written by :meth:`save_head`.
+
+        Raises:
+            ConfigError: the file does not exist or does not fit this head.
+        """
+        if not Path(path).is_file():
+            raise ConfigError(f"reader weights '{path}' do not exist", file=str(path),
+                              hint="train them with experiments/rules_in_language/train_reader.py, or leave weights out")
+        state = torch.load(path, map_location="cpu")
+        try:
+            missing, unexpected = self.load_state_dict(state, strict=False)
+        except RuntimeError as exc:  # a size mismatch
+            raise ConfigError(f"reader weights '{path}' do not fit this reader: {str(exc).splitlines()[1].strip()}",
+                              file=str(path), hint="build the reader with the hidden size the weights were trained with") from exc
+        wrong = [k for k in missing if not k.startswith("words.")] + list(unexpected)
+        if wrong:
+            raise ConfigError(f"reader weights '{path}' do not fit this reader: {', '.join(wrong[:4])}", file=str(path),
+                              hint="build the reader with the hidden size the weights were trained with")
 
     # --- persistence of the lemmatizer's known forms with the weights -------------------------------
     def get_extra_state(self) -> Any:

@@ -31,10 +31,10 @@ from torch import Tensor
 from ..errors import ContradictionError, StratificationError
 from .logical_forms import Literal, Reading, is_variable
 from .reader import TextReader
-from .reader_tags import TAG_INDEX, TAGS, split_words
+from .reader_tags import TAG_INDEX, TAGS, decode_tags, split_words
 from .reading_eval import answer, entails
 
-__all__ = ["allowed_tags", "same_reading", "align_gold", "Question", "Theory", "search_theory", "fit_tags"]
+__all__ = ["allowed_tags", "same_reading", "align_gold", "Question", "Theory", "search_theory", "search_lexicon", "fit_tags"]
 
 _NAMING = {"CONST", "CONST_IN", "PRED", "PRED_IN"}
 
@@ -158,6 +158,85 @@ def search_theory(candidates: list[list[Reading]], n_sentences: int, labels: lis
         if not improved:
             break
     return choice, best
+
+
+def search_lexicon(reader: TextReader, theory: Theory, world: str = "closed", passes: int = 2
+                   ) -> tuple[list[list[str]], list[tuple[str, ...] | None], int]:
+    """Choose a role per word *type* of a theory so that its questions come out right.
+
+    A word keeps the role it has across a theory far more often than not ("chases" names a
+    relation in every sentence it is in), so one change of a word type's role re-reads every
+    sentence that uses it: the search moves through readings many at a time, where a change
+    of one sentence's reading could not show any effect on the answers. Each word starts
+    with its most probable tag; coordinate ascent over (word type, tag) keeps a change that
+    answers more questions right.
+
+    Returns:
+        per sentence (theory sentences, then questions) its words and the tags chosen
+        (``None`` where the sentence stays unreadable), and the count of correct answers.
+    """
+    texts = theory.sentences + [q.text for q in theory.questions]
+    labels = [q.label for q in theory.questions]
+    n = len(theory.sentences)
+    words = [split_words(t) for t in texts]
+    context = {w.lower() for ws in words for w in ws}
+    with torch.no_grad():
+        lps = reader.tag_log_probs(words)
+    base = [lp.argmax(-1).tolist() for lp in lps]
+    types = sorted(context)
+    where: dict[str, list[int]] = {t: [] for t in types}
+    for i, ws in enumerate(words):
+        for w in {w.lower() for w in ws}:
+            where[w].append(i)
+    lexicon: dict[str, int] = {}
+
+    def tags_of(i: int) -> tuple[str, ...]:
+        return tuple(TAGS[lexicon.get(w.lower(), b)] for w, b in zip(words[i], base[i]))
+
+    def read(i: int) -> Reading | None:
+        return decode_tags(words[i], tags_of(i), reader.lemmatizer, context)
+
+    def score(rs: list[Reading | None]) -> tuple[int, int]:
+        # answers first; among equal answers, more sentences read (a sentence read as nothing
+        # explains nothing, and its words are what the next sentences share)
+        return _correct(rs[:n], rs[n:], labels, world), sum(r is not None for r in rs)
+
+    readings = [read(i) for i in range(len(texts))]
+    best = score(readings)
+    full = (len(labels), len(texts))
+    # the least sure words first: their role is what the model knows least
+    doubt = {t: 0.0 for t in types}
+    for ws, lp in zip(words, lps):
+        top = lp.max(-1).values
+        for w, v in zip(ws, top.tolist()):
+            doubt[w.lower()] = min(doubt[w.lower()], v)
+    order = sorted(types, key=lambda t: doubt[t])
+    for _ in range(passes):
+        improved = False
+        for t in order:
+            if best == full:
+                break
+            keep = lexicon.get(t)
+            best_tag, best_read = keep, None
+            for tag in range(len(TAGS)):
+                if tag == keep:
+                    continue
+                lexicon[t] = tag
+                trial = list(readings)
+                for i in where[t]:
+                    trial[i] = read(i)
+                s = score(trial)
+                if s > best:
+                    best, best_tag, best_read = s, tag, trial
+            if best_tag is None:
+                lexicon.pop(t, None)
+            else:
+                lexicon[t] = best_tag
+            if best_read is not None:
+                readings, improved = best_read, True
+        if not improved or best == full:
+            break
+    return words, [tags_of(i) if readings[i] is not None else None for i in range(len(texts))], best[0]
 
 
 def fit_tags(reader: TextReader, words: Sequence[Sequence[str]], tags: Sequence[Sequence[str]], epochs: int = 3,

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from greybox.errors import ContradictionError, ShapeError, StratificationError
+from greybox.errors import ConfigError, ContradictionError, ShapeError, StratificationError
 from greybox.neural.logical_forms import Literal, Reading
 from greybox.neural.reader import ReaderOutput, TextReader, kbest_tags
 from greybox.neural.reader_search import Question, Theory, align_gold, allowed_tags, fit_tags, same_reading, search_theory
@@ -235,3 +235,15 @@ def test_minilm_reader_learns_gold_forms_and_agrees_inflections():
     # read together with "they chase", "chases" reads as the predicate chase
     both = reader.read(["The cat chases the dog.", "If they chase the dog then they are big."])
     assert both[0][0].head.predicate == "chase"
+
+
+def test_head_weights_save_load_and_bad_files(tmp_path):
+    reader = tiny_reader()
+    reader.lemmatizer.fit(["They chase it."])
+    reader.save_head(tmp_path / "head.pt")
+    other = TextReader(word_encoder=StubEncoder(), hidden=32, k=4, weights=str(tmp_path / "head.pt"))
+    assert torch.equal(other.head[-1].weight, reader.head[-1].weight) and "chase" in other.lemmatizer.known
+    with pytest.raises(ConfigError, match="do not exist"):
+        TextReader(word_encoder=StubEncoder(), weights=str(tmp_path / "missing.pt"))
+    with pytest.raises(ConfigError, match="do not fit"):
+        TextReader(word_encoder=StubEncoder(), hidden=16, weights=str(tmp_path / "head.pt"))
