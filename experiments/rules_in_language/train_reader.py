@@ -108,7 +108,8 @@ def distinct(pairs):
     return list(seen.items())
 
 
-def train_gold(reader: TextReader, pairs, rounds: int, log) -> None:
+def train_gold(reader: TextReader, pairs, rounds: int, log) -> dict:
+    """Hard EM on gold logical forms; returns the aligned tags of the last round (words -> tags)."""
     texts = [t for t, _ in pairs]
     golds = [g for _, g in pairs]
     for r in range(rounds):
@@ -118,10 +119,11 @@ def train_gold(reader: TextReader, pairs, rounds: int, log) -> None:
         log(f"gold round {r}: aligned {len(found)}/{len(texts)} sentences, loss {loss:.3f}")
         if len(found) == len(texts):
             break
+    return {tuple(w): tg for w, tg in found}
 
 
 def train_answers(reader: TextReader, theories: list[Theory], rounds: int, per_round: int, log,
-                  world: str = "closed", seed: int = 0) -> None:
+                  world: str = "closed", seed: int = 0, anchor: dict | None = None) -> None:
     """Hard EM from answers: per theory, a role per word type chosen through the evaluator; a theory
     whose questions all come out right with every sentence read gives its tags as targets."""
     rng = random.Random(seed)
@@ -185,8 +187,9 @@ def main() -> None:
     ap.add_argument("--out", default="runs/reader/model")
     ap.add_argument("--rounds", type=int, default=6)
     ap.add_argument("--per-round", type=int, default=300)
-    ap.add_argument("--eval-theories", type=int, default=0, help="depth-5 dev theories measured (0: all)")
+    ap.add_argument("--eval-theories", type=int, default=0, help="depth-5 dev and ProofWriter theories measured (0: all)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--anchor", action="store_true", help="bootstrap: keep the gold forms' tags among the targets of every round")
     ap.add_argument("--init", default="", help="start from this saved head (reader_head.pt) instead of training on gold forms")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -209,14 +212,17 @@ def main() -> None:
     log(f"route {args.route}: {len(theories)} training theories (depth 0-3); NatLang gold: train part {len(train_ids)} "
         f"theories (even ids), held-out {len(held_ids)} (odd ids)")
     t0 = time.time()
+    anchor: dict = {}
     if args.init:
         reader.load_head(args.init)
         log(f"started from {args.init}")
-    elif args.route == "bootstrap":
-        train_gold(reader, distinct(gold_train), rounds=8, log=log)
-        reader.save_head(out / "gold_head.pt")
+    if args.route == "bootstrap":
+        anchor = train_gold(reader, distinct(gold_train), rounds=1 if args.init else 8, log=log)
+        if not args.init:
+            reader.save_head(out / "gold_head.pt")
         log(f"after gold: reader accuracy held-out NatLang synthetic {reader_accuracy(reader, distinct(gold_held)):.4f}")
-    train_answers(reader, theories, args.rounds, args.per_round, log, seed=args.seed)
+    train_answers(reader, theories, args.rounds, args.per_round, log, seed=args.seed,
+                  anchor=anchor if args.anchor else None)
     train_s = time.time() - t0
     log(f"training time {train_s:.0f}s")
     reader.save_head(out / "reader_head.pt")
@@ -229,6 +235,8 @@ def main() -> None:
     res, sps = answer_accuracy(reader, d5, "closed")
     log(f"depth-5 dev answer accuracy (closed world): {res}; {sps:.0f} sentences/s at inference")
     pw = [t for t in load_proofwriter(DATA / "proofwriter/train.json") if int(t.id.rsplit("-", 1)[1]) % 5 == 0]
+    if args.eval_theories:
+        pw = pw[: args.eval_theories]
     res, sps = answer_accuracy(reader, pw, "open")
     log(f"ProofWriter held-out theories (numeric id % 5 == 0, {len(pw)} theories) answer accuracy (open world): {res}")
     json.dump({"train_s": train_s, "natlang_reader_acc": acc}, open(out / "summary.json", "w"))

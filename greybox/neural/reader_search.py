@@ -211,13 +211,24 @@ def search_lexicon(reader: TextReader, theory: Theory, world: str = "closed", pa
         for w, v in zip(ws, top.tolist()):
             doubt[w.lower()] = min(doubt[w.lower()], v)
     order = sorted(types, key=lambda t: doubt[t])
+    # per word type and tag, the model's mean log-probability of that tag over the type's occurrences
+    sums: dict[str, Tensor] = {}
+    counts: dict[str, int] = {}
+    for ws, lp in zip(words, lps):
+        for w, row in zip(ws, lp):
+            sums[w.lower()] = sums.get(w.lower(), 0) + row
+            counts[w.lower()] = counts.get(w.lower(), 0) + 1
+
+    def prior(t: str, tag: int | None) -> float:
+        return 0.0 if tag is None else float(sums[t][tag]) / counts[t]
+
     for _ in range(passes):
         improved = False
         for t in order:
             if best == full:
                 break
             keep = lexicon.get(t)
-            best_tag, best_read = keep, None
+            best_tag, best_read, best_key = keep, None, (best, prior(t, keep))
             for tag in range(len(TAGS)):
                 if tag == keep:
                     continue
@@ -225,9 +236,12 @@ def search_lexicon(reader: TextReader, theory: Theory, world: str = "closed", pa
                 trial = list(readings)
                 for i in where[t]:
                     trial[i] = read(i)
-                s = score(trial)
-                if s > best:
-                    best, best_tag, best_read = s, tag, trial
+                key = (score(trial), prior(t, tag))
+                # a change must answer more (or read more); among such changes the model's likeliest role wins
+                if key[0] > best and key > best_key:
+                    best_tag, best_read, best_key = tag, trial, key
+            if best_read is not None:
+                best = best_key[0]
             if best_tag is None:
                 lexicon.pop(t, None)
             else:

@@ -221,6 +221,7 @@ def test_question_and_theory_records():
 
 @pytest.mark.slow
 def test_minilm_reader_learns_gold_forms_and_agrees_inflections():
+    torch.manual_seed(0)
     reader = TextReader(hidden=64, k=4, dropout=0.0)
     reader.words.encoder.requires_grad_(False)
     data = TRAIN + [("The cat chases the dog.", Reading(lit("chase", "cat", "dog"))),
@@ -231,10 +232,10 @@ def test_minilm_reader_learns_gold_forms_and_agrees_inflections():
         found = [(split_words(t), tg) for t, tg in zip(texts, tags) if tg]
         fit_tags(reader, [w for w, _ in found], [tg for _, tg in found], epochs=30, lr=3e-3, seed=r)
     read = reader.read(texts)
-    assert all(same_reading(r[0], g) for r, g in zip(read[:4], golds)), read
+    assert all(r and same_reading(r[0], g) for r, g in zip(read, golds)), read
     # read together with "they chase", "chases" reads as the predicate chase
     both = reader.read(["The cat chases the dog.", "If they chase the dog then they are big."])
-    assert both[0][0].head.predicate == "chase"
+    assert both[0] and both[0][0] == Reading(lit("chase", "cat", "dog"))
 
 
 def test_head_weights_save_load_and_bad_files(tmp_path):
