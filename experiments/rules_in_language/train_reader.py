@@ -125,9 +125,10 @@ def train_gold(reader: TextReader, pairs, rounds: int, log) -> dict:
 def train_answers(reader: TextReader, theories: list[Theory], rounds: int, per_round: int, log,
                   world: str = "closed", seed: int = 0, anchor: dict | None = None) -> None:
     """Hard EM from answers: per theory, a role per word type chosen through the evaluator; a theory
-    whose questions all come out right with every sentence read gives its tags as targets."""
+    whose questions all come out right with every sentence read gives its tags as targets, kept
+    with the ``anchor`` targets (the gold forms' tags, when bootstrapped) in every round."""
     rng = random.Random(seed)
-    targets: dict[tuple[str, ...], tuple[str, ...]] = {}
+    targets: dict[tuple[str, ...], tuple[str, ...]] = dict(anchor or {})
     for r in range(rounds):
         batch = rng.sample(theories, min(per_round, len(theories)))
         solved = answered = asked = 0
