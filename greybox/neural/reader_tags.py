@@ -21,7 +21,8 @@ predicate with no term before it inherits the subject of the previous literal ("
 is big and red"), or, first in the sentence, that of the next one ("big, red things are
 young"). With a ``THEN``, the literals before it are the body and the one after it the
 head; without, the one literal is a fact, which must be ground. Anything else (two heads,
-no predicate, three arguments, a variable only in the conclusion) is unreadable: ``None``.
+no predicate, three arguments, a variable only in the conclusion, a name that is not an
+identifier of the rule language, such as ``.``) is unreadable: ``None``.
 
 Example:
     >>> words = "If something is big and red then it is young .".split()
@@ -93,8 +94,16 @@ class Lemmatizer:
         return w
 
 
+_IDENTIFIER = re.compile(r"[^\W_]\w*")
+
+
 def _name(words: Sequence[str]) -> str:
     return "_".join(w.lower() for w in words)
+
+
+def _is_name(name: str) -> bool:
+    """A predicate or constant must be an identifier of the rule language (letters, digits, ``_``)."""
+    return _IDENTIFIER.fullmatch(name) is not None
 
 
 def decode_tags(words: Sequence[str], tags: Sequence[str], lemmatize: Lemmatizer | None = None,
@@ -170,7 +179,8 @@ def decode_tags(words: Sequence[str], tags: Sequence[str], lemmatize: Lemmatizer
             if subject is None:
                 return None
             args = [subject]
-        if not 1 <= len(args) <= MAX_ARITY:
+        if not 1 <= len(args) <= MAX_ARITY or not all(_is_name(p) for p in preds) or not all(
+                _is_name(a) for a in args):
             return None
         resolved += [(Literal(p, tuple(args), negated), i) for p in preds]
     if head_from is None:

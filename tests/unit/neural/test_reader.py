@@ -57,6 +57,7 @@ def test_decode_hand_made_tags(sentence, tags, expected):
     ("If a is b then c is d then e.", "O CONST O PRED THEN CONST O PRED THEN PRED O", "two conclusions"),
     ("Bob and Ann and Eve like Cid.", "CONST O CONST O CONST PRED CONST O", "three arguments"),
     ("Bob is big and Ann is red.", "CONST O PRED AND CONST O PRED O", "two facts in one sentence"),
+    ("The cat chases the dog.", "O CONST O O CONST PRED", "a punctuation mark is no name"),
 ])
 def test_decode_unreadable(sentence, tags, why):
     assert dec(sentence, tags) is None, why
