@@ -225,15 +225,16 @@ def test_minilm_reader_learns_gold_forms_and_agrees_inflections():
     torch.manual_seed(0)
     reader = TextReader(hidden=64, k=4, dropout=0.0)
     reader.words.encoder.requires_grad_(False)
-    data = TRAIN + [("The cat chases the dog.", Reading(lit("chase", "cat", "dog"))),
+    data = TRAIN + [("The cat chases the dog.", Reading(lit("chases", "cat", "dog"))),
                     ("If something chases the dog then it is big.", Reading(lit("big", X), (lit("chases", X, "dog"),)))]
     texts, golds = [t for t, _ in data], [g for _, g in data]
-    for r in range(5):
+    for r in range(6):
         tags = align_gold(reader, texts, golds)
         found = [(split_words(t), tg) for t, tg in zip(texts, tags) if tg]
-        fit_tags(reader, [w for w, _ in found], [tg for _, tg in found], epochs=30, lr=3e-3, seed=r)
+        fit_tags(reader, [w for w, _ in found], [tg for _, tg in found], epochs=40, lr=1e-2, seed=r)
     read = reader.read(texts)
-    assert all(r and same_reading(r[0], g) for r, g in zip(read, golds)), read
+    wrong = [(t, str(r[0]) if r else None) for t, r, g in zip(texts, read, golds) if not (r and same_reading(r[0], g))]
+    assert not wrong, wrong
     # read together with "they chase", "chases" reads as the predicate chase
     both = reader.read(["The cat chases the dog.", "If they chase the dog then they are big."])
     assert both[0] and both[0][0] == Reading(lit("chase", "cat", "dog"))
