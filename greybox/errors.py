@@ -32,6 +32,7 @@ __all__ = [
     "ConfigError",
     "EvidenceError",
     "KnowledgeBaseError",
+    "ContradictionError",
     "CheckpointError",
     "ProblemList",
 ]
@@ -167,6 +168,10 @@ class EvidenceError(GreyboxError):
 
 class KnowledgeBaseError(GreyboxError):
     """An edit to a knowledge base was rejected (nothing was written)."""
+
+
+class ContradictionError(GreyboxError):
+    """Open world, a theory derives both a statement and its negation: it answers nothing about it."""
 
 
 class CheckpointError(GreyboxError):

@@ -4,5 +4,7 @@ from .items import ItemLists
 from .logical_forms import Literal, Reading
 from .module import ReasoningModule, ReasoningOutput
 from .predicate import NeuralOutput, NeuralPredicate
+from .reader import ReaderOutput, TextReader
 
-__all__ = ["ItemLists", "Literal", "Reading", "ReasoningModule", "ReasoningOutput", "NeuralOutput", "NeuralPredicate"]
+__all__ = ["ItemLists", "Literal", "Reading", "ReasoningModule", "ReasoningOutput", "NeuralOutput", "NeuralPredicate",
+           "ReaderOutput", "TextReader"]

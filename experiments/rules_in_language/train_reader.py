@@ -1,0 +1,247 @@
+"""Train and measure the text reader (``greybox.neural.reader.TextReader``) on RuleTaker / ProofWriter.
+
+Two routes, each named in the output:
+
+* ``answers``: from the True/False labels alone. Hard EM: per theory, a role per word type
+  (``greybox.neural.reader_search.search_lexicon``) chosen through the exact evaluator
+  (``greybox.neural.reading_eval``, closed world) so that the questions come out right; the
+  tags of theories answered right in full train the head; repeat.
+* ``bootstrap``: first the gold logical forms of the NatLang meta-dev theories of the training
+  part (even numeric ids; the odd ones are only measured), then the same hard EM from answers.
+
+Measures: exact logical form per sentence on the held-out NatLang synthetic texts; answer
+accuracy per depth on depth-5 dev (closed world) and on the held-out ProofWriter theories
+(open world); training time; sentences per second at inference.
+
+    nice -n 10 python experiments/rules_in_language/train_reader.py --route bootstrap --out runs/reader/bootstrap
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+
+from greybox.errors import ContradictionError, StratificationError
+from greybox.neural.logical_forms import Literal, Reading
+from greybox.neural.reader import TextReader
+from greybox.neural.reader_search import Question, Theory, align_gold, fit_tags, same_reading, search_lexicon
+from greybox.neural.reader_tags import split_words
+from greybox.neural.reading_eval import answer, entails
+
+DATA = Path("../shared/data")
+TRAIN_FILES = ["depth-0/dev.jsonl", "depth-1/dev.jsonl", "depth-1/test.jsonl", "depth-2/dev.jsonl", "depth-2/test.jsonl",
+               "depth-3/dev.jsonl", "depth-3/test.jsonl"]
+_SENT = re.compile(r"(?<=[.!?])\s+")
+_TRIPLE = re.compile(r'\("([^"]*)" "([^"]*)" "([^"]*)" "([+-])"\)')
+
+
+def sentences_of(context: str) -> list[str]:
+    return [s for s in _SENT.split(context.strip()) if s]
+
+
+def load_ruletaker(path: Path) -> list[Theory]:
+    out = []
+    with open(path, encoding="utf-8-sig") as f:
+        for line in f:
+            d = json.loads(line)
+            qs = [Question(q["text"], bool(q["label"]), q["meta"].get("QDep")) for q in d["questions"]]
+            out.append(Theory(d["id"], sentences_of(d["context"]), qs))
+    return out
+
+
+def load_proofwriter(path: Path) -> list[Theory]:
+    """Questions grouped by theory (the id before ``_Q``); the statement is the question's last sentence."""
+    by: dict[str, Theory] = {}
+    for d in json.load(open(path)):
+        tid = d["id"].rsplit("_Q", 1)[0]
+        text = d["question"].split("?", 1)[-1].strip()
+        label = {"A": True, "B": False, "C": None}[d["answer"]]
+        th = by.setdefault(tid, Theory(tid, sentences_of(d["context"]), []))
+        th.questions.append(Question(text, label))
+    return list(by.values())
+
+
+def _term(t: str) -> str:
+    return "X" if t.lower() in ("someone", "something") else "_".join(t.lower().split())
+
+
+def _gold_literal(s: str, r: str, o: str, pol: str) -> Literal:
+    if r == "is":
+        return Literal(o.lower(), (_term(s),), pol == "-")
+    rel = r.lower()[:-1] if r.lower().endswith("s") else r.lower()
+    return Literal(rel, (_term(s), _term(o)), pol == "-")
+
+
+def gold_reading(rep: str) -> Reading:
+    if "->" in rep:
+        body, head = rep.split("->")
+        return Reading(_gold_literal(*_TRIPLE.findall(head)[0]), tuple(_gold_literal(*t) for t in _TRIPLE.findall(body)))
+    return Reading(_gold_literal(*_TRIPLE.findall(rep)[0]))
+
+
+def load_natlang_gold() -> tuple[list[tuple[str, Reading]], list[tuple[str, Reading]], list[str], list[str]]:
+    """(text, gold) pairs of the training part (even numeric id) and the held-out part (odd), and their ids."""
+    train, held, train_ids, held_ids = [], [], [], []
+    with open(DATA / "ruletaker/NatLang/meta-dev.jsonl", encoding="utf-8-sig") as f:
+        for line in f:
+            d = json.loads(line)
+            part, ids = (train, train_ids) if int(d["id"].rsplit("-", 1)[1]) % 2 == 0 else (held, held_ids)
+            ids.append(d["id"])
+            for item in (*d["triples"].values(), *d["rules"].values()):
+                part.append((item["text"], gold_reading(item["representation"])))
+            for q in d["questions"].values():
+                part.append((q["question"], gold_reading(q["representation"])))
+    return train, held, train_ids, held_ids
+
+
+def distinct(pairs):
+    seen = {}
+    for t, g in pairs:
+        seen.setdefault(t, g)
+    return list(seen.items())
+
+
+def train_gold(reader: TextReader, pairs, rounds: int, log) -> dict:
+    """Hard EM on gold logical forms; returns the aligned tags of the last round (words -> tags)."""
+    texts = [t for t, _ in pairs]
+    golds = [g for _, g in pairs]
+    for r in range(rounds):
+        tags = align_gold(reader, texts, golds)
+        found = [(split_words(t), tg) for t, tg in zip(texts, tags) if tg is not None]
+        loss = fit_tags(reader, [w for w, _ in found], [tg for _, tg in found], epochs=4, seed=r) if found else float("nan")
+        log(f"gold round {r}: aligned {len(found)}/{len(texts)} sentences, loss {loss:.3f}")
+        if len(found) == len(texts):
+            break
+    return {tuple(w): tg for w, tg in found}
+
+
+def train_answers(reader: TextReader, theories: list[Theory], rounds: int, per_round: int, log,
+                  world: str = "closed", seed: int = 0, anchor: dict | None = None) -> None:
+    """Hard EM from answers: per theory, a role per word type chosen through the evaluator; a theory
+    whose questions all come out right with every sentence read gives its tags as targets, kept
+    with the ``anchor`` targets (the gold forms' tags, when bootstrapped) in every round."""
+    rng = random.Random(seed)
+    targets: dict[tuple[str, ...], tuple[str, ...]] = dict(anchor or {})
+    for r in range(rounds):
+        batch = rng.sample(theories, min(per_round, len(theories)))
+        solved = answered = asked = 0
+        t0 = time.time()
+        for th in batch:
+            words, tags, n_ok = search_lexicon(reader, th, world)
+            answered += n_ok
+            asked += len(th.questions)
+            if n_ok == len(th.questions) and all(t is not None for t in tags):
+                solved += 1
+                for w, t in zip(words, tags):
+                    targets[tuple(w)] = t
+        ws = [list(w) for w in targets]
+        loss = fit_tags(reader, ws, list(targets.values()), epochs=3, seed=r) if targets else float("nan")
+        log(f"answers round {r}: questions right with the searched readings {answered}/{asked}, theories solved "
+            f"{solved}/{len(batch)}, targets {len(targets)} sentences, loss {loss:.3f}, {time.time() - t0:.0f}s")
+
+
+def reader_accuracy(reader: TextReader, pairs) -> float:
+    texts = [t for t, _ in pairs]
+    read = reader.read(texts)
+    ok = sum(same_reading(r[0] if r else None, g) for r, (_, g) in zip(read, pairs))
+    return ok / max(len(pairs), 1)
+
+
+def answer_accuracy(reader: TextReader, theories: list[Theory], world: str) -> tuple[dict, float]:
+    """Accuracy per depth (closed world) or per label (open world) with the top reading of every sentence."""
+    hits: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    n_sent, t0 = 0, time.time()
+    for th in theories:
+        texts = th.sentences + [q.text for q in th.questions]
+        read = reader.read(texts)
+        n_sent += len(texts)
+        theory = [r[0] for r in read[:len(th.sentences)] if r]
+        try:
+            derived = entails(theory, world)
+        except StratificationError:
+            derived = None
+        for q, r in zip(th.questions, read[len(th.sentences):]):
+            pred = "unreadable"
+            if r and derived is not None:
+                try:
+                    pred = answer(derived, r[0].head, world)
+                except ContradictionError:
+                    pred = "contradiction"
+            key = f"depth{q.depth}" if world == "closed" else f"label_{q.label}"
+            for kk in (key, "all"):
+                hits[kk][0] += pred == q.label
+                hits[kk][1] += 1
+    secs = time.time() - t0
+    return {k: round(v[0] / v[1], 4) for k, v in sorted(hits.items())} | {"n": hits["all"][1]}, n_sent / secs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--route", choices=["answers", "bootstrap"], required=True)
+    ap.add_argument("--out", default="runs/reader/model")
+    ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--per-round", type=int, default=300)
+    ap.add_argument("--eval-theories", type=int, default=0, help="depth-5 dev and ProofWriter theories measured (0: all)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--anchor", action="store_true", help="bootstrap: keep the gold forms' tags among the targets of every round")
+    ap.add_argument("--init", default="", help="start from this saved head (reader_head.pt) instead of training on gold forms")
+    args = ap.parse_args()
+    torch.manual_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    logf = open(out / "log.txt", "w")
+
+    def log(msg: str) -> None:
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        logf.write(line + "\n")
+        logf.flush()
+
+    reader = TextReader(k=4)
+    reader.words.encoder.requires_grad_(False)
+    reader.eval()
+    theories = [t for f in TRAIN_FILES for t in load_ruletaker(DATA / "ruletaker" / f)]
+    gold_train, gold_held, train_ids, held_ids = load_natlang_gold()
+    reader.lemmatizer.fit(s for th in theories for s in th.sentences + [q.text for q in th.questions])
+    log(f"route {args.route}: {len(theories)} training theories (depth 0-3); NatLang gold: train part {len(train_ids)} "
+        f"theories (even ids), held-out {len(held_ids)} (odd ids)")
+    t0 = time.time()
+    anchor: dict = {}
+    if args.init:
+        reader.load_head(args.init)
+        log(f"started from {args.init}")
+    if args.route == "bootstrap":
+        anchor = train_gold(reader, distinct(gold_train), rounds=1 if args.init else 8, log=log)
+        if not args.init:
+            reader.save_head(out / "gold_head.pt")
+        log(f"after gold: reader accuracy held-out NatLang synthetic {reader_accuracy(reader, distinct(gold_held)):.4f}")
+    train_answers(reader, theories, args.rounds, args.per_round, log, seed=args.seed,
+                  anchor=anchor if args.anchor else None)
+    train_s = time.time() - t0
+    log(f"training time {train_s:.0f}s")
+    reader.save_head(out / "reader_head.pt")
+    log(f"saved {out / 'reader_head.pt'}")
+    acc = reader_accuracy(reader, distinct(gold_held))
+    log(f"reader accuracy (exact logical form), held-out NatLang synthetic texts: {acc:.4f} ({len(distinct(gold_held))} sentences)")
+    d5 = load_ruletaker(DATA / "ruletaker/depth-5/dev.jsonl")
+    if args.eval_theories:
+        d5 = d5[: args.eval_theories]
+    res, sps = answer_accuracy(reader, d5, "closed")
+    log(f"depth-5 dev answer accuracy (closed world): {res}; {sps:.0f} sentences/s at inference")
+    pw = [t for t in load_proofwriter(DATA / "proofwriter/train.json") if int(t.id.rsplit("-", 1)[1]) % 5 == 0]
+    if args.eval_theories:
+        pw = pw[: args.eval_theories]
+    res, sps = answer_accuracy(reader, pw, "open")
+    log(f"ProofWriter held-out theories (numeric id % 5 == 0, {len(pw)} theories) answer accuracy (open world): {res}")
+    json.dump({"train_s": train_s, "natlang_reader_acc": acc}, open(out / "summary.json", "w"))
+
+
+if __name__ == "__main__":
+    main()

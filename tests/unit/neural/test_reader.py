@@ -1,0 +1,252 @@
+"""The text reader: tag decoding, the exact beam, training from gold forms and from answers, open vocabulary."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+import torch
+from torch import nn
+
+from greybox.errors import ConfigError, ContradictionError, ShapeError, StratificationError
+from greybox.neural.logical_forms import Literal, Reading
+from greybox.neural.reader import ReaderOutput, TextReader, kbest_tags
+from greybox.neural.reader_search import Question, Theory, align_gold, allowed_tags, fit_tags, same_reading, search_theory
+from greybox.neural.reader_tags import TAGS, Lemmatizer, decode_tags, split_words
+from greybox.neural.reading_eval import answer, entails
+from greybox.neural.items import ItemLists
+
+X = "X"
+
+
+def lit(p, *args, neg=False):
+    return Literal(p, tuple(args), neg)
+
+
+def dec(sentence, tags, known=()):
+    return decode_tags(split_words(sentence), tags.split(), Lemmatizer(known))
+
+
+# ---------------------------------------------------------------- decoding hand-made tag sequences
+
+@pytest.mark.parametrize("sentence, tags, expected", [
+    ("Bob is big.", "CONST O PRED O", Reading(lit("big", "bob"))),
+    ("The bald eagle does not chase the cat.", "O CONST CONST_IN O NOT PRED O CONST O",
+     Reading(lit("chase", "bald_eagle", "cat", neg=True))),
+    ("If something is big and red then it is young.", "O VAR O PRED AND PRED THEN VAR O PRED O",
+     Reading(lit("young", X), (lit("big", X), lit("red", X)))),
+    ("Big, red things are young.", "PRED AND PRED VAR THEN PRED O", Reading(lit("young", X), (lit("big", X), lit("red", X)))),
+    ("All big round people are not kind.", "O PRED PRED VAR THEN NOT PRED O",
+     Reading(lit("kind", X, neg=True), (lit("big", X), lit("round", X)))),
+    ("If the cat chases the dog and the dog is big then the cat needs the dog.",
+     "O O CONST PRED O CONST AND O CONST O PRED THEN O CONST PRED O CONST O",
+     Reading(lit("need", "cat", "dog"), (lit("chase", "cat", "dog"), lit("big", "dog")))),
+    ("If someone is not big then they are red.", "O VAR O NOT PRED THEN VAR O PRED O",
+     Reading(lit("red", X), (lit("big", X, neg=True),))),
+])
+def test_decode_hand_made_tags(sentence, tags, expected):
+    got = dec(sentence, tags, known=["chase", "need"])
+    assert got == expected, f"{got} != {expected}"
+
+
+@pytest.mark.parametrize("sentence, tags, why", [
+    ("Bob is big.", "CONST O O O", "no predicate"),
+    ("Something is big.", "VAR O PRED O", "a fact with a variable"),
+    ("If Bob is big then something is red.", "O CONST O PRED THEN VAR O PRED O", "a variable only in the conclusion"),
+    ("If a is b then c is d then e.", "O CONST O PRED THEN CONST O PRED THEN PRED O", "two conclusions"),
+    ("Bob and Ann and Eve like Cid.", "CONST O CONST O CONST PRED CONST O", "three arguments"),
+    ("Bob is big and Ann is red.", "CONST O PRED AND CONST O PRED O", "two facts in one sentence"),
+    ("The cat chases the dog.", "O CONST O O CONST PRED", "a punctuation mark is no name"),
+])
+def test_decode_unreadable(sentence, tags, why):
+    assert dec(sentence, tags) is None, why
+
+
+def test_decode_rejects_a_tag_count_that_does_not_match():
+    with pytest.raises(ValueError, match="3 words but 2 tags"):
+        decode_tags(["a", "b", "c"], ["O", "O"])
+
+
+def test_lemmas_agree_between_forms_read_together():
+    lem = Lemmatizer()
+    assert lem("chases") == "chases"  # no other form known: kept as it is
+    assert lem("chases", ["chase"]) == "chase"
+    assert Lemmatizer().fit(["They chase it."])("Chases") == "chase"
+    assert lem("furious", ["furiou"]) == "furiou" and lem("furious") == "furious"
+
+
+# ---------------------------------------------------------------- the exact beam
+
+def test_kbest_tags_equals_brute_force():
+    torch.manual_seed(0)
+    lp = torch.randn(4, 3).log_softmax(-1)
+    allowed = torch.ones(4, 3, dtype=torch.bool)
+    allowed[1, 0] = False
+    seqs, scores = kbest_tags(lp, 5, allowed)
+    brute = sorted(((sum(float(lp[i, t]) for i, t in enumerate(s)), s) for s in itertools.product(range(3), repeat=4)
+                    if all(allowed[i, t] for i, t in enumerate(s))), reverse=True)[:5]
+    assert [tuple(s) for s in seqs.tolist()] == [s for _, s in brute]
+    assert torch.allclose(scores, torch.tensor([v for v, _ in brute]), atol=1e-5)
+
+
+# ---------------------------------------------------------------- a tiny reader over a stub encoder
+
+FUNCTION_WORDS = ["the", "is", "are", "if", "then", "and", "not", "does", "something", "someone", "it", "they", "things",
+                  ",", "."]
+
+
+class StubEncoder(nn.Module):
+    """Function words by identity, every other word as one "content word" vector, plus its capital.
+
+    It stands for what a pretrained encoder gives: content words look alike in their role,
+    whatever they name (so invented words read like known ones).
+    """
+
+    dim = len(FUNCTION_WORDS) + 2
+
+    def forward(self, sentences):
+        out = []
+        for words in sentences:
+            v = torch.zeros(len(words), self.dim)
+            for i, w in enumerate(words):
+                if w.lower() in FUNCTION_WORDS:
+                    v[i, FUNCTION_WORDS.index(w.lower())] = 1.0
+                else:
+                    v[i, -2] = 1.0
+                    v[i, -1] = float(w[:1].isupper())
+            out.append(v)
+        return out
+
+
+TRAIN = [
+    ("The cat is big.", Reading(lit("big", "cat"))),
+    ("The dog is not red.", Reading(lit("red", "dog", neg=True))),
+    ("If something is big then it is red.", Reading(lit("red", X), (lit("big", X),))),
+    ("If someone is red and big then they are kind.", Reading(lit("kind", X), (lit("red", X), lit("big", X)))),
+]
+
+
+def tiny_reader(seed=0):
+    torch.manual_seed(seed)
+    return TextReader(word_encoder=StubEncoder(), hidden=32, k=4, dropout=0.0)
+
+
+def test_reader_output_shapes_and_padding():
+    reader = tiny_reader()
+    out = reader(ItemLists([["The cat is big.", "If something is big then it is red."], ["The dog is red."]]))
+    assert isinstance(out, ReaderOutput)
+    assert out.probabilities.shape == (4, 4) and out.readings[3] == [] and out.words[3] == []
+    assert bool((out.probabilities.sum(1) <= 1 + 1e-6).all())
+
+
+def test_tag_loss_rejects_a_wrong_tag_count():
+    with pytest.raises(ShapeError, match="2 tags for a sentence of 4 words"):
+        tiny_reader().tag_loss([["Bob", "is", "big", "."]], [["CONST", "O"]])
+
+
+def test_training_from_gold_forms_reaches_the_right_readings():
+    reader = tiny_reader()
+    texts, golds = [t for t, _ in TRAIN], [g for _, g in TRAIN]
+    for r in range(6):
+        tags = align_gold(reader, texts, golds)
+        found = [(split_words(t), tg) for t, tg in zip(texts, tags) if tg]
+        fit_tags(reader, [w for w, _ in found], [tg for _, tg in found], epochs=40, lr=1e-2, seed=r)
+    read = reader.read(texts)
+    assert all(same_reading(r[0], g) for r, g in zip(read, golds)), read
+    assert all(r[0].probability > 0.5 for r in read)
+    assert reader(texts).probabilities.requires_grad
+
+
+def test_names_come_from_the_words_invented_words_read():
+    reader = tiny_reader()
+    texts, golds = [t for t, _ in TRAIN], [g for _, g in TRAIN]
+    for r in range(6):
+        tags = align_gold(reader, texts, golds)
+        found = [(split_words(t), tg) for t, tg in zip(texts, tags) if tg]
+        fit_tags(reader, [w for w, _ in found], [tg for _, tg in found], epochs=40, lr=1e-2, seed=r)
+    wug, rule = reader.read(["The wug is blicky.", "If something is blicky then it is zorp."])
+    assert wug[0] == Reading(lit("blicky", "wug"))
+    assert rule[0] == Reading(lit("zorp", X), (lit("blicky", X),))
+
+
+def test_allowed_tags_follow_the_gold_names():
+    mask = allowed_tags(split_words("The bald eagle chases the cat."), Reading(lit("chase", "bald_eagle", "cat")))
+    pred, const = TAGS.index("PRED"), TAGS.index("CONST")
+    assert mask[:, pred].tolist() == [False, False, False, True, False, False, False]
+    assert mask[:, const].tolist() == [False, True, True, False, False, True, False]
+    assert not mask[:, TAGS.index("VAR")].any() and not mask[:, TAGS.index("THEN")].any()  # a fact, no variable
+
+
+# ---------------------------------------------------------------- the evaluator and the answer search
+
+def test_closed_world_negation_as_failure_and_strata():
+    theory = [Reading(lit("big", "bob")), Reading(lit("red", "ann")),
+              Reading(lit("kind", X), (lit("red", X, neg=True), lit("big", X))),
+              Reading(lit("nice", X), (lit("kind", X, neg=True), lit("red", X)))]
+    assert answer(theory, lit("kind", "bob")) is True
+    assert answer(theory, lit("kind", "ann")) is False
+    assert answer(theory, lit("nice", "ann")) is True and answer(theory, lit("nice", "bob", neg=True)) is True
+    with pytest.raises(StratificationError, match="depends on itself"):
+        entails([Reading(lit("a", "bob")), Reading(lit("b", X), (lit("a", X), lit("b", X, neg=True)))])
+
+
+def test_open_world_unknown_false_and_contradiction():
+    theory = [Reading(lit("big", "bob")), Reading(lit("red", X, neg=True), (lit("big", X),)),
+              Reading(lit("cold", X), (lit("red", X, neg=True),)), Reading(lit("red", "eve")), Reading(lit("big", "eve"))]
+    assert answer(theory, lit("cold", "bob"), world="open") is True
+    assert answer(theory, lit("red", "bob"), world="open") is False
+    assert answer(theory, lit("cold", "ann"), world="open") is None
+    with pytest.raises(ContradictionError, match="both red"):
+        answer(theory, lit("red", "eve"), world="open")
+
+
+def test_answer_search_picks_the_readings_that_answer_right():
+    big_bob, big_ann = Reading(lit("big", "bob")), Reading(lit("big", "ann"))
+    wrong_rule, right_rule = Reading(lit("big", X), (lit("red", X),)), Reading(lit("red", X), (lit("big", X),))
+    q_red, q_garbage = Reading(lit("red", "bob")), Reading(lit("is", "bob"))
+    # one sentence at a time: the rule's second reading answers right
+    choice, ok = search_theory([[big_bob], [wrong_rule, right_rule], [q_red]], n_sentences=2, labels=[True])
+    assert (choice, ok) == ([0, 1, 0], 1)
+    # right as read: nothing changes; two wrong readings at once stay out of reach of one change
+    assert search_theory([[big_bob], [right_rule, wrong_rule], [q_red]], 2, [True]) == ([0, 0, 0], 1)
+    assert search_theory([[big_ann, big_bob], [wrong_rule, right_rule], [q_garbage, q_red]], 2, [True])[1] == 0
+
+
+def test_question_and_theory_records():
+    th = Theory("t1", ["Bob is big."], [Question("Bob is big.", True, 0)])
+    assert th.questions[0].depth == 0
+
+
+# ---------------------------------------------------------------- the real MiniLM
+
+@pytest.mark.slow
+def test_minilm_reader_learns_gold_forms_and_agrees_inflections():
+    torch.manual_seed(0)
+    reader = TextReader(hidden=64, k=4, dropout=0.0)
+    reader.words.encoder.requires_grad_(False)
+    data = TRAIN + [("The cat chases the dog.", Reading(lit("chases", "cat", "dog"))),
+                    ("If something chases the dog then it is big.", Reading(lit("big", X), (lit("chases", X, "dog"),)))]
+    texts, golds = [t for t, _ in data], [g for _, g in data]
+    for r in range(6):
+        tags = align_gold(reader, texts, golds)
+        found = [(split_words(t), tg) for t, tg in zip(texts, tags) if tg]
+        fit_tags(reader, [w for w, _ in found], [tg for _, tg in found], epochs=40, lr=1e-2, seed=r)
+    read = reader.read(texts)
+    wrong = [(t, str(r[0]) if r else None) for t, r, g in zip(texts, read, golds) if not (r and same_reading(r[0], g))]
+    assert not wrong, wrong
+    # read together with "they chase", "chases" reads as the predicate chase
+    both = reader.read(["The cat chases the dog.", "If they chase the dog then they are big."])
+    assert both[0] and both[0][0] == Reading(lit("chase", "cat", "dog"))
+
+
+def test_head_weights_save_load_and_bad_files(tmp_path):
+    reader = tiny_reader()
+    reader.lemmatizer.fit(["They chase it."])
+    reader.save_head(tmp_path / "head.pt")
+    other = TextReader(word_encoder=StubEncoder(), hidden=32, k=4, weights=str(tmp_path / "head.pt"))
+    assert torch.equal(other.head[-1].weight, reader.head[-1].weight) and "chase" in other.lemmatizer.known
+    with pytest.raises(ConfigError, match="do not exist"):
+        TextReader(word_encoder=StubEncoder(), weights=str(tmp_path / "missing.pt"))
+    with pytest.raises(ConfigError, match="do not fit"):
+        TextReader(word_encoder=StubEncoder(), hidden=16, weights=str(tmp_path / "head.pt"))
