@@ -93,9 +93,9 @@ class SentenceStates(nn.Module):
         frozen = self.encoder_frozen
         if not frozen:
             self._cache.clear()  # states cached while the encoder was frozen are stale once it trains
-        todo = {s for s in sentences if s not in self._cache} if frozen else set(sentences)
-        lengths = {s: len(ids) for s, ids in zip(todo, self.tokenizer(list(todo), truncation=True,
-                                                                      max_length=self.max_length)["input_ids"])}
+        todo = sorted({s for s in sentences if s not in self._cache} if frozen else set(sentences))
+        ids = self.tokenizer(todo, truncation=True, max_length=self.max_length)["input_ids"] if todo else []
+        lengths = {s: len(i) for s, i in zip(todo, ids)}
         todo_sorted = sorted(todo, key=lambda s: (lengths[s], s))
         device = next(self.encoder.parameters()).device
         fresh: dict[str, Tensor] = {}
