@@ -9,8 +9,10 @@ It reads every sentence of the theory, and the question, on its own: the encoder
 states of each distinct sentence are computed once and cached (float16) while the encoder is
 frozen, so an epoch after the first costs only the trainable part. Each sentence's tokens are
 pooled into one vector by ``pool_heads`` learned attention queries (zero at initialisation:
-mean pooling, the pooling the encoder was trained for); a small transformer reads the
-sequence ``[answer slot; question; sentence 1; ...; sentence M]`` (a learned type embedding
+mean pooling, the pooling the encoder was trained for). A theory sentence ``s`` enters beside
+the question ``q`` as ``[s; s * q; |s - q|]`` (the matching features of sentence-pair
+classifiers: that the question is stated in the theory shows from the first step); a small
+transformer reads the sequence ``[answer slot; question; sentence 1; ...; sentence M]`` (a learned type embedding
 tells the question from the theory; the order of the theory's sentences is not given) and
 the answer slot's state is classified into ``ANSWERS``: True / False, plus Unknown where the
 question allows it (``options == 3``; with two options the Unknown logit is masked out).
@@ -154,7 +156,10 @@ class TheoryClassifier(pl.LightningModule):
         dim = self.encoder.dim
         # zero queries attend uniformly: pooling starts as the mean of the sentence's tokens
         self.pool_queries = nn.Parameter(torch.zeros(pool_heads, dim))  # (H, D)
-        self.project = nn.Sequential(nn.LayerNorm(pool_heads * dim), nn.Linear(pool_heads * dim, width))
+        self.norm = nn.LayerNorm(pool_heads * dim)
+        self.question_in = nn.Linear(pool_heads * dim, width)
+        # a theory sentence s is read beside the question q: [s; s * q; |s - q|] (matching features)
+        self.sentence_in = nn.Linear(3 * pool_heads * dim, width)
         self.answer_slot = nn.Parameter(torch.randn(width) * 0.02)  # (W,)
         self.kinds = nn.Embedding(2, width)  # 0: the question, 1: a sentence of the theory
         layer = nn.TransformerEncoderLayer(width, heads, dim_feedforward=2 * width, dropout=dropout, batch_first=True,
@@ -167,7 +172,7 @@ class TheoryClassifier(pl.LightningModule):
     # ------------------------------------------------------------------ reading
 
     def pool(self, texts: Sequence[str]) -> Tensor:
-        """``(N, W)``: one vector per text, its tokens pooled by the learned queries and projected."""
+        """``(N, H * D)``: one vector per text, its tokens pooled by the learned queries, normalised."""
         states = self.encoder(texts)
         dtype, device = self.pool_queries.dtype, self.pool_queries.device
         padded = nn.utils.rnn.pad_sequence([s.to(device=device, dtype=dtype) for s in states], batch_first=True)  # (N, T, D)
@@ -176,7 +181,7 @@ class TheoryClassifier(pl.LightningModule):
         scores = torch.einsum("ntd,hd->nht", padded, self.pool_queries) / padded.shape[-1] ** 0.5  # (N, H, T)
         weights = scores.masked_fill(~real[:, None, :], float("-inf")).softmax(-1)  # (N, H, T)
         pooled = torch.einsum("nht,ntd->nhd", weights, padded)  # (N, H, D)
-        return self.project(pooled.flatten(1))  # (N, W)
+        return self.norm(pooled.flatten(1))  # (N, H * D)
 
     def forward(self, sentences: ItemLists, question: ItemLists, options: Tensor | None = None) -> Tensor:
         """Logits over ``ANSWERS`` of each question about its theory.
@@ -203,15 +208,17 @@ class TheoryClassifier(pl.LightningModule):
         flat = sentences.flat()  # B * M, None where padding
         texts = sorted({s for s in flat if s is not None} | {q[0] for q in question.samples})
         where = {t: i for i, t in enumerate(texts)}
-        vectors = self.pool(texts)  # (N, W)
+        vectors = self.pool(texts)  # (N, H * D)
         device = vectors.device
         sent_idx = torch.tensor([where.get(s, 0) if s is not None else 0 for s in flat], device=device).view(bsz, width)
         pad = torch.tensor([s is None for s in flat], device=device).view(bsz, width)  # (B, M)
         q_idx = torch.tensor([where[q[0]] for q in question.samples], device=device)  # (B,)
+        q = vectors[q_idx].unsqueeze(1)  # (B, 1, H * D)
+        s = vectors[sent_idx]  # (B, M, H * D)
         x = torch.cat([
             self.answer_slot.expand(bsz, 1, -1),  # (B, 1, W)
-            (vectors[q_idx] + self.kinds.weight[0]).unsqueeze(1),  # (B, 1, W)
-            vectors[sent_idx] + self.kinds.weight[1],  # (B, M, W)
+            self.question_in(q) + self.kinds.weight[0],  # (B, 1, W)
+            self.sentence_in(torch.cat([s, s * q, (s - q).abs()], dim=-1)) + self.kinds.weight[1],  # (B, M, W)
         ], dim=1)  # (B, 2 + M, W)
         mask = torch.cat([torch.zeros((bsz, 2), dtype=torch.bool, device=device), pad], dim=1)  # (B, 2 + M) padding
         h = self.reader(x, src_key_padding_mask=mask)  # (B, 2 + M, W)
