@@ -48,7 +48,7 @@ from torch.utils.data import DataLoader
 
 from greybox.errors import ConfigError, ShapeError
 from tasks.kinship.data import RELATIONS, ClutrrDataModule, Story
-from tasks.kinship.model import load_encoder
+from greybox.neural.text_encoder import load_encoder
 
 __all__ = ["StoryClassifier", "StoryDataModule", "collate_story_texts", "question", "story_text", "QUESTION"]
 

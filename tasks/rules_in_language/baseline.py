@@ -48,7 +48,7 @@ from torch import Tensor, nn
 
 from greybox.errors import ConfigError, ShapeError
 from greybox.neural.items import ItemLists
-from tasks.kinship.model import load_encoder
+from greybox.neural.text_encoder import load_encoder
 
 from .files import ANSWERS
 
