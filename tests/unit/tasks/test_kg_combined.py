@@ -206,3 +206,33 @@ def test_a_checkpoint_without_a_calibration_loads_as_the_identity(toy):
     other.load_state_dict(checkpoint["state_dict"])  # strict: the missing keys were filled in
     assert other.rule_power.tolist() == [1.0] * len(kg.relations) and other.kge_bias.abs().sum() == 0
     assert torch.allclose(other.weights(), model.weights())
+
+
+def test_fit_calibrates_after_training_and_from_trained_checkpoints(tmp_path, capsys):
+    from pathlib import Path
+
+    from greybox.training.checkpoints import load_checkpoint
+    from greybox.training.cli import lightning_main
+
+    config = str(Path(__file__).resolve().parents[3] / "experiments/kg/kinship_kge.yaml")
+    data = write_tiny_kg(tmp_path / "data")
+    common = [f"--data.init_args.data_dir={data}", "--trainer.enable_progress_bar=false",
+              "--trainer.enable_model_summary=false", "--model.init_args.min_support=1",
+              "--model.init_args.learn_weights=false", "--trainer.check_val_every_n_epoch=1",
+              "--model.init_args.rank=4", "--data.init_args.batch_size=16", "--model.init_args.calibrate=auto"]
+    # one fit: the embedding trains alone for 2 epochs, the rules' weights stay; then the calibration on dev
+    assert lightning_main(["fit", "--config", config, *common, "--trainer.max_epochs=2",
+                           f"--trainer.default_root_dir={tmp_path / 'a'}"]) == 0
+    assert "calibration on dev: dev_rows 4," in capsys.readouterr().out
+    (first,) = (tmp_path / "a").rglob("last.ckpt")
+    state = load_checkpoint(first)["state_dict"]
+    assert not torch.equal(state["rule_power"], torch.ones_like(state["rule_power"]))
+    # from that checkpoint's embedding and rules: nothing trains, the same calibration
+    assert lightning_main(["fit", "--config", config, *common, "--trainer.max_epochs=1",
+                           f"--model.init_args.kge_ckpt={first}", f"--model.init_args.rules_ckpt={first}",
+                           f"--trainer.default_root_dir={tmp_path / 'b'}"]) == 0
+    (second,) = (tmp_path / "b").rglob("last.ckpt")
+    again = load_checkpoint(second)["state_dict"]
+    for key in ("kge.entity.weight", "rule_logits", "rule_power", "kge_scale", "kge_bias"):
+        assert torch.allclose(again[key], state[key]), key
+    assert (second.parent.parent / "link.dl").exists()
