@@ -453,7 +453,9 @@ class PathRuleCompletion(pl.LightningModule):
 
         state = load_checkpoint(path)
         data = state.get("kg_rules", {})
-        if list(data.get("entities", [])) != list(self.entities) or list(data.get("relations", [])) != list(self.relations):
+        same = (list(data.get("entities", [])) == list(self.entities)
+                and list(data.get("relations", [])) == list(self.relations))
+        if not same:
             raise CheckpointError(f"{path}: the embedding was trained on other entities or relations",
                                   hint="give a checkpoint of the same benchmark (greybox fit with its _kge config)")
         weights = {k[len("kge."):]: v for k, v in state["state_dict"].items() if k.startswith("kge.")}
