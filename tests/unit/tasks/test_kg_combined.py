@@ -236,3 +236,17 @@ def test_fit_calibrates_after_training_and_from_trained_checkpoints(tmp_path, ca
     for key in ("kge.entity.weight", "rule_logits", "rule_power", "kge_scale", "kge_bias"):
         assert torch.allclose(again[key], state[key]), key
     assert (second.parent.parent / "link.dl").exists()
+
+
+def test_an_embedding_of_another_graph_is_refused(toy, tmp_path):
+    from greybox.errors import CheckpointError
+
+    kg, model, _ = toy
+    checkpoint = {"state_dict": model.state_dict()}
+    model.on_save_checkpoint(checkpoint)
+    checkpoint["kg_rules"]["entities"] = list(reversed(checkpoint["kg_rules"]["entities"]))
+    torch.save(checkpoint, tmp_path / "other.ckpt")
+    other = PathRuleCompletion(aggregation="noisy_or", embedding="complex", rank=4)
+    other.build(kg.entities, kg.relations, [])
+    with pytest.raises(CheckpointError, match="other.ckpt: the embedding was trained on other entities"):
+        other._load_embedding(str(tmp_path / "other.ckpt"))
