@@ -271,6 +271,13 @@ class PathRuleCompletion(pl.LightningModule):
         self.log("train_loss", loss.float(), prog_bar=True, batch_size=len(batch))
         return loss
 
+    def on_train_end(self) -> None:
+        if self.calibrate is not None and not self._frozen and not self.calibration_report and self.kge is not None:
+            say = (lambda line: print(line, flush=True)) if self.trainer.is_global_zero else (lambda line: None)
+            say("warning: the last epoch was not validated, so its checkpoints hold no calibration; it is fitted "
+                "now for the exported files (set check_val_every_n_epoch to a divisor of max_epochs)")
+            self.fit_calibration(self.trainer.datamodule.load(), log=say)
+
     def on_fit_end(self) -> None:
         if not self.trainer.is_global_zero or self.trainer.log_dir is None:
             return
