@@ -43,7 +43,8 @@ from greybox.learn.path_mining import BodyMatrices, GraphIndex
 from greybox.learn.path_rules import PathRule, head_name
 
 __all__ = ["NEURAL_MODEL", "LINK", "link_program", "link_logit", "link_probability", "log_not_rules",
-           "HeldOutRuleRows"]
+           "HeldOutRuleRows", "CalibrationRows", "calibrated_logit", "rows_mrr", "fit_calibration",
+           "cross_fitted_mrr"]
 
 #: the name of the embedding in the program's ``nn(...)`` declaration
 NEURAL_MODEL = "kge"
@@ -203,3 +204,126 @@ class HeldOutRuleRows:
         tail = torch.einsum("bne,bn->be", self.rows[slots[:, 0]].to(dev, torch.float64), w)
         head = torch.einsum("bne,bn->be", self.cols[slots[:, 1]].to(dev, torch.float64), w)
         return tail, head
+
+
+# ---------------------------------------------------------------------- the second stage: calibration
+
+class CalibrationRows:
+    """Held-out queries as rows of candidates: what the calibration is fitted and measured on.
+
+    One row per query side (``r(h, ?)`` and ``r(?, t)``): the embedding's scores ``phi`` and the
+    rules' ``log_not`` of every candidate, the answer's index, and the candidates left out (the
+    other known answers: filtered ranking). Rows are stacked, ``(N, E)`` each.
+    """
+
+    def __init__(self, phi: torch.Tensor, log_not: torch.Tensor, relation: torch.Tensor, answer: torch.Tensor,
+                 excluded: torch.Tensor) -> None:
+        self.phi, self.log_not = phi.double(), log_not.double()
+        self.relation, self.answer, self.excluded = relation.long(), answer.long(), excluded.bool()
+
+    def __len__(self) -> int:
+        return len(self.answer)
+
+    def subset(self, keep: torch.Tensor) -> "CalibrationRows":
+        return CalibrationRows(self.phi[keep], self.log_not[keep], self.relation[keep], self.answer[keep],
+                               self.excluded[keep])
+
+    @classmethod
+    def build(cls, queries: Sequence[Sequence[str]], known: Sequence[Sequence[str]], entities: Sequence[str],
+              relations: Sequence[str], phi_of, log_not_of) -> "CalibrationRows":
+        """Rows of ``queries`` (both ends), filtered by ``known`` (every triple that may be true besides).
+
+        Args:
+            phi_of: ``relation -> (E, E)`` the embedding's (uncalibrated) scores.
+            log_not_of: ``relation -> (E, E)`` the rules' ``sum log(1 - w)`` (uncalibrated weights).
+        """
+        ids = {e: i for i, e in enumerate(entities)}
+        rid = {r: i for i, r in enumerate(relations)}
+        tails, heads = defaultdict(set), defaultdict(set)
+        for h, r, t in list(known) + list(queries):
+            tails[(h, r)].add(ids[t])
+            heads[(r, t)].add(ids[h])
+        phi, log_not, rel, answer, excluded = [], [], [], [], []
+        cache: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        for h, r, t in queries:
+            if r not in cache:
+                cache[r] = (phi_of(r).double().cpu(), log_not_of(r).double().cpu())
+            p, q = cache[r]
+            for row_phi, row_not, target, others in ((p[ids[h]], q[ids[h]], ids[t], tails[(h, r)]),
+                                                     (p[:, ids[t]], q[:, ids[t]], ids[h], heads[(r, t)])):
+                mask = torch.zeros(len(entities), dtype=torch.bool)
+                mask[list(others - {target})] = True
+                phi.append(row_phi), log_not.append(row_not), rel.append(rid[r]), answer.append(target)
+                excluded.append(mask)
+        n = len(entities)
+        empty = torch.zeros(0, n, dtype=torch.float64)
+        return cls(torch.stack(phi) if phi else empty, torch.stack(log_not) if log_not else empty,
+                   torch.tensor(rel, dtype=torch.long), torch.tensor(answer, dtype=torch.long),
+                   torch.stack(excluded) if excluded else empty.bool())
+
+
+def calibrated_logit(rows: CalibrationRows, scale: torch.Tensor, bias: torch.Tensor,
+                     power: torch.Tensor) -> torch.Tensor:
+    """``(N, E)`` log-odds of the link with the embedding's fact ``sigmoid(scale_r * phi + bias_r)`` and each
+    rule's weight ``1 - (1 - w) ** power_r`` (``log(1 - w')`` is ``power_r * log(1 - w)``); left-out candidates
+    ``-inf``. ``scale``, ``bias``, ``power``: ``(R,)`` per relation."""
+    r = rows.relation
+    logits = link_logit(scale[r, None] * rows.phi + bias[r, None], power[r, None] * rows.log_not)
+    return logits.masked_fill(rows.excluded, -torch.inf)
+
+
+def rows_mrr(logits: torch.Tensor, answer: torch.Tensor) -> float:
+    """Mean reciprocal rank of ``answer`` in each row, ties at the mean rank (as ``filtered_rank``).
+
+    >>> rows_mrr(torch.tensor([[2.0, 1.0, 1.0], [0.0, 1.0, 1.0]]), torch.tensor([0, 1]))  # ranks 1 and 1.5
+    0.8333333333333333
+    """
+    if len(answer) == 0:
+        return 0.0
+    target = logits.gather(1, answer[:, None])
+    rank = 1.0 + (logits > target).sum(1).double() + 0.5 * ((logits == target).sum(1).double() - 1.0)
+    return float((1.0 / rank).mean())
+
+
+def fit_calibration(rows: CalibrationRows, n_relations: int, *, per_relation: bool, l2: float = 0.05,
+                    steps: int = 100) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Fit ``(scale, bias, power)``, each ``(R,)``, to the rows by cross-entropy over each row's candidates.
+
+    One value of each for all relations (``per_relation=False``), or that value plus a relation's own
+    offset, pulled to 0 by ``l2 * offset ** 2``. Starts from the uncalibrated program (1, 0, 1);
+    ``power`` near 0 switches the rules off, so the embedding alone is one of the fits.
+    """
+    shared = torch.zeros(3, dtype=torch.float64, requires_grad=True)  # log scale, bias, log power
+    own = torch.zeros(n_relations, 3, dtype=torch.float64, requires_grad=per_relation)
+
+    def values():
+        z = shared[None, :] + (own if per_relation else own.detach())
+        return z[:, 0].exp(), z[:, 1], z[:, 2].clamp(min=-30.0).exp()
+
+    if len(rows):
+        params = [shared, own] if per_relation else [shared]
+        opt = torch.optim.LBFGS(params, lr=1.0, max_iter=steps, line_search_fn="strong_wolfe")
+
+        def closure():
+            opt.zero_grad()
+            loss = torch.nn.functional.cross_entropy(calibrated_logit(rows, *values()), rows.answer)
+            if per_relation:
+                loss = loss + l2 * own.pow(2).sum()
+            loss.backward()
+            return loss
+
+        opt.step(closure)
+    with torch.no_grad():
+        return tuple(v.detach().clone() for v in values())
+
+
+def cross_fitted_mrr(rows: CalibrationRows, n_relations: int, *, per_relation: bool, folds: int = 2,
+                     seed: int = 0, **options) -> float:
+    """The MRR of the rows when each fold is ranked by the calibration fitted on the other folds."""
+    g = torch.Generator().manual_seed(seed)
+    fold = torch.randperm(len(rows), generator=g) % folds
+    logits = torch.empty_like(rows.phi)
+    for k in range(folds):
+        params = fit_calibration(rows.subset(fold != k), n_relations, per_relation=per_relation, **options)
+        logits[fold == k] = calibrated_logit(rows.subset(fold == k), *params)
+    return rows_mrr(logits, rows.answer)

@@ -67,6 +67,22 @@ class PathRuleCompletion(pl.LightningModule):
             0: none. Their noisy-or counts the anchors that vouch for an answer.
         anchored_min_confidence: smallest confidence of a kept anchored rule.
         anchored_max_rules: most anchored rules kept per relation.
+        calibrate: a second stage of the fit, with an embedding: the embedding is trained alone
+            (the rules' weights stay as learned), then, with the embedding and the weights frozen,
+            the embedding's fact becomes ``sigmoid(a_r * phi + b_r)`` and each rule's weight
+            ``1 - (1 - w) ** c_r``, with ``(a, b, c)`` fitted on the dev queries
+            (:func:`tasks.kg.combined.fit_calibration`): ``global`` (one triple for all relations),
+            ``relation`` (plus each relation's offset), ``auto`` (the one of the two with the higher
+            dev MRR cross-fitted over two halves of dev); ``None``: the rules and the embedding
+            trained together, uncalibrated.
+        calibration_l2: the pull of a relation's own offsets to the shared values.
+        calibration_filter: the candidates left out of a dev query's row besides its answer: ``known``
+            (every other known answer: the training facts, dev and test, as the filtered ranking of
+            ``val_mrr`` leaves out; the test triples are never answers, only left out) or ``train_dev``
+            (the training facts and dev only: a test answer then counts as a wrong candidate).
+        kge_ckpt: a checkpoint of this model whose embedding is taken as trained (the fit trains nothing
+            more; with ``calibrate``).
+        rules_ckpt: a checkpoint of this model whose rules and weights are taken instead of learning them.
     """
 
     def __init__(self, max_length: int = 3, samples: int = 200, walks: int = 2000, cap: int = 400,
@@ -75,7 +91,10 @@ class PathRuleCompletion(pl.LightningModule):
                  aggregation: Literal["max", "noisy_or"] = "max", learn_weights: bool = False, seed: int = 0,
                  device: str = "cpu", embedding: Literal["complex"] | None = None, rank: int = 100,
                  lr: float = 0.1, n3: float = 0.01, folds: int = 5, anchored_length: int = 0,
-                 anchored_min_confidence: float = 0.3, anchored_max_rules: int = 1000) -> None:
+                 anchored_min_confidence: float = 0.3, anchored_max_rules: int = 1000,
+                 calibrate: Literal["global", "relation", "auto"] | None = None, calibration_l2: float = 0.05,
+                 calibration_filter: Literal["known", "train_dev"] = "known",
+                 kge_ckpt: str | None = None, rules_ckpt: str | None = None) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.options = dict(max_length=max_length, samples=samples, walks=walks, cap=cap,
@@ -92,6 +111,17 @@ class PathRuleCompletion(pl.LightningModule):
             raise ConfigError("an embedding is combined with the rules by noisy-or (the probability of link(h, r, t))",
                               hint="set aggregation: noisy_or")
         self.embedding = embedding
+        if calibrate not in (None, "global", "relation", "auto"):
+            raise ConfigError(f"unknown calibrate {calibrate!r}", hint="use global, relation, auto, or null")
+        if calibrate is not None and embedding is None:
+            raise ConfigError("calibrate fits the embedding's scale against the rules' weights",
+                              hint="set embedding: complex, or calibrate: null")
+        if calibration_filter not in ("known", "train_dev"):
+            raise ConfigError(f"unknown calibration_filter {calibration_filter!r}", hint="use known or train_dev")
+        self.calibrate, self.calibration_l2, self.calibration_filter = calibrate, calibration_l2, calibration_filter
+        self.kge_ckpt, self.rules_ckpt = kge_ckpt, rules_ckpt
+        self._frozen = False
+        self.calibration_report: dict = {}
         self.rank, self.lr, self.n3, self.folds = rank, lr, n3, folds
         self.rules: list[PathRule] = []
         self.entities: tuple[str, ...] = ()
@@ -117,8 +147,16 @@ class PathRuleCompletion(pl.LightningModule):
         return bool(self.entities)
 
     def weights(self) -> torch.Tensor:
-        """``(n_rules,)`` float64: the rules' weights."""
-        return torch.sigmoid(self.rule_logits.detach())
+        """``(n_rules,)`` float64: the rules' weights in the program, ``1 - (1 - sigmoid(theta)) ** c_r``."""
+        return -torch.expm1(self.log_not_weights())
+
+    def log_not_weights(self) -> torch.Tensor:
+        """``(n_rules,)`` float64: ``log(1 - w)`` of each rule's weight in the program (calibrated)."""
+        log_not = -torch.nn.functional.softplus(self.rule_logits.detach())
+        if not self.rules:
+            return log_not
+        head = torch.tensor([self.relation_id.get(r.head, 0) for r in self.rules])
+        return log_not * self.rule_power.detach()[head].to(log_not.device)
 
     def weighted_rules(self) -> list[PathRule]:
         """The rules with their current weights."""
@@ -134,6 +172,11 @@ class PathRuleCompletion(pl.LightningModule):
         self.rules = list(rules)
         w = torch.tensor([1.0 if r.weight is None else r.weight for r in rules], dtype=torch.float64)
         self.rule_logits = nn.Parameter(torch.logit(w.clamp(1e-12, 1 - 1e-12)), requires_grad=self.embedding is not None)
+        # the calibration (the second stage): identity until fitted
+        n = len(self.relations)
+        self.kge_scale = nn.Parameter(torch.ones(n, dtype=torch.float64), requires_grad=False)
+        self.kge_bias = nn.Parameter(torch.zeros(n, dtype=torch.float64), requires_grad=False)
+        self.rule_power = nn.Parameter(torch.ones(n, dtype=torch.float64), requires_grad=False)
         if self.embedding is not None:
             self.kge = ComplEx(self.entities, self.relations, self.rank)
 
@@ -158,6 +201,10 @@ class PathRuleCompletion(pl.LightningModule):
                  for h, body, s, b, a, t in zip(data["heads"], data["bodies"], data["support"], data["body_size"],
                                                 anchors, answers)]
         self.build(data["entities"], data["relations"], rules)
+        state = checkpoint.get("state_dict")
+        if isinstance(state, dict):  # a checkpoint written before the calibration existed: the identity
+            for key in ("kge_scale", "kge_bias", "rule_power"):
+                state.setdefault(key, getattr(self, key).detach().clone())
 
     # ------------------------------------------------------------------ fit: mine, then train
 
@@ -169,15 +216,30 @@ class PathRuleCompletion(pl.LightningModule):
         kg = self.trainer.datamodule.load()
         fast = bool(getattr(self.trainer, "fast_dev_run", False))
         say = (lambda line: print(line, flush=True)) if self.trainer.is_global_zero else (lambda line: None)
-        rules, _ = learn(kg, self, log=say, quick=fast)
-        if self.embedding is None:
+        if self.rules_ckpt:
+            rules, logits = self._checkpoint_rules(self.rules_ckpt)
+            say(f"rules: {len(rules)} with their weights from {self.rules_ckpt}")
+        else:
+            rules, logits = learn(kg, self, log=say, quick=fast)[0], None
+        self.build(kg.entities, kg.relations, rules)
+        if logits is not None:
+            with torch.no_grad():
+                self.rule_logits.copy_(logits)
+        if self.calibrate is not None:
+            self.rule_logits.requires_grad_(False)  # the rules' weights stay as learned; the embedding trains alone
+        if self.kge_ckpt:
+            self._load_embedding(self.kge_ckpt)
+            say(f"embedding: as trained in {self.kge_ckpt}")
+            if self.calibrate is not None:
+                self.fit_calibration(kg, log=say)
+        self._frozen = not any(p.requires_grad for p in self.parameters())
+        if self._frozen:
             import warnings
 
             # the rules alone: the fit learns them before the first step; the steps train nothing
             warnings.filterwarnings("ignore", message=r".*configure_optimizers. returned .None.")
             warnings.filterwarnings("ignore", message=r".*training_step. returned .None.")
-        self.build(kg.entities, kg.relations, rules)
-        if self.kge is not None and self.rules:
+        if self.kge is not None and self.rules and not self._frozen and self.calibrate is None:
             from tasks.kg.combined import HeldOutRuleRows
 
             self._train_rows = HeldOutRuleRows(kg.facts(), self.entities, self.relations, self.rules,
@@ -188,8 +250,8 @@ class PathRuleCompletion(pl.LightningModule):
         return torch.optim.Adagrad(trained, lr=self.lr) if trained else None
 
     def training_step(self, batch, batch_idx: int):
-        if self.kge is None:
-            return None  # the rules were learned when the fit started; nothing is trained step by step
+        if self.kge is None or self._frozen:
+            return None  # the rules (and the embedding) were made when the fit started; nothing is trained here
         from tasks.kg.combined import link_logit
 
         dev = self.kge.entity.weight.device
@@ -199,7 +261,7 @@ class PathRuleCompletion(pl.LightningModule):
         phi_tail, _ = self.kge(h, r)  # (B, E)
         phi_head = self.kge.head_scores(r, t)  # (B, E)
         if self._train_rows is not None:
-            log_not_w = -torch.nn.functional.softplus(self.rule_logits)  # log(1 - sigmoid(theta))
+            log_not_w = -torch.nn.functional.softplus(self.rule_logits)  # log(1 - sigmoid(theta)), uncalibrated
             tail_not, head_not = self._train_rows.features(batch, log_not_w.to(dev))
         else:
             tail_not = head_not = torch.zeros_like(phi_tail, dtype=torch.float64)
@@ -208,6 +270,13 @@ class PathRuleCompletion(pl.LightningModule):
                 + self.n3 * self.kge.n3(h, r, t).double() / len(batch))
         self.log("train_loss", loss.float(), prog_bar=True, batch_size=len(batch))
         return loss
+
+    def on_train_end(self) -> None:
+        if self.calibrate is not None and not self._frozen and not self.calibration_report and self.kge is not None:
+            say = (lambda line: print(line, flush=True)) if self.trainer.is_global_zero else (lambda line: None)
+            say("warning: the last epoch was not validated, so its checkpoints hold no calibration; it is fitted "
+                "now for the exported files (set check_val_every_n_epoch to a divisor of max_epochs)")
+            self.fit_calibration(self.trainer.datamodule.load(), log=say)
 
     def on_fit_end(self) -> None:
         if not self.trainer.is_global_zero or self.trainer.log_dir is None:
@@ -296,8 +365,7 @@ class PathRuleCompletion(pl.LightningModule):
 
         phi = self.embedding_scores(relation, entities)
         pick = [i for i, r in enumerate(self.rules) if r.head == relation]
-        log_not = log_not_rules(matrices, [self.rules[i] for i in pick],
-                                -torch.nn.functional.softplus(self.rule_logits.detach()[pick]))
+        log_not = log_not_rules(matrices, [self.rules[i] for i in pick], self.log_not_weights()[pick])
         return link_logit(phi, log_not.to(phi.device))
 
     @torch.no_grad()
@@ -306,7 +374,9 @@ class PathRuleCompletion(pl.LightningModule):
         n = len(entities)
         if self.kge is None:
             return torch.full((n, n), -torch.inf, dtype=torch.float64)
-        full = self.kge.scores(relation).double().cpu()  # (E_model, E_model)
+        k = self.relation_id[relation]
+        full = self.kge.scores(relation).double().cpu() * self.kge_scale[k].detach().cpu() \
+            + self.kge_bias[k].detach().cpu()  # (E_model, E_model): a_r * phi + b_r
         known = torch.tensor([e in self.entity_id for e in entities])
         ids = torch.tensor([self.entity_id.get(e, 0) for e in entities])
         out = full[ids][:, ids]
@@ -348,6 +418,12 @@ class PathRuleCompletion(pl.LightningModule):
         self._eval = None
 
     def on_validation_epoch_start(self) -> None:
+        trainer = self.trainer
+        last = trainer.current_epoch + 1 >= (trainer.max_epochs or 0) and not trainer.sanity_checking
+        if self.calibrate is not None and not self._frozen and last and not self.calibration_report:
+            # the second stage, when the last epoch is validated (so that epoch's checkpoints hold it)
+            say = (lambda line: print(line, flush=True)) if trainer.is_global_zero else (lambda line: None)
+            self.fit_calibration(trainer.datamodule.load(), log=say)
         self._start_ranking()
 
     def validation_step(self, batch, batch_idx: int) -> None:
@@ -364,3 +440,88 @@ class PathRuleCompletion(pl.LightningModule):
 
     def on_test_epoch_end(self) -> None:
         self._finish_ranking("test")
+
+    # ------------------------------------------------------------------ the second stage
+
+    def _checkpoint_rules(self, path: str) -> tuple[list[PathRule], torch.Tensor]:
+        from greybox.training.checkpoints import load_checkpoint
+
+        state = load_checkpoint(path)
+        other = PathRuleCompletion(aggregation="noisy_or")
+        other.on_load_checkpoint(state)
+        logits = state["state_dict"].get("rule_logits")
+        if logits is None or len(logits) != len(other.rules):
+            raise CheckpointError(f"{path}: the checkpoint's rule weights do not match its rules",
+                                  hint="give a checkpoint written by greybox fit with a config of experiments/kg/")
+        return other.rules, logits.double()
+
+    def _load_embedding(self, path: str) -> None:
+        from greybox.training.checkpoints import load_checkpoint
+
+        state = load_checkpoint(path)
+        data = state.get("kg_rules", {})
+        same = (list(data.get("entities", [])) == list(self.entities)
+                and list(data.get("relations", [])) == list(self.relations))
+        if not same:
+            raise CheckpointError(f"{path}: the embedding was trained on other entities or relations",
+                                  hint="give a checkpoint of the same benchmark (greybox fit with its _kge config)")
+        weights = {k[len("kge."):]: v for k, v in state["state_dict"].items() if k.startswith("kge.")}
+        if not weights:
+            raise CheckpointError(f"{path}: the checkpoint holds no embedding",
+                                  hint="give a checkpoint of a config with embedding: complex")
+        self.kge.load_state_dict(weights)
+        self.kge.requires_grad_(False)
+
+    @torch.no_grad()
+    def _raw_parts(self, kg):
+        from greybox.learn.path_mining import BodyMatrices, GraphIndex
+        from tasks.kg.combined import log_not_rules
+
+        matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations), device=self.matrix_device)
+        raw_not = -torch.nn.functional.softplus(self.rule_logits.detach())
+
+        def phi_of(relation):
+            return self.kge.scores(relation).double().cpu()
+
+        def log_not_of(relation):
+            pick = [i for i, r in enumerate(self.rules) if r.head == relation]
+            return log_not_rules(matrices, [self.rules[i] for i in pick], raw_not[pick]).cpu()
+
+        return phi_of, log_not_of
+
+    def fit_calibration(self, kg, log=None) -> dict:
+        """The second stage: fit ``(a_r, b_r, c_r)`` on ``kg``'s dev queries, the embedding and weights frozen.
+
+        The rows are filtered as ``calibration_filter`` says; the answers are dev's alone.
+        Returns (and keeps in ``calibration_report``) the dev MRRs: the embedding alone, the program
+        uncalibrated, each scope cross-fitted, and the scope chosen.
+        """
+        from tasks.kg.combined import CalibrationRows, calibrated_logit, cross_fitted_mrr, fit_calibration, rows_mrr
+
+        if self.kge is None:
+            raise ConfigError("calibrate needs an embedding", hint="set embedding: complex")
+        self.kge.eval()
+        phi_of, log_not_of = self._raw_parts(kg)
+        known = list(kg.known()) if self.calibration_filter == "known" else list(kg.facts())
+        rows = CalibrationRows.build(kg.valid, known, self.entities, self.relations, phi_of, log_not_of)
+        n = len(self.relations)
+        one, zero = torch.ones(n, dtype=torch.float64), torch.zeros(n, dtype=torch.float64)
+        report = {"dev_rows": len(rows),
+                  "dev_mrr_embedding": rows_mrr(calibrated_logit(rows, one, zero, zero), rows.answer),
+                  "dev_mrr_uncalibrated": rows_mrr(calibrated_logit(rows, one, zero, one), rows.answer)}
+        scopes = ["global", "relation"] if self.calibrate == "auto" else [self.calibrate]
+        for scope in scopes:
+            report[f"dev_mrr_{scope}_crossfitted"] = cross_fitted_mrr(
+                rows, n, per_relation=scope == "relation", l2=self.calibration_l2, seed=self.options["seed"])
+        scope = max(scopes, key=lambda s: report[f"dev_mrr_{s}_crossfitted"])
+        scale, bias, power = fit_calibration(rows, n, per_relation=scope == "relation", l2=self.calibration_l2)
+        report["scope"] = scope
+        report["dev_mrr_fitted"] = rows_mrr(calibrated_logit(rows, scale, bias, power), rows.answer)
+        with torch.no_grad():
+            self.kge_scale.copy_(scale), self.kge_bias.copy_(bias), self.rule_power.copy_(power)
+        self.calibration_report = report
+        if log is not None:
+            log("calibration on dev: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
+                                                   for k, v in report.items()))
+            log(f"calibration: scale {scale.mean():.3f} (mean), bias {bias.mean():.3f}, rule power {power.mean():.3f}")
+        return report

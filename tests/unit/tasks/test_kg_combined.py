@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from greybox.learn.path_mining import BodyMatrices, GraphIndex, learn_path_rules
-from tasks.kg.combined import NEURAL_MODEL, HeldOutRuleRows, link_logit, link_probability
+from tasks.kg.combined import (NEURAL_MODEL, CalibrationRows, HeldOutRuleRows, calibrated_logit, fit_calibration,
+                               link_logit, link_probability, rows_mrr)
 from tasks.kg.completion import PathRuleCompletion
 from tasks.kg.data import read_benchmark
 from tasks.kg.explain import explain_link
@@ -56,9 +57,25 @@ def _engine_link_probabilities(kg, model, files, relation):
     return {(x, z): p for (x, z), p in out.ranked(0)}  # the answer: the free variables X, Z
 
 
+def _calibrate_by_hand(model, kg, tmp_path):
+    """Give ``model`` a calibration other than the identity (as the second stage would) and export it again."""
+    with torch.no_grad():
+        model.kge_scale.copy_(torch.linspace(0.5, 2.0, len(kg.relations), dtype=torch.float64))
+        model.kge_bias.copy_(torch.linspace(-1.5, 0.5, len(kg.relations), dtype=torch.float64))
+        model.rule_power.copy_(torch.linspace(0.3, 1.7, len(kg.relations), dtype=torch.float64))
+    return model.export(tmp_path / "calibrated.dl", kg)
+
+
+@pytest.mark.parametrize("calibrated", [False, True])
 @pytest.mark.parametrize("relation", ["grandparent", "knows"])
-def test_the_engines_probability_of_every_link_is_the_modules_score(toy, relation):
+def test_the_engines_probability_of_every_link_is_the_modules_score(toy, relation, calibrated, tmp_path):
     kg, model, files = toy
+    if calibrated:  # the program's neural fact is sigmoid(a_r phi + b_r), its rules' weights 1 - (1 - w) ** c_r
+        files = _calibrate_by_hand(model, kg, tmp_path)
+        raw = model.kge.scores(relation).double()
+        k = kg.relations.index(relation)
+        assert torch.allclose(model.embedding_scores(relation, kg.entities),
+                              raw * model.kge_scale[k] + model.kge_bias[k])
     engine = _engine_link_probabilities(kg, model, files, relation)
     matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations))
     module = torch.sigmoid(model.link_logits(relation, matrices, kg.entities))  # (E, E)
@@ -135,3 +152,101 @@ def test_the_explanation_says_which_parts_predict_a_link(toy, tmp_path):
     rules_only.export(tmp_path / "alone.dl", kg)
     text = explain_link(rules_only, kg.graph, ("p0", "grandparent", "p2"), str(tmp_path / "alone.dl"))
     assert "predicted by rules alone" in text and "embedding" not in text.split("\n", 1)[1]
+
+
+def _rows(phi, log_not, answer):
+    phi = torch.tensor(phi, dtype=torch.float64)
+    return CalibrationRows(phi, torch.tensor(log_not, dtype=torch.float64), torch.zeros(len(phi), dtype=torch.long),
+                           torch.tensor(answer), torch.zeros(phi.shape, dtype=torch.bool))
+
+
+def test_the_calibration_turns_down_rules_that_lift_wrong_answers():
+    # the embedding ranks every answer first; the rules fire strongly for a wrong candidate, weakly for the answer
+    rows = _rows([[2.0, 0.0, -1.0]] * 6, [[-0.5, -3.0, 0.0]] * 6, [0] * 6)
+    one, zero = torch.ones(1, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)
+    assert rows_mrr(calibrated_logit(rows, one, zero, one), rows.answer) == 0.5  # uncalibrated: the wrong one first
+    scale, bias, power = fit_calibration(rows, 1, per_relation=False)
+    assert float(power[0]) < 0.5  # the rules' weights are scaled down
+    assert rows_mrr(calibrated_logit(rows, scale, bias, power), rows.answer) == 1.0
+
+
+def test_the_calibration_keeps_rules_that_find_what_the_embedding_misses():
+    # the embedding is unsure (the answer ties with a wrong candidate); the rules fire for the answer only
+    rows = _rows([[0.0, 0.0, -1.0]] * 6, [[-2.0, 0.0, 0.0]] * 6, [0] * 6)
+    scale, bias, power = fit_calibration(rows, 1, per_relation=False)
+    assert float(power[0]) > 1.0  # the rules are trusted more than their weights said
+    assert rows_mrr(calibrated_logit(rows, scale, bias, power), rows.answer) == 1.0
+
+
+def test_the_second_stage_fits_on_dev_with_the_embedding_and_weights_frozen(toy):
+    kg, model, _ = toy
+    kge_before = {k: v.clone() for k, v in model.kge.state_dict().items()}
+    logits_before = model.rule_logits.detach().clone()
+    report = model.fit_calibration(kg)
+    assert report["dev_rows"] == 2 * len(kg.valid)
+    assert report["dev_mrr_fitted"] >= report["dev_mrr_uncalibrated"] - 1e-12
+    assert not torch.equal(model.kge_scale, torch.ones_like(model.kge_scale))  # it moved
+    assert all(torch.equal(v, model.kge.state_dict()[k]) for k, v in kge_before.items())
+    assert torch.equal(model.rule_logits.detach(), logits_before)
+    # the rules' weights in the program (and the file) are the calibrated ones
+    k = kg.relations.index("grandparent")
+    raw = torch.sigmoid(logits_before)
+    want = 1 - (1 - raw) ** model.rule_power[k]
+    pick = [i for i, r in enumerate(model.rules) if r.head == "grandparent"]
+    assert torch.allclose(model.weights()[pick], want[pick])
+
+
+def test_a_checkpoint_without_a_calibration_loads_as_the_identity(toy):
+    kg, model, _ = toy
+    checkpoint = {"state_dict": {k: v for k, v in model.state_dict().items()
+                                 if k not in ("kge_scale", "kge_bias", "rule_power")}}
+    model.on_save_checkpoint(checkpoint)
+    other = PathRuleCompletion(aggregation="noisy_or", embedding="complex", rank=4)
+    other.on_load_checkpoint(checkpoint)
+    other.load_state_dict(checkpoint["state_dict"])  # strict: the missing keys were filled in
+    assert other.rule_power.tolist() == [1.0] * len(kg.relations) and other.kge_bias.abs().sum() == 0
+    assert torch.allclose(other.weights(), model.weights())
+
+
+def test_fit_calibrates_after_training_and_from_trained_checkpoints(tmp_path, capsys):
+    from pathlib import Path
+
+    from greybox.training.checkpoints import load_checkpoint
+    from greybox.training.cli import lightning_main
+
+    config = str(Path(__file__).resolve().parents[3] / "experiments/kg/kinship_kge.yaml")
+    data = write_tiny_kg(tmp_path / "data")
+    common = [f"--data.init_args.data_dir={data}", "--trainer.enable_progress_bar=false",
+              "--trainer.enable_model_summary=false", "--model.init_args.min_support=1",
+              "--model.init_args.learn_weights=false", "--trainer.check_val_every_n_epoch=1",
+              "--model.init_args.rank=4", "--data.init_args.batch_size=16", "--model.init_args.calibrate=auto"]
+    # one fit: the embedding trains alone for 2 epochs, the rules' weights stay; then the calibration on dev
+    assert lightning_main(["fit", "--config", config, *common, "--trainer.max_epochs=2",
+                           f"--trainer.default_root_dir={tmp_path / 'a'}"]) == 0
+    assert "calibration on dev: dev_rows 4," in capsys.readouterr().out
+    (first,) = (tmp_path / "a").rglob("last.ckpt")
+    state = load_checkpoint(first)["state_dict"]
+    assert not torch.equal(state["rule_power"], torch.ones_like(state["rule_power"]))
+    # from that checkpoint's embedding and rules: nothing trains, the same calibration
+    assert lightning_main(["fit", "--config", config, *common, "--trainer.max_epochs=1",
+                           f"--model.init_args.kge_ckpt={first}", f"--model.init_args.rules_ckpt={first}",
+                           f"--trainer.default_root_dir={tmp_path / 'b'}"]) == 0
+    (second,) = (tmp_path / "b").rglob("last.ckpt")
+    again = load_checkpoint(second)["state_dict"]
+    for key in ("kge.entity.weight", "rule_logits", "rule_power", "kge_scale", "kge_bias"):
+        assert torch.allclose(again[key], state[key]), key
+    assert (second.parent.parent / "link.dl").exists()
+
+
+def test_an_embedding_of_another_graph_is_refused(toy, tmp_path):
+    from greybox.errors import CheckpointError
+
+    kg, model, _ = toy
+    checkpoint = {"state_dict": model.state_dict()}
+    model.on_save_checkpoint(checkpoint)
+    checkpoint["kg_rules"]["entities"] = list(reversed(checkpoint["kg_rules"]["entities"]))
+    torch.save(checkpoint, tmp_path / "other.ckpt")
+    other = PathRuleCompletion(aggregation="noisy_or", embedding="complex", rank=4)
+    other.build(kg.entities, kg.relations, [])
+    with pytest.raises(CheckpointError, match="other.ckpt: the embedding was trained on other entities"):
+        other._load_embedding(str(tmp_path / "other.ckpt"))
