@@ -76,10 +76,6 @@ class PathRuleCompletion(pl.LightningModule):
             dev MRR cross-fitted over two halves of dev); ``None``: the rules and the embedding
             trained together, uncalibrated.
         calibration_l2: the pull of a relation's own offsets to the shared values.
-        calibration_filter: the candidates left out of a dev query's row besides its answer: ``known``
-            (every other known answer: the training facts, dev and test, as the filtered ranking of
-            ``val_mrr`` leaves out; the test triples are never answers, only left out) or ``train_dev``
-            (the training facts and dev only: a test answer then counts as a wrong candidate).
         kge_ckpt: a checkpoint of this model whose embedding is taken as trained (the fit trains nothing
             more; with ``calibrate``).
         rules_ckpt: a checkpoint of this model whose rules and weights are taken instead of learning them.
@@ -93,7 +89,6 @@ class PathRuleCompletion(pl.LightningModule):
                  lr: float = 0.1, n3: float = 0.01, folds: int = 5, anchored_length: int = 0,
                  anchored_min_confidence: float = 0.3, anchored_max_rules: int = 1000,
                  calibrate: Literal["global", "relation", "auto"] | None = None, calibration_l2: float = 0.05,
-                 calibration_filter: Literal["known", "train_dev"] = "known",
                  kge_ckpt: str | None = None, rules_ckpt: str | None = None) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -116,9 +111,7 @@ class PathRuleCompletion(pl.LightningModule):
         if calibrate is not None and embedding is None:
             raise ConfigError("calibrate fits the embedding's scale against the rules' weights",
                               hint="set embedding: complex, or calibrate: null")
-        if calibration_filter not in ("known", "train_dev"):
-            raise ConfigError(f"unknown calibration_filter {calibration_filter!r}", hint="use known or train_dev")
-        self.calibrate, self.calibration_l2, self.calibration_filter = calibrate, calibration_l2, calibration_filter
+        self.calibrate, self.calibration_l2 = calibrate, calibration_l2
         self.kge_ckpt, self.rules_ckpt = kge_ckpt, rules_ckpt
         self._frozen = False
         self.calibration_report: dict = {}
@@ -492,7 +485,8 @@ class PathRuleCompletion(pl.LightningModule):
     def fit_calibration(self, kg, log=None) -> dict:
         """The second stage: fit ``(a_r, b_r, c_r)`` on ``kg``'s dev queries, the embedding and weights frozen.
 
-        The rows are filtered as ``calibration_filter`` says; the answers are dev's alone.
+        A dev query's row leaves out every other known answer (the training facts, dev and test, as the
+        filtered ranking of ``val_mrr`` does; the test triples are never answers, only left out).
         Returns (and keeps in ``calibration_report``) the dev MRRs: the embedding alone, the program
         uncalibrated, each scope cross-fitted, and the scope chosen.
         """
@@ -502,7 +496,7 @@ class PathRuleCompletion(pl.LightningModule):
             raise ConfigError("calibrate needs an embedding", hint="set embedding: complex")
         self.kge.eval()
         phi_of, log_not_of = self._raw_parts(kg)
-        known = list(kg.known()) if self.calibration_filter == "known" else list(kg.facts())
+        known = list(kg.known())
         rows = CalibrationRows.build(kg.valid, known, self.entities, self.relations, phi_of, log_not_of)
         n = len(self.relations)
         one, zero = torch.ones(n, dtype=torch.float64), torch.zeros(n, dtype=torch.float64)
