@@ -6,10 +6,10 @@ Two verifiers, one loop (hard EM):
   words restricted to roles its gold form allows (a word that names a gold predicate may be a
   predicate word, one that names a constant a constant word, any other word a non-naming
   role), are decoded until one spells the gold reading.
-* **answers** (:func:`search_theory`): per theory, one candidate reading per sentence (theory
-  and questions) is chosen by coordinate ascent on the number of questions the exact
-  evaluator (:mod:`greybox.neural.reading_eval`) answers correctly; a theory whose questions
-  all come out right gives its chosen readings' tags as targets.
+* **answers** (:func:`search_lexicon`): per theory, one role per word type is chosen by
+  coordinate ascent on the number of questions the exact evaluator
+  (:mod:`greybox.neural.reading_eval`) answers correctly; a theory whose questions all come
+  out right, every sentence read, gives its tags as targets.
 
 :func:`fit_tags` then trains the tagging head on the targets (cross-entropy per word).
 
@@ -34,7 +34,7 @@ from .reader import TextReader
 from .reader_tags import TAG_INDEX, TAGS, decode_tags, split_words
 from .reading_eval import answer, entails
 
-__all__ = ["allowed_tags", "same_reading", "align_gold", "Question", "Theory", "search_theory", "search_lexicon", "fit_tags"]
+__all__ = ["allowed_tags", "same_reading", "align_gold", "Question", "Theory", "search_lexicon", "fit_tags"]
 
 _NAMING = {"CONST", "CONST_IN", "PRED", "PRED_IN"}
 
@@ -124,40 +124,6 @@ def _correct(chosen: list[Reading | None], questions: list[Reading | None], labe
         except ContradictionError:
             pass
     return n
-
-
-def search_theory(candidates: list[list[Reading]], n_sentences: int, labels: list[bool | None], world: str = "closed",
-                  passes: int = 2) -> tuple[list[int], int]:
-    """Choose one candidate per sentence (theory sentences first, then questions) to answer the most questions right.
-
-    Starts from each sentence's most probable candidate (index 0; -1 when it has none) and
-    changes one sentence at a time while the count of correct answers grows.
-
-    Returns:
-        the chosen index per sentence, and the count of correct answers.
-    """
-    choice = [0 if c else -1 for c in candidates]
-
-    def score(ch: list[int]) -> int:
-        read = [candidates[i][j] if j >= 0 else None for i, j in enumerate(ch)]
-        return _correct(read[:n_sentences], read[n_sentences:], labels, world)
-
-    best = score(choice)
-    for _ in range(passes):
-        improved = False
-        for i, cands in enumerate(candidates):
-            if best == len(labels):
-                return choice, best
-            for j in range(len(cands)):
-                if j == choice[i]:
-                    continue
-                trial = choice[:i] + [j] + choice[i + 1:]
-                s = score(trial)
-                if s > best:
-                    best, choice, improved = s, trial, True
-        if not improved:
-            break
-    return choice, best
 
 
 def search_lexicon(reader: TextReader, theory: Theory, world: str = "closed", passes: int = 2

@@ -12,7 +12,7 @@ from torch import nn
 from greybox.errors import ConfigError, ContradictionError, ShapeError, StratificationError
 from greybox.neural.logical_forms import Literal, Reading
 from greybox.neural.reader import ReaderOutput, TextReader, kbest_tags
-from greybox.neural.reader_search import Question, Theory, align_gold, allowed_tags, fit_tags, same_reading, search_theory
+from greybox.neural.reader_search import Question, Theory, align_gold, allowed_tags, fit_tags, same_reading
 from greybox.neural.reader_tags import TAGS, Lemmatizer, decode_tags, split_words
 from greybox.neural.reading_eval import answer, entails
 from greybox.neural.items import ItemLists
@@ -199,18 +199,6 @@ def test_open_world_unknown_false_and_contradiction():
     assert answer(theory, lit("cold", "ann"), world="open") is None
     with pytest.raises(ContradictionError, match="both red"):
         answer(theory, lit("red", "eve"), world="open")
-
-
-def test_answer_search_picks_the_readings_that_answer_right():
-    big_bob, big_ann = Reading(lit("big", "bob")), Reading(lit("big", "ann"))
-    wrong_rule, right_rule = Reading(lit("big", X), (lit("red", X),)), Reading(lit("red", X), (lit("big", X),))
-    q_red, q_garbage = Reading(lit("red", "bob")), Reading(lit("is", "bob"))
-    # one sentence at a time: the rule's second reading answers right
-    choice, ok = search_theory([[big_bob], [wrong_rule, right_rule], [q_red]], n_sentences=2, labels=[True])
-    assert (choice, ok) == ([0, 1, 0], 1)
-    # right as read: nothing changes; two wrong readings at once stay out of reach of one change
-    assert search_theory([[big_bob], [right_rule, wrong_rule], [q_red]], 2, [True]) == ([0, 0, 0], 1)
-    assert search_theory([[big_ann, big_bob], [wrong_rule, right_rule], [q_garbage, q_red]], 2, [True])[1] == 0
 
 
 def test_question_and_theory_records():
