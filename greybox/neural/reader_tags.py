@@ -190,6 +190,7 @@ def decode_tags(words: Sequence[str], tags: Sequence[str], lemmatize: Lemmatizer
         return Reading(head=fact)
     body = tuple(lit for lit, seg in resolved if seg < head_from)
     head = [lit for lit, seg in resolved if seg >= head_from]
-    if len(head) != 1 or not body or not set(head[0].arguments) <= {a for lit in body for a in lit.arguments}:
+    if len(head) != 1 or not body or not {a for a in head[0].arguments if is_variable(a)} <= {
+            a for lit in body for a in lit.arguments}:
         return None  # one conclusion, at least one condition, no variable only in the conclusion
     return Reading(head=head[0], body=body)

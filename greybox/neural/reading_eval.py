@@ -4,7 +4,8 @@ It is the verifier a reader trains against (is this assignment of readings consi
 the answers?), small and fast for theories of a few dozen sentences. Two semantics:
 
 * **closed world** (RuleTaker): ``not p`` in a condition holds when ``p`` is not derived
-  (negation as failure, evaluated stratum by stratum); a statement is True when derived,
+  (negation as failure, evaluated stratum by stratum, or by the well-founded model when negation
+  goes through recursion); a statement is True when derived,
   a negated statement when its atom is not derived. A conclusion "then it is not p" derives
   the explicit negative fact ``not p`` (which, closed world, answers nothing by itself).
 * **open world** (ProofWriter): ``not p`` is a fact of its own, stated or derived (classical
@@ -70,8 +71,13 @@ def _strata(rules: Sequence[Reading], closed: bool) -> list[list[Reading]]:
 
 
 def _matches(body: Sequence[Literal], facts: dict[tuple[bool, str], set[tuple[str, ...]]], constants: set[str],
-             closed: bool) -> Iterable[dict[str, str]]:
-    """Every substitution of the body's variables that satisfies it."""
+             closed: bool, blocked: dict[tuple[bool, str], set[tuple[str, ...]]] | None = None
+             ) -> Iterable[dict[str, str]]:
+    """Every substitution of the body's variables that satisfies it.
+
+    Closed world, ``not p`` holds when ``p`` is not in ``blocked`` (default: not in ``facts``).
+    """
+    blocked = facts if blocked is None else blocked
     positive = [b for b in body if not (closed and b.negated)]
     negative = [b for b in body if closed and b.negated]
     subs: list[dict[str, str]] = [{}]
@@ -99,16 +105,20 @@ def _matches(body: Sequence[Literal], facts: dict[tuple[bool, str], set[tuple[st
     for s in subs:
         for values in product(sorted(constants), repeat=len(free)):
             t = {**s, **dict(zip(free, values))}
-            if all(tuple(t.get(a, a) for a in b.arguments) not in facts.get((False, b.predicate), ()) for b in negative):
+            if all(tuple(t.get(a, a) for a in b.arguments) not in blocked.get((False, b.predicate), ()) for b in negative):
                 out.append(t)
     return out
 
 
-def entails(theory: Sequence[Reading], world: str = "closed") -> set[Atom]:
+def entails(theory: Sequence[Reading], world: str = "closed", well_founded: bool = True) -> set[Atom]:
     """Every literal the theory derives (facts, then rules to a fixpoint, stratum by stratum).
 
+    Closed world, a theory whose negation goes through recursion has no strata; it is answered
+    by its well-founded model (what the task's program answers too), or, with
+    ``well_founded=False``, refused.
+
     Raises:
-        StratificationError: closed world, a predicate depends negatively on itself.
+        StratificationError: closed world, ``well_founded=False``, and a predicate depends negatively on itself.
     """
     closed = world == "closed"
     facts: dict[tuple[bool, str], set[tuple[str, ...]]] = defaultdict(set)
@@ -121,18 +131,50 @@ def entails(theory: Sequence[Reading], world: str = "closed") -> set[Atom]:
             facts[(r.head.negated, r.head.predicate)].add(r.head.arguments)
         else:
             rules.append(r)
-    for stratum in _strata(rules, closed):
-        changed = True
-        while changed:
-            changed = False
-            for r in stratum:
-                key = (r.head.negated, r.head.predicate)
-                for s in _matches(r.body, facts, constants, closed):
-                    row = tuple(s.get(a, a) for a in r.head.arguments)
-                    if row not in facts[key]:
-                        facts[key].add(row)
-                        changed = True
+    try:
+        strata = _strata(rules, closed)
+    except StratificationError:
+        if not well_founded:
+            raise
+        facts = _well_founded(rules, facts, constants)
+    else:
+        for stratum in strata:
+            _fixpoint(stratum, facts, constants, closed)
     return {(neg, pred, row) for (neg, pred), rows in facts.items() for row in rows}
+
+
+def _fixpoint(rules: Sequence[Reading], facts: dict, constants: set[str], closed: bool, blocked: dict | None = None) -> dict:
+    """Add to ``facts`` what ``rules`` derive from them until nothing changes (``not p`` checked against ``blocked``)."""
+    changed = True
+    while changed:
+        changed = False
+        for r in rules:
+            key = (r.head.negated, r.head.predicate)
+            for s in _matches(r.body, facts, constants, closed, blocked):
+                row = tuple(s.get(a, a) for a in r.head.arguments)
+                if row not in facts[key]:
+                    facts[key].add(row)
+                    changed = True
+    return facts
+
+
+def _well_founded(rules: Sequence[Reading], facts: dict, constants: set[str]) -> dict:
+    """Closed world, what is true in the well-founded model (the alternating fixpoint).
+
+    ``Γ(J)`` is the least model where ``not p`` holds when ``p`` is not in ``J``. From
+    ``true = ∅``, ``possible = Γ(true)`` over-estimates and ``Γ(possible)`` under-estimates;
+    they are iterated until ``true`` stops growing. An atom that is possible but not true is
+    undefined (a paradox such as "if something is not red then it is red") and is not derived.
+    """
+    def gamma(blocked: dict) -> dict:
+        return _fixpoint(rules, defaultdict(set, {k: set(v) for k, v in facts.items()}), constants, True, blocked)
+
+    true: dict = defaultdict(set)
+    while True:
+        again = gamma(gamma(true))
+        if again == true:
+            return again
+        true = again
 
 
 def answer(theory: Sequence[Reading] | set[Atom], question: Literal, world: str = "closed") -> bool | None:

@@ -187,8 +187,11 @@ def test_closed_world_negation_as_failure_and_strata():
     assert answer(theory, lit("kind", "bob")) is True
     assert answer(theory, lit("kind", "ann")) is False
     assert answer(theory, lit("nice", "ann")) is True and answer(theory, lit("nice", "bob", neg=True)) is True
+    paradox = [Reading(lit("a", "bob")), Reading(lit("b", X), (lit("a", X), lit("b", X, neg=True)))]
     with pytest.raises(StratificationError, match="depends on itself"):
-        entails([Reading(lit("a", "bob")), Reading(lit("b", X), (lit("a", X), lit("b", X, neg=True)))])
+        entails(paradox, well_founded=False)
+    # by default the well-founded model answers: b(bob) is undefined, so it is not derived
+    assert answer(paradox, lit("b", "bob")) is False and answer(paradox, lit("a", "bob")) is True
 
 
 def test_open_world_unknown_false_and_contradiction():
@@ -238,3 +241,12 @@ def test_head_weights_save_load_and_bad_files(tmp_path):
         TextReader(word_encoder=StubEncoder(), weights=str(tmp_path / "missing.pt"))
     with pytest.raises(ConfigError, match="do not fit"):
         TextReader(word_encoder=StubEncoder(), hidden=16, weights=str(tmp_path / "head.pt"))
+
+
+def test_a_conclusion_may_name_a_constant_the_conditions_do_not():
+    # "then they see the bear": only a variable must be bound by the conditions, not a constant
+    words = "If someone is rough then they see the bear .".split()
+    reading = decode_tags(words, "O VAR O PRED THEN VAR PRED O CONST O".split())
+    assert str(reading) == "see(X, bear) :- rough(X)."
+    words = "If Bob is rough then it is big .".split()
+    assert decode_tags(words, "O CONST O PRED THEN VAR O PRED O".split()) is None  # X only in the conclusion
