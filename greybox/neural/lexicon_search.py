@@ -1,0 +1,327 @@
+"""Learning how words read from answers alone: one lexicon of roles for a whole corpus.
+
+A reader that has never seen a logical form can still be taught by the answers: a role per
+word (``greybox.neural.reader_tags.TAGS``) spells every sentence's reading, the exact
+evaluator answers the questions from the readings, and the roles that answer the most
+questions right (and leave the fewest sentences unreadable) are kept. Searching one theory at
+a time finds readings that answer its few questions for the wrong reason ("the cat chases
+the dog" read as ``not chase(cat)``, and the question read the same way); one lexicon for
+every theory of the corpus must answer them all, which leaves the wrong readings no room.
+
+The search climbs over three levels of keys, each more specific than the last:
+
+1. **word classes**: words whose neighbours are alike (:func:`word_classes`, the cosine of
+   their left and right neighbour counts) share a role, so "cat", "dog" and "lion" move
+   together: one move where word by word the climb would need ten;
+2. **words**: a word may leave its class's role;
+3. **contexts**: a word class after another may take a role of its own ("are" after
+   "things" ends the conditions; after "they" it carries nothing).
+
+Each key's role is chosen by coordinate ascent on the corpus score (answers right plus
+``read_weight`` times sentences read), from a random start, best of ``restarts``.
+:meth:`Lexicon.tags` then gives target tags for any sentence, which train a
+:class:`~greybox.neural.reader.TextReader` (``reader_search.fit_tags``): the network learns to
+read words the lexicon never saw from their context.
+
+Example:
+    >>> classes = word_classes([s.split() for s in ["Bob is big .", "Ann is red .", "Bob is red ."]], 0.8)
+    >>> sorted(map(sorted, classes))
+    [['.'], ['ann', 'bob'], ['big', 'red'], ['is']]
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, Hashable, Sequence
+
+from ..errors import ContradictionError, StratificationError
+from .logical_forms import Reading
+from .reader_search import Theory
+from .reader_tags import TAGS, Lemmatizer, decode_tags, split_words
+from .reading_eval import answer, entails
+
+__all__ = ["word_classes", "Lexicon", "LexiconCorpus", "search_corpus_lexicon"]
+
+_START = "<s>"
+
+
+def word_classes(sentences: Sequence[Sequence[str]], threshold: float = 0.8) -> list[list[str]]:
+    """Lower-cased word types grouped by their neighbours (greedy, most frequent words first).
+
+    A word joins the class whose summed left/right neighbour counts are closest to its own
+    (cosine), when that similarity is at least ``threshold``; otherwise it starts a class.
+    """
+    ctx: dict[str, Counter] = defaultdict(Counter)
+    for ws in sentences:
+        u = [_START] + [w.lower() for w in ws] + ["</s>"]
+        for i in range(1, len(u) - 1):
+            ctx[u[i]]["L:" + u[i - 1]] += 1
+            ctx[u[i]]["R:" + u[i + 1]] += 1
+
+    def cos(a: Counter, b: Counter) -> float:
+        num = sum(v * b.get(k, 0) for k, v in a.items())
+        return num / math.sqrt(sum(v * v for v in a.values()) * sum(v * v for v in b.values()))
+
+    classes: list[tuple[list[str], Counter]] = []
+    for w in sorted(ctx, key=lambda w: (-sum(ctx[w].values()), w)):
+        best = max(classes, key=lambda c: cos(ctx[w], c[1]), default=None)
+        if best is not None and cos(ctx[w], best[1]) >= threshold:
+            best[0].append(w)
+            best[1].update(ctx[w])
+        else:
+            classes.append(([w], Counter(ctx[w])))
+    return [ws for ws, _ in classes]
+
+
+@dataclass
+class Lexicon:
+    """Roles by word class, by word, and by (previous class, class): the most specific wins.
+
+    Attributes:
+        classes: word -> class name; a word not in it is a class of its own.
+        roles: key -> index into ``TAGS``; keys are a class name, ``("word", w)`` or
+            ``(previous class, class)``. A key without a role falls back to the next level, ``O`` last.
+    """
+
+    classes: dict[str, str]
+    roles: dict[Hashable, int] = field(default_factory=dict)
+
+    def keys(self, words: Sequence[str]) -> list[tuple[Hashable, Hashable, Hashable]]:
+        """Per word, its (context, word, class) keys."""
+        low = [w.lower() for w in words]
+        cls = [self.classes.get(w, "=" + w) for w in low]
+        prev = [_START] + cls[:-1]
+        return [((p, c), ("word", w), c) for p, c, w in zip(prev, cls, low)]
+
+    def tags(self, words: Sequence[str]) -> tuple[str, ...]:
+        """The role of each word.
+
+        >>> lex = Lexicon({"bob": "name", "big": "adj"}, {"name": 1, "adj": 4})
+        >>> lex.tags("Bob is big .".split())
+        ('CONST', 'O', 'PRED', 'O')
+        """
+        return tuple(TAGS[self._role(k)] for k in self.keys(words))
+
+    def _role(self, key: tuple[Hashable, Hashable, Hashable]) -> int:
+        ctx, word, cls = key
+        return self.roles.get(ctx, self.roles.get(word, self.roles.get(cls, 0)))
+
+
+class LexiconCorpus:
+    """Theories whose questions score a lexicon; re-scores only the theories a changed key touches."""
+
+    def __init__(self, theories: Sequence[Theory], worlds: Sequence[str], lexicon: Lexicon,
+                 lemmatizer: Lemmatizer | None = None) -> None:
+        self.lexicon = lexicon
+        self.lemmatizer = lemmatizer or Lemmatizer()
+        self.words: list[list[str]] = []
+        index: dict[str, int] = {}
+        self.theories: list[tuple[list[int], list[int], list, frozenset, str]] = []
+        for th, world in zip(theories, worlds):
+            ids = []
+            for s in th.sentences + [q.text for q in th.questions]:
+                if s not in index:
+                    index[s] = len(self.words)
+                    self.words.append(split_words(s))
+                ids.append(index[s])
+            n = len(th.sentences)
+            context = frozenset(w.lower() for i in ids for w in self.words[i])
+            self.theories.append((ids[:n], ids[n:], [q.label for q in th.questions], context, world))
+        self.keys = [lexicon.keys(ws) for ws in self.words]
+        self.touches: dict[Hashable, set[int]] = defaultdict(set)  # key -> theories using it
+        for t, (sents, questions, _, _, _) in enumerate(self.theories):
+            for i in sents + questions:
+                for triple in self.keys[i]:
+                    for k in triple:
+                        self.touches[k].add(t)
+        self._cache: dict[tuple, Reading | None] = {}
+
+    @property
+    def sizes(self) -> tuple[int, int]:
+        """(questions, sentences including questions)."""
+        return (sum(len(q) for _, q, _, _, _ in self.theories),
+                sum(len(s) + len(q) for s, q, _, _, _ in self.theories))
+
+    def reading(self, i: int, context: frozenset) -> Reading | None:
+        tags = tuple(self.lexicon._role(k) for k in self.keys[i])
+        key = (i, tags)
+        if key not in self._cache:
+            self._cache[key] = decode_tags(self.words[i], [TAGS[t] for t in tags], self.lemmatizer, context)
+        return self._cache[key]
+
+    def score(self, t: int) -> tuple[int, int]:
+        """(questions answered right, sentences read) of theory ``t`` under the current lexicon."""
+        sents, questions, labels, context, world = self.theories[t]
+        read = [self.reading(i, context) for i in sents]
+        asked = [self.reading(i, context) for i in questions]
+        n_read = sum(r is not None for r in read) + sum(q is not None for q in asked)
+        try:
+            derived = entails([r for r in read if r is not None], world)
+        except StratificationError:  # only with well_founded=False; kept for safety
+            return 0, n_read
+        right = 0
+        for q, y in zip(asked, labels):
+            if q is not None and q.is_fact:
+                try:
+                    right += answer(derived, q.head, world) == y
+                except ContradictionError:
+                    pass
+        return right, n_read
+
+
+def _climb(corpus: LexiconCorpus, keys: Sequence[Hashable], scores: list[tuple[int, int]], rng: random.Random,
+           read_weight: float, passes: int, optional: bool) -> None:
+    """Coordinate ascent: per key, the role (or, ``optional``, no role of its own) that scores best."""
+    roles = corpus.lexicon.roles
+    value = lambda s: s[0] + read_weight * s[1]  # noqa: E731
+    for _ in range(passes):
+        moved = False
+        order = list(keys)
+        rng.shuffle(order)
+        for k in order:
+            touched = corpus.touches.get(k, set())
+            if not touched:
+                continue
+            old = roles.get(k)
+            best = sum(value(scores[t]) for t in touched)
+            best_role, best_scores = old, None
+            for role in ([None] if optional else []) + list(range(len(TAGS))):
+                if role == old:
+                    continue
+                if role is None:
+                    roles.pop(k, None)
+                else:
+                    roles[k] = role
+                trial = {t: corpus.score(t) for t in touched}
+                v = sum(value(s) for s in trial.values())
+                if v > best + 1e-9:
+                    best, best_role, best_scores = v, role, trial
+            if best_role is None:
+                roles.pop(k, None)
+            else:
+                roles[k] = best_role
+            if best_scores is not None:
+                for t, s in best_scores.items():
+                    scores[t] = s
+                moved = True
+        if not moved:
+            return
+
+
+def _climb_pairs(corpus: LexiconCorpus, pairs: Sequence[tuple[Hashable, Hashable]], scores: list[tuple[int, int]],
+                 rng: random.Random, read_weight: float) -> None:
+    """Two keys moved at once: every pair of roles for each pair of neighbouring classes.
+
+    One move at a time cannot leave a reading that is wrong in two places that agree with
+    each other: "Bob is big" read as ``is(bob, big)`` needs both "is" and "big" to change
+    before the answers can say so.
+    """
+    roles = corpus.lexicon.roles
+    value = lambda s: s[0] + read_weight * s[1]  # noqa: E731
+    order = list(pairs)
+    rng.shuffle(order)
+    for a, b in order:
+        touched = corpus.touches.get(a, set()) | corpus.touches.get(b, set())
+        old = (roles.get(a), roles.get(b))
+        best = sum(value(scores[t]) for t in touched)
+        best_roles, best_scores = old, None
+        for ra in range(len(TAGS)):
+            for rb in range(len(TAGS)):
+                if (ra, rb) == old or ra == old[0] or rb == old[1]:
+                    continue  # moves of one key are the single climb's
+                roles[a], roles[b] = ra, rb
+                trial = {t: corpus.score(t) for t in touched}
+                v = sum(value(s) for s in trial.values())
+                if v > best + 1e-9:
+                    best, best_roles, best_scores = v, (ra, rb), trial
+        for k, r in zip((a, b), best_roles):
+            if r is None:
+                roles.pop(k, None)
+            else:
+                roles[k] = r
+        if best_scores is not None:
+            for t, sc in best_scores.items():
+                scores[t] = sc
+
+
+def search_corpus_lexicon(theories: Sequence[Theory], worlds: Sequence[str], classes: dict[str, str],
+                          lemmatizer: Lemmatizer | None = None, restarts: int = 20, screen: int = 30, rounds: int = 2,
+                          read_weight: float = 0.3, pairs: bool = False, seed: int = 0, start: Lexicon | None = None,
+                          log: Callable[[str], None] = lambda m: None) -> tuple[Lexicon, tuple[int, int]]:
+    """The lexicon that answers the most questions of ``theories`` right.
+
+    Each of ``restarts`` climbs starts from random roles of the word classes and climbs every
+    level (classes, with ``pairs`` also two at a time, words, contexts) on ``screen`` theories
+    drawn from the corpus; the best one then climbs classes, words and contexts on every theory.
+
+    Args:
+        theories: sentences and labelled questions.
+        worlds: per theory, ``"closed"`` or ``"open"``.
+        classes: word -> class name (e.g. from :func:`word_classes`).
+        restarts: random starts screened.
+        screen: theories a start is screened on.
+        rounds: rounds of the climb through the levels, on the screen and on the whole corpus.
+        read_weight: a sentence read is worth this many right answers (it breaks ties early on,
+            when few answers move).
+        pairs: the screening climb also moves two neighbouring classes at once (slower; it
+            escapes readings wrong in two places that agree, e.g. ``is(bob, big)``).
+        start: climb from this lexicon (e.g. one searched on another corpus) instead of
+            screening random starts.
+
+    Returns:
+        the lexicon and its (questions right, sentences read) on ``theories``.
+    """
+    rng = random.Random(seed)
+    if start is not None:
+        return _climb_corpus(theories, worlds, Lexicon(dict(classes), dict(start.roles)), lemmatizer, rounds, rng,
+                             read_weight, log)
+    sample = rng.sample(range(len(theories)), min(screen, len(theories)))
+    best: tuple[tuple[int, int], dict] | None = None
+    for r in range(restarts):
+        lexicon = Lexicon(dict(classes))
+        corpus = LexiconCorpus([theories[i] for i in sample], [worlds[i] for i in sample], lexicon, lemmatizer)
+        keys = _keys(corpus)
+        lexicon.roles.update({k: rng.randrange(len(TAGS)) for k in keys["classes"]})
+        for _ in range(rounds):
+            total = _climb_levels(corpus, keys, rng, read_weight, pairs=pairs)
+        log(f"start {r}: answers {total[0]}/{corpus.sizes[0]}, read {total[1]}/{corpus.sizes[1]} on {len(sample)} theories")
+        if best is None or total > best[0]:
+            best = (total, dict(lexicon.roles))
+    assert best is not None
+    return _climb_corpus(theories, worlds, Lexicon(dict(classes), best[1]), lemmatizer, rounds, rng, read_weight, log)
+
+
+def _climb_corpus(theories: Sequence[Theory], worlds: Sequence[str], lexicon: Lexicon, lemmatizer: Lemmatizer | None,
+                  rounds: int, rng: random.Random, read_weight: float,
+                  log: Callable[[str], None]) -> tuple[Lexicon, tuple[int, int]]:
+    corpus = LexiconCorpus(theories, worlds, lexicon, lemmatizer)
+    keys = _keys(corpus)
+    for rnd in range(rounds):
+        total = _climb_levels(corpus, keys, rng, read_weight, pairs=False)
+        log(f"round {rnd} on every theory: answers {total[0]}/{corpus.sizes[0]}, read {total[1]}/{corpus.sizes[1]}")
+    return lexicon, total
+
+
+def _climb_levels(corpus: LexiconCorpus, keys: dict[str, list], rng: random.Random, read_weight: float,
+                  pairs: bool) -> tuple[int, int]:
+    """One climb through the levels (classes, class pairs if ``pairs``, words, contexts); the corpus's score after it."""
+    scores = [corpus.score(t) for t in range(len(corpus.theories))]
+    for name, level in keys.items():
+        if name == "class pairs":
+            if pairs:
+                _climb_pairs(corpus, level, scores, rng, read_weight)
+        else:
+            _climb(corpus, level, scores, rng, read_weight, passes=4, optional=name != "classes")
+    return sum(s[0] for s in scores), sum(s[1] for s in scores)
+
+
+def _keys(corpus: LexiconCorpus) -> dict[str, list]:
+    """The keys of each level the corpus uses, in a fixed order."""
+    triples = [k for ks in corpus.keys for k in ks]
+    return {"classes": sorted({k[2] for k in triples}, key=str),
+            "class pairs": sorted({k[0] for k in triples if k[0][0] not in (_START, k[0][1])}, key=str),
+            "words": sorted({k[1] for k in triples}, key=str),
+            "contexts": sorted({k[0] for k in triples}, key=str)}
