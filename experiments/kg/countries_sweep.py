@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     cfg = parser.parse_args(argv)
     init = parser.instantiate(cfg)
     kg = init.data.load()
-    options = dict(init.model.options)
+    options = {k: v for k, v in init.model.options.items() if not k.startswith("anchored_")}
     splits = [("valid", kg.valid)] + ([("test", kg.test)] if cfg.test else [])
     for length in cfg.length:
         for confidence in cfg.min_confidence if length else [None]:
