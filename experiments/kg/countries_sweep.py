@@ -7,7 +7,8 @@
 Learns the config's chain rules once and, for each anchored-rule setting (longest anchored
 body x smallest confidence of an anchored rule), prints the dev countries' AUC-PR (NTP's
 protocol: the 5 regions of each country, average precision of the pooled scores) and the
-rules' count. ``--test`` prints the test countries' AUC-PR of the one setting given, for the
+rules' count; the scores are the config's (``exclusive_answers: true``: given one region per
+country; ``--model.init_args.exclusive_answers false``: the noisy-or alone). ``--test`` prints the test countries' AUC-PR of the one setting given, for the
 setting chosen on dev. The dev countries are the ones the graph hides as it hides the test
 countries (``tasks.kg.data.hidden_countries``).
 """
@@ -22,7 +23,7 @@ def main(argv=None) -> int:
     import torch
 
     from greybox.learn.path_mining import BodyMatrices, learn_path_rules
-    from greybox.learn.ranking import auc_pr, relation_scores
+    from greybox.learn.ranking import auc_pr
     from tasks.kg.__main__ import _parser
 
     torch.set_num_threads(1)
@@ -43,9 +44,9 @@ def main(argv=None) -> int:
                                        anchored_max_rules=cfg.max_anchored,
                                        answers=kg.candidates, **options)
             matrices = BodyMatrices(learned.index)
-            scores = relation_scores(matrices, learned.rules, aggregation=init.model.aggregation)
+            scores = init.model.rule_scores(matrices, learned.rules, kg.candidates)
             ids = learned.index.entity_id
-            row = {"benchmark": kg.name, "anchored_length": length, "anchored_min_confidence": confidence,
+            row = {"benchmark": kg.name, "exclusive_answers": init.model.exclusive_answers, "anchored_length": length, "anchored_min_confidence": confidence,
                    "rules": len(learned.rules), "anchored": sum(r.anchor is not None for r in learned.rules)}
             for split, queries in splits:
                 values = [float(scores[ids[h], ids[c]]) for h, _, _ in queries for c in kg.candidates]

@@ -155,30 +155,42 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
                     "rules_file": output, "facts_file": facts_file}
     started = time.monotonic()
     known = kg.known()
+    scores = _Scores(model, matrices, rules, kg.candidates or None)
     for split, queries in (("valid", kg.valid), ("test", kg.test)):
         if not queries:
             continue
+        sides = ("tail",) if kg.candidates else ("head", "tail")
+        ranked = rank_queries(matrices, rules, queries, known, sides=sides, candidates=kg.candidates or None,
+                              scores_of=scores)
+        report.update({f"{split}_{k}": v for k, v in ranking_metrics(q.rank for q in ranked).items()})
         if kg.candidates:
-            ranked = rank_queries(matrices, rules, queries, known, aggregation=model.aggregation, sides=("tail",),
-                                  candidates=kg.candidates)
-            report.update({f"{split}_{k}": v for k, v in ranking_metrics(q.rank for q in ranked).items()})
-            report[f"{split}_auc_pr"] = _countries_auc(matrices, rules, queries, kg, model.aggregation)
-        else:
-            ranked = rank_queries(matrices, rules, queries, known, aggregation=model.aggregation)
-            report.update({f"{split}_{k}": v for k, v in ranking_metrics(q.rank for q in ranked).items()})
+            report[f"{split}_auc_pr"] = _countries_auc(scores, queries, kg)
     report["rank_seconds"] = round(time.monotonic() - started, 2)
     return report
 
 
-def _countries_auc(matrices, rules, queries, kg: KGBenchmark, aggregation: str) -> float:
-    """NTP's protocol: every test country scored against every region; AUC-PR of the pooled scores."""
-    from greybox.learn.ranking import auc_pr, relation_scores
+class _Scores:
+    """``relation -> (E, E)`` scores of the rules (``PathRuleCompletion.rule_scores``); the last one is kept."""
 
-    ids = matrices.index.entity_id
-    scores = relation_scores(matrices, [r for r in rules if r.head == "locatedin"], aggregation=aggregation).cpu()
+    def __init__(self, model: PathRuleCompletion, matrices, rules, candidates) -> None:
+        self.model, self.matrices, self.rules, self.candidates = model, matrices, rules, candidates
+        self.last: tuple = (None, None)
+
+    def __call__(self, relation: str):
+        if self.last[0] != relation:
+            own = [r for r in self.rules if r.head == relation]
+            self.last = (relation, self.model.rule_scores(self.matrices, own, self.candidates).cpu())
+        return self.last[1]
+
+
+def _countries_auc(scores: _Scores, queries, kg: KGBenchmark) -> float:
+    """NTP's protocol: every test country scored against every region; AUC-PR of the pooled scores."""
+    from greybox.learn.ranking import auc_pr
+
+    ids = scores.matrices.index.entity_id
     values, labels = [], []
-    for h, _, t in queries:
+    for h, r, t in queries:
         for region in kg.candidates:
-            values.append(float(scores[ids[h], ids[region]]))
+            values.append(float(scores(r)[ids[h], ids[region]]))
             labels.append(region == t)
     return auc_pr(values, labels)
