@@ -22,6 +22,7 @@ import sys
 def main(argv=None) -> int:
     import torch
 
+    from greybox.learn.exclusive import per_answer_rules
     from greybox.learn.path_mining import BodyMatrices, learn_path_rules
     from greybox.learn.ranking import auc_pr
     from tasks.kg.__main__ import _parser
@@ -44,10 +45,11 @@ def main(argv=None) -> int:
                                        anchored_max_rules=cfg.max_anchored,
                                        answers=kg.candidates, **options)
             matrices = BodyMatrices(learned.index)
-            scores = init.model.rule_scores(matrices, learned.rules, kg.candidates)
+            rules = per_answer_rules(learned.rules, kg.candidates) if init.model.exclusive_answers else learned.rules
+            scores = init.model.rule_scores(matrices, rules, kg.candidates)
             ids = learned.index.entity_id
             row = {"benchmark": kg.name, "exclusive_answers": init.model.exclusive_answers, "anchored_length": length, "anchored_min_confidence": confidence,
-                   "rules": len(learned.rules), "anchored": sum(r.anchor is not None for r in learned.rules)}
+                   "rules": len(rules), "anchored": sum(r.anchor is not None for r in learned.rules)}
             for split, queries in splits:
                 values = [float(scores[ids[h], ids[c]]) for h, _, _ in queries for c in kg.candidates]
                 labels = [c == t for _, _, t in queries for c in kg.candidates]

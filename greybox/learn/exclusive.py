@@ -24,7 +24,13 @@ of (1 - w)) * prod over every other rule firing on ``x``'s candidates of (1 - w)
 product is common to every ``c`` and cancels in the ratio.) For one query, the scores are a
 monotone function of the exclusive rules' noisy-or, so filtered ranks barely move (only
 where a shared rule dropped out); what changes is how the scores of different queries
-compare. :func:`exclusive_program` writes the constraint as rules, so the reference
+compare.
+
+:func:`per_answer_rules` makes every rule lead to one answer: a chain rule becomes one
+anchored rule per candidate answer, ``inferred_r(X, c) :- ..., rn(Yn-1, c)``, each its own
+choice with the chain rule's weight. The noisy-or of every link stays as it was, no rule
+drops out, and the conditional probability is the odds of each candidate's noisy-or,
+normalised over the candidates: the candidates' evidence is independent. :func:`exclusive_program` writes the constraint as rules, so the reference
 evaluator computes ``P(only_r(x, c))`` exactly; normalised over the candidates it equals
 :func:`exclusive_scores` (tested).
 
@@ -47,6 +53,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 import torch
 
@@ -55,7 +62,7 @@ from greybox.errors import ConfigError
 from .path_mining import BodyMatrices
 from .path_rules import PathRule, constant_text, head_name
 
-__all__ = ["exclusive_scores", "exclusive_program", "ONLY_PREFIX"]
+__all__ = ["exclusive_scores", "exclusive_program", "per_answer_rules", "ONLY_PREFIX"]
 
 #: the predicate of :func:`exclusive_program`: ``only_r(x, c)``, "c is x's one candidate answer"
 ONLY_PREFIX = "only_"
@@ -108,6 +115,31 @@ def exclusive_scores(matrices: BodyMatrices, rules: Iterable[PathRule], candidat
                               torch.zeros_like(log_odds))
     out = torch.zeros(n, n, dtype=torch.float64, device=matrices.device)
     out[:, cand] = conditional
+    return out
+
+
+def per_answer_rules(rules: Iterable[PathRule], candidates: Sequence[str]) -> list[PathRule]:
+    """Each chain rule as one rule per candidate answer; anchored rules as they are.
+
+    ``w :: inferred_r(X, Z) :- b(X, Y1), s(Y1, Z).`` becomes, for each candidate ``c``,
+    ``w :: inferred_r(X, c) :- b(X, Y1), s(Y1, c).`` (an anchored rule whose anchor is its
+    answer; it keeps the chain rule's weight, ``support`` and ``body_size``). On any graph the
+    rules derive the same links of the candidates with the same noisy-or; each answer's rules
+    are now choices of their own.
+
+    Args:
+        rules: chain and anchored rules, in order; each chain rule's copies take its place.
+        candidates: the answers.
+
+    Returns:
+        The rules.
+
+    >>> [r.text() for r in per_answer_rules([PathRule("in", (("near", False), ("in", False)), 0.5)], ["as", "eu"])]
+    ['0.5 :: inferred_in(X, as) :- near(X, Y1), in(Y1, as).', '0.5 :: inferred_in(X, eu) :- near(X, Y1), in(Y1, eu).']
+    """
+    out = []
+    for rule in rules:
+        out += [rule] if rule.anchor is not None else [replace(rule, anchor=c, answer=c) for c in candidates]
     return out
 
 

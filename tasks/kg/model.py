@@ -96,6 +96,12 @@ def learn(kg: KGBenchmark, model: PathRuleCompletion, *, log=None, quick: bool =
                       key=lambda r: (order[r.head], -r.weight, -r.support, len(r.body), r.body))
         stats["weights_seconds"] = time.monotonic() - started
         say(f"fitted the weights of {len(fitted)} rules in {stats['weights_seconds']:.1f} s; {len(kept)} kept")
+    if model.exclusive_answers and answers:
+        from greybox.learn.exclusive import per_answer_rules
+
+        # one choice per (rule, answer): the answers' evidence is independent (greybox.learn.exclusive)
+        kept = per_answer_rules(kept, answers)
+        say(f"{len(kept)} rules: each chain rule once per answer")
     return kept, stats
 
 

@@ -63,20 +63,51 @@ def _only_probabilities(rules_text, facts, relation, candidates):
     return {tuple(a.values): a.probability for a in answers}
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_reference_evaluator_conditioned_on_one_answer_gives_the_scores(tmp_path, seed):
+def _random_graph(seed):
     import random
 
     rng = random.Random(seed)
     people, regions = [f"e{i}" for i in range(8)], ["r0", "r1", "r2"]
     facts = {(rng.choice(people), "near", rng.choice(people)) for _ in range(14)}
     facts |= {(p, "in", rng.choice(regions)) for p in people[:4]}
-    facts = sorted(f for f in facts if f[0] != f[2])
+    return sorted(f for f in facts if f[0] != f[2]), regions
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_per_answer_rules_keep_the_noisy_or_and_make_the_answers_independent(seed):
+    from greybox.learn.exclusive import per_answer_rules
+    from greybox.learn.ranking import relation_scores
+
+    facts, regions = _random_graph(seed)
+    m = BodyMatrices(GraphIndex(facts))
+    rules = [PathRule("in", (("near", inverse), ("in", False)), w) for inverse, w in ((False, 0.5), (True, 0.3))]
+    rules.append(PathRule("in", (("near", False), ("near", False), ("in", False)), 0.2))
+    split = per_answer_rules(rules, regions)
+    assert len(split) == 3 * len(regions) and all(r.anchor == r.answer for r in split)
+    cols = [m.index.entity_id[c] for c in regions]
+    before = relation_scores(m, rules)[:, cols]
+    after = relation_scores(m, split)[:, cols]
+    assert torch.equal(before, after)
+    # conditioned on one answer: the odds of each answer's noisy-or, normalised over the answers
+    odds = after / (1 - after)
+    expected = torch.nan_to_num(odds / odds.sum(1, keepdim=True), nan=0.0)
+    assert torch.allclose(exclusive_scores(m, split, regions)[:, cols], expected, rtol=1e-12, atol=0)
+    assert not torch.allclose(exclusive_scores(m, rules, regions)[:, cols], expected), "a rule must be shared here"
+
+
+@pytest.mark.parametrize("per_answer", [False, True], ids=["as_learned", "per_answer"])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_reference_evaluator_conditioned_on_one_answer_gives_the_scores(tmp_path, seed, per_answer):
+    from greybox.learn.exclusive import per_answer_rules
+
+    facts, regions = _random_graph(seed)
     learned = learn_path_rules(facts, heads=["in"], min_support=1, min_confidence=0.01, smoothing=1.0, samples=50,
                                max_length=2, anchored_length=1, anchored_min_confidence=0.05, answers=regions)
     # chain rules through a neighbour's region, both ways, beside the learned ones
     chains = [PathRule("in", (("near", inverse), ("in", False)), w) for inverse, w in ((False, 0.5), (True, 0.3))]
-    rules = write_path_rule_file(tmp_path / "rules.dl", [*chains, *learned.rules], ["toy"])
+    rules = [*chains, *learned.rules]
+    rules = write_path_rule_file(tmp_path / "rules.dl", per_answer_rules(rules, regions) if per_answer else rules,
+                                 ["toy"])
     assert sum(r.anchor is not None for r in rules) >= 3
     only = _only_probabilities((tmp_path / "rules.dl").read_text(), facts, "in", regions)
     total: dict[str, float] = {}
@@ -90,5 +121,6 @@ def test_reference_evaluator_conditioned_on_one_answer_gives_the_scores(tmp_path
            if float(s[ids[x], ids[c]]) > 0}
     assert got.keys() == {k for k, p in expected.items() if p > 0}
     assert all(math.isclose(got[k], expected[k], rel_tol=1e-9) for k in got)
-    # a rule leading from one head to two regions exists, so conditioning is not the independent odds here
-    assert any(int(torch.bincount(m.rule_pairs(r)[0]).max()) > 1 for r in rules if r.anchor is None)
+    # as learned, a rule leads from one head to two regions (it drops out); per answer, none does
+    shared = [r for r in rules if len(m.rule_pairs(r)[0]) and int(torch.bincount(m.rule_pairs(r)[0]).max()) > 1]
+    assert bool(shared) != per_answer
