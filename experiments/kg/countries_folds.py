@@ -39,7 +39,6 @@ def main(argv=None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--countries", type=int, default=24, help="countries hidden per fold")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--debug", action="store_true")
     cfg = parser.parse_args(argv)
     init = parser.instantiate(cfg)
     kg = init.data.load()
@@ -89,11 +88,6 @@ def main(argv=None) -> int:
         values = [float(scores[ids[q.head], ids[c]]) for q in queries for c in kg.candidates]
         labels = [c == q.tail for q in queries for c in kg.candidates]
         results.append(auc_pr(values, labels))
-        if cfg.debug:
-            for q in queries:
-                if float(scores[ids[q.head]].sum()) == 0:
-                    print(q, [(n, [t for h, r, t in smaller.facts() if h == n and r == "locatedin"]) for n in neighbours.get(q.head, ())])
-            print([r.text() for r in rules if r.anchor is None])
         print(json.dumps({"benchmark": kg.name, "fold": fold, "rules": len(rules), "auc_pr": round(results[-1], 4)}),
               flush=True)
     print(json.dumps({"benchmark": kg.name, "folds": cfg.folds, "countries": cfg.countries,
