@@ -145,6 +145,10 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
            "          the comment's support S of B is the rule's count on the graph"] if model.learn_weights else []),
         "weight:   support / (B + smoothing), from the comment '% support S of B' above each rule:"
         + " S of the B pairs the body connects on the graph are facts of the head",
+        *(["exclusive answers: each chain rule is written once per candidate answer (its support is the chain",
+           "          rule's); a link is ranked by its probability given exactly one candidate holds",
+           "          (greybox.learn.exclusive: add exclusive_program(r, candidates) and query only_r)"]
+          if model.exclusive_answers and kg.candidates else []),
         "A rule concludes inferred_r, applied once to the known facts r. Check and query with:",
         f"    greybox kb check {output} {facts_file}",
         f"    greybox query {output} {facts_file} \"?- inferred_REL(HEAD, X).\" --proofs",
