@@ -7,7 +7,8 @@
 Learns the config's chain rules once and, for each anchored-rule setting (longest anchored
 body x smallest confidence of an anchored rule), prints the dev countries' AUC-PR (NTP's
 protocol: the 5 regions of each country, average precision of the pooled scores) and the
-rules' count. ``--test`` prints the test countries' AUC-PR of the one setting given, for the
+rules' count; the scores are the config's (``exclusive_answers: true``: given one region per
+country; ``--model.init_args.exclusive_answers false``: the noisy-or alone). ``--test`` prints the test countries' AUC-PR of the one setting given, for the
 setting chosen on dev. The dev countries are the ones the graph hides as it hides the test
 countries (``tasks.kg.data.hidden_countries``).
 """
@@ -21,8 +22,9 @@ import sys
 def main(argv=None) -> int:
     import torch
 
+    from greybox.learn.exclusive import per_answer_rules
     from greybox.learn.path_mining import BodyMatrices, learn_path_rules
-    from greybox.learn.ranking import auc_pr, relation_scores
+    from greybox.learn.ranking import auc_pr
     from tasks.kg.__main__ import _parser
 
     torch.set_num_threads(1)
@@ -34,7 +36,7 @@ def main(argv=None) -> int:
     cfg = parser.parse_args(argv)
     init = parser.instantiate(cfg)
     kg = init.data.load()
-    options = dict(init.model.options)
+    options = {k: v for k, v in init.model.options.items() if not k.startswith("anchored_")}
     splits = [("valid", kg.valid)] + ([("test", kg.test)] if cfg.test else [])
     for length in cfg.length:
         for confidence in cfg.min_confidence if length else [None]:
@@ -43,10 +45,11 @@ def main(argv=None) -> int:
                                        anchored_max_rules=cfg.max_anchored,
                                        answers=kg.candidates, **options)
             matrices = BodyMatrices(learned.index)
-            scores = relation_scores(matrices, learned.rules, aggregation=init.model.aggregation)
+            rules = per_answer_rules(learned.rules, kg.candidates) if init.model.exclusive_answers else learned.rules
+            scores = init.model.rule_scores(matrices, rules, kg.candidates)
             ids = learned.index.entity_id
-            row = {"benchmark": kg.name, "anchored_length": length, "anchored_min_confidence": confidence,
-                   "rules": len(learned.rules), "anchored": sum(r.anchor is not None for r in learned.rules)}
+            row = {"benchmark": kg.name, "exclusive_answers": init.model.exclusive_answers, "anchored_length": length, "anchored_min_confidence": confidence,
+                   "rules": len(rules), "anchored": sum(r.anchor is not None for r in learned.rules)}
             for split, queries in splits:
                 values = [float(scores[ids[h], ids[c]]) for h, _, _ in queries for c in kg.candidates]
                 labels = [c == t for _, _, t in queries for c in kg.candidates]

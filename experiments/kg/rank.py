@@ -37,8 +37,9 @@ def main(argv=None) -> int:
     sides = ("tail",) if kg.candidates else ("head", "tail")
     for split, queries in (("valid", kg.valid), ("test", kg.test)):
         started = time.monotonic()
-        ranked = rank_queries(matrices, rules, queries, known, aggregation=init.model.aggregation, sides=sides,
-                              candidates=kg.candidates or None)
+        ranked = rank_queries(matrices, rules, queries, known, sides=sides, candidates=kg.candidates or None,
+                              scores_of=lambda r: init.model.rule_scores(matrices, [x for x in rules if x.head == r],
+                                                                         kg.candidates or None))
         report.update({f"{split}_{k}": v for k, v in ranking_metrics(q.rank for q in ranked).items()})
         report[f"{split}_ranked"] = len(ranked)
         report[f"{split}_seconds"] = round(time.monotonic() - started, 2)

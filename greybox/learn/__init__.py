@@ -11,6 +11,7 @@
 * :mod:`~greybox.learn.path_rules`: path rules ``inferred_r(X, Z) :- r1(X, Y1), r2(Y2, Y1), ...`` and their files;
 * :mod:`~greybox.learn.path_mining`: path rules of a knowledge graph, from the paths that occur, scored exactly;
 * :mod:`~greybox.learn.ranking`: link scores through path rules, filtered ranks, MRR, Hits@k, AUC-PR;
+* :mod:`~greybox.learn.exclusive`: a link's probability given exactly one candidate answer per query;
 * :mod:`~greybox.learn.sections`: ``greybox learn-rules`` with a config of ``data`` and ``model`` sections.
 
 Importing this package does not import torch; the names load on first use.
@@ -60,6 +61,7 @@ _EXPORTS = {
     "rank_queries": "ranking",
     "ranking_metrics": "ranking",
     "auc_pr": "ranking",
+    "exclusive_scores": "exclusive",
 }
 
 __all__ = list(_EXPORTS)

@@ -79,6 +79,10 @@ class PathRuleCompletion(pl.LightningModule):
         kge_ckpt: a checkpoint of this model whose embedding is taken as trained (the fit trains nothing
             more; with ``calibrate``).
         rules_ckpt: a checkpoint of this model whose rules and weights are taken instead of learning them.
+        exclusive_answers: each query has exactly one answer among its candidates (Countries: one
+            region per country): a link's score is the rules' probability of it given that exactly
+            one candidate holds (:mod:`greybox.learn.exclusive`), so that scores pooled over many
+            queries compare; the rules alone, with ``noisy_or``.
     """
 
     def __init__(self, max_length: int = 3, samples: int = 200, walks: int = 2000, cap: int = 400,
@@ -89,7 +93,7 @@ class PathRuleCompletion(pl.LightningModule):
                  lr: float = 0.1, n3: float = 0.01, folds: int = 5, anchored_length: int = 0,
                  anchored_min_confidence: float = 0.3, anchored_max_rules: int = 1000,
                  calibrate: Literal["global", "relation", "auto"] | None = None, calibration_l2: float = 0.05,
-                 kge_ckpt: str | None = None, rules_ckpt: str | None = None) -> None:
+                 kge_ckpt: str | None = None, rules_ckpt: str | None = None, exclusive_answers: bool = False) -> None:
         super().__init__()
         self.save_hyperparameters()
         self.options = dict(max_length=max_length, samples=samples, walks=walks, cap=cap,
@@ -106,6 +110,10 @@ class PathRuleCompletion(pl.LightningModule):
             raise ConfigError("an embedding is combined with the rules by noisy-or (the probability of link(h, r, t))",
                               hint="set aggregation: noisy_or")
         self.embedding = embedding
+        if exclusive_answers and (aggregation != "noisy_or" or embedding is not None):
+            raise ConfigError("exclusive_answers conditions the rules' noisy-or probability on one answer per query",
+                              hint="set aggregation: noisy_or and embedding: null, or exclusive_answers: false")
+        self.exclusive_answers = exclusive_answers
         if calibrate not in (None, "global", "relation", "auto"):
             raise ConfigError(f"unknown calibrate {calibrate!r}", hint="use global, relation, auto, or null")
         if calibrate is not None and embedding is None:
@@ -336,20 +344,30 @@ class PathRuleCompletion(pl.LightningModule):
                       "allowed": allowed, "matrices": matrices,
                       "ranks": [], "pooled": [], "relation": None, "scores": None}
 
+    def rule_scores(self, matrices, rules, candidates=None) -> torch.Tensor:
+        """``(E, E)`` scores of one relation's links by its rules on ``matrices``' graph: the ``aggregation``
+        of the rules that fire, or (``exclusive_answers``) their probability given exactly one of
+        ``candidates`` (``None``: every entity)."""
+        if self.exclusive_answers:
+            from greybox.learn.exclusive import exclusive_scores
+
+            return exclusive_scores(matrices, rules, candidates)
+        from greybox.learn.ranking import relation_scores
+
+        return relation_scores(matrices, rules, aggregation=self.aggregation)
+
     def relation_scores(self, relation: str) -> torch.Tensor:
         """``(E, E)`` scores of ``relation(x, z)`` on the graph being ranked (its entities), higher first.
 
-        The rules alone: their max or noisy-or (``greybox.learn.ranking.relation_scores``); with an
-        embedding: the log-odds of ``link(x, relation, z)``'s probability (the same order).
+        The rules alone: :meth:`rule_scores` (max, noisy-or, or given one answer among the candidates);
+        with an embedding: the log-odds of ``link(x, relation, z)``'s probability (the same order).
         """
-        from greybox.learn.ranking import relation_scores
-
         state = self._eval
         rules = state["rules_of"].get(relation, [])
         if self.kge is None:
             known = set(state["matrices"].index.relations)
             usable = [r for r in rules if all(rel in known for rel, _ in r.body)]
-            return relation_scores(state["matrices"], usable, aggregation=self.aggregation).cpu()
+            return self.rule_scores(state["matrices"], usable, state["kg"].candidates or None).cpu()
         return self.link_logits(relation, state["matrices"], state["kg"].entities).cpu()
 
     def link_logits(self, relation: str, matrices, entities) -> torch.Tensor:

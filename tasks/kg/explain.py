@@ -126,7 +126,7 @@ def link_verdict(rules_fire: bool, embedding: bool) -> str:
 
 
 def explain_link(model, graph: nx.MultiDiGraph, link: tuple[str, str, str], rules_file: str,
-                 program_file: str | None = None, *, limit: int = 5) -> str:
+                 program_file: str | None = None, *, limit: int = 5, ranked: float | None = None) -> str:
     """Why ``model`` predicts ``link = (h, r, t)``: its probability, which parts predict it, and each proof.
 
     The rule proofs are those of :func:`link_proofs` (each rule's weight and ``file:line``, and
@@ -142,6 +142,8 @@ def explain_link(model, graph: nx.MultiDiGraph, link: tuple[str, str, str], rule
         rules_file: the rule file's name, shown with each rule's line.
         program_file: the ``link.dl`` program (with an embedding), shown with the declaration's line.
         limit: rule proofs shown at most (the probability counts every rule that fires).
+        ranked: with ``exclusive_answers``, the score the link is ranked by: its probability given
+            exactly one candidate answer (:mod:`greybox.learn.exclusive`), shown after the probability.
     """
     import math
 
@@ -159,6 +161,8 @@ def explain_link(model, graph: nx.MultiDiGraph, link: tuple[str, str, str], rule
         p_rules, how = 1.0 - math.prod(1.0 - w for w in weights), "noisy-or of the rules"
     p = 1.0 - (1.0 - (p_kge or 0.0)) * (1.0 - p_rules)
     lines = [f"link({h}, {r}, {t}): p = {p:.4f}, {link_verdict(bool(firing), p_kge is not None)}"]
+    if ranked is not None:
+        lines.append(f"  ranked by p = {ranked:.4f} given exactly one candidate answer (exclusive_answers)")
     if p_kge is not None:
         lines.append(f"  = 1 - (1 - {p_kge:.4f} embedding) * (1 - {p_rules:.4f} rules)")
         where = ""
@@ -197,4 +201,14 @@ def explain_checkpoint(ckpt_path: str, data, link: tuple[str, str, str], rules_f
     kg = data.load()
     files = model.export(rules_file, kg)
     program = str(files[2]) if len(files) > 2 else None
-    return explain_link(model, kg.graph, link, rules_file, program)
+    ranked = None
+    if model.exclusive_answers:
+        from greybox.learn.path_mining import BodyMatrices, GraphIndex
+
+        h, r, t = link
+        matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations))
+        ids = matrices.index.entity_id
+        if h in ids and t in ids:
+            scores = model.rule_scores(matrices, [x for x in model.weighted_rules() if x.head == r], kg.candidates or None)
+            ranked = float(scores[ids[h], ids[t]])
+    return explain_link(model, kg.graph, link, rules_file, program, ranked=ranked)

@@ -96,6 +96,12 @@ def learn(kg: KGBenchmark, model: PathRuleCompletion, *, log=None, quick: bool =
                       key=lambda r: (order[r.head], -r.weight, -r.support, len(r.body), r.body))
         stats["weights_seconds"] = time.monotonic() - started
         say(f"fitted the weights of {len(fitted)} rules in {stats['weights_seconds']:.1f} s; {len(kept)} kept")
+    if model.exclusive_answers and answers:
+        from greybox.learn.exclusive import per_answer_rules
+
+        # one choice per (rule, answer): the answers' evidence is independent (greybox.learn.exclusive)
+        kept = per_answer_rules(kept, answers)
+        say(f"{len(kept)} rules: each chain rule once per answer")
     return kept, stats
 
 
@@ -139,6 +145,10 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
            "          the comment's support S of B is the rule's count on the graph"] if model.learn_weights else []),
         "weight:   support / (B + smoothing), from the comment '% support S of B' above each rule:"
         + " S of the B pairs the body connects on the graph are facts of the head",
+        *(["exclusive answers: each chain rule is written once per candidate answer (its support is the chain",
+           "          rule's); a link is ranked by its probability given exactly one candidate holds",
+           "          (greybox.learn.exclusive: add exclusive_program(r, candidates) and query only_r)"]
+          if model.exclusive_answers and kg.candidates else []),
         "A rule concludes inferred_r, applied once to the known facts r. Check and query with:",
         f"    greybox kb check {output} {facts_file}",
         f"    greybox query {output} {facts_file} \"?- inferred_REL(HEAD, X).\" --proofs",
@@ -155,30 +165,42 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
                     "rules_file": output, "facts_file": facts_file}
     started = time.monotonic()
     known = kg.known()
+    scores = _Scores(model, matrices, rules, kg.candidates or None)
     for split, queries in (("valid", kg.valid), ("test", kg.test)):
         if not queries:
             continue
+        sides = ("tail",) if kg.candidates else ("head", "tail")
+        ranked = rank_queries(matrices, rules, queries, known, sides=sides, candidates=kg.candidates or None,
+                              scores_of=scores)
+        report.update({f"{split}_{k}": v for k, v in ranking_metrics(q.rank for q in ranked).items()})
         if kg.candidates:
-            ranked = rank_queries(matrices, rules, queries, known, aggregation=model.aggregation, sides=("tail",),
-                                  candidates=kg.candidates)
-            report.update({f"{split}_{k}": v for k, v in ranking_metrics(q.rank for q in ranked).items()})
-            report[f"{split}_auc_pr"] = _countries_auc(matrices, rules, queries, kg, model.aggregation)
-        else:
-            ranked = rank_queries(matrices, rules, queries, known, aggregation=model.aggregation)
-            report.update({f"{split}_{k}": v for k, v in ranking_metrics(q.rank for q in ranked).items()})
+            report[f"{split}_auc_pr"] = _countries_auc(scores, queries, kg)
     report["rank_seconds"] = round(time.monotonic() - started, 2)
     return report
 
 
-def _countries_auc(matrices, rules, queries, kg: KGBenchmark, aggregation: str) -> float:
-    """NTP's protocol: every test country scored against every region; AUC-PR of the pooled scores."""
-    from greybox.learn.ranking import auc_pr, relation_scores
+class _Scores:
+    """``relation -> (E, E)`` scores of the rules (``PathRuleCompletion.rule_scores``); the last one is kept."""
 
-    ids = matrices.index.entity_id
-    scores = relation_scores(matrices, [r for r in rules if r.head == "locatedin"], aggregation=aggregation).cpu()
+    def __init__(self, model: PathRuleCompletion, matrices, rules, candidates) -> None:
+        self.model, self.matrices, self.rules, self.candidates = model, matrices, rules, candidates
+        self.last: tuple = (None, None)
+
+    def __call__(self, relation: str):
+        if self.last[0] != relation:
+            own = [r for r in self.rules if r.head == relation]
+            self.last = (relation, self.model.rule_scores(self.matrices, own, self.candidates).cpu())
+        return self.last[1]
+
+
+def _countries_auc(scores: _Scores, queries, kg: KGBenchmark) -> float:
+    """NTP's protocol: every test country scored against every region; AUC-PR of the pooled scores."""
+    from greybox.learn.ranking import auc_pr
+
+    ids = scores.matrices.index.entity_id
     values, labels = [], []
-    for h, _, t in queries:
+    for h, r, t in queries:
         for region in kg.candidates:
-            values.append(float(scores[ids[h], ids[region]]))
+            values.append(float(scores(r)[ids[h], ids[region]]))
             labels.append(region == t)
     return auc_pr(values, labels)

@@ -42,3 +42,15 @@ def test_a_checkpoint_keeps_the_anchor_and_answer_of_each_rule():
         [(r.head, r.body, r.anchor, r.answer) for r in (CHAIN, ANCHORED)]
     loaded.rule_logits = torch.nn.Parameter(model.rule_logits.detach().clone(), requires_grad=False)
     assert [r.text() for r in loaded.weighted_rules()] == [r.text() for r in model.weighted_rules()]
+
+
+def test_an_explanation_shows_the_score_ranked_given_one_answer(tmp_path):
+    from greybox.learn.path_rules import write_path_rule_file
+    from tasks.kg.explain import explain_link
+
+    model = PathRuleCompletion(aggregation="noisy_or", exclusive_answers=True)
+    rules = write_path_rule_file(tmp_path / "rules.dl", [CHAIN, ANCHORED], ["toy"])
+    model.build(["eritrea", "sudan", "chad", "yemen", "africa"], ["neighborof", "locatedin"], rules)
+    text = explain_link(model, _graph(), ("eritrea", "locatedin", "africa"), str(tmp_path / "rules.dl"), ranked=0.8)
+    assert text.splitlines()[0].startswith("link(eritrea, locatedin, africa): p = 0.6875")  # 1 - 0.5 * 0.625
+    assert text.splitlines()[1] == "  ranked by p = 0.8000 given exactly one candidate answer (exclusive_answers)"
