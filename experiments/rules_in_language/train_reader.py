@@ -35,7 +35,7 @@ import torch
 
 from greybox.errors import ContradictionError, StratificationError
 from greybox.neural.logical_forms import Literal, Reading
-from greybox.neural.lexicon_search import Lexicon, LexiconCorpus, search_corpus_lexicon, word_classes
+from greybox.neural.lexicon_search import Lexicon, LexiconCorpus, teach_reader
 from greybox.neural.reader import TextReader
 from greybox.neural.reader_search import Question, Theory, align_gold, fit_tags, same_reading, search_lexicon
 from greybox.neural.reader_tags import split_words
@@ -153,49 +153,6 @@ def train_answers(reader: TextReader, theories: list[Theory], rounds: int, per_r
             f"{solved}/{len(batch)}, targets {len(targets)} sentences, loss {loss:.3f}, {time.time() - t0:.0f}s")
 
 
-def train_lexicon(reader: TextReader, theories: list[Theory], worlds: list[str], search_theories: int,
-                  max_targets: int, log, seed: int = 0, restarts: int = 6, screen: int = 40) -> Lexicon:
-    """Answers alone: search one corpus lexicon on a sample of the theories, then fit the head to its tags
-    on the sentences of every theory it answers right in full (each sentence read)."""
-    rng = random.Random(seed)
-    texts = [s for th in theories for s in th.sentences + [q.text for q in th.questions]]
-    classes = {w: f"c{i}" for i, ws in enumerate(word_classes([split_words(t) for t in set(texts)])) for w in ws}
-    log(f"word classes: {len(set(classes.values()))} for {len(classes)} words")
-    by_world: dict[str, list[int]] = defaultdict(list)
-    for i, w in enumerate(worlds):
-        by_world[w].append(i)
-    samples = {w: rng.sample(ids, min(search_theories, len(ids))) for w, ids in by_world.items()}
-    lexicon, sample = None, []
-    for world in ("closed", "open"):  # closed world first; the open world climbs on from it, with both samples
-        if world not in samples:
-            continue
-        sample += samples[world]
-        t0 = time.time()
-        lexicon, (right, read) = search_corpus_lexicon(
-            [theories[i] for i in sample], [worlds[i] for i in sample], classes, reader.lemmatizer,
-            restarts=restarts, screen=screen, seed=seed, start=lexicon, log=log)
-        log(f"lexicon searched on {len(sample)} theories ({world} world added) in {time.time() - t0:.0f}s: "
-            f"{right} answers right, {read} sentences read")
-    assert lexicon is not None
-    corpus = LexiconCorpus(theories, worlds, lexicon, reader.lemmatizer)
-    targets: dict[tuple[str, ...], tuple[str, ...]] = {}
-    solved = 0
-    for t, (sents, questions, labels, context, _) in enumerate(corpus.theories):
-        if corpus.score(t) != (len(labels), len(sents) + len(questions)):
-            continue
-        solved += 1
-        for i in sents + questions:
-            targets[tuple(corpus.words[i])] = lexicon.tags(corpus.words[i])
-    log(f"the lexicon answers {solved}/{len(theories)} training theories right in full: {len(targets)} target sentences")
-    keys = list(targets)
-    if len(keys) > max_targets:
-        keys = rng.sample(keys, max_targets)
-    t0 = time.time()
-    loss = fit_tags(reader, [list(k) for k in keys], [targets[k] for k in keys], epochs=4, seed=seed)
-    log(f"head fitted on {len(keys)} sentences in {time.time() - t0:.0f}s, loss {loss:.4f}")
-    return lexicon
-
-
 def lexicon_accuracy(lexicon: Lexicon, theories: list[Theory], world: str, lemmatizer) -> dict:
     """Answer accuracy with the lexicon itself as the reader (words it never saw take the role ``O``)."""
     corpus = LexiconCorpus(theories, [world] * len(theories), lexicon, lemmatizer)
@@ -311,11 +268,9 @@ def main() -> None:
     d5 = load_ruletaker(DATA / "ruletaker/depth-5/dev.jsonl")
     if args.route == "lexicon":
         pw_train = [t for t in pw_all if int(t.id.rsplit("-", 1)[1]) % 5 != 0]
-        lexicon = train_lexicon(reader, theories + pw_train, ["closed"] * len(theories) + ["open"] * len(pw_train),
-                                args.search_theories, args.max_targets, log, seed=args.seed, restarts=args.restarts,
-                                screen=args.screen)
-        json.dump({"classes": lexicon.classes, "roles": [[k, v] for k, v in lexicon.roles.items()]},
-                  open(out / "lexicon.json", "w"))
+        lexicon = teach_reader(reader, theories + pw_train, ["closed"] * len(theories) + ["open"] * len(pw_train),
+                               args.search_theories, args.restarts, args.screen, args.max_targets, seed=args.seed, log=log)
+        json.dump(lexicon.to_json(), open(out / "lexicon.json", "w"))
         log(f"the lexicon as the reader: depth-5 dev {lexicon_accuracy(lexicon, d5, 'closed', reader.lemmatizer)}, "
             f"ProofWriter held-out {lexicon_accuracy(lexicon, pw, 'open', reader.lemmatizer)}")
     else:

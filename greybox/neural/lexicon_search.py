@@ -39,11 +39,11 @@ from typing import Callable, Hashable, Sequence
 
 from ..errors import ContradictionError, StratificationError
 from .logical_forms import Reading
-from .reader_search import Theory
+from .reader_search import Theory, fit_tags
 from .reader_tags import TAGS, Lemmatizer, decode_tags, split_words
 from .reading_eval import answer, entails
 
-__all__ = ["word_classes", "Lexicon", "LexiconCorpus", "search_corpus_lexicon"]
+__all__ = ["word_classes", "Lexicon", "LexiconCorpus", "search_corpus_lexicon", "teach_reader"]
 
 _START = "<s>"
 
@@ -104,6 +104,20 @@ class Lexicon:
         ('CONST', 'O', 'PRED', 'O')
         """
         return tuple(TAGS[self._role(k)] for k in self.keys(words))
+
+    def to_json(self) -> dict:
+        """A JSON-able form (:meth:`from_json` reads it back), roles by name.
+
+        >>> lex = Lexicon({"bob": "c1"}, {"c1": 1, ("word", "is"): 0, ("c1", "c2"): 4})
+        >>> Lexicon.from_json(lex.to_json()) == lex
+        True
+        """
+        return {"classes": self.classes,
+                "roles": [[list(k) if isinstance(k, tuple) else k, TAGS[v]] for k, v in self.roles.items()]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Lexicon":
+        return cls(dict(data["classes"]), {tuple(k) if isinstance(k, list) else k: TAGS.index(v) for k, v in data["roles"]})
 
     def _role(self, key: tuple[Hashable, Hashable, Hashable]) -> int:
         ctx, word, cls = key
@@ -325,3 +339,54 @@ def _keys(corpus: LexiconCorpus) -> dict[str, list]:
             "class pairs": sorted({k[0] for k in triples if k[0][0] not in (_START, k[0][1])}, key=str),
             "words": sorted({k[1] for k in triples}, key=str),
             "contexts": sorted({k[0] for k in triples}, key=str)}
+
+
+def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], search_theories: int = 150,
+                 restarts: int = 6, screen: int = 40, max_targets: int = 12000, epochs: int = 4, pairs: bool = True,
+                 seed: int = 0, log: Callable[[str], None] = lambda m: None) -> Lexicon:
+    """Teach a :class:`~greybox.neural.reader.TextReader` to read from the answers alone.
+
+    A corpus lexicon is searched on ``search_theories`` theories of each world (closed world
+    first; the open world's then climb on from it, both samples together); its tags on every
+    sentence of every theory it answers right in full (each sentence read) train the reader's
+    tagging head (at most ``max_targets`` sentences, ``epochs`` passes). ``restarts``,
+    ``screen`` and ``pairs`` are :func:`search_corpus_lexicon`'s.
+
+    Returns:
+        the lexicon.
+    """
+    rng = random.Random(seed)
+    texts = {s for th in theories for s in th.sentences + [q.text for q in th.questions]}
+    classes = {w: f"c{i}" for i, ws in enumerate(word_classes([split_words(t) for t in sorted(texts)])) for w in ws}
+    log(f"word classes: {len(set(classes.values()))} for {len(classes)} words")
+    by_world: dict[str, list[int]] = defaultdict(list)
+    for i, w in enumerate(worlds):
+        by_world[w].append(i)
+    lexicon: Lexicon | None = None
+    sample: list[int] = []
+    for world in ("closed", "open"):
+        if world not in by_world:
+            continue
+        sample += rng.sample(by_world[world], min(search_theories, len(by_world[world])))
+        lexicon, (right, read) = search_corpus_lexicon(
+            [theories[i] for i in sample], [worlds[i] for i in sample], classes, reader.lemmatizer,
+            restarts=restarts, screen=screen, pairs=pairs, seed=seed, start=lexicon, log=log)
+        log(f"lexicon searched on {len(sample)} theories ({world} world added): {right} answers right, {read} sentences read")
+    if lexicon is None:
+        raise ValueError("no theories to learn a lexicon from")
+    corpus = LexiconCorpus(theories, worlds, lexicon, reader.lemmatizer)
+    targets: dict[tuple[str, ...], tuple[str, ...]] = {}
+    solved = 0
+    for t, (sents, questions, labels, _, _) in enumerate(corpus.theories):
+        if corpus.score(t) == (len(labels), len(sents) + len(questions)):
+            solved += 1
+            for i in sents + questions:
+                targets[tuple(corpus.words[i])] = lexicon.tags(corpus.words[i])
+    log(f"the lexicon answers {solved}/{len(theories)} theories right in full: {len(targets)} target sentences")
+    keys = sorted(targets)
+    if len(keys) > max_targets:
+        keys = rng.sample(keys, max_targets)
+    if keys:
+        loss = fit_tags(reader, [list(k) for k in keys], [targets[k] for k in keys], epochs=epochs, seed=seed)
+        log(f"reader fitted on {len(keys)} sentences, loss {loss:.4f}")
+    return lexicon

@@ -5,28 +5,9 @@ from __future__ import annotations
 import random
 
 from greybox.neural.lexicon_search import Lexicon, LexiconCorpus, search_corpus_lexicon, word_classes
-from greybox.neural.logical_forms import Literal, Reading
 from greybox.neural.reader_search import Question, Theory
 from greybox.neural.reader_tags import split_words
-from greybox.neural.reading_eval import answer
-
-NAMES = ["bob", "ann", "eve", "tom", "zed"]
-ADJS = ["big", "red", "kind", "cold", "nice", "wuggy"]
-
-
-def _theory(rng: random.Random, n: int) -> Theory:
-    """A random theory in a tiny language, its questions labelled by the theory's true meaning."""
-    facts = [(rng.choice(NAMES), rng.choice(ADJS)) for _ in range(3)]
-    rules = [(rng.choice(facts)[1], rng.choice(ADJS)), tuple(rng.sample(ADJS, 2))]
-    sentences = [f"{a.capitalize()} is {p}." for a, p in facts]
-    sentences += [f"If someone is {b} then they are {h}." for b, h in rules]
-    meaning = [Reading(Literal(p, (a,))) for a, p in facts]
-    meaning += [Reading(Literal(h, ("X",)), (Literal(b, ("X",)),)) for b, h in rules]
-    asked = [(a, h) for a, p in facts for b, h in rules if p == b]  # what a rule derives, as RuleTaker asks it too
-    asked += [(rng.choice(NAMES), rng.choice(ADJS)) for _ in range(4 - len(asked[:2]))]
-    questions = [Question(f"{a.capitalize()} is {p}.", answer(meaning, Literal(p, (a,)))) for a, p in asked[:2] + asked[-2:]]
-    return Theory(f"t{n}", sentences, questions)
-
+from tests.helpers.reading_toys import ADJS, NAMES, toy_theory as _theory
 
 def test_words_that_share_their_neighbours_share_a_class() -> None:
     rng = random.Random(0)

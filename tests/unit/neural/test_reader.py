@@ -16,6 +16,7 @@ from greybox.neural.reader_search import Question, Theory, align_gold, allowed_t
 from greybox.neural.reader_tags import TAGS, Lemmatizer, decode_tags, split_words
 from greybox.neural.reading_eval import answer, entails
 from greybox.neural.items import ItemLists
+from tests.helpers.reading_toys import FUNCTION_WORDS, StubEncoder
 
 X = "X"
 
@@ -91,33 +92,6 @@ def test_kbest_tags_equals_brute_force():
 
 
 # ---------------------------------------------------------------- a tiny reader over a stub encoder
-
-FUNCTION_WORDS = ["the", "is", "are", "if", "then", "and", "not", "does", "something", "someone", "it", "they", "things",
-                  ",", "."]
-
-
-class StubEncoder(nn.Module):
-    """Function words by identity, every other word as one "content word" vector, plus its capital.
-
-    It stands for what a pretrained encoder gives: content words look alike in their role,
-    whatever they name (so invented words read like known ones).
-    """
-
-    dim = len(FUNCTION_WORDS) + 2
-
-    def forward(self, sentences):
-        out = []
-        for words in sentences:
-            v = torch.zeros(len(words), self.dim)
-            for i, w in enumerate(words):
-                if w.lower() in FUNCTION_WORDS:
-                    v[i, FUNCTION_WORDS.index(w.lower())] = 1.0
-                else:
-                    v[i, -2] = 1.0
-                    v[i, -1] = float(w[:1].isupper())
-            out.append(v)
-        return out
-
 
 TRAIN = [
     ("The cat is big.", Reading(lit("big", "cat"))),

@@ -1,0 +1,102 @@
+"""Teaching the text reader from the answers before the first epoch (a Lightning callback).
+
+Through the engine alone, an untrained reader gets no useful gradient: almost every reading
+of a theory answers nothing. :class:`ReadFromAnswers` gives ``greybox fit`` a start from the
+same labels: one lexicon of roles for the training corpus is searched so that the exact
+evaluator answers the training questions right
+(:func:`greybox.neural.lexicon_search.teach_reader`), and the reader's tagging head is fitted
+to its tags; the epochs then train the reader through the engine as before. Only the
+training split's True / False / Unknown labels are used; the lexicon is written beside the
+run's checkpoints (``lexicon.json``).
+
+Example (in a config)::
+
+    trainer:
+      callbacks:
+        - class_path: tasks.rules_in_language.teach.ReadFromAnswers
+          init_args: {search_theories: 150, restarts: 6}
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from pathlib import Path
+from typing import Sequence
+
+import pytorch_lightning as pl
+
+from greybox.errors import ConfigError
+from greybox.neural.lexicon_search import teach_reader
+from greybox.neural.reader_search import Question, Theory
+
+from .files import ANSWERS, RuleQuestion
+
+__all__ = ["ReadFromAnswers", "theories_of"]
+
+_LABEL = {"true": True, "false": False, "unknown": None}
+
+
+def theories_of(questions: Sequence[RuleQuestion]) -> list[Theory]:
+    """Questions grouped into their theories, labels as True / False / None (Unknown).
+
+    >>> qs = [RuleQuestion("t-1", "t", ("Bob is big.",), "Bob is big.", 0), RuleQuestion("t-2", "t", ("Bob is big.",), "Bob is red.", 1)]
+    >>> [(th.id, [(q.text, q.label) for q in th.questions]) for th in theories_of(qs)]
+    [('t', [('Bob is big.', True), ('Bob is red.', False)])]
+    """
+    grouped: OrderedDict[str, Theory] = OrderedDict()
+    for q in questions:
+        th = grouped.setdefault(q.theory_id, Theory(q.theory_id, list(q.sentences), []))
+        th.questions.append(Question(q.question, _LABEL[ANSWERS[q.label]], q.depth))
+    return list(grouped.values())
+
+
+class ReadFromAnswers(pl.Callback):
+    """Before the first epoch of a fit, teach the reader from the training answers (see the module).
+
+    Args:
+        search_theories: theories the lexicon is searched on (a seeded sample of the training split).
+        restarts: random starts of the search, each screened on ``screen`` theories.
+        screen: theories a start is screened on.
+        max_targets: sentences the reader's head is fitted on.
+        epochs: passes of that fit.
+        pairs: the screening climb also moves two neighbouring word classes at once.
+        seed: seeds the samples and the search.
+
+    Raises:
+        ConfigError: the model has no text reader, or the data module no training split.
+    """
+
+    def __init__(self, search_theories: int = 150, restarts: int = 6, screen: int = 40, max_targets: int = 12000,
+                 epochs: int = 4, pairs: bool = True, seed: int = 0) -> None:
+        self.search_theories = search_theories
+        self.restarts = restarts
+        self.screen = screen
+        self.max_targets = max_targets
+        self.epochs = epochs
+        self.pairs = pairs
+        self.seed = seed
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.ckpt_path:  # resumed: the reader was taught when the run began
+            return
+        reader = getattr(pl_module, "reader", None)
+        if reader is None or not hasattr(reader, "lemmatizer"):
+            raise ConfigError("ReadFromAnswers needs a model with a text reader (model.init_args.reader: TextReader)",
+                              hint="remove the callback, or give the model a greybox.neural.reader.TextReader")
+        data = trainer.datamodule
+        if data is None or not hasattr(data, "splits"):
+            raise ConfigError("ReadFromAnswers needs the questions data module's training split",
+                              hint="use tasks.rules_in_language.data.RuleTakerDataModule or ProofWriterDataModule")
+        data.setup("fit")
+        theories = theories_of(data.splits["train"])
+        texts = [s for th in theories for s in th.sentences + [q.text for q in th.questions]]
+        reader.lemmatizer.fit(texts)
+        log = lambda message: print(f"reading from answers: {message}", flush=True)  # noqa: E731
+        lexicon = teach_reader(reader, theories, [pl_module.world] * len(theories), self.search_theories, self.restarts,
+                               self.screen, self.max_targets, self.epochs, self.pairs, self.seed, log=log)
+        if trainer.is_global_zero and trainer.log_dir:
+            path = Path(trainer.log_dir) / "lexicon.json"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(lexicon.to_json(), indent=1), encoding="utf-8")
+            log(f"lexicon written to {path}")
