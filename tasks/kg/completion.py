@@ -76,6 +76,13 @@ class PathRuleCompletion(pl.LightningModule):
             dev MRR cross-fitted over two halves of dev); ``None``: the rules and the embedding
             trained together, uncalibrated.
         calibration_l2: the pull of a relation's own offsets to the shared values.
+        stack_folds: with ``calibrate``: before the calibration, the rules' weights are also refitted
+            beside embeddings trained (same settings) without each of this many folds of the training
+            facts, on the facts of the fold (:mod:`tasks.kg.stacking`); the calibration on dev then
+            keeps these weights or the learned ones, whichever ranks dev better cross-fitted.
+            0: the weights as learned.
+        stack_l2: the pull of a refitted rule's log-odds toward its learned value (a Gaussian prior of
+            precision ``2 * stack_l2`` per rule, against the mean cross-entropy times the rows).
         kge_ckpt: a checkpoint of this model whose embedding is taken as trained (the fit trains nothing
             more; with ``calibrate``).
         rules_ckpt: a checkpoint of this model whose rules and weights are taken instead of learning them.
@@ -89,6 +96,7 @@ class PathRuleCompletion(pl.LightningModule):
                  lr: float = 0.1, n3: float = 0.01, folds: int = 5, anchored_length: int = 0,
                  anchored_min_confidence: float = 0.3, anchored_max_rules: int = 1000,
                  calibrate: Literal["global", "relation", "auto"] | None = None, calibration_l2: float = 0.05,
+                 stack_folds: int = 0, stack_l2: float = 0.1,
                  kge_ckpt: str | None = None, rules_ckpt: str | None = None) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -112,6 +120,14 @@ class PathRuleCompletion(pl.LightningModule):
             raise ConfigError("calibrate fits the embedding's scale against the rules' weights",
                               hint="set embedding: complex, or calibrate: null")
         self.calibrate, self.calibration_l2 = calibrate, calibration_l2
+        if stack_folds < 0 or stack_folds == 1:
+            raise ConfigError(f"stack_folds {stack_folds}: the training facts are cut into at least 2 folds",
+                              hint="set stack_folds: 0 (the learned weights) or 2 or more")
+        if stack_folds and calibrate is None:
+            raise ConfigError("stack_folds refits the rules' weights before the calibration on dev",
+                              hint="set calibrate: auto, or stack_folds: 0")
+        self.stack_folds, self.stack_l2 = stack_folds, stack_l2
+        self._embedding_epochs: int | None = None
         self.kge_ckpt, self.rules_ckpt = kge_ckpt, rules_ckpt
         self._frozen = False
         self.calibration_report: dict = {}
@@ -464,14 +480,15 @@ class PathRuleCompletion(pl.LightningModule):
                                   hint="give a checkpoint of a config with embedding: complex")
         self.kge.load_state_dict(weights)
         self.kge.requires_grad_(False)
+        self._embedding_epochs = int(state.get("epoch", 0)) + 1  # the out-of-fold embeddings train as long
 
     @torch.no_grad()
-    def _raw_parts(self, kg):
+    def _raw_parts(self, kg, rule_logits: torch.Tensor):
         from greybox.learn.path_mining import BodyMatrices, GraphIndex
         from tasks.kg.combined import log_not_rules
 
         matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations), device=self.matrix_device)
-        raw_not = -torch.nn.functional.softplus(self.rule_logits.detach())
+        raw_not = -torch.nn.functional.softplus(rule_logits.detach())
 
         def phi_of(relation):
             return self.kge.scores(relation).double().cpu()
@@ -482,36 +499,67 @@ class PathRuleCompletion(pl.LightningModule):
 
         return phi_of, log_not_of
 
+    def stacked_rule_logits(self, kg, log=None) -> torch.Tensor:
+        """The rules' log-odds refitted beside out-of-fold embeddings (:mod:`tasks.kg.stacking`)."""
+        from tasks.kg.stacking import OutOfFoldRows, fit_rule_weights
+
+        epochs = self._embedding_epochs
+        if epochs is None:
+            epochs = self.trainer.max_epochs if self._trainer is not None else 100
+        batch_size = getattr(self.trainer.datamodule, "batch_size", 512) if self._trainer is not None else 512
+        # the second stage may run inside validation, where gradients are off: these fits need them
+        with torch.inference_mode(False), torch.enable_grad():
+            rows = OutOfFoldRows.build(kg.facts(), self.entities, self.relations, self.rules,
+                                       folds=self.stack_folds, seed=self.options["seed"], log=log, rank=self.rank,
+                                       epochs=epochs, batch_size=batch_size, lr=self.lr, n3=self.n3)
+            return fit_rule_weights(rows, self.rule_logits.detach().clone(), l2=self.stack_l2)
+
     def fit_calibration(self, kg, log=None) -> dict:
         """The second stage: fit ``(a_r, b_r, c_r)`` on ``kg``'s dev queries, the embedding and weights frozen.
 
         A dev query's row leaves out every other known answer (the training facts, dev and test, as the
         filtered ranking of ``val_mrr`` does; the test triples are never answers, only left out).
+        With ``stack_folds`` the rules' weights refitted beside out-of-fold embeddings are a second
+        source of weights; the source and the scope kept are those with the higher cross-fitted dev MRR.
         Returns (and keeps in ``calibration_report``) the dev MRRs: the embedding alone, the program
-        uncalibrated, each scope cross-fitted, and the scope chosen.
+        uncalibrated, each source and scope cross-fitted, and the choice.
         """
         from tasks.kg.combined import CalibrationRows, calibrated_logit, cross_fitted_mrr, fit_calibration, rows_mrr
 
         if self.kge is None:
             raise ConfigError("calibrate needs an embedding", hint="set embedding: complex")
         self.kge.eval()
-        phi_of, log_not_of = self._raw_parts(kg)
+        sources = {"learned": self.rule_logits.detach().clone()}
+        if self.stack_folds and self.rules:
+            sources["stacked"] = self.stacked_rule_logits(kg, log=log)
         known = list(kg.known())
-        rows = CalibrationRows.build(kg.valid, known, self.entities, self.relations, phi_of, log_not_of)
         n = len(self.relations)
         one, zero = torch.ones(n, dtype=torch.float64), torch.zeros(n, dtype=torch.float64)
-        report = {"dev_rows": len(rows),
-                  "dev_mrr_embedding": rows_mrr(calibrated_logit(rows, one, zero, zero), rows.answer),
-                  "dev_mrr_uncalibrated": rows_mrr(calibrated_logit(rows, one, zero, one), rows.answer)}
         scopes = ["global", "relation"] if self.calibrate == "auto" else [self.calibrate]
-        for scope in scopes:
-            report[f"dev_mrr_{scope}_crossfitted"] = cross_fitted_mrr(
-                rows, n, per_relation=scope == "relation", l2=self.calibration_l2, seed=self.options["seed"])
-        scope = max(scopes, key=lambda s: report[f"dev_mrr_{s}_crossfitted"])
+        report: dict = {}
+        all_rows = {}
+        for source, logits in sources.items():
+            rows = CalibrationRows.build(kg.valid, known, self.entities, self.relations, *self._raw_parts(kg, logits))
+            all_rows[source] = rows
+            tag = "" if source == "learned" else f"{source}_"
+            if source == "learned":
+                report["dev_rows"] = len(rows)
+                report["dev_mrr_embedding"] = rows_mrr(calibrated_logit(rows, one, zero, zero), rows.answer)
+            report[f"dev_mrr_{tag}uncalibrated"] = rows_mrr(calibrated_logit(rows, one, zero, one), rows.answer)
+            for scope in scopes:
+                report[f"dev_mrr_{tag}{scope}_crossfitted"] = cross_fitted_mrr(
+                    rows, n, per_relation=scope == "relation", l2=self.calibration_l2, seed=self.options["seed"])
+        choices = [(source, scope) for source in sources for scope in scopes]
+        source, scope = max(choices, key=lambda c: report[f"dev_mrr_{'' if c[0] == 'learned' else c[0] + '_'}"
+                                                         f"{c[1]}_crossfitted"])
+        rows = all_rows[source]
         scale, bias, power = fit_calibration(rows, n, per_relation=scope == "relation", l2=self.calibration_l2)
+        if len(sources) > 1:
+            report["weights"] = source
         report["scope"] = scope
         report["dev_mrr_fitted"] = rows_mrr(calibrated_logit(rows, scale, bias, power), rows.answer)
         with torch.no_grad():
+            self.rule_logits.copy_(sources[source])
             self.kge_scale.copy_(scale), self.kge_bias.copy_(bias), self.rule_power.copy_(power)
         self.calibration_report = report
         if log is not None:
