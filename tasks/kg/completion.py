@@ -7,7 +7,10 @@ embedding and the rules' weights together as one program (:mod:`tasks.kg.combine
 score of ``r(h, t)`` is the probability of ``link(h, r, t)``, the noisy-or of the embedding's
 fact and the rules that fire, trained by cross-entropy over every tail of ``r(h, ?)`` and
 every head of ``r(?, t)`` (the rules evaluated on the graph without the fact's fold) with
-ComplEx's N3 penalty. ``max_rules: 0`` is the embedding alone.
+ComplEx's N3 penalty. ``max_rules: 0`` is the embedding alone. With ``calibrate`` the embedding
+trains alone and a second stage (:meth:`PathRuleCompletion.fit_calibration`) weighs the two
+sources on dev; with ``stack_folds`` the rules' weights may first be refitted beside embeddings
+that never saw the facts they are fitted on (:mod:`tasks.kg.stacking`).
 
 ``greybox test --config ... --ckpt_path CKPT`` ranks the test queries of the data module's
 folder (``--data.init_args.data_dir DIR``: another folder) with the checkpoint's rules
@@ -85,7 +88,8 @@ class PathRuleCompletion(pl.LightningModule):
             precision ``2 * stack_l2`` per rule, against the mean cross-entropy times the rows).
         kge_ckpt: a checkpoint of this model whose embedding is taken as trained (the fit trains nothing
             more; with ``calibrate``).
-        rules_ckpt: a checkpoint of this model whose rules and weights are taken instead of learning them.
+        rules_ckpt: a checkpoint of this model whose rules and weights are taken instead of learning them
+            (the weights its program holds before the calibration: refitted ones if its fit kept those).
     """
 
     def __init__(self, max_length: int = 3, samples: int = 200, walks: int = 2000, cap: int = 400,
