@@ -77,7 +77,9 @@ class PathRuleCompletion(pl.LightningModule):
             (:func:`tasks.kg.combined.fit_calibration`): ``global`` (one triple for all relations),
             ``relation`` (plus each relation's offset), ``auto`` (the one of the two with the higher
             dev MRR cross-fitted over two halves of dev); ``None``: the rules and the embedding
-            trained together, uncalibrated.
+            trained together, uncalibrated. The second stage runs at every validated epoch, so each
+            epoch's checkpoint holds the program calibrated for its embedding and ``val_mrr`` (which
+            picks the best checkpoint, as for the embedding alone) ranks that program.
         calibration_l2: the pull of a relation's own offsets to the shared values.
         stack_folds: with ``calibrate``: before the calibration, the rules' weights are also refitted
             beside embeddings trained (same settings) without each of this many folds of the training
@@ -131,7 +133,10 @@ class PathRuleCompletion(pl.LightningModule):
             raise ConfigError("stack_folds refits the rules' weights before the calibration on dev",
                               hint="set calibrate: auto, or stack_folds: 0")
         self.stack_folds, self.stack_l2 = stack_folds, stack_l2
-        self._embedding_epochs: int | None = None
+        self._embedding_epochs: int | None = None  # how long a checkpoint's embedding trained (kge_ckpt)
+        self._learned_logits: torch.Tensor | None = None  # the rules' log-odds before any refit
+        self._epochs_trained = 0
+        self._calibrated_at: int | None = None  # the epochs of training the calibration was fitted after
         self.kge_ckpt, self.rules_ckpt = kge_ckpt, rules_ckpt
         self._frozen = False
         self.calibration_report: dict = {}
@@ -240,6 +245,7 @@ class PathRuleCompletion(pl.LightningModule):
                 self.rule_logits.copy_(logits)
         if self.calibrate is not None:
             self.rule_logits.requires_grad_(False)  # the rules' weights stay as learned; the embedding trains alone
+            self._learned_logits = self.rule_logits.detach().clone()
         if self.kge_ckpt:
             self._load_embedding(self.kge_ckpt)
             say(f"embedding: as trained in {self.kge_ckpt}")
@@ -284,12 +290,16 @@ class PathRuleCompletion(pl.LightningModule):
         self.log("train_loss", loss.float(), prog_bar=True, batch_size=len(batch))
         return loss
 
+    def on_train_epoch_end(self) -> None:
+        self._epochs_trained += 1
+
     def on_train_end(self) -> None:
-        if self.calibrate is not None and not self._frozen and not self.calibration_report and self.kge is not None:
+        calibrated = self._calibrated_at == self._epochs_trained
+        if self.calibrate is not None and not self._frozen and not calibrated and self.kge is not None:
             say = (lambda line: print(line, flush=True)) if self.trainer.is_global_zero else (lambda line: None)
             say("warning: the last epoch was not validated, so its checkpoints hold no calibration; it is fitted "
                 "now for the exported files (set check_val_every_n_epoch to a divisor of max_epochs)")
-            self.fit_calibration(self.trainer.datamodule.load(), log=say)
+            self.fit_calibration(self.trainer.datamodule.load(), log=say, epochs=self._epochs_trained)
 
     def on_fit_end(self) -> None:
         if not self.trainer.is_global_zero or self.trainer.log_dir is None:
@@ -432,11 +442,13 @@ class PathRuleCompletion(pl.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         trainer = self.trainer
-        last = trainer.current_epoch + 1 >= (trainer.max_epochs or 0) and not trainer.sanity_checking
-        if self.calibrate is not None and not self._frozen and last and not self.calibration_report:
-            # the second stage, when the last epoch is validated (so that epoch's checkpoints hold it)
+        epochs = trainer.current_epoch + 1  # validation runs after the epoch's last step
+        if self.calibrate is not None and not self._frozen and not trainer.sanity_checking \
+                and self._calibrated_at != epochs:
+            # the second stage at every validated epoch: each epoch's checkpoint holds the program calibrated for
+            # its embedding, and val_mrr (which picks the best checkpoint) ranks that program
             say = (lambda line: print(line, flush=True)) if trainer.is_global_zero else (lambda line: None)
-            self.fit_calibration(trainer.datamodule.load(), log=say)
+            self.fit_calibration(trainer.datamodule.load(), log=say, epochs=epochs)
         self._start_ranking()
 
     def validation_step(self, batch, batch_idx: int) -> None:
@@ -503,11 +515,16 @@ class PathRuleCompletion(pl.LightningModule):
 
         return phi_of, log_not_of
 
-    def stacked_rule_logits(self, kg, log=None) -> torch.Tensor:
-        """The rules' log-odds refitted beside out-of-fold embeddings (:mod:`tasks.kg.stacking`)."""
+    def learned_logits(self) -> torch.Tensor:
+        """The rules' log-odds as learned (or taken from ``rules_ckpt``), before any refit."""
+        return (self.rule_logits if self._learned_logits is None else self._learned_logits).detach().clone()
+
+    def stacked_rule_logits(self, kg, log=None, epochs: int | None = None) -> torch.Tensor:
+        """The rules' log-odds refitted beside out-of-fold embeddings (:mod:`tasks.kg.stacking`), each trained
+        for ``epochs`` (default: as long as the checkpoint's embedding, or ``max_epochs``)."""
         from tasks.kg.stacking import OutOfFoldRows, fit_rule_weights
 
-        epochs = self._embedding_epochs
+        epochs = epochs or self._embedding_epochs
         if epochs is None:
             epochs = self.trainer.max_epochs if self._trainer is not None else 100
         batch_size = getattr(self.trainer.datamodule, "batch_size", 512) if self._trainer is not None else 512
@@ -516,9 +533,9 @@ class PathRuleCompletion(pl.LightningModule):
             rows = OutOfFoldRows.build(kg.facts(), self.entities, self.relations, self.rules,
                                        folds=self.stack_folds, seed=self.options["seed"], log=log, rank=self.rank,
                                        epochs=epochs, batch_size=batch_size, lr=self.lr, n3=self.n3)
-            return fit_rule_weights(rows, self.rule_logits.detach().clone(), l2=self.stack_l2)
+            return fit_rule_weights(rows, self.learned_logits(), l2=self.stack_l2)
 
-    def fit_calibration(self, kg, log=None) -> dict:
+    def fit_calibration(self, kg, log=None, epochs: int | None = None) -> dict:
         """The second stage: fit ``(a_r, b_r, c_r)`` on ``kg``'s dev queries, the embedding and weights frozen.
 
         A dev query's row leaves out every other known answer (the training facts, dev and test, as the
@@ -533,9 +550,9 @@ class PathRuleCompletion(pl.LightningModule):
         if self.kge is None:
             raise ConfigError("calibrate needs an embedding", hint="set embedding: complex")
         self.kge.eval()
-        sources = {"learned": self.rule_logits.detach().clone()}
+        sources = {"learned": self.learned_logits()}
         if self.stack_folds and self.rules:
-            sources["stacked"] = self.stacked_rule_logits(kg, log=log)
+            sources["stacked"] = self.stacked_rule_logits(kg, log=log, epochs=epochs)
         known = list(kg.known())
         n = len(self.relations)
         one, zero = torch.ones(n, dtype=torch.float64), torch.zeros(n, dtype=torch.float64)
@@ -566,6 +583,7 @@ class PathRuleCompletion(pl.LightningModule):
             self.rule_logits.copy_(sources[source])
             self.kge_scale.copy_(scale), self.kge_bias.copy_(bias), self.rule_power.copy_(power)
         self.calibration_report = report
+        self._calibrated_at = epochs
         if log is not None:
             log("calibration on dev: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                                                    for k, v in report.items()))
