@@ -359,7 +359,26 @@ def test_fit_refits_the_rule_weights_out_of_fold_inside_the_last_validation(tmp_
                            "--trainer.max_epochs=2", f"--trainer.default_root_dir={tmp_path / 'a'}"]) == 0
     out = capsys.readouterr().out
     assert "out-of-fold rows: fold 2/2" in out
+    assert out.count("calibration on dev:") == 2  # at each validated epoch, for that epoch's embedding
     line = next(x for x in out.splitlines() if x.startswith("calibration on dev:"))
     assert "dev_mrr_stacked_relation_crossfitted" in line and (" weights learned" in line or " weights stacked" in line)
     (last,) = (tmp_path / "a").rglob("last.ckpt")
     assert "rule_logits" in load_checkpoint(last)["state_dict"]
+
+
+def test_a_last_epoch_without_validation_is_calibrated_at_the_end_with_a_warning(tmp_path, capsys):
+    from pathlib import Path
+
+    from greybox.training.cli import lightning_main
+
+    config = str(Path(__file__).resolve().parents[3] / "experiments/kg/kinship_kge.yaml")
+    data = write_tiny_kg(tmp_path / "data")
+    assert lightning_main(["fit", "--config", config, f"--data.init_args.data_dir={data}",
+                           "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false",
+                           "--model.init_args.min_support=1", "--model.init_args.learn_weights=false",
+                           "--trainer.check_val_every_n_epoch=2", "--model.init_args.rank=4",
+                           "--data.init_args.batch_size=16", "--model.init_args.stack_folds=0",
+                           "--trainer.max_epochs=3", f"--trainer.default_root_dir={tmp_path / 'a'}"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("calibration on dev:") == 2  # after epoch 2 (validated), then at the end for epoch 3
+    assert "warning: the last epoch was not validated" in out
