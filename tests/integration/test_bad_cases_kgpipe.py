@@ -47,7 +47,8 @@ def test_every_validated_checkpoint_holds_a_calibrated_program(tmp_path):
     every = ModelCheckpoint(dirpath=tmp_path / "ckpt", filename="every-{epoch}", save_top_k=-1,
                             every_n_epochs=1)
     trainer = pl.Trainer(max_epochs=2, check_val_every_n_epoch=1, callbacks=[every], logger=False,
-                         enable_progress_bar=False, enable_model_summary=False, accelerator="cpu")
+                         enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
+                         default_root_dir=tmp_path)  # the exported rules.dl and link.dl go there
     trainer.fit(model, datamodule=data)
     state = load_checkpoint(tmp_path / "ckpt" / "every-epoch=0.ckpt")["state_dict"]
     assert not torch.equal(state["kge_scale"], torch.ones_like(state["kge_scale"]))
