@@ -7,7 +7,10 @@ embedding and the rules' weights together as one program (:mod:`tasks.kg.combine
 score of ``r(h, t)`` is the probability of ``link(h, r, t)``, the noisy-or of the embedding's
 fact and the rules that fire, trained by cross-entropy over every tail of ``r(h, ?)`` and
 every head of ``r(?, t)`` (the rules evaluated on the graph without the fact's fold) with
-ComplEx's N3 penalty. ``max_rules: 0`` is the embedding alone.
+ComplEx's N3 penalty. ``max_rules: 0`` is the embedding alone. With ``calibrate`` the embedding
+trains alone and a second stage (:meth:`PathRuleCompletion.fit_calibration`) weighs the two
+sources on dev; with ``stack_folds`` the rules' weights may first be refitted beside embeddings
+that never saw the facts they are fitted on (:mod:`tasks.kg.stacking`).
 
 ``greybox test --config ... --ckpt_path CKPT`` ranks the test queries of the data module's
 folder (``--data.init_args.data_dir DIR``: another folder) with the checkpoint's rules
@@ -74,11 +77,21 @@ class PathRuleCompletion(pl.LightningModule):
             (:func:`tasks.kg.combined.fit_calibration`): ``global`` (one triple for all relations),
             ``relation`` (plus each relation's offset), ``auto`` (the one of the two with the higher
             dev MRR cross-fitted over two halves of dev); ``None``: the rules and the embedding
-            trained together, uncalibrated.
+            trained together, uncalibrated. The second stage runs at every validated epoch, so each
+            epoch's checkpoint holds the program calibrated for its embedding and ``val_mrr`` (which
+            picks the best checkpoint, as for the embedding alone) ranks that program.
         calibration_l2: the pull of a relation's own offsets to the shared values.
+        stack_folds: with ``calibrate``: before the calibration, the rules' weights are also refitted
+            beside embeddings trained (same settings) without each of this many folds of the training
+            facts, on the facts of the fold (:mod:`tasks.kg.stacking`); the calibration on dev then
+            keeps these weights or the learned ones, whichever ranks dev better cross-fitted.
+            0: the weights as learned.
+        stack_l2: the pull of a refitted rule's log-odds toward its learned value (a Gaussian prior of
+            precision ``2 * stack_l2`` per rule, against the mean cross-entropy times the rows).
         kge_ckpt: a checkpoint of this model whose embedding is taken as trained (the fit trains nothing
             more; with ``calibrate``).
-        rules_ckpt: a checkpoint of this model whose rules and weights are taken instead of learning them.
+        rules_ckpt: a checkpoint of this model whose rules and weights are taken instead of learning them
+            (the weights its program holds before the calibration: refitted ones if its fit kept those).
         exclusive_answers: each query has exactly one answer among its candidates (Countries: one
             region per country): a link's score is the rules' probability of it given that exactly
             one candidate holds (:mod:`greybox.learn.exclusive`), so that scores pooled over many
@@ -93,6 +106,7 @@ class PathRuleCompletion(pl.LightningModule):
                  lr: float = 0.1, n3: float = 0.01, folds: int = 5, anchored_length: int = 0,
                  anchored_min_confidence: float = 0.3, anchored_max_rules: int = 1000,
                  calibrate: Literal["global", "relation", "auto"] | None = None, calibration_l2: float = 0.05,
+                 stack_folds: int = 0, stack_l2: float = 0.1,
                  kge_ckpt: str | None = None, rules_ckpt: str | None = None, exclusive_answers: bool = False) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -120,6 +134,17 @@ class PathRuleCompletion(pl.LightningModule):
             raise ConfigError("calibrate fits the embedding's scale against the rules' weights",
                               hint="set embedding: complex, or calibrate: null")
         self.calibrate, self.calibration_l2 = calibrate, calibration_l2
+        if stack_folds < 0 or stack_folds == 1:
+            raise ConfigError(f"stack_folds {stack_folds}: the training facts are cut into at least 2 folds",
+                              hint="set stack_folds: 0 (the learned weights) or 2 or more")
+        if stack_folds and calibrate is None:
+            raise ConfigError("stack_folds refits the rules' weights before the calibration on dev",
+                              hint="set calibrate: auto, or stack_folds: 0")
+        self.stack_folds, self.stack_l2 = stack_folds, stack_l2
+        self._embedding_epochs: int | None = None  # how long a checkpoint's embedding trained (kge_ckpt)
+        self._learned_logits: torch.Tensor | None = None  # the rules' log-odds before any refit
+        self._epochs_trained = 0
+        self._calibrated_at: int | None = None  # the epochs of training the calibration was fitted after
         self.kge_ckpt, self.rules_ckpt = kge_ckpt, rules_ckpt
         self._frozen = False
         self.calibration_report: dict = {}
@@ -228,6 +253,7 @@ class PathRuleCompletion(pl.LightningModule):
                 self.rule_logits.copy_(logits)
         if self.calibrate is not None:
             self.rule_logits.requires_grad_(False)  # the rules' weights stay as learned; the embedding trains alone
+            self._learned_logits = self.rule_logits.detach().clone()
         if self.kge_ckpt:
             self._load_embedding(self.kge_ckpt)
             say(f"embedding: as trained in {self.kge_ckpt}")
@@ -272,12 +298,16 @@ class PathRuleCompletion(pl.LightningModule):
         self.log("train_loss", loss.float(), prog_bar=True, batch_size=len(batch))
         return loss
 
+    def on_train_epoch_end(self) -> None:
+        self._epochs_trained += 1
+
     def on_train_end(self) -> None:
-        if self.calibrate is not None and not self._frozen and not self.calibration_report and self.kge is not None:
+        calibrated = self._calibrated_at == self._epochs_trained
+        if self.calibrate is not None and not self._frozen and not calibrated and self.kge is not None:
             say = (lambda line: print(line, flush=True)) if self.trainer.is_global_zero else (lambda line: None)
             say("warning: the last epoch was not validated, so its checkpoints hold no calibration; it is fitted "
                 "now for the exported files (set check_val_every_n_epoch to a divisor of max_epochs)")
-            self.fit_calibration(self.trainer.datamodule.load(), log=say)
+            self.fit_calibration(self.trainer.datamodule.load(), log=say, epochs=self._epochs_trained)
 
     def on_fit_end(self) -> None:
         if not self.trainer.is_global_zero or self.trainer.log_dir is None:
@@ -430,11 +460,13 @@ class PathRuleCompletion(pl.LightningModule):
 
     def on_validation_epoch_start(self) -> None:
         trainer = self.trainer
-        last = trainer.current_epoch + 1 >= (trainer.max_epochs or 0) and not trainer.sanity_checking
-        if self.calibrate is not None and not self._frozen and last and not self.calibration_report:
-            # the second stage, when the last epoch is validated (so that epoch's checkpoints hold it)
+        epochs = trainer.current_epoch + 1  # validation runs after the epoch's last step
+        if self.calibrate is not None and not self._frozen and not trainer.sanity_checking \
+                and self._calibrated_at != epochs:
+            # the second stage at every validated epoch: each epoch's checkpoint holds the program calibrated for
+            # its embedding, and val_mrr (which picks the best checkpoint) ranks that program
             say = (lambda line: print(line, flush=True)) if trainer.is_global_zero else (lambda line: None)
-            self.fit_calibration(trainer.datamodule.load(), log=say)
+            self.fit_calibration(trainer.datamodule.load(), log=say, epochs=epochs)
         self._start_ranking()
 
     def validation_step(self, batch, batch_idx: int) -> None:
@@ -482,14 +514,15 @@ class PathRuleCompletion(pl.LightningModule):
                                   hint="give a checkpoint of a config with embedding: complex")
         self.kge.load_state_dict(weights)
         self.kge.requires_grad_(False)
+        self._embedding_epochs = int(state.get("epoch", 0)) + 1  # the out-of-fold embeddings train as long
 
     @torch.no_grad()
-    def _raw_parts(self, kg):
+    def _raw_parts(self, kg, rule_logits: torch.Tensor):
         from greybox.learn.path_mining import BodyMatrices, GraphIndex
         from tasks.kg.combined import log_not_rules
 
         matrices = BodyMatrices(GraphIndex(kg.facts(), kg.entities, kg.relations), device=self.matrix_device)
-        raw_not = -torch.nn.functional.softplus(self.rule_logits.detach())
+        raw_not = -torch.nn.functional.softplus(rule_logits.detach())
 
         def phi_of(relation):
             return self.kge.scores(relation).double().cpu()
@@ -500,38 +533,75 @@ class PathRuleCompletion(pl.LightningModule):
 
         return phi_of, log_not_of
 
-    def fit_calibration(self, kg, log=None) -> dict:
+    def learned_logits(self) -> torch.Tensor:
+        """The rules' log-odds as learned (or taken from ``rules_ckpt``), before any refit."""
+        return (self.rule_logits if self._learned_logits is None else self._learned_logits).detach().clone()
+
+    def stacked_rule_logits(self, kg, log=None, epochs: int | None = None) -> torch.Tensor:
+        """The rules' log-odds refitted beside out-of-fold embeddings (:mod:`tasks.kg.stacking`), each trained
+        for ``epochs`` (default: as long as the checkpoint's embedding, or ``max_epochs``)."""
+        from tasks.kg.stacking import OutOfFoldRows, fit_rule_weights
+
+        epochs = epochs or self._embedding_epochs
+        if epochs is None:
+            epochs = self.trainer.max_epochs if self._trainer is not None else 100
+        batch_size = getattr(self.trainer.datamodule, "batch_size", 512) if self._trainer is not None else 512
+        # the second stage may run inside validation, where gradients are off: these fits need them
+        with torch.inference_mode(False), torch.enable_grad():
+            rows = OutOfFoldRows.build(kg.facts(), self.entities, self.relations, self.rules,
+                                       folds=self.stack_folds, seed=self.options["seed"], log=log, rank=self.rank,
+                                       epochs=epochs, batch_size=batch_size, lr=self.lr, n3=self.n3)
+            return fit_rule_weights(rows, self.learned_logits(), l2=self.stack_l2)
+
+    def fit_calibration(self, kg, log=None, epochs: int | None = None) -> dict:
         """The second stage: fit ``(a_r, b_r, c_r)`` on ``kg``'s dev queries, the embedding and weights frozen.
 
         A dev query's row leaves out every other known answer (the training facts, dev and test, as the
         filtered ranking of ``val_mrr`` does; the test triples are never answers, only left out).
+        With ``stack_folds`` the rules' weights refitted beside out-of-fold embeddings are a second
+        source of weights; the source and the scope kept are those with the higher cross-fitted dev MRR.
         Returns (and keeps in ``calibration_report``) the dev MRRs: the embedding alone, the program
-        uncalibrated, each scope cross-fitted, and the scope chosen.
+        uncalibrated, each source and scope cross-fitted, and the choice.
         """
         from tasks.kg.combined import CalibrationRows, calibrated_logit, cross_fitted_mrr, fit_calibration, rows_mrr
 
         if self.kge is None:
             raise ConfigError("calibrate needs an embedding", hint="set embedding: complex")
         self.kge.eval()
-        phi_of, log_not_of = self._raw_parts(kg)
+        sources = {"learned": self.learned_logits()}
+        if self.stack_folds and self.rules:
+            sources["stacked"] = self.stacked_rule_logits(kg, log=log, epochs=epochs)
         known = list(kg.known())
-        rows = CalibrationRows.build(kg.valid, known, self.entities, self.relations, phi_of, log_not_of)
         n = len(self.relations)
         one, zero = torch.ones(n, dtype=torch.float64), torch.zeros(n, dtype=torch.float64)
-        report = {"dev_rows": len(rows),
-                  "dev_mrr_embedding": rows_mrr(calibrated_logit(rows, one, zero, zero), rows.answer),
-                  "dev_mrr_uncalibrated": rows_mrr(calibrated_logit(rows, one, zero, one), rows.answer)}
         scopes = ["global", "relation"] if self.calibrate == "auto" else [self.calibrate]
-        for scope in scopes:
-            report[f"dev_mrr_{scope}_crossfitted"] = cross_fitted_mrr(
-                rows, n, per_relation=scope == "relation", l2=self.calibration_l2, seed=self.options["seed"])
-        scope = max(scopes, key=lambda s: report[f"dev_mrr_{s}_crossfitted"])
+        report: dict = {}
+        all_rows = {}
+        for source, logits in sources.items():
+            rows = CalibrationRows.build(kg.valid, known, self.entities, self.relations, *self._raw_parts(kg, logits))
+            all_rows[source] = rows
+            tag = "" if source == "learned" else f"{source}_"
+            if source == "learned":
+                report["dev_rows"] = len(rows)
+                report["dev_mrr_embedding"] = rows_mrr(calibrated_logit(rows, one, zero, zero), rows.answer)
+            report[f"dev_mrr_{tag}uncalibrated"] = rows_mrr(calibrated_logit(rows, one, zero, one), rows.answer)
+            for scope in scopes:
+                report[f"dev_mrr_{tag}{scope}_crossfitted"] = cross_fitted_mrr(
+                    rows, n, per_relation=scope == "relation", l2=self.calibration_l2, seed=self.options["seed"])
+        choices = [(source, scope) for source in sources for scope in scopes]
+        source, scope = max(choices, key=lambda c: report[f"dev_mrr_{'' if c[0] == 'learned' else c[0] + '_'}"
+                                                         f"{c[1]}_crossfitted"])
+        rows = all_rows[source]
         scale, bias, power = fit_calibration(rows, n, per_relation=scope == "relation", l2=self.calibration_l2)
+        if len(sources) > 1:
+            report["weights"] = source
         report["scope"] = scope
         report["dev_mrr_fitted"] = rows_mrr(calibrated_logit(rows, scale, bias, power), rows.answer)
         with torch.no_grad():
+            self.rule_logits.copy_(sources[source])
             self.kge_scale.copy_(scale), self.kge_bias.copy_(bias), self.rule_power.copy_(power)
         self.calibration_report = report
+        self._calibrated_at = epochs
         if log is not None:
             log("calibration on dev: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                                                    for k, v in report.items()))

@@ -219,7 +219,8 @@ def test_fit_calibrates_after_training_and_from_trained_checkpoints(tmp_path, ca
     common = [f"--data.init_args.data_dir={data}", "--trainer.enable_progress_bar=false",
               "--trainer.enable_model_summary=false", "--model.init_args.min_support=1",
               "--model.init_args.learn_weights=false", "--trainer.check_val_every_n_epoch=1",
-              "--model.init_args.rank=4", "--data.init_args.batch_size=16", "--model.init_args.calibrate=auto"]
+              "--model.init_args.rank=4", "--data.init_args.batch_size=16", "--model.init_args.calibrate=auto",
+              "--model.init_args.stack_folds=0"]
     # one fit: the embedding trains alone for 2 epochs, the rules' weights stay; then the calibration on dev
     assert lightning_main(["fit", "--config", config, *common, "--trainer.max_epochs=2",
                            f"--trainer.default_root_dir={tmp_path / 'a'}"]) == 0
@@ -250,3 +251,134 @@ def test_an_embedding_of_another_graph_is_refused(toy, tmp_path):
     other.build(kg.entities, kg.relations, [])
     with pytest.raises(CheckpointError, match="other.ckpt: the embedding was trained on other entities"):
         other._load_embedding(str(tmp_path / "other.ckpt"))
+
+
+# ---------------------------------------------------------------------- rule weights refitted out of fold
+
+def _oof_rows(phi, fires, answer):
+    """Out-of-fold rows of one relation from plain lists: ``fires`` as ``(row, rule, candidate)`` triples."""
+    from tasks.kg.stacking import OutOfFoldRows
+
+    phi = torch.tensor(phi, dtype=torch.float64)
+    return OutOfFoldRows(phi, torch.tensor(answer), torch.zeros(len(answer), dtype=torch.long),
+                         torch.zeros(phi.shape, dtype=torch.bool), torch.tensor(fires, dtype=torch.long).t())
+
+
+def test_refitted_weights_raise_a_rule_that_finds_what_the_embedding_misses_and_lower_one_that_misleads():
+    from tasks.kg.stacking import fit_rule_weights
+
+    # the embedding ties the answer (0) with a wrong candidate (1); rule 0 fires on the answer, rule 1 on the
+    # wrong candidate, rule 2 never fires
+    rows = _oof_rows([[0.0, 0.0, -2.0]] * 8, [(i, 0, 0) for i in range(8)] + [(i, 1, 1) for i in range(8)], [0] * 8)
+    start = torch.zeros(3, dtype=torch.float64)  # every weight 0.5
+    theta = fit_rule_weights(rows, start, l2=0.1)
+    assert theta[0] > 1.0 and theta[1] < -1.0 and theta[2] == 0.0
+    # a stronger pull toward the learned values moves them less
+    assert 0 < fit_rule_weights(rows, start, l2=10.0)[0] < theta[0]
+
+
+def test_out_of_fold_rows_use_parts_that_never_saw_the_fact(tmp_path):
+    import numpy as np
+
+    from greybox.learn.path_rules import PathRule
+    from tasks.kg.stacking import OutOfFoldRows, train_forward_complex
+
+    kg = read_benchmark(write_tiny_kg(tmp_path / "data"))
+    facts = [tuple(f) for f in kg.facts()]
+    rules = [PathRule("grandparent", (("parent", False), ("parent", False)), 0.5),
+             PathRule("knows", (("knows", False),), 0.5)]  # fires on a fact's own answer only if the fact is seen
+    options = dict(rank=4, epochs=3, batch_size=16)
+    rows = OutOfFoldRows.build(facts, kg.entities, kg.relations, rules, folds=3, seed=1, **options)
+    assert len(rows) == 2 * len(facts)
+    fold_of = np.random.default_rng(1).integers(3, size=len(facts))
+    order = [f for k in range(3) for f, j in zip(facts, fold_of) if j == k]  # rows: fold by fold, tail then head
+    fired = {(int(i), int(n), int(c)) for i, n, c in rows.fires.t()}
+    ids = {e: i for i, e in enumerate(kg.entities)}
+    for b, (h, r, t) in enumerate(order):
+        rest = {f for f, j in zip(facts, fold_of) if j != fold_of[facts.index((h, r, t))]}
+        assert (2 * b, 1, ids[t]) not in fired  # knows(X, Z) :- knows(X, Z) never sees its own fact
+        if r == "grandparent":
+            joined = {z for (x, p, y) in rest if p == "parent" and x == h for (y2, p2, z) in rest
+                      if p2 == "parent" and y2 == y}
+            assert {c for i, n, c in fired if i == 2 * b} == {ids[z] for z in joined}
+    # the rows of fold 0 are scored by an embedding trained without fold 0 (seed + fold)
+    kge = train_forward_complex([f for f, j in zip(facts, fold_of) if j != 0], kg.entities, kg.relations,
+                                seed=1, **options)
+    h, r, t = order[0]
+    want = kge(torch.tensor([ids[h]]), torch.tensor([kg.relations.index(r)]))[0][0].double()
+    assert torch.allclose(rows.phi[0], want)
+
+
+def test_the_second_stage_keeps_the_rule_weights_that_rank_dev_better_and_the_program_stays_exact(toy, tmp_path):
+    kg, model, _ = toy
+    model.stack_folds, model.calibrate = 2, "auto"
+    learned = model.rule_logits.detach().clone()
+    stacked = model.stacked_rule_logits(kg)
+    assert not torch.allclose(stacked, learned)  # a second source of weights
+    report = model.fit_calibration(kg)
+    assert {"dev_mrr_stacked_global_crossfitted", "dev_mrr_stacked_relation_crossfitted"} <= set(report)
+    key = {"learned": "dev_mrr_{}_crossfitted", "stacked": "dev_mrr_stacked_{}_crossfitted"}
+    best = max(report[key[w].format(s)] for w in key for s in ("global", "relation"))
+    assert report[key[report["weights"]].format(report["scope"])] == best
+    assert torch.allclose(model.rule_logits.detach(), stacked if report["weights"] == "stacked" else learned)
+    # whichever weights: the engine's value of every link is the module's score
+    with torch.no_grad():
+        model.rule_logits.copy_(stacked)
+    files = model.export(tmp_path / "stacked.dl", kg)
+    got = _engine_link_probabilities(kg, model, files, "grandparent")
+    want = torch.sigmoid(model.link_logits("grandparent", BodyMatrices(GraphIndex(kg.facts(), kg.entities,
+                                                                                  kg.relations)), kg.entities))
+    for (x, z), p in got.items():
+        assert p == pytest.approx(float(want[kg.entities.index(x), kg.entities.index(z)]), abs=1e-9)
+
+
+@pytest.mark.parametrize("options, message", [
+    (dict(stack_folds=1, calibrate="auto"), "stack_folds 1: the training facts are cut into at least 2 folds"),
+    (dict(stack_folds=5, calibrate=None), "stack_folds refits the rules' weights before the calibration"),
+])
+def test_stack_folds_needs_folds_and_a_calibration(options, message):
+    from greybox.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        PathRuleCompletion(aggregation="noisy_or", embedding="complex", **options)
+
+
+def test_fit_refits_the_rule_weights_out_of_fold_inside_the_last_validation(tmp_path, capsys):
+    from pathlib import Path
+
+    from greybox.training.checkpoints import load_checkpoint
+    from greybox.training.cli import lightning_main
+
+    config = str(Path(__file__).resolve().parents[3] / "experiments/kg/kinship_kge.yaml")
+    data = write_tiny_kg(tmp_path / "data")
+    assert lightning_main(["fit", "--config", config, f"--data.init_args.data_dir={data}",
+                           "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false",
+                           "--model.init_args.min_support=1", "--model.init_args.learn_weights=false",
+                           "--trainer.check_val_every_n_epoch=1", "--model.init_args.rank=4",
+                           "--data.init_args.batch_size=16", "--model.init_args.stack_folds=2",
+                           "--trainer.max_epochs=2", f"--trainer.default_root_dir={tmp_path / 'a'}"]) == 0
+    out = capsys.readouterr().out
+    assert "out-of-fold rows: fold 2/2" in out
+    assert out.count("calibration on dev:") == 2  # at each validated epoch, for that epoch's embedding
+    line = next(x for x in out.splitlines() if x.startswith("calibration on dev:"))
+    assert "dev_mrr_stacked_relation_crossfitted" in line and (" weights learned" in line or " weights stacked" in line)
+    (last,) = (tmp_path / "a").rglob("last.ckpt")
+    assert "rule_logits" in load_checkpoint(last)["state_dict"]
+
+
+def test_a_last_epoch_without_validation_is_calibrated_at_the_end_with_a_warning(tmp_path, capsys):
+    from pathlib import Path
+
+    from greybox.training.cli import lightning_main
+
+    config = str(Path(__file__).resolve().parents[3] / "experiments/kg/kinship_kge.yaml")
+    data = write_tiny_kg(tmp_path / "data")
+    assert lightning_main(["fit", "--config", config, f"--data.init_args.data_dir={data}",
+                           "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false",
+                           "--model.init_args.min_support=1", "--model.init_args.learn_weights=false",
+                           "--trainer.check_val_every_n_epoch=2", "--model.init_args.rank=4",
+                           "--data.init_args.batch_size=16", "--model.init_args.stack_folds=0",
+                           "--trainer.max_epochs=3", f"--trainer.default_root_dir={tmp_path / 'a'}"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("calibration on dev:") == 2  # after epoch 2 (validated), then at the end for epoch 3
+    assert "warning: the last epoch was not validated" in out
