@@ -269,7 +269,8 @@ def main() -> None:
     if args.route == "lexicon":
         pw_train = [t for t in pw_all if int(t.id.rsplit("-", 1)[1]) % 5 != 0]
         lexicon = teach_reader(reader, theories + pw_train, ["closed"] * len(theories) + ["open"] * len(pw_train),
-                               args.search_theories, args.restarts, args.screen, args.max_targets, seed=args.seed, log=log)
+                               search_theories=args.search_theories, restarts=args.restarts, screen=args.screen,
+                               max_targets=args.max_targets, seed=args.seed, log=log)
         json.dump(lexicon.to_json(), open(out / "lexicon.json", "w"))
         log(f"the lexicon as the reader: depth-5 dev {lexicon_accuracy(lexicon, d5, 'closed', reader.lemmatizer)}, "
             f"ProofWriter held-out {lexicon_accuracy(lexicon, pw, 'open', reader.lemmatizer)}")

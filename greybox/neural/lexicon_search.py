@@ -343,14 +343,16 @@ def _keys(corpus: LexiconCorpus) -> dict[str, list]:
 
 def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], search_theories: int = 150,
                  restarts: int = 6, screen: int = 40, max_targets: int = 12000, epochs: int = 4, pairs: bool = True,
-                 seed: int = 0, log: Callable[[str], None] = lambda m: None) -> Lexicon:
+                 polish: int = 2, seed: int = 0, log: Callable[[str], None] = lambda m: None) -> Lexicon:
     """Teach a :class:`~greybox.neural.reader.TextReader` to read from the answers alone.
 
     A corpus lexicon is searched on ``search_theories`` theories of each world (closed world
     first; the open world's then climb on from it, both samples together); its tags on every
     sentence of every theory it answers right in full (each sentence read) train the reader's
     tagging head (at most ``max_targets`` sentences, ``epochs`` passes). ``restarts``,
-    ``screen`` and ``pairs`` are :func:`search_corpus_lexicon`'s.
+    ``screen`` and ``pairs`` are :func:`search_corpus_lexicon`'s. Then, ``polish`` times, the
+    lexicon climbs on with the sample and up to ``search_theories`` of the training theories it
+    still answers wrong somewhere (a construction too rare for the sample shows up there).
 
     Returns:
         the lexicon.
@@ -374,6 +376,18 @@ def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], sear
         log(f"lexicon searched on {len(sample)} theories ({world} world added): {right} answers right, {read} sentences read")
     if lexicon is None:
         raise ValueError("no theories to learn a lexicon from")
+    for _ in range(polish):
+        # the theories it still gets wrong carry the constructions the sample had too few of
+        corpus = LexiconCorpus(theories, worlds, lexicon, reader.lemmatizer)
+        wrong = [t for t, th in enumerate(corpus.theories) if corpus.score(t)[0] < len(th[2])]
+        log(f"the lexicon gets {len(wrong)}/{len(theories)} theories wrong somewhere")
+        if not wrong:
+            break
+        extra = sample + rng.sample(wrong, min(search_theories, len(wrong)))
+        lexicon, (right, read) = search_corpus_lexicon(
+            [theories[i] for i in extra], [worlds[i] for i in extra], classes, reader.lemmatizer, seed=seed,
+            start=lexicon, log=log)
+        log(f"climbed on with {len(extra) - len(sample)} of them: {right} answers right, {read} sentences read")
     corpus = LexiconCorpus(theories, worlds, lexicon, reader.lemmatizer)
     targets: dict[tuple[str, ...], tuple[str, ...]] = {}
     solved = 0

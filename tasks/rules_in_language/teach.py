@@ -61,6 +61,7 @@ class ReadFromAnswers(pl.Callback):
         max_targets: sentences the reader's head is fitted on.
         epochs: passes of that fit.
         pairs: the screening climb also moves two neighbouring word classes at once.
+        polish: rounds of climbing on with training theories the lexicon still answers wrong.
         seed: seeds the samples and the search.
 
     Raises:
@@ -68,13 +69,14 @@ class ReadFromAnswers(pl.Callback):
     """
 
     def __init__(self, search_theories: int = 150, restarts: int = 6, screen: int = 40, max_targets: int = 12000,
-                 epochs: int = 4, pairs: bool = True, seed: int = 0) -> None:
+                 epochs: int = 4, pairs: bool = True, polish: int = 2, seed: int = 0) -> None:
         self.search_theories = search_theories
         self.restarts = restarts
         self.screen = screen
         self.max_targets = max_targets
         self.epochs = epochs
         self.pairs = pairs
+        self.polish = polish
         self.seed = seed
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -93,8 +95,9 @@ class ReadFromAnswers(pl.Callback):
         texts = [s for th in theories for s in th.sentences + [q.text for q in th.questions]]
         reader.lemmatizer.fit(texts)
         log = lambda message: print(f"reading from answers: {message}", flush=True)  # noqa: E731
-        lexicon = teach_reader(reader, theories, [pl_module.world] * len(theories), self.search_theories, self.restarts,
-                               self.screen, self.max_targets, self.epochs, self.pairs, self.seed, log=log)
+        lexicon = teach_reader(reader, theories, [pl_module.world] * len(theories), search_theories=self.search_theories,
+                               restarts=self.restarts, screen=self.screen, max_targets=self.max_targets,
+                               epochs=self.epochs, pairs=self.pairs, polish=self.polish, seed=self.seed, log=log)
         if trainer.is_global_zero and trainer.log_dir:
             path = Path(trainer.log_dir) / "lexicon.json"
             path.parent.mkdir(parents=True, exist_ok=True)

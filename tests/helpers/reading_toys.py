@@ -11,7 +11,7 @@ from greybox.neural.logical_forms import Literal, Reading
 from greybox.neural.reader_search import Question, Theory
 from greybox.neural.reading_eval import answer
 
-__all__ = ["NAMES", "ADJS", "toy_theory", "StubEncoder", "FUNCTION_WORDS"]
+__all__ = ["NAMES", "ADJS", "toy_theory", "StubEncoder", "WordIdentityEncoder", "FUNCTION_WORDS"]
 
 NAMES = ["bob", "ann", "eve", "tom", "zed"]
 ADJS = ["big", "red", "kind", "cold", "nice", "wuggy"]
@@ -54,5 +54,22 @@ class StubEncoder(nn.Module):
                 else:
                     v[i, -2] = 1.0
                     v[i, -1] = float(w[:1].isupper())
+            out.append(v)
+        return out
+
+
+class WordIdentityEncoder(nn.Module):
+    """Each word of the tiny language by its own one-hot (any other word: one shared vector)."""
+
+    VOCABULARY = FUNCTION_WORDS + ["if"] + NAMES + ADJS
+    dim = len(VOCABULARY) + 1
+
+    def forward(self, sentences):
+        out = []
+        for words in sentences:
+            v = torch.zeros(len(words), self.dim)
+            for i, w in enumerate(words):
+                low = w.lower()
+                v[i, self.VOCABULARY.index(low) if low in self.VOCABULARY else -1] = 1.0
             out.append(v)
         return out
