@@ -224,7 +224,7 @@ def main() -> None:
     ap.add_argument("--route", choices=["lexicon", "answers", "bootstrap"], required=True)
     ap.add_argument("--search-theories", type=int, default=150, help="lexicon: theories of each world the lexicon is searched on")
     ap.add_argument("--max-targets", type=int, default=12000, help="lexicon: sentences the head is fitted on")
-    ap.add_argument("--restarts", type=int, default=6, help="lexicon: random starts screened")
+    ap.add_argument("--restarts", type=int, default=24, help="lexicon: random starts screened")
     ap.add_argument("--screen", type=int, default=40, help="lexicon: theories each start is screened on")
     ap.add_argument("--out", default="runs/reader/model")
     ap.add_argument("--rounds", type=int, default=6)

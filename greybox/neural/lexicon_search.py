@@ -263,11 +263,13 @@ def _climb_pairs(corpus: LexiconCorpus, pairs: Sequence[tuple[Hashable, Hashable
 
 def search_corpus_lexicon(theories: Sequence[Theory], worlds: Sequence[str], classes: dict[str, str],
                           lemmatizer: Lemmatizer | None = None, restarts: int = 20, screen: int = 30, rounds: int = 2,
-                          read_weight: float = 0.3, pairs: bool = False, seed: int = 0, start: Lexicon | None = None,
+                          read_weight: float = 0.3, pairs: bool = False, kicks: int = 0, seed: int = 0,
+                          start: Lexicon | None = None,
                           log: Callable[[str], None] = lambda m: None) -> tuple[Lexicon, tuple[int, int]]:
     """The lexicon that answers the most questions of ``theories`` right.
 
-    Each of ``restarts`` climbs starts from random roles of the word classes and climbs every
+    Each of ``restarts`` climbs starts from random roles of the word classes (drawn again while
+    they read under a fifth of the sentences: no one move revives such a start) and climbs every
     level (classes, with ``pairs`` also two at a time, words, contexts) on ``screen`` theories
     drawn from the corpus; the best one then climbs classes, words and contexts on every theory.
 
@@ -282,6 +284,8 @@ def search_corpus_lexicon(theories: Sequence[Theory], worlds: Sequence[str], cla
             when few answers move).
         pairs: the screening climb also moves two neighbouring classes at once (slower; it
             escapes readings wrong in two places that agree, e.g. ``is(bob, big)``).
+        kicks: then, this many times, two class roles of the best lexicon drawn anew and the
+            climb again on the screen, kept when it scores no worse (an iterated local search).
         start: climb from this lexicon (e.g. one searched on another corpus) instead of
             screening random starts.
 
@@ -298,13 +302,31 @@ def search_corpus_lexicon(theories: Sequence[Theory], worlds: Sequence[str], cla
         lexicon = Lexicon(dict(classes))
         corpus = LexiconCorpus([theories[i] for i in sample], [worlds[i] for i in sample], lexicon, lemmatizer)
         keys = _keys(corpus)
-        lexicon.roles.update({k: rng.randrange(len(TAGS)) for k in keys["classes"]})
+        for _ in range(100):  # a start that reads almost nothing is dead: no one move makes a sentence readable
+            lexicon.roles = {k: rng.randrange(len(TAGS)) for k in keys["classes"]}
+            if sum(corpus.score(t)[1] for t in range(len(corpus.theories))) >= 0.2 * corpus.sizes[1]:
+                break
         for _ in range(rounds):
             total = _climb_levels(corpus, keys, rng, read_weight, pairs=pairs)
         log(f"start {r}: answers {total[0]}/{corpus.sizes[0]}, read {total[1]}/{corpus.sizes[1]} on {len(sample)} theories")
         if best is None or total > best[0]:
             best = (total, dict(lexicon.roles))
     assert best is not None
+    # kicks (an iterated local search): from the best lexicon, two class roles drawn anew and the climb
+    # again; the result is kept when it scores no worse on the screen
+    lexicon = Lexicon(dict(classes), dict(best[1]))
+    corpus = LexiconCorpus([theories[i] for i in sample], [worlds[i] for i in sample], lexicon, lemmatizer)
+    keys = _keys(corpus)
+    for _ in range(kicks):
+        lexicon.roles = dict(best[1])
+        for key in rng.sample(keys["classes"], min(2, len(keys["classes"]))):
+            lexicon.roles[key] = rng.randrange(len(TAGS))
+        total = _climb_levels(corpus, keys, rng, read_weight, pairs=pairs)
+        if total >= best[0]:
+            best = (total, dict(lexicon.roles))
+    if kicks:
+        log(f"after {kicks} kicks: answers {best[0][0]}/{corpus.sizes[0]}, read {best[0][1]}/{corpus.sizes[1]} "
+            f"on {len(sample)} theories")
     return _climb_corpus(theories, worlds, Lexicon(dict(classes), best[1]), lemmatizer, rounds, rng, read_weight, log)
 
 
@@ -342,15 +364,15 @@ def _keys(corpus: LexiconCorpus) -> dict[str, list]:
 
 
 def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], search_theories: int = 150,
-                 restarts: int = 6, screen: int = 40, max_targets: int = 12000, epochs: int = 4, pairs: bool = True,
-                 polish: int = 2, seed: int = 0, log: Callable[[str], None] = lambda m: None) -> Lexicon:
+                 restarts: int = 24, screen: int = 40, max_targets: int = 12000, epochs: int = 4, pairs: bool = False,
+                 kicks: int = 20, polish: int = 2, seed: int = 0, log: Callable[[str], None] = lambda m: None) -> Lexicon:
     """Teach a :class:`~greybox.neural.reader.TextReader` to read from the answers alone.
 
     A corpus lexicon is searched on ``search_theories`` theories of each world (closed world
     first; the open world's then climb on from it, both samples together); its tags on every
     sentence of every theory it answers right in full (each sentence read) train the reader's
     tagging head (at most ``max_targets`` sentences, ``epochs`` passes). ``restarts``,
-    ``screen`` and ``pairs`` are :func:`search_corpus_lexicon`'s. Then, ``polish`` times, the
+    ``screen``, ``pairs`` and ``kicks`` are :func:`search_corpus_lexicon`'s. Then, ``polish`` times, the
     lexicon climbs on with the sample and up to ``search_theories`` of the training theories it
     still answers wrong somewhere (a construction too rare for the sample shows up there).
 
@@ -372,7 +394,7 @@ def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], sear
         sample += rng.sample(by_world[world], min(search_theories, len(by_world[world])))
         lexicon, (right, read) = search_corpus_lexicon(
             [theories[i] for i in sample], [worlds[i] for i in sample], classes, reader.lemmatizer,
-            restarts=restarts, screen=screen, pairs=pairs, seed=seed, start=lexicon, log=log)
+            restarts=restarts, screen=screen, pairs=pairs, kicks=kicks, seed=seed, start=lexicon, log=log)
         log(f"lexicon searched on {len(sample)} theories ({world} world added): {right} answers right, {read} sentences read")
     if lexicon is None:
         raise ValueError("no theories to learn a lexicon from")

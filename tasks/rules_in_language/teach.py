@@ -14,7 +14,7 @@ Example (in a config)::
     trainer:
       callbacks:
         - class_path: tasks.rules_in_language.teach.ReadFromAnswers
-          init_args: {search_theories: 150, restarts: 6}
+          init_args: {search_theories: 150, restarts: 24}
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class ReadFromAnswers(pl.Callback):
         max_targets: sentences the reader's head is fitted on.
         epochs: passes of that fit.
         pairs: the screening climb also moves two neighbouring word classes at once.
+        kicks: from the best start, times two class roles are drawn anew and the climb is run again.
         polish: rounds of climbing on with training theories the lexicon still answers wrong.
         seed: seeds the samples and the search.
 
@@ -68,8 +69,8 @@ class ReadFromAnswers(pl.Callback):
         ConfigError: the model has no text reader, or the data module no training split.
     """
 
-    def __init__(self, search_theories: int = 150, restarts: int = 6, screen: int = 40, max_targets: int = 12000,
-                 epochs: int = 4, pairs: bool = True, polish: int = 2, seed: int = 0) -> None:
+    def __init__(self, search_theories: int = 150, restarts: int = 24, screen: int = 40, max_targets: int = 12000,
+                 epochs: int = 4, pairs: bool = False, kicks: int = 20, polish: int = 2, seed: int = 0) -> None:
         self.search_theories = search_theories
         self.restarts = restarts
         self.screen = screen
@@ -77,6 +78,7 @@ class ReadFromAnswers(pl.Callback):
         self.epochs = epochs
         self.pairs = pairs
         self.polish = polish
+        self.kicks = kicks
         self.seed = seed
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -97,7 +99,8 @@ class ReadFromAnswers(pl.Callback):
         log = lambda message: print(f"reading from answers: {message}", flush=True)  # noqa: E731
         lexicon = teach_reader(reader, theories, [pl_module.world] * len(theories), search_theories=self.search_theories,
                                restarts=self.restarts, screen=self.screen, max_targets=self.max_targets,
-                               epochs=self.epochs, pairs=self.pairs, polish=self.polish, seed=self.seed, log=log)
+                               epochs=self.epochs, pairs=self.pairs, kicks=self.kicks, polish=self.polish, seed=self.seed,
+                               log=log)
         if trainer.is_global_zero and trainer.log_dir:
             path = Path(trainer.log_dir) / "lexicon.json"
             path.parent.mkdir(parents=True, exist_ok=True)

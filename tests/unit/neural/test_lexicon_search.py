@@ -32,7 +32,8 @@ def test_the_search_learns_to_read_from_answers_alone() -> None:
     texts = [s for th in theories for s in th.sentences + [q.text for q in th.questions]]
     classes = {w: f"c{i}" for i, ws in enumerate(word_classes([split_words(s) for s in texts], 0.8)) for w in ws}
     worlds = ["closed"] * len(theories)
-    lexicon, (right, read) = search_corpus_lexicon(theories, worlds, classes, restarts=20, screen=12, rounds=1, pairs=True, seed=0)
+    lexicon, (right, read) = search_corpus_lexicon(theories, worlds, classes, restarts=20, screen=12, rounds=1, pairs=True, kicks=10,
+                                                   seed=0)
     assert (right, read) == LexiconCorpus(theories, worlds, lexicon).sizes  # every question right, every sentence read
     # a theory never searched on, with a name and a word used nowhere together, reads and answers
     new = [Theory("new", ["Zed is wuggy.", "If someone is wuggy then they are nice."],

@@ -35,7 +35,7 @@ def test_the_reader_is_taught_the_lexicon_the_training_answers_choose(tmp_path: 
     torch.manual_seed(0)
     model = RulesInLanguageTask(TextReader(word_encoder=WordIdentityEncoder(), hidden=32, k=4, dropout=0.0))
     trainer = SimpleNamespace(ckpt_path=None, datamodule=data, is_global_zero=True, log_dir=str(tmp_path / "run"))
-    ReadFromAnswers(search_theories=100, restarts=12, screen=12, epochs=200, polish=0, seed=0).on_fit_start(trainer, model)
+    ReadFromAnswers(search_theories=100, restarts=12, screen=12, epochs=200, pairs=True, kicks=0, polish=0, seed=0).on_fit_start(trainer, model)
     lexicon = Lexicon.from_json(json.loads((tmp_path / "run" / "lexicon.json").read_text()))
     train = theories_of(data.splits["train"])
     corpus = LexiconCorpus(train, ["closed"] * len(train), lexicon)
