@@ -186,41 +186,49 @@ class LexiconCorpus:
         return right, n_read
 
 
+def _move(corpus: LexiconCorpus, keys: tuple[Hashable, ...], options: Sequence[tuple[int | None, ...]],
+          scores: list[tuple[int, int]], read_weight: float) -> bool:
+    """Give ``keys`` the option (one role or ``None`` per key) that scores best, if better than now; True if moved."""
+    roles = corpus.lexicon.roles
+    value = lambda s: s[0] + read_weight * s[1]  # noqa: E731
+    touched = set().union(*(corpus.touches.get(k, set()) for k in keys))
+    if not touched:
+        return False
+    old = tuple(roles.get(k) for k in keys)
+    best, best_option, best_scores = sum(value(scores[t]) for t in touched), old, None
+    for option in options:
+        for k, r in zip(keys, option):
+            if r is None:
+                roles.pop(k, None)
+            else:
+                roles[k] = r
+        trial = {t: corpus.score(t) for t in touched}
+        v = sum(value(sc) for sc in trial.values())
+        if v > best + 1e-9:
+            best, best_option, best_scores = v, option, trial
+    for k, r in zip(keys, best_option):
+        if r is None:
+            roles.pop(k, None)
+        else:
+            roles[k] = r
+    if best_scores is None:
+        return False
+    for t, sc in best_scores.items():
+        scores[t] = sc
+    return True
+
+
 def _climb(corpus: LexiconCorpus, keys: Sequence[Hashable], scores: list[tuple[int, int]], rng: random.Random,
            read_weight: float, passes: int, optional: bool) -> None:
     """Coordinate ascent: per key, the role (or, ``optional``, no role of its own) that scores best."""
-    roles = corpus.lexicon.roles
-    value = lambda s: s[0] + read_weight * s[1]  # noqa: E731
     for _ in range(passes):
-        moved = False
         order = list(keys)
         rng.shuffle(order)
+        moved = False
         for k in order:
-            touched = corpus.touches.get(k, set())
-            if not touched:
-                continue
-            old = roles.get(k)
-            best = sum(value(scores[t]) for t in touched)
-            best_role, best_scores = old, None
-            for role in ([None] if optional else []) + list(range(len(TAGS))):
-                if role == old:
-                    continue
-                if role is None:
-                    roles.pop(k, None)
-                else:
-                    roles[k] = role
-                trial = {t: corpus.score(t) for t in touched}
-                v = sum(value(s) for s in trial.values())
-                if v > best + 1e-9:
-                    best, best_role, best_scores = v, role, trial
-            if best_role is None:
-                roles.pop(k, None)
-            else:
-                roles[k] = best_role
-            if best_scores is not None:
-                for t, s in best_scores.items():
-                    scores[t] = s
-                moved = True
+            old = corpus.lexicon.roles.get(k)
+            options = [(r,) for r in ([None] if optional else []) + list(range(len(TAGS))) if r != old]
+            moved |= _move(corpus, (k,), options, scores, read_weight)
         if not moved:
             return
 
@@ -233,32 +241,13 @@ def _climb_pairs(corpus: LexiconCorpus, pairs: Sequence[tuple[Hashable, Hashable
     each other: "Bob is big" read as ``is(bob, big)`` needs both "is" and "big" to change
     before the answers can say so.
     """
-    roles = corpus.lexicon.roles
-    value = lambda s: s[0] + read_weight * s[1]  # noqa: E731
     order = list(pairs)
     rng.shuffle(order)
     for a, b in order:
-        touched = corpus.touches.get(a, set()) | corpus.touches.get(b, set())
-        old = (roles.get(a), roles.get(b))
-        best = sum(value(scores[t]) for t in touched)
-        best_roles, best_scores = old, None
-        for ra in range(len(TAGS)):
-            for rb in range(len(TAGS)):
-                if (ra, rb) == old or ra == old[0] or rb == old[1]:
-                    continue  # moves of one key are the single climb's
-                roles[a], roles[b] = ra, rb
-                trial = {t: corpus.score(t) for t in touched}
-                v = sum(value(s) for s in trial.values())
-                if v > best + 1e-9:
-                    best, best_roles, best_scores = v, (ra, rb), trial
-        for k, r in zip((a, b), best_roles):
-            if r is None:
-                roles.pop(k, None)
-            else:
-                roles[k] = r
-        if best_scores is not None:
-            for t, sc in best_scores.items():
-                scores[t] = sc
+        old = (corpus.lexicon.roles.get(a), corpus.lexicon.roles.get(b))
+        # moves of one key are the single climb's
+        options = [(ra, rb) for ra in range(len(TAGS)) for rb in range(len(TAGS)) if ra != old[0] and rb != old[1]]
+        _move(corpus, (a, b), options, scores, read_weight)
 
 
 def search_corpus_lexicon(theories: Sequence[Theory], worlds: Sequence[str], classes: dict[str, str],
