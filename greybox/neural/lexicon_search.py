@@ -287,10 +287,10 @@ def search_corpus_lexicon(theories: Sequence[Theory], worlds: Sequence[str], cla
                              read_weight, log)
     sample = rng.sample(range(len(theories)), min(screen, len(theories)))
     best: tuple[tuple[int, int], dict] | None = None
+    lexicon = Lexicon(dict(classes))  # the screen's corpus reads through it; each start sets its roles
+    corpus = LexiconCorpus([theories[i] for i in sample], [worlds[i] for i in sample], lexicon, lemmatizer)
+    keys = _keys(corpus)
     for r in range(restarts):
-        lexicon = Lexicon(dict(classes))
-        corpus = LexiconCorpus([theories[i] for i in sample], [worlds[i] for i in sample], lexicon, lemmatizer)
-        keys = _keys(corpus)
         for _ in range(100):  # a start that reads almost nothing is dead: no one move makes a sentence readable
             lexicon.roles = {k: rng.randrange(len(TAGS)) for k in keys["classes"]}
             if sum(corpus.score(t)[1] for t in range(len(corpus.theories))) >= 0.2 * corpus.sizes[1]:
@@ -303,9 +303,6 @@ def search_corpus_lexicon(theories: Sequence[Theory], worlds: Sequence[str], cla
     assert best is not None
     # kicks (an iterated local search): from the best lexicon, two class roles drawn anew and the climb
     # again; the result is kept when it scores no worse on the screen
-    lexicon = Lexicon(dict(classes), dict(best[1]))
-    corpus = LexiconCorpus([theories[i] for i in sample], [worlds[i] for i in sample], lexicon, lemmatizer)
-    keys = _keys(corpus)
     for _ in range(kicks):
         lexicon.roles = dict(best[1])
         for key in rng.sample(keys["classes"], min(2, len(keys["classes"]))):
@@ -387,9 +384,10 @@ def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], sear
         log(f"lexicon searched on {len(sample)} theories ({world} world added): {right} answers right, {read} sentences read")
     if lexicon is None:
         raise ValueError("no theories to learn a lexicon from")
+    corpus = LexiconCorpus(theories, worlds, lexicon, reader.lemmatizer)  # every theory; read through the latest lexicon
     for _ in range(polish):
         # the theories it still gets wrong carry the constructions the sample had too few of
-        corpus = LexiconCorpus(theories, worlds, lexicon, reader.lemmatizer)
+        corpus.lexicon = lexicon
         wrong = [t for t, th in enumerate(corpus.theories) if corpus.score(t)[0] < len(th[2])]
         log(f"the lexicon gets {len(wrong)}/{len(theories)} theories wrong somewhere")
         if not wrong:
@@ -399,7 +397,7 @@ def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], sear
             [theories[i] for i in extra], [worlds[i] for i in extra], classes, reader.lemmatizer, seed=seed,
             start=lexicon, log=log)
         log(f"climbed on with {len(extra) - len(sample)} of them: {right} answers right, {read} sentences read")
-    corpus = LexiconCorpus(theories, worlds, lexicon, reader.lemmatizer)
+    corpus.lexicon = lexicon
     targets: dict[tuple[str, ...], tuple[str, ...]] = {}
     solved = 0
     for t, (sents, questions, labels, _, _) in enumerate(corpus.theories):

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from ..errors import ConfigError
 
-__all__ = ["minilm_path", "load_encoder", "WordEncoder"]
+__all__ = ["minilm_path", "load_encoder", "FixedEncoder", "WordEncoder"]
 
 
 def minilm_path() -> Path:
@@ -52,7 +52,39 @@ def load_encoder(encoder_path: str | None = None):
                           hint="give encoder_path= a folder with config.json, tokenizer and weights") from exc
 
 
-class WordEncoder(nn.Module):
+class FixedEncoder:
+    """For a module with an ``encoder``: whether it is fixed, and a ``train()`` that keeps a fixed one in eval mode.
+
+    A fixed encoder (none of its parameters requires a gradient) runs without dropout, so
+    outputs cached from it stay valid. Put it before ``nn.Module`` (or ``LightningModule``)
+    among the bases.
+
+    >>> class Net(FixedEncoder, nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.encoder = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+    >>> net = Net()
+    >>> net.encoder_frozen, net.encoder.requires_grad_(False) is not None, net.encoder_frozen
+    (False, True, True)
+    >>> net.train().training, net.encoder.training
+    (True, False)
+    """
+
+    encoder: nn.Module
+
+    @property
+    def encoder_frozen(self) -> bool:
+        """Whether the encoder is fixed: none of its parameters requires a gradient."""
+        return not any(p.requires_grad for p in self.encoder.parameters())
+
+    def train(self, mode: bool = True):
+        super().train(mode)  # type: ignore[misc]
+        if self.encoder_frozen:
+            self.encoder.eval()  # no dropout in a fixed encoder: its cached outputs stay valid
+        return self
+
+
+class WordEncoder(FixedEncoder, nn.Module):
     """Words of sentences -> one contextual vector per word, ``(L, D)`` per sentence.
 
     Args:
@@ -67,20 +99,9 @@ class WordEncoder(nn.Module):
         self.batch_size = batch_size
         self._cache: dict[tuple[str, ...], Tensor] = {}
 
-    @property
-    def frozen(self) -> bool:
-        """Whether the encoder is fixed (none of its parameters requires a gradient): its outputs are cached."""
-        return not any(p.requires_grad for p in self.encoder.parameters())
-
-    def train(self, mode: bool = True) -> "WordEncoder":
-        super().train(mode)
-        if self.frozen:
-            self.encoder.eval()  # no dropout in a fixed encoder: its cached outputs stay valid
-        return self
-
     def forward(self, sentences: Sequence[Sequence[str]]) -> list[Tensor]:
         """Per sentence (a list of words), its words' vectors ``(L, D)``."""
-        frozen = self.frozen
+        frozen = self.encoder_frozen
         if not frozen:
             self._cache.clear()  # outputs cached while the encoder was frozen are stale once it trains
         keys = [tuple(s) for s in sentences]

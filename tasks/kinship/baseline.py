@@ -48,7 +48,7 @@ from torch.utils.data import DataLoader
 
 from greybox.errors import ConfigError, ShapeError
 from tasks.kinship.data import RELATIONS, ClutrrDataModule, Story
-from greybox.neural.text_encoder import load_encoder
+from greybox.neural.text_encoder import FixedEncoder, load_encoder
 
 __all__ = ["StoryClassifier", "StoryDataModule", "collate_story_texts", "question", "story_text", "QUESTION"]
 
@@ -103,7 +103,7 @@ def _mentions(text: str, name: str) -> list[tuple[int, int]]:
     return [m.span() for m in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text)]
 
 
-class StoryClassifier(pl.LightningModule):
+class StoryClassifier(FixedEncoder, pl.LightningModule):
     """Question + story -> one of the 20 CLUTRR relations, with no rules.
 
     Args:
@@ -160,16 +160,6 @@ class StoryClassifier(pl.LightningModule):
         self.max_cache = max_cache
         self._cache: dict[str, tuple[Tensor, Tensor]] = {}  # text -> (token states (T, D) float16, offsets (T, 2))
 
-    @property
-    def encoder_frozen(self) -> bool:
-        """Whether the encoder is fixed: none of its parameters requires a gradient."""
-        return not any(p.requires_grad for p in self.encoder.parameters())
-
-    def train(self, mode: bool = True) -> "StoryClassifier":
-        super().train(mode)
-        if self.encoder_frozen:
-            self.encoder.eval()  # no dropout in a fixed encoder: its cached outputs stay valid
-        return self
 
     # ------------------------------------------------------------------ reading
 

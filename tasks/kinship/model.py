@@ -36,7 +36,7 @@ import torch
 from torch import Tensor, nn
 
 from greybox.errors import ConfigError, ShapeError
-from greybox.neural.text_encoder import load_encoder, minilm_path
+from greybox.neural.text_encoder import FixedEncoder, load_encoder, minilm_path
 from tasks.kinship.stories import KINDS, NONE, RELATIONS, PairText, inverse_kind, kind_of
 
 __all__ = ["RelationExtractor", "check_pairs", "minilm_path", "load_encoder", "kinship_program", "KINSHIP_RULES", "KINSHIP_READ_RULES",
@@ -80,7 +80,7 @@ def kinship_program(root: str | Path = ".", reading: str = "relations") -> list[
     return paths
 
 
-class RelationExtractor(nn.Module):
+class RelationExtractor(FixedEncoder, nn.Module):
     """Sentence + two names -> probabilities of the 20 kinship relations and ``none``.
 
     Args:
@@ -161,22 +161,6 @@ class RelationExtractor(nn.Module):
                 keep = (tok["attention_mask"] * (1 - special)).unsqueeze(-1).to(hidden_words.dtype)  # (20, T, 1)
                 vectors = (hidden_words * keep).sum(1) / keep.sum(1)
             self.register_buffer("word_vectors", nn.functional.normalize(vectors, dim=-1), persistent=False)
-
-    @property
-    def encoder_frozen(self) -> bool:
-        """Whether the encoder is fixed: none of its parameters requires a gradient.
-
-        >>> net = RelationExtractor(hidden=8)
-        >>> net.encoder_frozen, net.encoder.requires_grad_(False) is not None, net.encoder_frozen
-        (False, True, True)
-        """
-        return not any(p.requires_grad for p in self.encoder.parameters())
-
-    def train(self, mode: bool = True) -> "RelationExtractor":
-        super().train(mode)
-        if self.encoder_frozen:
-            self.encoder.eval()  # no dropout in a fixed encoder: its cached outputs stay valid
-        return self
 
     def _tokenize(self, texts: list[str], device: torch.device) -> tuple[dict[str, Tensor], Tensor]:
         """The encoder's inputs for ``texts`` on ``device``, and each token's character offsets ``(S, T, 2)``."""

@@ -48,14 +48,14 @@ from torch import Tensor, nn
 
 from greybox.errors import ConfigError, ShapeError
 from greybox.neural.items import ItemLists
-from greybox.neural.text_encoder import load_encoder
+from greybox.neural.text_encoder import FixedEncoder, load_encoder
 
 from .files import ANSWERS
 
 __all__ = ["SentenceStates", "TheoryClassifier"]
 
 
-class SentenceStates(nn.Module):
+class SentenceStates(FixedEncoder, nn.Module):
     """Sentences -> each its encoder token states ``(T, D)``, cached per sentence while the encoder is frozen.
 
     Args:
@@ -79,16 +79,6 @@ class SentenceStates(nn.Module):
         self.max_cache = max_cache
         self._cache: dict[str, Tensor] = {}
 
-    @property
-    def encoder_frozen(self) -> bool:
-        """Whether the encoder is fixed: none of its parameters requires a gradient."""
-        return not any(p.requires_grad for p in self.encoder.parameters())
-
-    def train(self, mode: bool = True) -> "SentenceStates":
-        super().train(mode)
-        if self.encoder_frozen:
-            self.encoder.eval()  # no dropout in a fixed encoder: its cached outputs stay valid
-        return self
 
     def forward(self, sentences: Sequence[str]) -> list[Tensor]:
         """Per sentence, its token states ``(T, D)`` (special tokens included; float16 when cached)."""
