@@ -37,7 +37,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Callable, Hashable, Sequence
 
-from ..errors import ContradictionError, StratificationError
+from ..errors import ConfigError, ContradictionError, StratificationError
 from .logical_forms import Reading
 from .reader_search import Theory, fit_tags
 from .reader_tags import TAGS, Lemmatizer, decode_tags, split_words
@@ -383,7 +383,8 @@ def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], sear
             restarts=restarts, screen=screen, pairs=pairs, kicks=kicks, seed=seed, start=lexicon, log=log)
         log(f"lexicon searched on {len(sample)} theories ({world} world added): {right} answers right, {read} sentences read")
     if lexicon is None:
-        raise ValueError("no theories to learn a lexicon from")
+        raise ConfigError("no theories to learn how to read from: the training split is empty",
+                          hint="give the data module a training file with theories and labelled questions")
     corpus = LexiconCorpus(theories, worlds, lexicon, reader.lemmatizer)  # every theory; read through the latest lexicon
     for _ in range(polish):
         # the theories it still gets wrong carry the constructions the sample had too few of

@@ -39,3 +39,15 @@ def test_the_search_learns_to_read_from_answers_alone() -> None:
     new = [Theory("new", ["Zed is wuggy.", "If someone is wuggy then they are nice."],
                   [Question("Zed is nice.", True), Question("Zed is big.", False), Question("Tom is nice.", False)])]
     assert LexiconCorpus(new, ["closed"], lexicon).score(0) == (3, 5)
+
+
+def test_no_theories_to_learn_from_is_a_config_error() -> None:
+    import pytest
+
+    from greybox.errors import ConfigError
+    from greybox.neural.lexicon_search import teach_reader
+    from greybox.neural.reader import TextReader
+    from tests.helpers.reading_toys import WordIdentityEncoder
+
+    with pytest.raises(ConfigError, match="training split is empty"):
+        teach_reader(TextReader(word_encoder=WordIdentityEncoder(), hidden=8), [], [])
