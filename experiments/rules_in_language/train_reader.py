@@ -197,7 +197,8 @@ def main() -> None:
     ap.add_argument("--route", choices=["lexicon", "gold"], required=True)
     ap.add_argument("--search-theories", type=int, default=150, help="lexicon: theories of each world the lexicon is searched on")
     ap.add_argument("--max-targets", type=int, default=12000, help="lexicon: sentences the head is fitted on")
-    ap.add_argument("--restarts", type=int, default=24, help="lexicon: random starts screened")
+    ap.add_argument("--restarts", type=int, default=96, help="lexicon: random starts, each climbing the word classes")
+    ap.add_argument("--finalists", type=int, default=8, help="lexicon: best starts that then climb every level")
     ap.add_argument("--screen", type=int, default=40, help="lexicon: theories each start is screened on")
     ap.add_argument("--out", default="runs/reader/model")
     ap.add_argument("--gold-rounds", type=int, default=8, help="gold: rounds of hard EM on the gold forms")
@@ -234,8 +235,8 @@ def main() -> None:
     if args.route == "lexicon":
         pw_train = [t for t in pw_all if int(t.id.rsplit("-", 1)[1]) % 5 != 0]
         lexicon = teach_reader(reader, theories + pw_train, ["closed"] * len(theories) + ["open"] * len(pw_train),
-                               search_theories=args.search_theories, restarts=args.restarts, screen=args.screen,
-                               max_targets=args.max_targets, seed=args.seed, log=log)
+                               search_theories=args.search_theories, restarts=args.restarts, finalists=args.finalists,
+                               screen=args.screen, max_targets=args.max_targets, seed=args.seed, log=log)
         json.dump(lexicon.to_json(), open(out / "lexicon.json", "w"))
         log(f"the lexicon as the reader: depth-5 dev {lexicon_accuracy(lexicon, d5, 'closed', reader.lemmatizer)}, "
             f"ProofWriter held-out {lexicon_accuracy(lexicon, pw, 'open', reader.lemmatizer)}")

@@ -251,22 +251,28 @@ def _climb_pairs(corpus: LexiconCorpus, pairs: Sequence[tuple[Hashable, Hashable
 
 
 def search_corpus_lexicon(theories: Sequence[Theory], worlds: Sequence[str], classes: dict[str, str],
-                          lemmatizer: Lemmatizer | None = None, restarts: int = 20, screen: int = 30, rounds: int = 2,
-                          read_weight: float = 0.3, pairs: bool = False, kicks: int = 0, seed: int = 0,
-                          start: Lexicon | None = None,
+                          lemmatizer: Lemmatizer | None = None, restarts: int = 96, finalists: int = 8,
+                          screen: int = 30, rounds: int = 2, read_weight: float = 0.3, pairs: bool = False,
+                          kicks: int = 0, seed: int = 0, start: Lexicon | None = None,
                           log: Callable[[str], None] = lambda m: None) -> tuple[Lexicon, tuple[int, int]]:
     """The lexicon that answers the most questions of ``theories`` right.
 
-    Each of ``restarts`` climbs starts from random roles of the word classes (drawn again while
-    they read under a fifth of the sentences: no one move revives such a start) and climbs every
-    level (classes, with ``pairs`` also two at a time, words, contexts) on ``screen`` theories
-    drawn from the corpus; the best one then climbs classes, words and contexts on every theory.
+    On ``screen`` theories drawn from the corpus, each of ``restarts`` starts draws random roles
+    for the word classes (again while they read under a fifth of the sentences: no one move
+    revives such a start) and climbs the classes alone (cheap: a few seconds). The
+    ``finalists`` best of them climb every level (classes, with ``pairs`` also two at a time,
+    words, contexts), best first, until one answers and reads the whole screen; the best one
+    then climbs classes, words and contexts on every theory. Most starts end in a wrong
+    reading that agrees with itself; the class climb is enough to rank them (on RuleTaker the
+    starts that end right are among the best few of it), so many cheap starts find the right
+    one far more often than a few full ones.
 
     Args:
         theories: sentences and labelled questions.
         worlds: per theory, ``"closed"`` or ``"open"``.
         classes: word -> class name (e.g. from :func:`word_classes`).
-        restarts: random starts screened.
+        restarts: random starts, each climbing the word classes alone on the screen.
+        finalists: the best starts that then climb every level on the screen.
         screen: theories a start is screened on.
         rounds: rounds of the climb through the levels, on the screen and on the whole corpus.
         read_weight: a sentence read is worth this many right answers (it breaks ties early on,
@@ -290,28 +296,45 @@ def search_corpus_lexicon(theories: Sequence[Theory], worlds: Sequence[str], cla
     lexicon = Lexicon(dict(classes))  # the screen's corpus reads through it; each start sets its roles
     corpus = LexiconCorpus([theories[i] for i in sample], [worlds[i] for i in sample], lexicon, lemmatizer)
     keys = _keys(corpus)
+    value = lambda total: total[0] + read_weight * total[1]  # noqa: E731
+    starts: list[tuple[float, int, dict]] = []
     for r in range(restarts):
         for _ in range(100):  # a start that reads almost nothing is dead: no one move makes a sentence readable
             lexicon.roles = {k: rng.randrange(len(TAGS)) for k in keys["classes"]}
             if sum(corpus.score(t)[1] for t in range(len(corpus.theories))) >= 0.2 * corpus.sizes[1]:
                 break
+        scores = [corpus.score(t) for t in range(len(corpus.theories))]
+        _climb(corpus, keys["classes"], scores, rng, read_weight, passes=8, optional=False)
+        starts.append((value((sum(s[0] for s in scores), sum(s[1] for s in scores))), r, dict(lexicon.roles)))
+        if (r + 1) % 40 == 0 and r + 1 < restarts:
+            log(f"{r + 1} starts climbed the word classes; best value so far {max(s[0] for s in starts):.0f}")
+    starts.sort(key=lambda s: (-s[0], s[1]))
+    log(f"{restarts} starts climbed the word classes on {len(sample)} theories; best values "
+        + ", ".join(f"{v:.0f}" for v, _, _ in starts[:finalists]))
+    for _, r, roles in starts[:finalists]:
+        lexicon.roles = dict(roles)
         for _ in range(rounds):
             total = _climb_levels(corpus, keys, rng, read_weight, pairs=pairs)
         log(f"start {r}: answers {total[0]}/{corpus.sizes[0]}, read {total[1]}/{corpus.sizes[1]} on {len(sample)} theories")
         if best is None or total > best[0]:
             best = (total, dict(lexicon.roles))
+        if total == corpus.sizes:  # the whole screen answered and read: no start can do better
+            break
     assert best is not None
     # kicks (an iterated local search): from the best lexicon, two class roles drawn anew and the climb
     # again; the result is kept when it scores no worse on the screen
-    for _ in range(kicks):
+    kicked = 0
+    for kicked in range(1, (kicks if best[0] != corpus.sizes else 0) + 1):
         lexicon.roles = dict(best[1])
         for key in rng.sample(keys["classes"], min(2, len(keys["classes"]))):
             lexicon.roles[key] = rng.randrange(len(TAGS))
         total = _climb_levels(corpus, keys, rng, read_weight, pairs=pairs)
         if total >= best[0]:
             best = (total, dict(lexicon.roles))
-    if kicks:
-        log(f"after {kicks} kicks: answers {best[0][0]}/{corpus.sizes[0]}, read {best[0][1]}/{corpus.sizes[1]} "
+        if best[0] == corpus.sizes:
+            break
+    if kicked:
+        log(f"after {kicked} kicks: answers {best[0][0]}/{corpus.sizes[0]}, read {best[0][1]}/{corpus.sizes[1]} "
             f"on {len(sample)} theories")
     return _climb_corpus(theories, worlds, Lexicon(dict(classes), best[1]), lemmatizer, rounds, rng, read_weight, log)
 
@@ -350,15 +373,15 @@ def _keys(corpus: LexiconCorpus) -> dict[str, list]:
 
 
 def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], search_theories: int = 150,
-                 restarts: int = 24, screen: int = 40, max_targets: int = 12000, epochs: int = 4, pairs: bool = False,
-                 kicks: int = 20, polish: int = 2, seed: int = 0, log: Callable[[str], None] = lambda m: None) -> Lexicon:
+                 restarts: int = 96, finalists: int = 8, screen: int = 40, max_targets: int = 12000, epochs: int = 4,
+                 pairs: bool = False, kicks: int = 20, polish: int = 2, seed: int = 0, log: Callable[[str], None] = lambda m: None) -> Lexicon:
     """Teach a :class:`~greybox.neural.reader.TextReader` to read from the answers alone.
 
     A corpus lexicon is searched on ``search_theories`` theories of each world (closed world
     first; the open world's then climb on from it, both samples together); its tags on every
     sentence of every theory it answers right in full (each sentence read) train the reader's
     tagging head (at most ``max_targets`` sentences, ``epochs`` passes). ``restarts``,
-    ``screen``, ``pairs`` and ``kicks`` are :func:`search_corpus_lexicon`'s. Then, ``polish`` times, the
+    ``finalists``, ``screen``, ``pairs`` and ``kicks`` are :func:`search_corpus_lexicon`'s. Then, ``polish`` times, the
     lexicon climbs on with the sample and up to ``search_theories`` of the training theories it
     still answers wrong somewhere (a construction too rare for the sample shows up there).
 
@@ -380,7 +403,8 @@ def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], sear
         sample += rng.sample(by_world[world], min(search_theories, len(by_world[world])))
         lexicon, (right, read) = search_corpus_lexicon(
             [theories[i] for i in sample], [worlds[i] for i in sample], classes, reader.lemmatizer,
-            restarts=restarts, screen=screen, pairs=pairs, kicks=kicks, seed=seed, start=lexicon, log=log)
+            restarts=restarts, finalists=finalists, screen=screen, pairs=pairs, kicks=kicks, seed=seed, start=lexicon,
+            log=log)
         log(f"lexicon searched on {len(sample)} theories ({world} world added): {right} answers right, {read} sentences read")
     if lexicon is None:
         raise ConfigError("no theories to learn how to read from: the training split is empty",

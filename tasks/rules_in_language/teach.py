@@ -14,7 +14,7 @@ Example (in a config)::
     trainer:
       callbacks:
         - class_path: tasks.rules_in_language.teach.ReadFromAnswers
-          init_args: {search_theories: 150, restarts: 24}
+          init_args: {search_theories: 150, restarts: 96}
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from greybox.errors import ConfigError
 from greybox.neural.lexicon_search import teach_reader
 from greybox.neural.reader_search import Question, Theory
 
+from .data import RuleTakerDataModule
 from .files import ANSWERS, RuleQuestion
 
 __all__ = ["ReadFromAnswers", "theories_of"]
@@ -56,7 +57,8 @@ class ReadFromAnswers(pl.Callback):
 
     Args:
         search_theories: theories the lexicon is searched on (a seeded sample of the training split).
-        restarts: random starts of the search, each screened on ``screen`` theories.
+        restarts: random starts of the search, each climbing the word classes on ``screen`` theories.
+        finalists: the best starts that then climb every level (words and contexts too).
         screen: theories a start is screened on.
         max_targets: sentences the reader's head is fitted on.
         epochs: passes of that fit.
@@ -69,10 +71,13 @@ class ReadFromAnswers(pl.Callback):
         ConfigError: the model has no text reader, or the data module no training split.
     """
 
-    def __init__(self, search_theories: int = 150, restarts: int = 24, screen: int = 40, max_targets: int = 12000,
-                 epochs: int = 4, pairs: bool = False, kicks: int = 20, polish: int = 2, seed: int = 0) -> None:
+    def __init__(self, search_theories: int = 150, restarts: int = 96, finalists: int = 8, screen: int = 40,
+                 max_targets: int = 12000, epochs: int = 4, pairs: bool = False, kicks: int = 20, polish: int = 2,
+                 seed: int = 0, closed_world_dir: str | None = None,
+                 closed_world_splits: list[str] | None = None) -> None:
         self.search_theories = search_theories
         self.restarts = restarts
+        self.finalists = finalists
         self.screen = screen
         self.max_targets = max_targets
         self.epochs = epochs
@@ -80,6 +85,8 @@ class ReadFromAnswers(pl.Callback):
         self.polish = polish
         self.kicks = kicks
         self.seed = seed
+        self.closed_world_dir = closed_world_dir
+        self.closed_world_splits = closed_world_splits
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.ckpt_path:  # resumed: the reader was taught when the run began
@@ -94,13 +101,22 @@ class ReadFromAnswers(pl.Callback):
                               hint="use tasks.rules_in_language.data.RuleTakerDataModule or ProofWriterDataModule")
         data.setup("fit")
         theories = theories_of(data.splits["train"])
+        worlds = [pl_module.world] * len(theories)
+        if self.closed_world_dir is not None:
+            closed = RuleTakerDataModule(data_dir=self.closed_world_dir, seed=self.seed)
+            if self.closed_world_splits:
+                closed.train_splits = list(self.closed_world_splits)
+            closed.test_split = closed.train_splits[0]  # only the training files are read
+            closed.setup("fit")
+            extra = theories_of(closed.splits["train"])
+            theories, worlds = extra + theories, ["closed"] * len(extra) + worlds
         texts = [s for th in theories for s in th.sentences + [q.text for q in th.questions]]
         reader.lemmatizer.fit(texts)
         log = lambda message: print(f"reading from answers: {message}", flush=True)  # noqa: E731
-        lexicon = teach_reader(reader, theories, [pl_module.world] * len(theories), search_theories=self.search_theories,
-                               restarts=self.restarts, screen=self.screen, max_targets=self.max_targets,
-                               epochs=self.epochs, pairs=self.pairs, kicks=self.kicks, polish=self.polish, seed=self.seed,
-                               log=log)
+        lexicon = teach_reader(reader, theories, worlds, search_theories=self.search_theories,
+                               restarts=self.restarts, finalists=self.finalists, screen=self.screen,
+                               max_targets=self.max_targets, epochs=self.epochs, pairs=self.pairs, kicks=self.kicks,
+                               polish=self.polish, seed=self.seed, log=log)
         if trainer.is_global_zero and trainer.log_dir:
             path = Path(trainer.log_dir) / "lexicon.json"
             path.parent.mkdir(parents=True, exist_ok=True)
