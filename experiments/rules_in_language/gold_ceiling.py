@@ -4,7 +4,8 @@
     python experiments/rules_in_language/gold_ceiling.py ../shared/data/ruletaker/depth-5/dev.jsonl --reader templates
     python experiments/rules_in_language/gold_ceiling.py ../shared/data/proofwriter/train.json --reader templates
 
-``--reader templates`` reads the synthetic sentences with the hand-written template double of
+``--reader-weights HEAD`` reads with a trained ``TextReader`` (``--proofs``: its proofs against the
+gold ones). ``--reader templates`` reads the synthetic sentences with the hand-written template double of
 the tests (``tests/helpers/rule_templates.py``), for files without a meta file; it measures
 the reasoning, not a reader. ProofWriter files (``.json``) are answered in the open world.
 
@@ -37,12 +38,19 @@ def main(argv=None) -> int:
     ap.add_argument("--show-wrong", type=int, default=3)
     ap.add_argument("--reader", choices=("gold", "templates"), default="gold")
     ap.add_argument("--proofs", action="store_true",
-                    help="with the gold reader: proof accuracy against the meta file's gold proofs")
+                    help="proof accuracy against the meta file's gold proofs (the gold reader, or --reader-weights)")
+    ap.add_argument("--reader-weights", default=None,
+                    help="read with a trained TextReader (its saved head, reader_head.pt) instead: answers and proofs")
     args = ap.parse_args(argv)
     path = Path(args.file)
-    if args.reader == "gold":
-        reader = GoldReader([str(path.with_name(f"meta-{path.name}"))])
-    else:
+    gold = None
+    if args.reader == "gold" or args.reader_weights:
+        reader = gold = GoldReader([str(path.with_name(f"meta-{path.name}"))])
+    if args.reader_weights:
+        from greybox.neural.reader import TextReader
+
+        reader = TextReader(k=4, weights=args.reader_weights).eval()
+    elif args.reader != "gold":
         from tests.helpers.rule_templates import TemplateReader
 
         reader = TemplateReader()
@@ -72,14 +80,16 @@ def main(argv=None) -> int:
           f"{n / seconds:.0f} questions/s ({seconds:.1f} s)")
     for d in sorted(total, key=str):
         print(f"  {'depth ' if isinstance(d, int) else ''}{d}: {right[d] / total[d]:.4f} ({right[d]}/{total[d]})")
-    if args.proofs and args.reader == "gold":
-        proof_accuracy(reader, args.limit)
+    if args.proofs and gold is not None:
+        proof_accuracy(gold, args.limit, reader=None if reader is gold else reader)
     return 0
 
 
-def proof_accuracy(reader, limit=None) -> None:
+def proof_accuracy(gold, limit=None, reader=None) -> None:
     """Of the questions with a gold proof (strategy proof / inv-proof): the share whose best proof cites exactly
-    the sentences of one of the gold proofs, and the share for which one of the top 3 does."""
+    the sentences of one of the gold proofs, and the share for which one of the top 3 does.
+
+    ``reader`` (default: the gold forms) reads the theory's sentences and the question."""
     import re
 
     from greybox.neural.logical_forms import Literal
@@ -88,12 +98,18 @@ def proof_accuracy(reader, limit=None) -> None:
 
     first = any3 = n = 0
     started = time.perf_counter()
-    for theory in reader.theories[:limit]:
-        program = theory_program(theory.sentences, [list(r) for r in theory.readings], weights="none")
+    for theory in gold.theories[:limit]:
+        readings = [list(r) for r in theory.readings] if reader is None else reader.read(list(theory.sentences))
+        program = theory_program(theory.sentences, readings, weights="none")
         where = {name: s + 1 for s, names in enumerate(theory.names) for name in names}
         for text, reading, answer, proofs in theory.questions.values():
             if "CWA" in proofs or not proofs.strip("[]"):
                 continue
+            if reader is not None:
+                (reading,) = reader.read([text])[0] or [None]
+                if reading is None:  # the question is not read: no proof
+                    n += 1
+                    continue
             gold = [{where[m] for m in re.findall(r"(?:triple|rule)\d+", alt)} for alt in proofs.split(" OR ")]
             positive = Literal(reading.head.predicate, reading.head.arguments)
             found = sentence_proofs(program, theory.sentences, question_atom(positive, program), None, k=3)

@@ -43,7 +43,7 @@ from .reader_search import Theory, fit_tags
 from .reader_tags import TAGS, Lemmatizer, decode_tags, split_words
 from .reading_eval import answer, entails
 
-__all__ = ["word_classes", "Lexicon", "LexiconCorpus", "search_corpus_lexicon", "teach_reader"]
+__all__ = ["word_classes", "Lexicon", "LexiconCorpus", "search_corpus_lexicon", "learn_lexicon", "teach_reader"]
 
 _START = "<s>"
 
@@ -165,6 +165,11 @@ class LexiconCorpus:
         if key not in self._cache:
             self._cache[key] = decode_tags(self.words[i], [TAGS[t] for t in tags], self.lemmatizer, context)
         return self._cache[key]
+
+    def solved(self, t: int) -> bool:
+        """Theory ``t``'s every question answered right and every sentence read."""
+        sents, questions, labels, _, _ = self.theories[t]
+        return self.score(t) == (len(labels), len(sents) + len(questions))
 
     def score(self, t: int) -> tuple[int, int]:
         """(questions answered right, sentences read) of theory ``t`` under the current lexicon."""
@@ -372,23 +377,26 @@ def _keys(corpus: LexiconCorpus) -> dict[str, list]:
             "contexts": sorted({k[0] for k in triples}, key=str)}
 
 
-def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], search_theories: int = 150,
-                 restarts: int = 96, finalists: int = 8, screen: int = 40, max_targets: int = 12000, epochs: int = 4,
-                 pairs: bool = False, kicks: int = 20, polish: int = 2, seed: int = 0, log: Callable[[str], None] = lambda m: None) -> Lexicon:
-    """Teach a :class:`~greybox.neural.reader.TextReader` to read from the answers alone.
+def learn_lexicon(theories: Sequence[Theory], worlds: Sequence[str], lemmatizer: Lemmatizer | None = None,
+                  search_theories: int = 150, restarts: int = 96, finalists: int = 8, screen: int = 40,
+                  pairs: bool = False, kicks: int = 20, polish: int = 2, seed: int = 0, rng: random.Random | None = None,
+                  log: Callable[[str], None] = lambda m: None) -> tuple[Lexicon, LexiconCorpus]:
+    """The corpus lexicon learned from the answers of ``theories`` alone.
 
-    A corpus lexicon is searched on ``search_theories`` theories of each world (closed world
-    first; the open world's then climb on from it, both samples together); its tags on every
-    sentence of every theory it answers right in full (each sentence read) train the reader's
-    tagging head (at most ``max_targets`` sentences, ``epochs`` passes). ``restarts``,
-    ``finalists``, ``screen``, ``pairs`` and ``kicks`` are :func:`search_corpus_lexicon`'s. Then, ``polish`` times, the
-    lexicon climbs on with the sample and up to ``search_theories`` of the training theories it
-    still answers wrong somewhere (a construction too rare for the sample shows up there).
+    A lexicon is searched on ``search_theories`` theories of each world (closed world first;
+    the open world's then climb on from it, both samples together). ``restarts``,
+    ``finalists``, ``screen``, ``pairs`` and ``kicks`` are :func:`search_corpus_lexicon`'s.
+    Then, ``polish`` times, the lexicon climbs on with the sample and up to ``search_theories``
+    of the training theories it still answers wrong somewhere (a construction too rare for the
+    sample shows up there). ``rng`` draws the samples (default: seeded by ``seed``).
 
     Returns:
-        the lexicon.
+        the lexicon, and every theory as a :class:`LexiconCorpus` read through it.
+
+    Raises:
+        ConfigError: there are no theories.
     """
-    rng = random.Random(seed)
+    rng = rng or random.Random(seed)
     texts = {s for th in theories for s in th.sentences + [q.text for q in th.questions]}
     classes = {w: f"c{i}" for i, ws in enumerate(word_classes([split_words(t) for t in sorted(texts)])) for w in ws}
     log(f"word classes: {len(set(classes.values()))} for {len(classes)} words")
@@ -402,31 +410,51 @@ def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], sear
             continue
         sample += rng.sample(by_world[world], min(search_theories, len(by_world[world])))
         lexicon, (right, read) = search_corpus_lexicon(
-            [theories[i] for i in sample], [worlds[i] for i in sample], classes, reader.lemmatizer,
+            [theories[i] for i in sample], [worlds[i] for i in sample], classes, lemmatizer,
             restarts=restarts, finalists=finalists, screen=screen, pairs=pairs, kicks=kicks, seed=seed, start=lexicon,
             log=log)
         log(f"lexicon searched on {len(sample)} theories ({world} world added): {right} answers right, {read} sentences read")
     if lexicon is None:
         raise ConfigError("no theories to learn how to read from: the training split is empty",
                           hint="give the data module a training file with theories and labelled questions")
-    corpus = LexiconCorpus(theories, worlds, lexicon, reader.lemmatizer)  # every theory; read through the latest lexicon
+    corpus = LexiconCorpus(theories, worlds, lexicon, lemmatizer)  # every theory; read through the latest lexicon
     for _ in range(polish):
         # the theories it still gets wrong carry the constructions the sample had too few of
         corpus.lexicon = lexicon
-        wrong = [t for t, th in enumerate(corpus.theories) if corpus.score(t)[0] < len(th[2])]
+        wrong = [t for t in range(len(corpus.theories)) if not corpus.solved(t)]
         log(f"the lexicon gets {len(wrong)}/{len(theories)} theories wrong somewhere")
         if not wrong:
             break
         extra = sample + rng.sample(wrong, min(search_theories, len(wrong)))
         lexicon, (right, read) = search_corpus_lexicon(
-            [theories[i] for i in extra], [worlds[i] for i in extra], classes, reader.lemmatizer, seed=seed,
+            [theories[i] for i in extra], [worlds[i] for i in extra], classes, lemmatizer, seed=seed,
             start=lexicon, log=log)
         log(f"climbed on with {len(extra) - len(sample)} of them: {right} answers right, {read} sentences read")
     corpus.lexicon = lexicon
+    return lexicon, corpus
+
+
+def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], search_theories: int = 150,
+                 restarts: int = 96, finalists: int = 8, screen: int = 40, max_targets: int = 12000, epochs: int = 4,
+                 pairs: bool = False, kicks: int = 20, polish: int = 2, seed: int = 0,
+                 log: Callable[[str], None] = lambda m: None) -> Lexicon:
+    """Teach a :class:`~greybox.neural.reader.TextReader` to read from the answers alone.
+
+    The lexicon of :func:`learn_lexicon` (its arguments, the reader's lemmatizer); its tags on
+    every sentence of every theory it answers right in full (each sentence read) train the
+    reader's tagging head (at most ``max_targets`` sentences, ``epochs`` passes).
+
+    Returns:
+        the lexicon.
+    """
+    rng = random.Random(seed)
+    lexicon, corpus = learn_lexicon(theories, worlds, reader.lemmatizer, search_theories=search_theories,
+                                    restarts=restarts, finalists=finalists, screen=screen, pairs=pairs, kicks=kicks,
+                                    polish=polish, seed=seed, rng=rng, log=log)
     targets: dict[tuple[str, ...], tuple[str, ...]] = {}
     solved = 0
-    for t, (sents, questions, labels, _, _) in enumerate(corpus.theories):
-        if corpus.score(t) == (len(labels), len(sents) + len(questions)):
+    for t, (sents, questions, _, _, _) in enumerate(corpus.theories):
+        if corpus.solved(t):
             solved += 1
             for i in sents + questions:
                 targets[tuple(corpus.words[i])] = lexicon.tags(corpus.words[i])

@@ -107,6 +107,7 @@ class ReadFromAnswers(pl.Callback):
             if self.closed_world_splits:
                 closed.train_splits = list(self.closed_world_splits)
             closed.test_split = closed.train_splits[0]  # only the training files are read
+            closed.max_train = getattr(data, "max_train", None)  # a capped (smoke) run caps these too
             closed.setup("fit")
             extra = theories_of(closed.splits["train"])
             theories, worlds = extra + theories, ["closed"] * len(extra) + worlds
