@@ -80,12 +80,13 @@ def _active_features(rest: BodyMatrices, bodies, sides, relation: int, paths: bo
     fired, active, targets, masks = [], [], [], []
     for nodes, answer, transpose, known in sides:
         # (K, Q, E) as K (Q, E): does rule k's body lead from the query's entity to e (by how many paths)?
-        rows = [_rows(rest, rest.paths(labels) if paths else rest.body(labels), nodes, transpose) for labels in bodies]
         hit = torch.zeros(len(nodes), rest.n, dtype=torch.bool, device=nodes.device)
-        for row in rows:
+        rows = []
+        for labels in bodies:
+            row = _rows(rest, rest.paths(labels) if paths else rest.body(labels), nodes, transpose)
             hit |= row > 0
-        # kept as booleans, or the path counts as sparse rows (dense float rows of every rule would not fit)
-        rows = [row.to_sparse() for row in rows] if paths else [row > 0 for row in rows]
+            # kept as booleans, or the path counts as sparse rows (dense float rows of every rule would not fit)
+            rows.append(row.to_sparse() if paths else row > 0)
         mask = torch.ones(len(nodes), rest.n, dtype=torch.bool, device=nodes.device)  # candidates that count
         for q, (e, a) in enumerate(zip(nodes.tolist(), answer.tolist())):
             others = [x for x in known[(e, relation)] if x != a]
