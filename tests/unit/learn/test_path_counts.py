@@ -140,7 +140,7 @@ def test_fit_over_active_pairs_equals_the_softmax_over_every_candidate(seed):
 
 def test_the_fit_weighs_a_rule_whose_paths_predict_over_one_that_does_not():
     # r(x, z) holds where two p.q paths lead from x to z; one path, never; s is noise
-    facts, k = [], 0
+    facts = []
     for g in range(12):
         x, b, c, z, y = (f"x{g}", f"b{g}", f"c{g}", f"z{g}", f"y{g}")
         facts += [(x, "p", b), (x, "p", c), (b, "q", z), (c, "q", z), (b, "q", y), (x, "r", z)]
