@@ -1,7 +1,6 @@
 """Bad cases of ranking by learned path rules alone: a link that many paths of a rule vouch for tied with a
 link that one path reaches, because the noisy-or counts each rule once."""
 
-
 from tasks.kg.model import KGData, PathRuleCompletion, run
 
 
