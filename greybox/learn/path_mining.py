@@ -217,7 +217,8 @@ class BodyMatrices:
 
     Dense float tensors for up to ``dense_limit`` entities, torch sparse COO tensors above;
     on ``device``. Products of a body's first steps are kept (``cache`` bodies at most),
-    so rules sorted by body share them.
+    so rules sorted by body share them. :meth:`paths` gives the same products unrounded:
+    how many paths of the body lead from ``x`` to ``z``.
 
     Args:
         index: the graph.
@@ -238,6 +239,7 @@ class BodyMatrices:
             mask = index.step_label == label
             self._cache[(label,)] = self._matrix(index.step_src[mask], index.step_dst[mask])
         self._steps = len(self._cache)
+        self._paths: dict[tuple[int, ...], torch.Tensor] = {}
 
     def _matrix(self, rows: np.ndarray, cols: np.ndarray) -> torch.Tensor:
         rows_t = torch.as_tensor(rows, dtype=torch.int64, device=self.device)
@@ -250,13 +252,16 @@ class BodyMatrices:
         return torch.sparse_coo_tensor(torch.stack([rows_t, cols_t]), values, (self.n, self.n),
                                        check_invariants=True).coalesce()
 
-    def _product(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-        # body(x, z) :- a(x, y), b(y, z): a matrix product, made boolean again
+    def _product(self, a: torch.Tensor, b: torch.Tensor, boolean: bool = True) -> torch.Tensor:
+        # body(x, z) :- a(x, y), b(y, z): a matrix product, made boolean again (or counting the paths)
         if self.dense:
-            return (a @ b > 0).float()  # (E, E)
+            m = a @ b  # (E, E)
+            return (m > 0).float() if boolean else m
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)  # torch: "sparse CSR support is in beta"
             m = torch.sparse.mm(a, b).coalesce()
+        if not boolean:
+            return m
         return torch.sparse_coo_tensor(m.indices(), torch.ones_like(m.values()), m.shape, is_coalesced=True,
                                        check_invariants=False)
 
@@ -270,6 +275,26 @@ class BodyMatrices:
                 del self._cache[key]
         self._cache[labels] = m
         return m
+
+    def paths(self, labels: tuple[int, ...]) -> torch.Tensor:
+        """The body's path counts: entry ``(x, z)`` is the number of paths of the body from ``x`` to ``z``
+        (the proofs of ``inferred_r(x, z)`` by the rule); nonzero exactly where :meth:`body` is 1.
+
+        >>> index = GraphIndex([("a", "p", "b"), ("a", "p", "c"), ("b", "q", "d"), ("c", "q", "d")])
+        >>> m = BodyMatrices(index).paths((index.label("p", False), index.label("q", False)))
+        >>> ids = index.entity_id
+        >>> float(m[ids["a"], ids["d"]]), float(BodyMatrices(index, dense_limit=0).paths(
+        ...     (index.label("p", False), index.label("q", False))).to_dense()[ids["a"], ids["d"]])
+        (2.0, 2.0)
+        """
+        if len(labels) == 1:
+            return self._cache[labels]
+        if labels not in self._paths:
+            if len(self._paths) >= self._limit:
+                for key in list(self._paths)[: self._limit // 2]:
+                    del self._paths[key]
+            self._paths[labels] = self._product(self.paths(labels[:-1]), self.paths(labels[-1:]), boolean=False)
+        return self._paths[labels]
 
     def pairs(self, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(rows, cols)`` of the pairs a matrix connects."""
@@ -294,6 +319,24 @@ class BodyMatrices:
         else:
             rows = m.indices()[0][m.indices()[1] == anchor]
         return rows, torch.full_like(rows, index.entity_id[rule.answer])
+
+    def rule_paths(self, rule: PathRule) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(rows, cols, paths)``: the links a rule derives (as :meth:`rule_pairs`) and how many paths
+        of its body derive each (for an anchored rule: the paths from ``x`` to its anchor)."""
+        index = self.index
+        m = self.paths(tuple(index.label(rel, inverse) for rel, inverse in rule.body))
+        if self.dense:
+            column = m if rule.anchor is None else m[:, index.entity_id[rule.anchor]]
+            found = torch.nonzero(column, as_tuple=True)
+            values = column[found]
+        else:
+            found, values = tuple(m.indices()), m.values()
+            if rule.anchor is not None:
+                keep = found[1] == index.entity_id[rule.anchor]
+                found, values = (found[0][keep],), values[keep]
+        rows = found[0]
+        cols = found[1] if rule.anchor is None else torch.full_like(rows, index.entity_id[rule.answer])
+        return rows, cols, values
 
     def counts(self, m: torch.Tensor, target: torch.Tensor) -> tuple[int, int]:
         """``(pairs of m that are pairs of target, pairs of m)``."""

@@ -7,7 +7,12 @@ their own conclusions):
 * ``"noisy_or"``: ``1 - prod(1 - w)``, the probability that at least one rule fires, each
   rule an independent choice and every fact certain: exactly the probability the
   reference evaluator computes for ``inferred_r(x, z)`` on the exported file and the facts;
-* ``"max"``: ``max(w)``, the best proof: the ``max-mult`` semiring's value.
+* ``"max"``: ``max(w)``, the best proof: the ``max-mult`` semiring's value;
+* ``"log_count"``: ``sum v * log(1 + n)`` with ``v = -log(1 - w)``, ``n`` the number of paths
+  of the rule's body from ``x`` to ``z`` (its groundings; the ``add-mult`` value of
+  ``inferred_r(x, z)`` on the exported file is ``sum w * n``): each rule's evidence grows with
+  its paths, slower than their number. With every ``n`` at 1 it is ``-log(1 - noisy_or)``, the
+  noisy-or's order (weights fitted by :func:`greybox.learn.rule_weights.fit_path_count_weights`).
 
 A link no rule derives scores 0. The scores of one relation are a dense ``(E, E)`` float64
 matrix on the matrices' device, accumulated rule by rule from the rules' body matrices.
@@ -39,7 +44,7 @@ __all__ = ["AGGREGATIONS", "relation_scores", "filtered_rank", "rank_queries", "
            "RankedQuery"]
 
 #: the ways the weights of the rules that fire make a score
-AGGREGATIONS = ("noisy_or", "max")
+AGGREGATIONS = ("noisy_or", "max", "log_count")
 
 
 def relation_scores(matrices: BodyMatrices, rules: Iterable[PathRule], *, aggregation: str = "noisy_or") -> torch.Tensor:
@@ -48,10 +53,19 @@ def relation_scores(matrices: BodyMatrices, rules: Iterable[PathRule], *, aggreg
     Args:
         matrices: the body matrices of the known facts.
         rules: the rules of that relation (their ``weight``; ``None`` counts as 1), chain or anchored.
-        aggregation: ``"noisy_or"`` or ``"max"``.
+        aggregation: ``"noisy_or"``, ``"max"`` or ``"log_count"``.
 
     Returns:
         ``scores[x, z]``, float64, on the matrices' device.
+
+    Example:
+        >>> from greybox.learn.path_mining import BodyMatrices, GraphIndex
+        >>> index = GraphIndex([("a", "p", "b"), ("a", "p", "c"), ("b", "q", "d"), ("c", "q", "d"), ("a", "s", "e")])
+        >>> rules = [PathRule("r", (("p", False), ("q", False)), 0.5), PathRule("r", (("s", False),), 0.75)]
+        >>> s = relation_scores(BodyMatrices(index), rules, aggregation="log_count")
+        >>> ids = index.entity_id
+        >>> round(float(s[ids["a"], ids["d"]]), 4), round(float(s[ids["a"], ids["e"]]), 4)  # 2 paths: log 2 * log 3; 1: log 4 * log 2
+        (0.7615, 0.9609)
 
     Raises:
         ConfigError: an unknown aggregation.
@@ -62,6 +76,11 @@ def relation_scores(matrices: BodyMatrices, rules: Iterable[PathRule], *, aggreg
     acc = torch.zeros(n, n, dtype=torch.float64, device=matrices.device)
     for rule in sorted(rules, key=lambda r: r.body):
         w = 1.0 if rule.weight is None else float(rule.weight)
+        if aggregation == "log_count":
+            # score = sum over the rules of -log(1 - w) * log(1 + paths)
+            rows, cols, paths = matrices.rule_paths(rule)
+            acc.index_put_((rows, cols), -_log1m(w) * torch.log1p(paths.to(torch.float64)), accumulate=True)
+            continue
         rows, cols = matrices.rule_pairs(rule)
         if aggregation == "noisy_or":
             # log(1 - score) = sum over the rules that fire of log(1 - w)
@@ -69,7 +88,7 @@ def relation_scores(matrices: BodyMatrices, rules: Iterable[PathRule], *, aggreg
                                                     device=acc.device), accumulate=True)
         else:
             acc[rows, cols] = torch.clamp(acc[rows, cols], min=w)
-    return -torch.expm1(acc) if aggregation == "noisy_or" else acc
+    return -torch.expm1(acc) if aggregation == "noisy_or" else acc  # max, log_count: as accumulated
 
 
 def _log1m(w: float) -> float:

@@ -52,10 +52,13 @@ class PathRuleCompletion(pl.LightningModule):
         min_confidence: smallest confidence (weight) of a kept rule.
         smoothing: added to a body's size in its confidence.
         max_rules: most rules kept per relation (0: no rules, the embedding alone).
-        aggregation: ``max`` (the best proof, the max-mult semiring) or ``noisy_or`` (the
-            exact probability of the link); with an embedding, ``noisy_or``.
-        learn_weights: fit the kept rules' weights to the noisy-or probability of held-out facts
-            (``greybox.learn.rule_weights``), starting from their confidences.
+        aggregation: ``max`` (the best proof, the max-mult semiring), ``noisy_or`` (the
+            exact probability of the link) or ``log_count`` (``sum -log(1 - w) * log(1 + n)`` over
+            the rules, ``n`` the rule's proofs of the link: each rule's evidence grows with its
+            paths, :mod:`greybox.learn.ranking`); with an embedding, ``noisy_or``.
+        learn_weights: fit the kept rules' weights on held-out facts (``greybox.learn.rule_weights``),
+            starting from their confidences: to the noisy-or probability of the facts, or, with
+            ``log_count``, to a softmax of the path-count scores over each query's candidates.
         seed: the random draws' seed.
         device: where the rules' matrices live (``cpu``, ``cuda``).
         embedding: ``complex``: a ComplEx embedding is the neural predicate ``kge`` of the
@@ -101,7 +104,7 @@ class PathRuleCompletion(pl.LightningModule):
     def __init__(self, max_length: int = 3, samples: int = 200, walks: int = 2000, cap: int = 400,
                  max_candidates: int = 2000, min_support: int = 2, min_confidence: float = 0.01,
                  smoothing: float = 5.0, max_rules: int = 1000,
-                 aggregation: Literal["max", "noisy_or"] = "max", learn_weights: bool = False, seed: int = 0,
+                 aggregation: Literal["max", "noisy_or", "log_count"] = "max", learn_weights: bool = False, seed: int = 0,
                  device: str = "cpu", embedding: Literal["complex"] | None = None, rank: int = 100,
                  lr: float = 0.1, n3: float = 0.01, folds: int = 5, anchored_length: int = 0,
                  anchored_min_confidence: float = 0.3, anchored_max_rules: int = 1000,
@@ -326,8 +329,10 @@ class PathRuleCompletion(pl.LightningModule):
 
         rules_file = Path(rules_file)
         facts_file = Path(str(rules_file.with_suffix("")) + ".facts.tsv")
+        from tasks.kg.model import scoring_header
+
         header = ["Path rules learned from a knowledge graph (greybox.learn.path_mining); weights as trained.",
-                  f"Check: greybox kb check {rules_file} {facts_file}"]
+                  *scoring_header(self.aggregation), f"Check: greybox kb check {rules_file} {facts_file}"]
         self.rules = write_path_rule_file(rules_file, self.weighted_rules(), header)
         write_facts(facts_file, kg)
         check_export(str(rules_file), str(facts_file))

@@ -32,7 +32,8 @@ import networkx as nx
 
 from greybox.learn.path_rules import PathRule
 
-__all__ = ["LinkProof", "link_proofs", "format_proofs", "link_verdict", "explain_link", "explain_checkpoint"]
+__all__ = ["LinkProof", "link_proofs", "path_count", "format_proofs", "link_verdict", "explain_link",
+           "explain_checkpoint"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,22 @@ def link_proofs(graph: nx.MultiDiGraph, rules: Sequence[PathRule], link: tuple[s
     return out[:limit]
 
 
+def path_count(graph: nx.MultiDiGraph, rule: PathRule, link: tuple[str, str, str]) -> int:
+    """How many paths of ``rule``'s body prove ``link = (h, r, t)`` on ``graph``: its proofs of ``inferred_r(h, t)``.
+
+    >>> g = nx.MultiDiGraph()
+    >>> for a, b, rel in [("a", "b", "p"), ("a", "c", "p"), ("b", "d", "q"), ("c", "d", "q")]:
+    ...     _ = g.add_edge(a, b, key=rel, origin="f")
+    >>> path_count(g, PathRule("r", (("p", False), ("q", False))), ("a", "r", "d"))
+    2
+    """
+    h, _, t = link
+    end = t if rule.anchor is None else rule.anchor
+    if h not in graph or end not in graph or (rule.anchor is not None and rule.answer != t):
+        return 0
+    return sum(1 for _ in _walk(graph, h, rule.body, end))
+
+
 def format_proofs(proofs: Sequence[LinkProof], link: tuple[str, str, str], rules_file: str) -> str:
     """The proofs as text: per proof the rule's weight, ``file:line`` and text, then its facts."""
     h, r, t = link
@@ -155,6 +172,7 @@ def explain_link(model, graph: nx.MultiDiGraph, link: tuple[str, str, str], rule
         phi = float(model.embedding_scores(r, [h, t])[0, 1])
         p_kge = 1.0 / (1.0 + math.exp(-phi))
     weights = [1.0 if p.rule.weight is None else p.rule.weight for p in firing]
+    counted = model.kge is None and model.aggregation == "log_count"
     if model.kge is None and model.aggregation == "max":
         p_rules, how = max(weights, default=0.0), "the best rule (max)"
     else:
@@ -179,6 +197,12 @@ def explain_link(model, graph: nx.MultiDiGraph, link: tuple[str, str, str], rule
         lines.append(f"  rules: {p_rules:.4f} = {how}; {len(firing)} fire"
                      + (f", the {limit} best shown" if len(firing) > limit else ""))
         lines += ["  " + line for line in format_proofs(firing[:limit], link, rules_file).splitlines()]
+        if counted:
+            # the ranking's score: every rule that fires, -log(1 - w) * log(1 + its paths)
+            terms = [(-math.log1p(-min(w, 1 - 1e-12)), path_count(graph, p.rule, link)) for w, p in zip(weights, firing)]
+            score = sum(v * math.log1p(n) for v, n in terms)
+            lines.append(f"  ranked by score = {score:.4f} = sum over the rules of -log(1 - w) * log(1 + paths) (log_count):")
+            lines += [f"    {v:.4f} * log(1 + {n})  {rules_file}:{p.rule.line}" for (v, n), p in zip(terms, firing)]
     else:
         lines.append("  rules: none fires")
     return "\n".join(lines)

@@ -34,7 +34,25 @@ from tasks.kg.completion import PathRuleCompletion
 from tasks.kg.data import KGBenchmark
 from tasks.kg.datamodule import KGData
 
-__all__ = ["KGData", "PathRuleCompletion", "learn", "run", "write_facts", "check_export"]
+__all__ = ["KGData", "PathRuleCompletion", "learn", "run", "write_facts", "check_export", "scoring_header"]
+
+
+def scoring_header(aggregation: str) -> list[str]:
+    """The lines of a rule file's header that say how its rules make a link's score.
+
+    >>> scoring_header("max")
+    []
+    >>> print(scoring_header("log_count")[0])
+    score:    a link r(x, z) is ranked by sum over the rules k of r of v_k * log(1 + n_k(x, z)),
+    """
+    if aggregation != "log_count":
+        return []
+    return ["score:    a link r(x, z) is ranked by sum over the rules k of r of v_k * log(1 + n_k(x, z)),",
+            "          v_k = -log(1 - w_k) from the rule's weight w_k :: here, n_k(x, z) the number of paths of rule k's",
+            "          body from x to z (its groundings: the add-mult value of inferred_r(x, z) on this file is",
+            "          sum_k w_k * n_k(x, z); greybox query ... --proofs shows them as sets of facts). The file's",
+            "          probability (noisy-or of the rules that fire, 1 - exp(-sum v_k)) is that score with every",
+            "          n_k counted as 1; the ranking counts the paths (greybox.learn.ranking, log_count)."]
 
 
 def write_facts(path: str | Path, kg: KGBenchmark) -> None:
@@ -87,10 +105,11 @@ def learn(kg: KGBenchmark, model: PathRuleCompletion, *, log=None, quick: bool =
     stats.update(candidates=learned.candidates, seconds=learned.seconds)
     kept = list(learned.rules)
     if model.learn_weights and not quick:
-        from greybox.learn.rule_weights import fit_rule_weights
+        from greybox.learn.rule_weights import fit_path_count_weights, fit_rule_weights
 
         started = time.monotonic()
-        fitted = fit_rule_weights(learned.index, kept, seed=model.options["seed"], device=model.matrix_device)
+        fit = fit_path_count_weights if model.aggregation == "log_count" else fit_rule_weights
+        fitted = fit(learned.index, kept, seed=model.options["seed"], device=model.matrix_device)
         order = {r: i for i, r in enumerate(learned.index.relations)}
         kept = sorted((r for r in fitted if r.weight >= model.options["min_confidence"]),
                       key=lambda r: (order[r.head], -r.weight, -r.support, len(r.body), r.body))
@@ -141,8 +160,10 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
         f"command:  {command}",
         f"graph:    {', '.join(kg.files['graph'])}: {kg.graph.number_of_edges()} facts, written to {facts_file}",
         f"learner:  {model.options}",
-        *(["weights:  fitted to the noisy-or probability of held-out facts (greybox.learn.rule_weights);",
+        *([("weights:  fitted to a softmax of the path-count scores of held-out facts" if model.aggregation == "log_count"
+            else "weights:  fitted to the noisy-or probability of held-out facts") + " (greybox.learn.rule_weights);",
            "          the comment's support S of B is the rule's count on the graph"] if model.learn_weights else []),
+        *scoring_header(model.aggregation),
         "weight:   support / (B + smoothing), from the comment '% support S of B' above each rule:"
         + " S of the B pairs the body connects on the graph are facts of the head",
         *(["exclusive answers: each chain rule is written once per candidate answer (its support is the chain",

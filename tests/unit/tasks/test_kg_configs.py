@@ -23,7 +23,7 @@ def test_config_builds(config, monkeypatch):
     monkeypatch.chdir(ROOT)
     data, model = build_sections(config)
     assert Path(data.data_dir).name in config.stem or data.layout == "countries"
-    assert model.aggregation in ("max", "noisy_or")
+    assert model.aggregation in ("max", "noisy_or", "log_count")
     assert (model.embedding == "complex") == config.stem.endswith("_kge")
 
 
