@@ -29,30 +29,18 @@ from greybox.neural.lexicon_search import LexiconCorpus, learn_lexicon  # noqa: 
 from greybox.neural.reader_tags import Lemmatizer  # noqa: E402
 from tasks.rules_in_language.data import ProofWriterDataModule, RuleTakerDataModule  # noqa: E402
 from tasks.rules_in_language.files import read_questions  # noqa: E402
-from tasks.rules_in_language.teach import theories_of  # noqa: E402
-
-_SEARCH_ARGS = ("search_theories", "restarts", "finalists", "screen", "pairs", "kicks", "polish")
+from tasks.rules_in_language.teach import ReadFromAnswers, theories_of  # noqa: E402
 
 
-def _training_theories(config: dict) -> tuple[list, list[str], dict]:
-    """The config's training theories and worlds, as ``ReadFromAnswers`` sees them, and its search arguments."""
-    teach = next(c["init_args"] for c in config["trainer"]["callbacks"] if c["class_path"].endswith("ReadFromAnswers"))
+def _training_theories(config: dict) -> tuple[list, list[str], ReadFromAnswers]:
+    """The config's training theories and worlds, as its ``ReadFromAnswers`` sees them, and that callback."""
+    teach = ReadFromAnswers(**next(c["init_args"] for c in config["trainer"]["callbacks"]
+                                   if c["class_path"].endswith("ReadFromAnswers")))
     data = config["data"]
     module = {"RuleTakerDataModule": RuleTakerDataModule, "ProofWriterDataModule": ProofWriterDataModule}[
         data["class_path"].rsplit(".", 1)[1]]
-    dm = module(**data["init_args"])
-    dm.setup("fit")
-    theories = theories_of(dm.splits["train"])
-    worlds = [config["model"]["init_args"].get("world", "closed")] * len(theories)
-    if teach.get("closed_world_dir"):
-        closed = RuleTakerDataModule(data_dir=teach["closed_world_dir"])
-        if teach.get("closed_world_splits"):
-            closed.train_splits = list(teach["closed_world_splits"])
-        closed.test_split = closed.train_splits[0]
-        closed.setup("fit")
-        extra = theories_of(closed.splits["train"])
-        theories, worlds = extra + theories, ["closed"] * len(extra) + worlds
-    return theories, worlds, {k: teach[k] for k in _SEARCH_ARGS if k in teach}
+    theories, worlds = teach.training_theories(module(**data["init_args"]), config["model"]["init_args"]["world"])
+    return theories, worlds, teach
 
 
 def main() -> None:
@@ -62,7 +50,9 @@ def main() -> None:
     ap.add_argument("--depth5", default=str(ROOT / "../shared/data/ruletaker/depth-5/dev.jsonl"))
     args = ap.parse_args()
     config = yaml.safe_load(Path(args.config).read_text())
-    theories, worlds, search = _training_theories(config)
+    theories, worlds, teach = _training_theories(config)
+    search = {k: getattr(teach, k) for k in ("search_theories", "restarts", "finalists", "screen", "pairs", "kicks",
+                                             "polish")}
     lemmatizer = Lemmatizer()
     lemmatizer.fit(s for th in theories for s in th.sentences + [q.text for q in th.questions])
     depth5 = theories_of(read_questions(args.depth5))
@@ -71,7 +61,7 @@ def main() -> None:
     print("| --- | --- | --- | --- |", flush=True)
     for seed in args.seeds:
         t0 = time.time()
-        lexicon, corpus = learn_lexicon(theories, worlds, lemmatizer, seed=seed, **search)
+        lexicon, corpus = learn_lexicon(theories, worlds, lemmatizer, seed=seed, **search)  # as the fit's search
         wall = time.time() - t0
         solved = sum(corpus.solved(t) for t in range(len(corpus.theories)))
         test = LexiconCorpus(depth5, ["closed"] * len(depth5), lexicon, lemmatizer)

@@ -23,6 +23,7 @@ Example (a stub encoder that knows nothing; the real one is :class:`WordEncoder`
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -153,11 +154,15 @@ class TextReader(nn.Module):
                               hint="build the reader with the hidden size the weights were trained with")
 
     # --- persistence of the lemmatizer's known forms with the weights -------------------------------
-    def get_extra_state(self) -> Any:
-        return {"known": sorted(self.lemmatizer.known)}
+    # (a tensor of UTF-8 JSON bytes: a checkpoint holds tensors only, so greybox loads it without running code)
+    def get_extra_state(self) -> Tensor:
+        data = json.dumps({"known": sorted(self.lemmatizer.known)}).encode("utf-8")
+        return torch.tensor(list(data), dtype=torch.uint8)  # (B,)
 
     def set_extra_state(self, state: Any) -> None:
-        self.lemmatizer = Lemmatizer(state.get("known", ()))
+        if isinstance(state, Tensor):
+            state = json.loads(bytes(state.tolist()).decode("utf-8"))
+        self.lemmatizer = Lemmatizer(state.get("known", ()))  # a dict: heads saved before the tensor form
 
     @property
     def device(self) -> torch.device:

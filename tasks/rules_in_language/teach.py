@@ -14,7 +14,7 @@ Example (in a config)::
     trainer:
       callbacks:
         - class_path: tasks.rules_in_language.teach.ReadFromAnswers
-          init_args: {search_theories: 150, restarts: 96}
+          init_args: {search_theories: 150, restarts: 160, finalists: 8}
 """
 
 from __future__ import annotations
@@ -88,6 +88,23 @@ class ReadFromAnswers(pl.Callback):
         self.closed_world_dir = closed_world_dir
         self.closed_world_splits = closed_world_splits
 
+    def training_theories(self, data, world: str) -> tuple[list[Theory], list[str]]:
+        """The theories the reader learns from (the data module's training split, then the closed world's
+        files if named), and each one's world (``"closed"`` or ``"open"``)."""
+        data.setup("fit")
+        theories = theories_of(data.splits["train"])
+        worlds = [world] * len(theories)
+        if self.closed_world_dir is not None:
+            closed = RuleTakerDataModule(data_dir=self.closed_world_dir, seed=self.seed)
+            if self.closed_world_splits:
+                closed.train_splits = list(self.closed_world_splits)
+            closed.test_split = closed.train_splits[0]  # only the training files are read
+            closed.max_train = getattr(data, "max_train", None)  # a capped (smoke) run caps these too
+            closed.setup("fit")
+            extra = theories_of(closed.splits["train"])
+            theories, worlds = extra + theories, ["closed"] * len(extra) + worlds
+        return theories, worlds
+
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.ckpt_path:  # resumed: the reader was taught when the run began
             return
@@ -99,18 +116,7 @@ class ReadFromAnswers(pl.Callback):
         if data is None or not hasattr(data, "splits"):
             raise ConfigError("ReadFromAnswers needs the questions data module's training split",
                               hint="use tasks.rules_in_language.data.RuleTakerDataModule or ProofWriterDataModule")
-        data.setup("fit")
-        theories = theories_of(data.splits["train"])
-        worlds = [pl_module.world] * len(theories)
-        if self.closed_world_dir is not None:
-            closed = RuleTakerDataModule(data_dir=self.closed_world_dir, seed=self.seed)
-            if self.closed_world_splits:
-                closed.train_splits = list(self.closed_world_splits)
-            closed.test_split = closed.train_splits[0]  # only the training files are read
-            closed.max_train = getattr(data, "max_train", None)  # a capped (smoke) run caps these too
-            closed.setup("fit")
-            extra = theories_of(closed.splits["train"])
-            theories, worlds = extra + theories, ["closed"] * len(extra) + worlds
+        theories, worlds = self.training_theories(data, pl_module.world)
         texts = [s for th in theories for s in th.sentences + [q.text for q in th.questions]]
         reader.lemmatizer.fit(texts)
         log = lambda message: print(f"reading from answers: {message}", flush=True)  # noqa: E731

@@ -171,3 +171,16 @@ def test_a_checkpoint_written_before_an_argument_was_removed_still_tests(digits_
                                  f"--trainer.default_root_dir={tmp_path}"])
     assert status == 0
     assert "test_acc" in capsys.readouterr().out
+
+
+def test_a_rules_in_language_fit_writes_a_checkpoint_greybox_test_reads(tmp_path: Path, monkeypatch) -> None:
+    # the user's path: `greybox fit`, then `greybox test --ckpt_path` on what it wrote (weights only, no code runs)
+    monkeypatch.chdir(ROOT)
+    config = ROOT / "experiments/rules_in_language/ruletaker.yaml"
+    small = _overrides(config)
+    assert lightning_main(["fit", "--config", str(config), "--trainer.max_steps=1", "--trainer.limit_val_batches=1",
+                           "--trainer.logger=false", "--trainer.enable_progress_bar=false",
+                           f"--trainer.default_root_dir={tmp_path}", *small]) == 0
+    (last,) = tmp_path.rglob("last.ckpt")  # the config's own checkpoint callback
+    assert lightning_main(["test", "--config", str(config), "--ckpt_path", str(last),
+                           "--trainer.logger=false", "--trainer.enable_progress_bar=false", *small]) == 0

@@ -226,3 +226,21 @@ def test_a_conclusion_may_name_a_constant_the_conditions_do_not():
     assert str(reading) == "see(X, bear) :- rough(X)."
     words = "If Bob is rough then it is big .".split()
     assert decode_tags(words, "O CONST O PRED THEN VAR O PRED O".split()) is None  # X only in the conclusion
+
+
+def test_a_checkpoint_of_the_reader_holds_tensors_only_and_restores_the_lemmatizer(tmp_path):
+    # `greybox test --ckpt_path` loads weights only (no code runs): the lemmatizer's known forms travel as a tensor
+    from greybox.training.checkpoints import load_checkpoint
+
+    reader = tiny_reader()
+    reader.lemmatizer.fit(["They chase it."])
+    torch.save({"state_dict": reader.state_dict()}, tmp_path / "model.ckpt")
+    state = load_checkpoint(tmp_path / "model.ckpt")["state_dict"]
+    other = tiny_reader()
+    other.load_state_dict(state)
+    assert "chase" in other.lemmatizer.known and other.lemmatizer.known == reader.lemmatizer.known
+    # a head saved in the earlier form (the known forms as a dict) still loads
+    old = {**reader.head_state_dict(), "_extra_state": {"known": ["see"]}}
+    torch.save(old, tmp_path / "old_head.pt")
+    assert TextReader(word_encoder=StubEncoder(), hidden=32, k=4, weights=str(tmp_path / "old_head.pt")).lemmatizer.known \
+        == {"see"}
