@@ -104,7 +104,8 @@ class TextReader(nn.Module):
         word_encoder: a module mapping lists of words to ``(L, D)`` vectors per sentence, with
             an attribute ``dim`` (default: a :class:`WordEncoder` over ``encoder_path``).
         weights: a file saved by :meth:`save_head` (the trained head and the lemmatizer's
-            known forms) to start from, e.g. ``runs/reader/bootstrap/reader_head.pt``.
+            known forms) to start from, e.g. ``runs/reader/lexicon/reader_head.pt``, or a
+            checkpoint of a task whose reader is ``reader`` (``greybox fit`` writes them).
 
     Raises:
         ConfigError: ``weights`` does not exist or does not fit the head.
@@ -134,7 +135,7 @@ class TextReader(nn.Module):
         torch.save(self.head_state_dict(), path)
 
     def load_head(self, path: str | Path) -> None:
-        """Load a file written by :meth:`save_head`.
+        """Load a file written by :meth:`save_head`, or the reader of a checkpoint ``greybox fit`` wrote.
 
         Raises:
             ConfigError: the file does not exist or does not fit this head.
@@ -142,7 +143,9 @@ class TextReader(nn.Module):
         if not Path(path).is_file():
             raise ConfigError(f"reader weights '{path}' do not exist", file=str(path),
                               hint="train them with experiments/rules_in_language/train_reader.py, or leave weights out")
-        state = torch.load(path, map_location="cpu")
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        if "state_dict" in state:  # a checkpoint of a model whose reader is its `reader`
+            state = {k[len("reader."):]: v for k, v in state["state_dict"].items() if k.startswith("reader.")}
         try:
             missing, unexpected = self.load_state_dict(state, strict=False)
         except RuntimeError as exc:  # a size mismatch

@@ -239,6 +239,10 @@ def test_a_checkpoint_of_the_reader_holds_tensors_only_and_restores_the_lemmatiz
     other = tiny_reader()
     other.load_state_dict(state)
     assert "chase" in other.lemmatizer.known and other.lemmatizer.known == reader.lemmatizer.known
+    # the reader of a task's checkpoint, as weights of a new reader
+    torch.save({"state_dict": {f"reader.{k}": v for k, v in reader.state_dict().items()}}, tmp_path / "task.ckpt")
+    third = TextReader(word_encoder=StubEncoder(), hidden=32, k=4, weights=str(tmp_path / "task.ckpt"))
+    assert torch.equal(third.head[-1].weight, reader.head[-1].weight) and third.lemmatizer.known == reader.lemmatizer.known
     # a head saved in the earlier form (the known forms as a dict) still loads
     old = {**reader.head_state_dict(), "_extra_state": {"known": ["see"]}}
     torch.save(old, tmp_path / "old_head.pt")
