@@ -6,7 +6,6 @@ import random
 from collections import defaultdict
 from dataclasses import replace
 
-import numpy as np
 import pytest
 import torch
 
@@ -15,15 +14,7 @@ from greybox.learn.path_mining import BodyMatrices, GraphIndex, held_out_folds, 
 from greybox.learn.path_rules import PathRule, write_path_rule_file
 from greybox.learn.ranking import relation_scores
 from greybox.learn.rule_weights import fit_path_count_weights
-
-
-def _toy_graph(seed=0, n=7, m=22):
-    rng = random.Random(seed)
-    people = [f"e{i}" for i in range(n)]
-    facts = set()
-    while len(facts) < m:
-        facts.add((rng.choice(people), rng.choice(["p", "q", "s"]), rng.choice(people)))
-    return sorted(facts)
+from tests.helpers.kg_tiny import toy_graph, random_facts
 
 
 @pytest.mark.parametrize("dense_limit", [1024, 0], ids=["dense", "sparse"])
@@ -36,7 +27,7 @@ def test_path_counts_are_the_engines_derivations(tmp_path, dense_limit):
     from greybox.semirings import AddMult
     from tasks.kg.explain import path_count
 
-    facts = _toy_graph()
+    facts = toy_graph()
     result = learn_path_rules(facts, min_support=1, min_confidence=0.01, smoothing=1.0, samples=50)
     rng = random.Random(1)
     # distinct weights, so that a sum matching on every link pins each rule's count
@@ -126,10 +117,7 @@ def _dense_softmax_fit(index, rules, *, folds, steps, lr, seed):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_fit_over_active_pairs_equals_the_softmax_over_every_candidate(seed):
-    rng = np.random.default_rng(seed)
-    people = [f"e{i}" for i in range(30)]
-    facts = sorted({(people[a], ["p", "q", "s"][r], people[b]) for a, r, b in
-                    zip(rng.integers(30, size=150), rng.integers(3, size=150), rng.integers(30, size=150))})
+    facts = random_facts(seed)
     learned = learn_path_rules(facts, min_support=1, smoothing=1.0, max_rules=20, seed=seed)
     assert len(learned.rules) > 20
     fitted = fit_path_count_weights(learned.index, learned.rules, folds=3, steps=30, lr=0.1, seed=seed)
@@ -158,4 +146,4 @@ def test_the_fit_weighs_a_rule_whose_paths_predict_over_one_that_does_not():
 def test_anchored_rules_are_refused_by_the_path_count_fit():
     rule = PathRule("p", (("q", False),), 0.5, anchor="e1", answer="e2")
     with pytest.raises(ConfigError, match="the weights of anchored rules are not fitted"):
-        fit_path_count_weights(GraphIndex(_toy_graph()), [rule])
+        fit_path_count_weights(GraphIndex(toy_graph()), [rule])

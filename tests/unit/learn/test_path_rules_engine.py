@@ -1,7 +1,6 @@
 """Path rules: the scores ranking uses are the engine's and the reference evaluator's on the exported file."""
 
 import math
-import random
 
 import pytest
 import torch
@@ -14,15 +13,7 @@ from greybox.learn.path_mining import BodyMatrices, GraphIndex, candidate_paths,
 from greybox.learn.path_rules import PathRule, read_path_rule_file, write_path_rule_file
 from greybox.learn.ranking import relation_scores
 from greybox.semirings import Boolean, MaxMult
-
-
-def _toy_graph(seed=0, n=7, m=22):
-    rng = random.Random(seed)
-    people = [f"e{i}" for i in range(n)]
-    facts = set()
-    while len(facts) < m:
-        facts.add((rng.choice(people), rng.choice(["p", "q", "s"]), rng.choice(people)))
-    return sorted(facts)
+from tests.helpers.kg_tiny import toy_graph
 
 
 def _program(rules_file, facts):
@@ -31,7 +22,7 @@ def _program(rules_file, facts):
 
 @pytest.fixture(params=[0, 2], ids=["chain", "anchored"])
 def learned(tmp_path, request):
-    facts = _toy_graph()
+    facts = toy_graph()
     result = learn_path_rules(facts, min_support=1, min_confidence=0.01, smoothing=1.0, samples=50,
                               anchored_length=request.param, anchored_min_confidence=0.05)
     assert result.rules, "the toy graph must give rules"
@@ -117,7 +108,7 @@ def test_empty_graph_is_an_error():
 
 
 def test_sparse_and_dense_matrices_give_the_same_rules():
-    facts = _toy_graph(seed=3, n=9, m=30)
+    facts = toy_graph(seed=3, n=9, m=30)
     dense = learn_path_rules(facts, min_support=1, samples=50, dense_limit=1024)
     sparse = learn_path_rules(facts, min_support=1, samples=50, dense_limit=0)
     assert dense.rules == sparse.rules
@@ -144,7 +135,7 @@ def test_anchored_rules_are_refused_where_they_cannot_be_scored():
     from greybox.learn.path_mining import anchored_rules
     from greybox.learn.rule_weights import fit_rule_weights
 
-    facts = _toy_graph()
+    facts = toy_graph()
     index = GraphIndex(facts)
     with pytest.raises(ConfigError, match="anchored rules need dense matrices"):
         anchored_rules(index, BodyMatrices(index, dense_limit=0), ["p"])

@@ -9,6 +9,7 @@ import torch
 from greybox.errors import ConfigError
 from greybox.learn.path_mining import BodyMatrices, held_out_folds, learn_path_rules
 from greybox.learn.rule_weights import fit_rule_weights
+from tests.helpers.kg_tiny import random_facts
 
 
 def _rows(matrices, m, nodes, transpose):
@@ -69,10 +70,7 @@ def _dense_fit(index, rules, *, folds=5, queries=200, steps=100, lr=0.1, seed=0)
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_fit_over_active_pairs_equals_the_dense_fit(seed):
-    rng = np.random.default_rng(seed)
-    people = [f"e{i}" for i in range(30)]
-    facts = sorted({(people[a], ["p", "q", "s"][r], people[b]) for a, r, b in
-                    zip(rng.integers(30, size=150), rng.integers(3, size=150), rng.integers(30, size=150))})
+    facts = random_facts(seed)
     learned = learn_path_rules(facts, min_support=1, smoothing=1.0, max_rules=20, seed=seed)
     assert len(learned.rules) > 20
     fitted = fit_rule_weights(learned.index, learned.rules, queries=200, steps=30, lr=0.1, seed=seed, held_out=1)
@@ -82,10 +80,7 @@ def test_fit_over_active_pairs_equals_the_dense_fit(seed):
 
 
 def test_every_fold_held_out_fits_more_queries_than_one():
-    rng = np.random.default_rng(3)
-    people = [f"e{i}" for i in range(30)]
-    facts = sorted({(people[a], ["p", "q", "s"][r], people[b]) for a, r, b in
-                    zip(rng.integers(30, size=150), rng.integers(3, size=150), rng.integers(30, size=150))})
+    facts = random_facts(3)
     learned = learn_path_rules(facts, min_support=1, smoothing=1.0, max_rules=20)
     one = fit_rule_weights(learned.index, learned.rules, steps=30, held_out=1)
     every = fit_rule_weights(learned.index, learned.rules, steps=30)

@@ -7,25 +7,12 @@ from greybox.errors import ConfigError
 from tasks.kg.data import read_benchmark
 from tasks.kg.explain import explain_link
 from tasks.kg.model import KGData, PathRuleCompletion, run
-
-
-def _folder(tmp_path):
-    # x reaches z by two p.q paths and y by one; r(x, z) holds. The test asks r(x11, ?) and r(?, z11).
-    rows = []
-    for g in range(12):
-        x, b, c, z, y = (f"x{g}", f"b{g}", f"c{g}", f"z{g}", f"y{g}")
-        rows += [f"{x}\tp\t{b}", f"{x}\tp\t{c}", f"{b}\tq\t{z}", f"{c}\tq\t{z}", f"{b}\tq\t{y}"]
-        if g < 11:
-            rows.append(f"{x}\tr\t{z}")
-    (tmp_path / "train.tsv").write_text("\n".join(rows) + "\n")
-    (tmp_path / "dev.tsv").write_text("")
-    (tmp_path / "test.tsv").write_text("x11\tr\tz11\n")
-    return tmp_path
+from tests.helpers.kg_tiny import path_count_folder
 
 
 @pytest.mark.parametrize("aggregation, mrr", [("noisy_or", (1 + 1 / 1.5) / 2), ("log_count", 1.0)])
 def test_the_path_count_score_breaks_the_noisy_ors_tie(tmp_path, aggregation, mrr):
-    report = run(KGData(str(_folder(tmp_path))),
+    report = run(KGData(str(path_count_folder(tmp_path))),
                  PathRuleCompletion(min_support=2, smoothing=0.0, max_length=2, aggregation=aggregation),
                  str(tmp_path / "rules.dl"))
     assert report["test_mrr"] == pytest.approx(mrr)
@@ -36,7 +23,7 @@ def test_the_path_count_score_breaks_the_noisy_ors_tie(tmp_path, aggregation, mr
 def test_the_explanation_gives_each_rules_weight_and_paths(tmp_path):
     from greybox.learn.path_rules import PathRule
 
-    kg = read_benchmark(_folder(tmp_path))
+    kg = read_benchmark(path_count_folder(tmp_path))
     model = PathRuleCompletion(aggregation="log_count")
     model.build(kg.entities, kg.relations, [PathRule("r", (("p", False), ("q", False)), 0.75, line=7)])
     text = explain_link(model, kg.graph, ("x11", "r", "z11"), "rules.dl")
