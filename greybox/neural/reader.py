@@ -249,7 +249,9 @@ class TextReader(nn.Module):
                     tags[i].append(names)
                 parts[found[reading]].append(j)
             if parts:
-                row = torch.stack([seq_p[p].sum() for p in parts])  # (K',) per distinct reading
+                # (K',) per distinct reading: a sum of disjoint sequences' probabilities, at most 1, but float
+                # rounding can pass 1, and a reading above 1 on a cycle of rules grows every round of max-mult
+                row = torch.stack([seq_p[p].sum() for p in parts]).clamp(max=1.0)
                 order = row.detach().argsort(descending=True).tolist()
                 row = row[order]
                 readings[i] = [readings[i][o] for o in order]

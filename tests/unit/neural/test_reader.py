@@ -248,3 +248,18 @@ def test_a_checkpoint_of_the_reader_holds_tensors_only_and_restores_the_lemmatiz
     torch.save(old, tmp_path / "old_head.pt")
     assert TextReader(word_encoder=StubEncoder(), hidden=32, k=4, weights=str(tmp_path / "old_head.pt")).lemmatizer.known \
         == {"see"}
+
+
+def test_a_readings_probability_never_passes_one(monkeypatch):
+    # several tag sequences spell one reading ("." as O or AND); their summed probability may round past 1,
+    # and a reading above 1 on a cycle of rules would grow every round of max-mult: it is capped at 1
+    reader = tiny_reader()
+    words = "Bob is big .".split()
+    lp = torch.full((len(words), len(TAGS)), -30.0)
+    for i, tag in enumerate(["CONST", "O", "PRED", "O"]):
+        lp[i, TAGS.index(tag)] = 0.0
+    lp[3, TAGS.index("AND")] = 0.0  # as likely as O: the two sequences' probabilities sum to 2
+    monkeypatch.setattr(reader, "tag_log_probs", lambda sentences: [lp])
+    out = reader(["Bob is big."], k=4)
+    assert out.readings[0][0] == Reading(lit("big", "bob"))
+    assert float(out.probabilities.max()) <= 1.0
