@@ -110,12 +110,12 @@ def proof_accuracy(gold, limit=None, reader=None) -> None:
                 if reading is None:  # the question is not read: no proof
                     n += 1
                     continue
-            gold = [{where[m] for m in re.findall(r"(?:triple|rule)\d+", alt)} for alt in proofs.split(" OR ")]
+            gold_proofs = [{where[m] for m in re.findall(r"(?:triple|rule)\d+", alt)} for alt in proofs.split(" OR ")]
             positive = Literal(reading.head.predicate, reading.head.arguments)
             found = sentence_proofs(program, theory.sentences, question_atom(positive, program), None, k=3)
             n += 1
-            first += bool(found) and set(found[0].sentences) in gold
-            any3 += any(set(p.sentences) in gold for p in found)
+            first += bool(found) and set(found[0].sentences) in gold_proofs
+            any3 += any(set(p.sentences) in gold_proofs for p in found)
     seconds = time.perf_counter() - started
     print(f"proof accuracy (best proof's sentences = a gold proof's): {first / n:.4f} ({first}/{n}); "
           f"one of the top 3: {any3 / n:.4f} ({any3}/{n}); {seconds:.1f} s")

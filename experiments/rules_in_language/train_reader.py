@@ -197,7 +197,7 @@ def main() -> None:
     ap.add_argument("--route", choices=["lexicon", "gold"], required=True)
     ap.add_argument("--search-theories", type=int, default=150, help="lexicon: theories of each world the lexicon is searched on")
     ap.add_argument("--max-targets", type=int, default=12000, help="lexicon: sentences the head is fitted on")
-    ap.add_argument("--restarts", type=int, default=96, help="lexicon: random starts, each climbing the word classes")
+    ap.add_argument("--restarts", type=int, default=160, help="lexicon: random starts, each climbing the word classes")
     ap.add_argument("--finalists", type=int, default=8, help="lexicon: best starts that then climb every level")
     ap.add_argument("--screen", type=int, default=40, help="lexicon: theories each start is screened on")
     ap.add_argument("--out", default="runs/reader/model")

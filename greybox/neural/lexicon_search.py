@@ -256,7 +256,7 @@ def _climb_pairs(corpus: LexiconCorpus, pairs: Sequence[tuple[Hashable, Hashable
 
 
 def search_corpus_lexicon(theories: Sequence[Theory], worlds: Sequence[str], classes: dict[str, str],
-                          lemmatizer: Lemmatizer | None = None, restarts: int = 96, finalists: int = 8,
+                          lemmatizer: Lemmatizer | None = None, restarts: int = 160, finalists: int = 8,
                           screen: int = 30, rounds: int = 2, read_weight: float = 0.3, pairs: bool = False,
                           kicks: int = 0, seed: int = 0, start: Lexicon | None = None,
                           log: Callable[[str], None] = lambda m: None) -> tuple[Lexicon, tuple[int, int]]:
@@ -380,7 +380,7 @@ def _keys(corpus: LexiconCorpus) -> dict[str, list]:
 
 
 def learn_lexicon(theories: Sequence[Theory], worlds: Sequence[str], lemmatizer: Lemmatizer | None = None,
-                  search_theories: int = 150, restarts: int = 96, finalists: int = 8, screen: int = 40,
+                  search_theories: int = 150, restarts: int = 160, finalists: int = 8, screen: int = 40,
                   pairs: bool = False, kicks: int = 20, polish: int = 2, seed: int = 0, rng: random.Random | None = None,
                   log: Callable[[str], None] = lambda m: None) -> tuple[Lexicon, LexiconCorpus]:
     """The corpus lexicon learned from the answers of ``theories`` alone.
@@ -437,7 +437,7 @@ def learn_lexicon(theories: Sequence[Theory], worlds: Sequence[str], lemmatizer:
 
 
 def teach_reader(reader, theories: Sequence[Theory], worlds: Sequence[str], search_theories: int = 150,
-                 restarts: int = 96, finalists: int = 8, screen: int = 40, max_targets: int = 12000, epochs: int = 4,
+                 restarts: int = 160, finalists: int = 8, screen: int = 40, max_targets: int = 12000, epochs: int = 4,
                  pairs: bool = False, kicks: int = 20, polish: int = 2, seed: int = 0,
                  log: Callable[[str], None] = lambda m: None) -> Lexicon:
     """Teach a :class:`~greybox.neural.reader.TextReader` to read from the answers alone.

@@ -71,7 +71,7 @@ class ReadFromAnswers(pl.Callback):
         ConfigError: the model has no text reader, or the data module no training split.
     """
 
-    def __init__(self, search_theories: int = 150, restarts: int = 96, finalists: int = 8, screen: int = 40,
+    def __init__(self, search_theories: int = 150, restarts: int = 160, finalists: int = 8, screen: int = 40,
                  max_targets: int = 12000, epochs: int = 4, pairs: bool = False, kicks: int = 20, polish: int = 2,
                  seed: int = 0, closed_world_dir: str | None = None,
                  closed_world_splits: list[str] | None = None) -> None:
