@@ -267,14 +267,7 @@ class BodyMatrices:
 
     def body(self, labels: tuple[int, ...]) -> torch.Tensor:
         """The body's matrix: entry ``(x, z)`` is 1 when the path leads from ``x`` to ``z``."""
-        if labels in self._cache:
-            return self._cache[labels]
-        m = self._product(self.body(labels[:-1]), self.body(labels[-1:]))
-        if len(self._cache) >= self._steps + self._limit:
-            for key in [k for k in self._cache if len(k) > 1][: self._limit // 2]:
-                del self._cache[key]
-        self._cache[labels] = m
-        return m
+        return self._chained(self._cache, labels, boolean=True)
 
     def paths(self, labels: tuple[int, ...]) -> torch.Tensor:
         """The body's path counts: entry ``(x, z)`` is the number of paths of the body from ``x`` to ``z``
@@ -287,14 +280,18 @@ class BodyMatrices:
         ...     (index.label("p", False), index.label("q", False))).to_dense()[ids["a"], ids["d"]])
         (2.0, 2.0)
         """
-        if len(labels) == 1:
-            return self._cache[labels]
-        if labels not in self._paths:
-            if len(self._paths) >= self._limit:
-                for key in list(self._paths)[: self._limit // 2]:
-                    del self._paths[key]
-            self._paths[labels] = self._product(self.paths(labels[:-1]), self.paths(labels[-1:]), boolean=False)
-        return self._paths[labels]
+        return self._chained(self._paths, labels, boolean=False)
+
+    def _chained(self, cache: dict, labels: tuple[int, ...], boolean: bool) -> torch.Tensor:
+        """A body's product of steps, memoised in ``cache`` (the single steps stay in the step cache, never dropped)."""
+        if labels in cache or len(labels) == 1:
+            return cache[labels] if labels in cache else self._cache[labels]
+        m = self._product(self._chained(cache, labels[:-1], boolean), self._cache[labels[-1:]], boolean=boolean)
+        if len(cache) - (self._steps if cache is self._cache else 0) >= self._limit:
+            for key in [k for k in cache if len(k) > 1][: self._limit // 2]:
+                del cache[key]
+        cache[labels] = m
+        return m
 
     def pairs(self, m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(rows, cols)`` of the pairs a matrix connects."""

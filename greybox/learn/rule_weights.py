@@ -84,9 +84,10 @@ def _active_features(rest: BodyMatrices, bodies, sides, relation: int, paths: bo
         rows = []
         for labels in bodies:
             row = _rows(rest, rest.paths(labels) if paths else rest.body(labels), nodes, transpose)
-            hit |= row > 0
+            fires = row > 0
+            hit |= fires
             # kept as booleans, or the path counts as sparse rows (dense float rows of every rule would not fit)
-            rows.append(row.to_sparse() if paths else row > 0)
+            rows.append(row.to_sparse() if paths else fires)
         mask = torch.ones(len(nodes), rest.n, dtype=torch.bool, device=nodes.device)  # candidates that count
         for q, (e, a) in enumerate(zip(nodes.tolist(), answer.tolist())):
             others = [x for x in known[(e, relation)] if x != a]
