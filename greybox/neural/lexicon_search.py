@@ -268,11 +268,12 @@ def search_corpus_lexicon(theories: Sequence[Theory], worlds: Sequence[str], cla
     ``finalists`` best of them climb every level (classes, with ``pairs`` also two at a time,
     words, contexts), best first, until one answers and reads the whole screen; the best one
     then climbs classes, words and contexts on every theory. Most starts end in a wrong
-    reading that agrees with itself, and the class climb mostly ranks them: on one RuleTaker
-    screen, 7 of 240 starts ended the class climb at the top value, the 6 of them climbed on
-    each answered and read the whole screen, and the 5 lower-ranked starts climbed on did not.
-    Many cheap starts therefore find the right one more often than a few full ones
-    (``experiments/bench/lexicon_search_seeds.py`` measures the whole search over seeds).
+    reading that agrees with itself, and the class climb ranks them: on one RuleTaker screen,
+    9 of 240 starts ended the class climb (1.8 s each) at the top value, each of the 9 then
+    answered and read the whole screen when it climbed every level (7-12 s each), and the next
+    3 did not (``experiments/bench/lexicon_search_starts.py``). Many cheap starts therefore
+    find the right one more often than a few full ones (``experiments/bench/lexicon_search_seeds.py``
+    measures the whole search over seeds).
 
     Args:
         theories: sentences and labelled questions.
