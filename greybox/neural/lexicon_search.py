@@ -40,7 +40,7 @@ from typing import Callable, Hashable, Sequence
 from ..errors import ConfigError, ContradictionError, StratificationError
 from .logical_forms import Reading
 from .reader_search import Theory, fit_tags
-from .reader_tags import TAGS, Lemmatizer, decode_tags, split_words
+from .reader_tags import TAGS, Lemmatizer, decode_tags, is_pronoun_fact, split_words
 from .reading_eval import answer, entails
 
 __all__ = ["word_classes", "Lexicon", "LexiconCorpus", "search_corpus_lexicon", "learn_lexicon", "teach_reader"]
@@ -163,7 +163,11 @@ class LexiconCorpus:
         tags = tuple(self.lexicon._role(k) for k in self.keys[i])
         key = (i, tags)
         if key not in self._cache:
-            self._cache[key] = decode_tags(self.words[i], [TAGS[t] for t in tags], self.lemmatizer, context)
+            reading = decode_tags(self.words[i], [TAGS[t] for t in tags], self.lemmatizer, context)
+            # one statement a sentence, as the synthetic theories searched on state them: a lexicon that reads
+            # a rule as several facts or a pronoun's facts would be paid for reading it (measured worse)
+            single = reading is not None and not reading.also and not is_pronoun_fact(reading)
+            self._cache[key] = reading if single else None
         return self._cache[key]
 
     def solved(self, t: int) -> bool:

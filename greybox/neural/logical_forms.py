@@ -16,11 +16,16 @@ Example:
     not chase(cow, dog).
     >>> rule.is_fact, rule.variables()
     (False, ('X',))
+    >>> both = Reading(Literal("big", ("bob",)), also=(Literal("red", ("bob",)),))  # "Bob is big and red."
+    >>> print(both)
+    big(bob). red(bob).
+    >>> [str(p) for p in both.parts()]
+    ['big(bob).', 'red(bob).']
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 __all__ = ["Literal", "Reading", "is_variable"]
 
@@ -56,17 +61,34 @@ class Literal:
 
 @dataclass(frozen=True)
 class Reading:
-    """One sentence read as ``head :- body.`` (a fact when ``body`` is empty).
+    """One sentence read as ``head :- body.`` (a fact when ``body`` is empty), or as several facts.
 
     Args:
         head: the literal the sentence concludes (or states, for a fact).
         body: the literals the conclusion needs, all of them.
         probability: how sure the reader is of this reading.
+        also: further facts the same sentence states (a fact reading only): "Bob is big and red."
+            reads as ``big(bob)`` with ``also=(red(bob),)``; they stand or fall together.
     """
 
     head: Literal
     body: tuple[Literal, ...] = ()
     probability: float = field(default=1.0, compare=False)
+    also: tuple[Literal, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.also and self.body:
+            raise ValueError("a rule states one conclusion: `also` is for readings of several facts")
+
+    def parts(self) -> tuple["Reading", ...]:
+        """The single facts or the rule this reading states, each with its probability."""
+        if not self.also:
+            return (self,)
+        return tuple(Reading(lit, probability=self.probability) for lit in (self.head, *self.also))
+
+    def with_probability(self, probability: float) -> "Reading":
+        """The same reading with ``probability``."""
+        return replace(self, probability=probability)
 
     @property
     def is_fact(self) -> bool:
@@ -76,7 +98,7 @@ class Reading:
     def variables(self) -> tuple[str, ...]:
         """The reading's variables, in order of first appearance (body first)."""
         seen: dict[str, None] = {}
-        for lit in (*self.body, self.head):
+        for lit in (*self.body, self.head, *self.also):
             for term in lit.arguments:
                 if is_variable(term):
                     seen.setdefault(term)
@@ -84,5 +106,5 @@ class Reading:
 
     def __str__(self) -> str:
         if self.is_fact:
-            return f"{self.head}."
+            return " ".join(f"{lit}." for lit in (self.head, *self.also))
         return f"{self.head} :- {', '.join(str(b) for b in self.body)}."

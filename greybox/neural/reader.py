@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError, ShapeError
 from .items import ItemLists
 from .logical_forms import Reading
-from .reader_tags import TAG_INDEX, TAGS, Lemmatizer, decode_tags, split_words
+from .reader_tags import TAG_INDEX, TAGS, Lemmatizer, decode_tags, is_pronoun_fact, split_words, stated_of
 from .text_encoder import WordEncoder
 
 __all__ = ["TextReader", "ReaderOutput", "kbest_tags"]
@@ -220,9 +220,12 @@ class TextReader(nn.Module):
             flat = list(sentences)
             groups = [flat]
         contexts: list[set[str]] = []
-        for g in groups:
+        group_of: list[int] = []
+        for n, g in enumerate(groups):
             ctx = {w.lower() for s in g if s for w in split_words(s)}
             contexts += [ctx] * len(g)
+            group_of += [n] * len(g)
+        named: dict[int, str] = {}  # per text, the entity named last: what a pronoun names
         words = [split_words(s) if s else [] for s in flat]
         real = [i for i, w in enumerate(words) if w]
         lps = self.tag_log_probs([words[i] for i in real])
@@ -240,6 +243,8 @@ class TextReader(nn.Module):
             for j, seq in enumerate(seqs.tolist()):
                 names = tuple(TAGS[t] for t in seq)
                 reading = decode_tags(words[i], names, self.lemmatizer, contexts[i])
+                if is_pronoun_fact(reading):
+                    reading = stated_of(reading, named[group_of[i]]) if group_of[i] in named else None
                 if reading is None:
                     continue
                 if reading not in found:
@@ -257,6 +262,8 @@ class TextReader(nn.Module):
                 readings[i] = [readings[i][o] for o in order]
                 tags[i] = [tags[i][o] for o in order]
                 probs[i] = torch.cat([row, torch.zeros(k - len(parts), device=row.device)])
+                if readings[i][0].is_fact:
+                    named[group_of[i]] = readings[i][0].head.arguments[0]
         return ReaderOutput(readings, torch.stack(probs) if probs else torch.zeros(0, k, device=self.device), tags, words)
 
     @torch.no_grad()
@@ -273,5 +280,5 @@ class TextReader(nn.Module):
             self.train(was)
         result = []
         for row, p in zip(out.readings, out.probabilities.tolist()):
-            result.append([Reading(r.head, r.body, probability=float(q)) for r, q in zip(row[:k], p)])
+            result.append([r.with_probability(float(q)) for r, q in zip(row[:k], p)])
         return result

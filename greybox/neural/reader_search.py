@@ -39,6 +39,8 @@ def same_reading(a: Reading | None, b: Reading | None) -> bool:
     """Equal readings, the order of conditions aside."""
     if a is None or b is None:
         return a is b
+    if a.also or b.also:  # facts stated together: the same set
+        return {str(p) for p in a.parts()} == {str(p) for p in b.parts()}
     return a.head == b.head and sorted(map(str, a.body)) == sorted(map(str, b.body))
 
 
@@ -51,7 +53,7 @@ def allowed_tags(words: Sequence[str], gold: Reading) -> Tensor:
     ``THEN`` a condition, ``AND`` two conditions.
     """
     preds, consts = set(), set()
-    lits = (gold.head, *gold.body)
+    lits = (gold.head, *gold.body, *gold.also)
     for lit in lits:
         preds.update(lit.predicate.split("_"))
         consts.update(p for a in lit.arguments if not is_variable(a) for p in a.split("_"))

@@ -20,9 +20,11 @@ segment takes the segment's terms in order (terms before the predicate, then aft
 predicate with no term before it inherits the subject of the previous literal ("if something
 is big and red"), or, first in the sentence, that of the next one ("big, red things are
 young"). With a ``THEN``, the literals before it are the body and the one after it the
-head; without, the one literal is a fact, which must be ground. Anything else (two heads,
-no predicate, three arguments, a variable only in the conclusion, a name that is not an
-identifier of the rule language, such as ``.``) is unreadable: ``None``.
+head; without, the literals are facts (one sentence may state several: "Bob is big and red."),
+which must be ground, or all properties of the variable: a pronoun's facts ("He is big and
+red."), which :func:`resolve_pronouns` gives to the entity the text named last. Anything else
+(two heads, no predicate, three arguments, a variable only in the conclusion, a name that is
+not an identifier of the rule language, such as ``.``) is unreadable: ``None``.
 
 Example:
     >>> words = "If something is big and red then it is young .".split()
@@ -32,6 +34,9 @@ Example:
     >>> print(decode_tags("The bald eagle does not chase the cat .".split(),
     ...                   "O CONST CONST_IN O NOT PRED O CONST O".split()))
     not chase(bald_eagle, cat).
+    >>> print(decode_tags("Bob is feeling blue because he is green .".split(),
+    ...                   "CONST O O PRED O O O PRED O".split()))
+    blue(bob). green(bob).
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ from typing import Iterable, Sequence
 
 from .logical_forms import Literal, Reading, is_variable
 
-__all__ = ["TAGS", "TAG_INDEX", "VARIABLE", "MAX_ARITY", "split_words", "Lemmatizer", "decode_tags"]
+__all__ = ["TAGS", "TAG_INDEX", "VARIABLE", "MAX_ARITY", "split_words", "Lemmatizer", "decode_tags", "is_pronoun_fact",
+           "resolve_pronouns", "stated_of"]
 
 TAGS: tuple[str, ...] = ("O", "CONST", "CONST_IN", "VAR", "PRED", "PRED_IN", "NOT", "AND", "THEN")
 TAG_INDEX: dict[str, int] = {t: i for i, t in enumerate(TAGS)}
@@ -183,14 +189,50 @@ def decode_tags(words: Sequence[str], tags: Sequence[str], lemmatize: Lemmatizer
                 _is_name(a) for a in args):
             return None
         resolved += [(Literal(p, tuple(args), negated), i) for p in preds]
-    if head_from is None:
-        fact = resolved[0][0]
-        if len(resolved) != 1 or any(is_variable(a) for a in fact.arguments):
+    if head_from is None:  # facts: ground, or all about the one someone a pronoun names ("He is big and red.")
+        facts = list(dict.fromkeys(lit for lit, _ in resolved))
+        terms = {a for lit in facts for a in lit.arguments}
+        if any(is_variable(a) for a in terms) and (terms != {VARIABLE} or any(len(f.arguments) != 1 for f in facts)):
             return None
-        return Reading(head=fact)
+        return Reading(head=facts[0], also=tuple(facts[1:]))
     body = tuple(lit for lit, seg in resolved if seg < head_from)
     head = [lit for lit, seg in resolved if seg >= head_from]
     if len(head) != 1 or not body or not {a for a in head[0].arguments if is_variable(a)} <= {
             a for lit in body for a in lit.arguments}:
         return None  # one conclusion, at least one condition, no variable only in the conclusion
     return Reading(head=head[0], body=body)
+
+
+def is_pronoun_fact(reading: Reading | None) -> bool:
+    """A reading of facts about the variable: what a pronoun states ("He is big." -> ``big(X)``)."""
+    return reading is not None and reading.is_fact and bool(reading.variables())
+
+
+def resolve_pronouns(readings: Sequence[Reading | None]) -> list[Reading | None]:
+    """A text's readings in order, each pronoun's facts given to the entity named last before them.
+
+    The entity named last is the subject of the last fact about a named entity; a pronoun's
+    facts with no entity named before them are unreadable (``None``).
+
+    >>> from .logical_forms import Literal
+    >>> bob, he = Reading(Literal("big", ("bob",))), Reading(Literal("red", ("X",)))
+    >>> [str(r) for r in resolve_pronouns([bob, he])], resolve_pronouns([he, bob])[0]
+    (['big(bob).', 'red(bob).'], None)
+    """
+    out: list[Reading | None] = []
+    named: str | None = None
+    for r in readings:
+        if is_pronoun_fact(r):
+            r = None if named is None else stated_of(r, named)
+        elif r is not None and r.is_fact:
+            named = r.head.arguments[0]
+        out.append(r)
+    return out
+
+
+def stated_of(reading: Reading, entity: str) -> Reading:
+    """A pronoun's facts (:func:`is_pronoun_fact`) stated of ``entity``."""
+    def put(lit: Literal) -> Literal:
+        return Literal(lit.predicate, tuple(entity if is_variable(a) else a for a in lit.arguments), lit.negated)
+
+    return Reading(put(reading.head), probability=reading.probability, also=tuple(put(x) for x in reading.also))

@@ -124,7 +124,7 @@ def entails(theory: Sequence[Reading], world: str = "closed", well_founded: bool
     facts: dict[tuple[bool, str], set[tuple[str, ...]]] = defaultdict(set)
     constants: set[str] = set()
     rules = []
-    for r in theory:
+    for r in (part for reading in theory for part in reading.parts()):
         for lit in (r.head, *r.body):
             constants.update(a for a in lit.arguments if not is_variable(a))
         if r.is_fact:

@@ -235,7 +235,7 @@ def theory_program(
     # relations by (name, arity): a word used with two arities names two relations (big/1, big_2/2)
     used: list[tuple[str, int]] = []
     constants: set[str] = set()
-    for lit in [*(lit for rs in readings for r in rs for lit in (r.head, *r.body)), *extra_relations]:
+    for lit in [*(lit for rs in readings for r in rs for lit in (r.head, *r.body, *r.also)), *extra_relations]:
         key = (relation_name(lit, world), len(lit.arguments))
         if key not in used:
             used.append(key)
@@ -296,14 +296,18 @@ def theory_program(
         lines.append(f"% [s{s + 1}] {sentence}  (p={p:.3f})")
         wrote = False
         for k, r in enumerate(kept):
-            if world == "closed" and r.head.negated:
-                lines.append(f"%   read as {r}: a negated conclusion derives nothing under the closed world")
-                continue
-            instances = kept_instances.get((s, k), []) if ground else [r]
+            parts = []  # a reading of several facts writes one statement each, under the same gate
+            for part in r.parts():
+                if world == "closed" and part.head.negated:
+                    lines.append(f"%   read as {part}: a negated conclusion derives nothing under the closed world")
+                else:
+                    parts.append(part)
+            instances = kept_instances.get((s, k), []) if ground else parts
             for inst in instances:
                 text = _statement_text(inst, world, weights, rename, s, k, ground=bool(ground))
                 lines.append(text)
-                statements.append(Statement(sentence=s, candidate=k, reading=r, text=text, line=len(lines)))
+                statements.append(Statement(sentence=s, candidate=k, reading=inst if r.also else r, text=text,
+                                            line=len(lines)))
             wrote = wrote or bool(instances)
         if not wrote:
             inert.append(s)
@@ -337,7 +341,7 @@ def _relevant_instances(readings: Sequence[Sequence[Reading]], constants: list[s
         return (relation_name(lit, world), lit.arguments)
 
     closed = world == "closed"
-    every = {(s, k): [i for i in _instances(r, constants) if not (closed and i.head.negated)]
+    every = {(s, k): [i for part in r.parts() for i in _instances(part, constants) if not (closed and i.head.negated)]
              for s, rs in enumerate(readings) for k, r in enumerate(rs)}
     flat = [(key(i.head), [key(b) for b in i.body if not (closed and b.negated)],
              [key(b) for b in i.body if closed and b.negated]) for insts in every.values() for i in insts]

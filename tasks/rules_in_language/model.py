@@ -62,11 +62,11 @@ def decode_readings(readings: Sequence[Sequence[Reading]], probabilities: Tensor
     probs = probabilities.detach().float().cpu().tolist()
     for cands, row in zip(readings, probs):
         row = row[: len(cands)]
-        kept = [Reading(r.head, r.body, probability=float(p)) for r, p in zip(cands, row) if p >= 0.5]
+        kept = [r.with_probability(float(p)) for r, p in zip(cands, row) if p >= 0.5]
         if not kept and cands:
             best = max(range(len(cands)), key=lambda k: row[k])
             if row[best] > 1.0 - sum(row):
-                kept = [Reading(cands[best].head, cands[best].body, probability=float(row[best]))]
+                kept = [cands[best].with_probability(float(row[best]))]
         out.append(kept)
     return out
 
@@ -74,7 +74,7 @@ def decode_readings(readings: Sequence[Sequence[Reading]], probabilities: Tensor
 @lru_cache(maxsize=64)
 def _program(sentences: tuple[str, ...], readings: tuple, counts: tuple[int, ...], world: str) -> TheoryProgram:
     """The program of a theory as read (cached: the questions of one theory share it)."""
-    flat = [Reading(r.head, r.body, probability=p) for r, p in readings]
+    flat = [r.with_probability(p) for r, p in readings]
     theory, at = [], 0
     for n in counts:
         theory.append(flat[at: at + n])

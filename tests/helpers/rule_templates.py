@@ -98,7 +98,7 @@ class TemplateReader(nn.Module):
         out = []
         for s in sentences:
             r = read_sentence(s)
-            out.append([Reading(r.head, r.body, probability=self.confidence)] if r is not None else [])
+            out.append([r.with_probability(self.confidence)] if r is not None else [])
         return out
 
     def forward(self, sentences: ItemLists) -> GoldOutput:

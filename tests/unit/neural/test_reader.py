@@ -13,10 +13,10 @@ from greybox.errors import ConfigError, ContradictionError, ShapeError, Stratifi
 from greybox.neural.logical_forms import Literal, Reading
 from greybox.neural.reader import ReaderOutput, TextReader, kbest_tags
 from greybox.neural.reader_search import Question, Theory, align_gold, allowed_tags, fit_tags, same_reading
-from greybox.neural.reader_tags import TAGS, Lemmatizer, decode_tags, split_words
+from greybox.neural.reader_tags import TAGS, Lemmatizer, decode_tags, is_pronoun_fact, resolve_pronouns, split_words
 from greybox.neural.reading_eval import answer, entails
 from greybox.neural.items import ItemLists
-from tests.helpers.reading_toys import FUNCTION_WORDS, StubEncoder
+from tests.helpers.reading_toys import FUNCTION_WORDS, StubEncoder, WordIdentityEncoder
 
 X = "X"
 
@@ -53,11 +53,11 @@ def test_decode_hand_made_tags(sentence, tags, expected):
 
 @pytest.mark.parametrize("sentence, tags, why", [
     ("Bob is big.", "CONST O O O", "no predicate"),
-    ("Something is big.", "VAR O PRED O", "a fact with a variable"),
+    ("Something is big and Bob is red.", "VAR O PRED AND CONST O PRED O", "facts half about a variable"),
     ("If Bob is big then something is red.", "O CONST O PRED THEN VAR O PRED O", "a variable only in the conclusion"),
     ("If a is b then c is d then e.", "O CONST O PRED THEN CONST O PRED THEN PRED O", "two conclusions"),
     ("Bob and Ann and Eve like Cid.", "CONST O CONST O CONST PRED CONST O", "three arguments"),
-    ("Bob is big and Ann is red.", "CONST O PRED AND CONST O PRED O", "two facts in one sentence"),
+    ("Bob likes Ann and he is red.", "CONST PRED CONST AND VAR O PRED O", "a pronoun in a relation"),
     ("The cat chases the dog.", "O CONST O O CONST PRED", "a punctuation mark is no name"),
 ])
 def test_decode_unreadable(sentence, tags, why):
@@ -263,3 +263,37 @@ def test_a_readings_probability_never_passes_one(monkeypatch):
     out = reader(["Bob is big."], k=4)
     assert out.readings[0][0] == Reading(lit("big", "bob"))
     assert float(out.probabilities.max()) <= 1.0
+
+
+@pytest.mark.parametrize("sentence, tags, expected", [
+    ("Bob is big and Ann is red.", "CONST O PRED AND CONST O PRED O", ["big(bob).", "red(ann)."]),
+    ("The round, rough and green one was labeled Eric.", "O PRED O PRED O PRED O O O CONST O",
+     ["round(eric).", "rough(eric).", "green(eric)."]),
+    ("Gary is feeling blue because he is too nice.", "CONST O O PRED O O O O PRED O", ["blue(gary).", "nice(gary)."]),
+])
+def test_one_sentence_states_several_facts(sentence, tags, expected):
+    reading = decode_tags(split_words(sentence), tags.split())
+    assert [str(p) for p in reading.parts()] == expected and reading.is_fact
+
+
+def test_a_pronouns_facts_go_to_the_entity_named_last():
+    words = split_words("He is rough, but nice.")
+    pronoun = decode_tags(words, "VAR O PRED O O PRED O".split())
+    assert pronoun is not None and is_pronoun_fact(pronoun)
+    eric = decode_tags(split_words("Eric is big."), "CONST O PRED O".split())
+    anne = decode_tags(split_words("Anne is red."), "CONST O PRED O".split())
+    resolved = resolve_pronouns([anne, eric, pronoun])
+    assert [str(p) for p in resolved[2].parts()] == ["rough(eric).", "nice(eric)."]
+    assert resolve_pronouns([pronoun, eric])[0] is None  # nobody named before it
+
+
+def test_the_reader_resolves_a_pronoun_within_one_text():
+    # "he" is a word the identity encoder does not know (its shared vector); names and adjectives it knows
+    reader = TextReader(word_encoder=WordIdentityEncoder(), hidden=16, k=2, dropout=0.0)
+    train = [("Zed is big .", "CONST O PRED O"), ("He is red .", "VAR O PRED O"), ("Bob is kind .", "CONST O PRED O")]
+    fit_tags(reader, [s.split() for s, _ in train], [t.split() for _, t in train], epochs=200, lr=1e-2)
+    out = reader(ItemLists([["Zed is big .", "He is red ."], ["He is red ."]]))
+    assert [str(r) for r in out.readings[0][:1]] == ["big(zed)."]
+    assert [str(r) for r in out.readings[1][:1]] == ["red(zed)."]
+    # in a text that names nobody before it, the pronoun's reading is dropped (what is left: "He" as a name)
+    assert [str(r) for r in out.readings[2]] == ["red(he)."]
