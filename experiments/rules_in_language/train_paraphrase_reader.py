@@ -1,0 +1,173 @@
+"""Teach a trained text reader NatLang's crowd paraphrases from their gold logical forms (a variant).
+
+NatLang dev is the only paraphrased text there is. Its theories are split in two halves by the
+data module (``NatLang/dev#train``, ``NatLang/dev#test``, seeded); this script reads only the
+training half's sentences and their gold forms (``meta-dev.jsonl``), so ``greybox test ...
+--data.init_args.test_split "NatLang/dev#test"`` measures the reader on paraphrases it never saw.
+The gold forms train it, so this is the gold-form variant of the reader, reported beside the
+reader taught by the answers alone.
+
+Per sentence the target is what the meta file says the sentence states: a rule, or the facts
+about the entity it names (several at once: "Gary is feeling blue because he thinks he has been
+too nice to people ..." states ``blue(gary)`` and ``nice(gary)``), or a pronoun's facts ("He is
+rough, but nice."), which the reader gives to the entity the text named last. A sentence whose
+form names a word the sentence does not use ("downhearted" for ``blue``) cannot be spelled by
+tags and is left out.
+
+Hard EM, as for the synthetic gold forms: each round finds, within the exact beam and the roles
+the gold form allows each word, the most probable tag sequence that spells the gold form, then
+fits the tagging head on those tags together with the starting reader's own tags on RuleTaker
+training sentences (so that it keeps reading the synthetic language).
+
+    python experiments/rules_in_language/train_paraphrase_reader.py --init CKPT --out runs/reader/paraphrase
+    greybox test --config experiments/rules_in_language/ruletaker.yaml \\
+        --model.init_args.reader.init_args.weights runs/reader/paraphrase/reader_head.pt \\
+        --data.init_args.test_split "NatLang/dev#test"
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+
+import torch
+
+from greybox.neural.items import ItemLists
+from greybox.neural.logical_forms import Literal, Reading
+from greybox.neural.reader import TextReader
+from greybox.neural.reader_search import allowed_tags, fit_tags, same_reading
+from greybox.neural.reader_tags import TAGS, VARIABLE, split_words
+from tasks.rules_in_language.data import RuleTakerDataModule
+from tasks.rules_in_language.gold import GoldTheory, read_meta
+
+
+def sentence_target(sentence: str, forms: tuple[Reading, ...]) -> tuple[Reading, Reading] | None:
+    """``(target, allowed-from)``: what the sentence states and the form whose names the tags may use.
+
+    ``allowed-from`` differs from ``target`` only for a pronoun's facts: ``rough(X)`` for "He is rough.",
+    whose target is the meta file's ``rough(charlie)``. ``None``: nothing stated, or more than a rule.
+    """
+    if not forms:
+        return None
+    if any(f.body for f in forms):
+        return (forms[0], forms[0]) if len(forms) == 1 else None
+    facts = [f.head for f in forms]
+    target = Reading(facts[0], also=tuple(facts[1:]))
+    words = {w.lower() for w in split_words(sentence)}
+    subjects = {a for f in facts for a in f.arguments}
+    if all(set(s.split("_")) <= words for s in subjects):
+        return target, target
+    if len(subjects) == 1 and all(len(f.arguments) == 1 for f in facts):  # a pronoun's facts
+        open_facts = [Literal(f.predicate, (VARIABLE,), f.negated) for f in facts]
+        return target, Reading(open_facts[0], also=tuple(open_facts[1:]))
+    return None
+
+
+def targets(theories: list[GoldTheory]) -> list[list[tuple[str, tuple[Reading, Reading] | None]]]:
+    """Per theory, per sentence: the sentence and its target (see :func:`sentence_target`)."""
+    return [[(s, sentence_target(s, forms)) for s, forms in zip(th.sentences, th.readings)] for th in theories]
+
+
+def read_theories(reader: TextReader, texts: list[list[str]], allowed=None, k: int | None = None):
+    """The reader's output on whole theories (a pronoun takes the entity its theory named last)."""
+    with torch.no_grad():
+        return reader(ItemLists(texts), k=k, allowed=allowed)
+
+
+def align(reader: TextReader, data, k: int) -> list[tuple[list[str], tuple[str, ...]]]:
+    """The most probable tag sequence (within the beam and the allowed roles) that spells each target."""
+    found = []
+    for theory in data:
+        texts = [s for s, _ in theory]
+        width = len(texts)
+        allowed = []
+        for s, t in theory:
+            words = split_words(s)
+            allowed.append(allowed_tags(words, t[1]) if t is not None else torch.zeros(len(words), len(TAGS), dtype=torch.bool))
+        out = read_theories(reader, [texts], allowed=allowed + [None] * (width - len(texts)), k=k)
+        for i, (s, t) in enumerate(theory):
+            if t is None:
+                continue
+            hit = next((tags for r, tags in zip(out.readings[i], out.tags[i]) if same_reading(r, t[0])), None)
+            if hit is not None:
+                found.append((split_words(s), hit))
+    return found
+
+
+def accuracy(reader: TextReader, data) -> tuple[int, int]:
+    """(sentences whose top reading is their target, sentences with a target), theories read whole."""
+    right = total = 0
+    for theory in data:
+        out = read_theories(reader, [[s for s, _ in theory]], k=1)
+        for i, (_, t) in enumerate(theory):
+            if t is not None:
+                total += 1
+                right += bool(out.readings[i]) and same_reading(out.readings[i][0], t[0])
+    return right, total
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--init", required=True, help="the reader to start from: a checkpoint greybox fit wrote, or a reader_head.pt")
+    ap.add_argument("--out", default="runs/reader/paraphrase")
+    ap.add_argument("--data-dir", default="../shared/data/ruletaker")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of hard EM")
+    ap.add_argument("--epochs", type=int, default=4, help="epochs of the tag fit per round")
+    ap.add_argument("--beam", type=int, default=1024, help="tag sequences searched per sentence for its target")
+    ap.add_argument("--keep", type=int, default=3000, help="RuleTaker training sentences the reader's own tags keep")
+    ap.add_argument("--repeat", type=int, default=3, help="times each paraphrase target is seen per epoch")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.manual_seed(args.seed)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    log_file = open(out / "log.txt", "w")
+
+    def log(msg: str) -> None:
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    t0 = time.time()
+    reader = TextReader(k=4, weights=args.init)
+    reader.words.requires_grad_(False)
+    reader.eval()
+    dm = RuleTakerDataModule(data_dir=args.data_dir)
+    train_ids = {q.theory_id for q in dm.read("NatLang/dev#train")}
+    test_ids = {q.theory_id for q in dm.read("NatLang/dev#test")}
+    meta = read_meta(Path(args.data_dir) / "NatLang/meta-dev.jsonl")
+    train = targets([th for th in meta if th.id in train_ids])
+    held = targets([th for th in meta if th.id in test_ids])
+    n_train = sum(t is not None for th in train for _, t in th)
+    log(f"NatLang dev#train: {len(train)} theories, {n_train} of {sum(len(th) for th in train)} sentences with a target; "
+        f"dev#test: {len(held)} theories (measured only)")
+    # the starting reader's own tags on RuleTaker training sentences: what it must keep reading
+    rng = random.Random(args.seed)
+    synthetic = sorted({s for q in dm.read("depth-3/dev") for s in (*q.sentences, q.question)})
+    synthetic = rng.sample(synthetic, min(args.keep, len(synthetic)))
+    own = read_theories(reader, [[s] for s in synthetic], k=1)
+    keep = [(w, t[0]) for w, t in zip(own.words, own.tags) if t]
+    log(f"kept: the reader's own tags on {len(keep)} RuleTaker sentences (depth-3 dev, a training file)")
+    log(f"before: NatLang dev#train sentences read as their target {accuracy(reader, train)}, "
+        f"dev#test {accuracy(reader, held)}")
+    summary = {}
+    for r in range(args.rounds):
+        found = align(reader, train, args.beam)
+        pairs = found * args.repeat + keep
+        loss = fit_tags(reader, [w for w, _ in pairs], [t for _, t in pairs], epochs=args.epochs, seed=args.seed + r)
+        right_train, right_held = accuracy(reader, train), accuracy(reader, held)
+        log(f"round {r}: aligned {len(found)}/{n_train} paraphrased sentences, loss {loss:.4f}; read as their target: "
+            f"dev#train {right_train}, dev#test {right_held}")
+        summary = {"aligned": len(found), "targets": n_train, "train_read": right_train, "test_read": right_held}
+    reader.save_head(out / "reader_head.pt")
+    summary["train_s"] = round(time.time() - t0)
+    json.dump(summary, open(out / "summary.json", "w"))
+    log(f"saved {out / 'reader_head.pt'} ({summary['train_s']} s)")
+
+
+if __name__ == "__main__":
+    main()
