@@ -3,11 +3,14 @@
     python experiments/rules_in_language/gold_ceiling.py ../shared/data/ruletaker/NatLang/dev.jsonl
     python experiments/rules_in_language/gold_ceiling.py ../shared/data/ruletaker/depth-5/dev.jsonl --reader templates
     python experiments/rules_in_language/gold_ceiling.py ../shared/data/proofwriter/train.json --reader templates
+    python experiments/rules_in_language/gold_ceiling.py "../shared/data/ruletaker/NatLang/dev.jsonl#test" --proofs --reader-weights HEAD
 
 ``--reader-weights HEAD`` reads with a trained ``TextReader`` (``--proofs``: its proofs against the
 gold ones). ``--reader templates`` reads the synthetic sentences with the hand-written template double of
 the tests (``tests/helpers/rule_templates.py``), for files without a meta file; it measures
 the reasoning, not a reader. ProofWriter files (``.json``) are answered in the open world.
+``FILE#train`` / ``FILE#test`` reads the half of the file's theories the data module's split of the same name holds
+(``NatLang/dev#test``: the paraphrased theories a reader trained on ``NatLang/dev#train`` never saw).
 
 Reads every theory's sentences as their gold forms (``GoldReader``), builds the program
 (``theory_program``), answers every question with the reference evaluator (``solve``) and
@@ -33,7 +36,7 @@ from tasks.rules_in_language.reasoning import solve  # noqa: E402
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("file", help="NAME.jsonl; meta-NAME.jsonl must be beside it")
+    ap.add_argument("file", help="NAME.jsonl (or NAME.jsonl#train / #test: a half by theory); meta-NAME.jsonl beside it")
     ap.add_argument("--limit", type=int, default=None, help="theories to read (default: all)")
     ap.add_argument("--show-wrong", type=int, default=3)
     ap.add_argument("--reader", choices=("gold", "templates"), default="gold")
@@ -42,7 +45,8 @@ def main(argv=None) -> int:
     ap.add_argument("--reader-weights", default=None,
                     help="read with a trained TextReader (its saved head, reader_head.pt) instead: answers and proofs")
     args = ap.parse_args(argv)
-    path = Path(args.file)
+    name, _, part = args.file.partition("#")
+    path = Path(name)
     gold = None
     if args.reader == "gold" or args.reader_weights:
         reader = gold = GoldReader([str(path.with_name(f"meta-{path.name}"))])
@@ -55,6 +59,12 @@ def main(argv=None) -> int:
 
         reader = TemplateReader()
     questions = read_questions(path, limit=args.limit)
+    if part:  # the data module's halves of NAME#train / NAME#test
+        from tasks.rules_in_language.data import split_by_theory
+
+        first, second = split_by_theory(questions, 0.5, seed=0)
+        questions = first if part == "train" else second
+    theory_ids = {q.theory_id for q in questions}
     world = "open" if path.suffix == ".json" else "closed"
     right, total = Counter(), Counter()
     shown = 0
@@ -81,24 +91,27 @@ def main(argv=None) -> int:
     for d in sorted(total, key=str):
         print(f"  {'depth ' if isinstance(d, int) else ''}{d}: {right[d] / total[d]:.4f} ({right[d]}/{total[d]})")
     if args.proofs and gold is not None:
-        proof_accuracy(gold, args.limit, reader=None if reader is gold else reader)
+        proof_accuracy(gold, args.limit, reader=None if reader is gold else reader, theory_ids=theory_ids)
     return 0
 
 
-def proof_accuracy(gold, limit=None, reader=None) -> None:
+def proof_accuracy(gold, limit=None, reader=None, theory_ids=None) -> None:
     """Of the questions with a gold proof (strategy proof / inv-proof): the share whose best proof cites exactly
-    the sentences of one of the gold proofs, and the share for which one of the top 3 does.
+    the sentences of one of the gold proofs, and the share for which one of the top 3 does; also the first
+    share among the questions the reader answers right.
 
-    ``reader`` (default: the gold forms) reads the theory's sentences and the question."""
+    ``reader`` (default: the gold forms) reads the theory's sentences and the question; ``theory_ids``: only these."""
     import re
 
     from greybox.neural.logical_forms import Literal
     from tasks.rules_in_language.explain import sentence_proofs
     from tasks.rules_in_language.reasoning import question_atom
 
-    first = any3 = n = 0
+    first = any3 = n = right = first_right = 0
     started = time.perf_counter()
     for theory in gold.theories[:limit]:
+        if theory_ids is not None and theory.id not in theory_ids:
+            continue
         readings = [list(r) for r in theory.readings] if reader is None else reader.read(list(theory.sentences))
         program = theory_program(theory.sentences, readings, weights="none")
         where = {name: s + 1 for s, names in enumerate(theory.names) for name in names}
@@ -114,11 +127,16 @@ def proof_accuracy(gold, limit=None, reader=None) -> None:
             positive = Literal(reading.head.predicate, reading.head.arguments)
             found = sentence_proofs(program, theory.sentences, question_atom(positive, program), None, k=3)
             n += 1
-            first += bool(found) and set(found[0].sentences) in gold_proofs
+            best = bool(found) and set(found[0].sentences) in gold_proofs
+            first += best
             any3 += any(set(p.sentences) in gold_proofs for p in found)
+            if solve(program, reading).verdict == ("true" if answer else "false"):
+                right += 1
+                first_right += best
     seconds = time.perf_counter() - started
     print(f"proof accuracy (best proof's sentences = a gold proof's): {first / n:.4f} ({first}/{n}); "
-          f"one of the top 3: {any3 / n:.4f} ({any3}/{n}); {seconds:.1f} s")
+          f"one of the top 3: {any3 / n:.4f} ({any3}/{n}); of the questions answered right: "
+          f"{first_right / max(right, 1):.4f} ({first_right}/{right}); {seconds:.1f} s")
 
 
 if __name__ == "__main__":

@@ -1,25 +1,29 @@
-"""Teach a trained text reader NatLang's crowd paraphrases from their gold logical forms (a variant).
+"""Teach a trained text reader NatLang's crowd paraphrases: from the answers alone, or from the gold forms (a variant).
 
 NatLang dev is the only paraphrased text there is. Its theories are split in two halves by the
 data module (``NatLang/dev#train``, ``NatLang/dev#test``, seeded); this script reads only the
 training half's sentences and their gold forms (``meta-dev.jsonl``), so ``greybox test ...
 --data.init_args.test_split "NatLang/dev#test"`` measures the reader on paraphrases it never saw.
-The gold forms train it, so this is the gold-form variant of the reader, reported beside the
-reader taught by the answers alone.
+Two sources of targets (``--targets``):
 
-Per sentence the target is what the meta file says the sentence states: a rule, or the facts
+* ``answers``: the True / False labels of the training half's questions, nothing else:
+  :func:`greybox.neural.phrasing_search.teach_phrasings` (one reading structure per sentence
+  template, chosen on the answers of every theory that uses it), what ``greybox fit --config
+  experiments/rules_in_language/ruletaker.yaml`` runs too (``ReadFromAnswers(phrasing_splits=...)``).
+* ``gold`` (a variant, not from answers): per sentence, what the meta file says it states: a rule, or the facts
 about the entity it names (several at once: "Gary is feeling blue because he thinks he has been
 too nice to people ..." states ``blue(gary)`` and ``nice(gary)``), or a pronoun's facts ("He is
 rough, but nice."), which the reader gives to the entity the text named last. A sentence whose
 form names a word the sentence does not use ("downhearted" for ``blue``) cannot be spelled by
-tags and is left out.
+tags and is left out. Each round finds, within the exact beam and the roles the gold form allows
+  each word, the most probable tag sequence that spells it.
 
-Hard EM, as for the synthetic gold forms: each round finds, within the exact beam and the roles
-the gold form allows each word, the most probable tag sequence that spells the gold form, then
-fits the tagging head on those tags together with the starting reader's own tags on RuleTaker
-training sentences (so that it keeps reading the synthetic language).
+Each round then fits the tagging head on the targets together with the starting reader's own tags
+on RuleTaker training sentences (so that it keeps reading the synthetic language). Either way the
+reader is measured, never trained, against the held-out half's gold forms (and the training
+half's, for the answers).
 
-    python experiments/rules_in_language/train_paraphrase_reader.py --init CKPT --out runs/reader/paraphrase
+    python experiments/rules_in_language/train_paraphrase_reader.py --init CKPT --targets answers --out runs/reader/paraphrase
     greybox test --config experiments/rules_in_language/ruletaker.yaml \\
         --model.init_args.reader.init_args.weights runs/reader/paraphrase/reader_head.pt \\
         --data.init_args.test_split "NatLang/dev#test"
@@ -39,9 +43,11 @@ from greybox.neural.items import ItemLists
 from greybox.neural.logical_forms import Literal, Reading
 from greybox.neural.reader import TextReader
 from greybox.neural.reader_search import allowed_tags, fit_tags, same_reading
+from greybox.neural.phrasing_search import teach_phrasings
 from greybox.neural.reader_tags import TAGS, VARIABLE, split_words
 from tasks.rules_in_language.data import RuleTakerDataModule
 from tasks.rules_in_language.gold import GoldTheory, read_meta
+from tasks.rules_in_language.teach import theories_of
 
 
 def sentence_target(sentence: str, forms: tuple[Reading, ...]) -> tuple[Reading, Reading] | None:
@@ -112,12 +118,15 @@ def accuracy(reader: TextReader, data) -> tuple[int, int]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--init", required=True, help="the reader to start from: a checkpoint greybox fit wrote, or a reader_head.pt")
+    ap.add_argument("--targets", choices=("answers", "gold"), required=True,
+                    help="answers: the training half's labels alone; gold: its gold logical forms (a variant)")
     ap.add_argument("--out", default="runs/reader/paraphrase")
     ap.add_argument("--data-dir", default="../shared/data/ruletaker")
-    ap.add_argument("--rounds", type=int, default=3, help="rounds of hard EM")
+    ap.add_argument("--rounds", type=int, default=4, help="gold: rounds of hard EM")
     ap.add_argument("--epochs", type=int, default=4, help="epochs of the tag fit per round")
-    ap.add_argument("--beam", type=int, default=1024, help="tag sequences searched per sentence for its target")
-    ap.add_argument("--keep", type=int, default=3000, help="RuleTaker training sentences the reader's own tags keep")
+    ap.add_argument("--beam", type=int, default=1024, help="gold: tag sequences searched per sentence for its target")
+    ap.add_argument("--alternatives", type=int, default=32, help="answers: candidate readings per sentence")
+    ap.add_argument("--keep", type=int, default=6000, help="RuleTaker training sentences the reader's own tags keep")
     ap.add_argument("--repeat", type=int, default=3, help="times each paraphrase target is seen per epoch")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -145,24 +154,25 @@ def main() -> None:
     n_train = sum(t is not None for th in train for _, t in th)
     log(f"NatLang dev#train: {len(train)} theories, {n_train} of {sum(len(th) for th in train)} sentences with a target; "
         f"dev#test: {len(held)} theories (measured only)")
-    # the starting reader's own tags on RuleTaker training sentences: what it must keep reading
-    rng = random.Random(args.seed)
-    synthetic = sorted({s for q in dm.read("depth-3/dev") for s in (*q.sentences, q.question)})
-    synthetic = rng.sample(synthetic, min(args.keep, len(synthetic)))
-    own = read_theories(reader, [[s] for s in synthetic], k=1)
-    keep = [(w, t[0]) for w, t in zip(own.words, own.tags) if t]
-    log(f"kept: the reader's own tags on {len(keep)} RuleTaker sentences (depth-3 dev, a training file)")
+    synthetic = sorted({s for split in dm.train_splits for q in dm.read(split) for s in (*q.sentences, q.question)})
     log(f"before: NatLang dev#train sentences read as their target {accuracy(reader, train)}, "
         f"dev#test {accuracy(reader, held)}")
-    summary = {}
-    for r in range(args.rounds):
-        found = align(reader, train, args.beam)
-        pairs = found * args.repeat + keep
-        loss = fit_tags(reader, [w for w, _ in pairs], [t for _, t in pairs], epochs=args.epochs, seed=args.seed + r)
-        right_train, right_held = accuracy(reader, train), accuracy(reader, held)
-        log(f"round {r}: aligned {len(found)}/{n_train} paraphrased sentences, loss {loss:.4f}; read as their target: "
-            f"dev#train {right_train}, dev#test {right_held}")
-        summary = {"aligned": len(found), "targets": n_train, "train_read": right_train, "test_read": right_held}
+    if args.targets == "answers":
+        asked = theories_of(dm.read("NatLang/dev#train"))
+        teach_phrasings(reader, asked, ["closed"] * len(asked), synthetic, alternatives=args.alternatives,
+                        epochs=args.epochs, repeat=args.repeat, keep=args.keep, seed=args.seed, log=log)
+    else:
+        rng = random.Random(args.seed)
+        own = read_theories(reader, [[s] for s in rng.sample(synthetic, min(args.keep, len(synthetic)))], k=1)
+        keep = [(w, t[0]) for w, t in zip(own.words, own.tags) if t]
+        for r in range(args.rounds):
+            found = align(reader, train, args.beam)
+            pairs = found * args.repeat + keep
+            loss = fit_tags(reader, [w for w, _ in pairs], [t for _, t in pairs], epochs=args.epochs, seed=args.seed + r)
+            log(f"round {r}: aligned {len(found)}/{n_train} paraphrased sentences, loss {loss:.4f}")
+    right_train, right_held = accuracy(reader, train), accuracy(reader, held)
+    log(f"read as their gold form: dev#train {right_train}, dev#test {right_held}")
+    summary = {"train_read": right_train, "test_read": right_held}
     reader.save_head(out / "reader_head.pt")
     summary["train_s"] = round(time.time() - t0)
     json.dump(summary, open(out / "summary.json", "w"))
