@@ -9,12 +9,16 @@ to its tags; the epochs then train the reader through the engine as before. Only
 training split's True / False / Unknown labels are used; the lexicon is written beside the
 run's checkpoints (``lexicon.json``).
 
+Text in other words (crowd paraphrases such as NatLang's, ``phrasing_splits``) is learned next,
+from its own training answers: one reading structure per sentence template, within the names
+and predicates the reader now reads (:func:`greybox.neural.phrasing_search.teach_phrasings`).
+
 Example (in a config)::
 
     trainer:
       callbacks:
         - class_path: tasks.rules_in_language.teach.ReadFromAnswers
-          init_args: {search_theories: 150, restarts: 160, finalists: 8}
+          init_args: {search_theories: 150, restarts: 160, finalists: 8, phrasing_splits: [NatLang/dev#train]}
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import pytorch_lightning as pl
 
 from greybox.errors import ConfigError
 from greybox.neural.lexicon_search import teach_reader
+from greybox.neural.phrasing_search import teach_phrasings
 from greybox.neural.reader_search import Question, Theory
 
 from .data import RuleTakerDataModule
@@ -66,6 +71,11 @@ class ReadFromAnswers(pl.Callback):
         kicks: from the best start, times two class roles are drawn anew and the climb is run again.
         polish: rounds of climbing on with training theories the lexicon still answers wrong.
         seed: seeds the samples and the search.
+        closed_world_dir: a RuleTaker folder whose closed-world training files the lexicon also learns from.
+        closed_world_splits: those files (default: the RuleTaker data module's training files).
+        phrasing_splits: files of the data module's folder (``NAME`` or a half, ``NAME#train``) written in
+            other words than the training split; their answers teach the reader those phrasings after
+            the lexicon (closed world). Never name a half you test on.
 
     Raises:
         ConfigError: the model has no text reader, or the data module no training split.
@@ -74,7 +84,7 @@ class ReadFromAnswers(pl.Callback):
     def __init__(self, search_theories: int = 150, restarts: int = 160, finalists: int = 8, screen: int = 40,
                  max_targets: int = 12000, epochs: int = 4, pairs: bool = False, kicks: int = 20, polish: int = 2,
                  seed: int = 0, closed_world_dir: str | None = None,
-                 closed_world_splits: list[str] | None = None) -> None:
+                 closed_world_splits: list[str] | None = None, phrasing_splits: list[str] | None = None) -> None:
         self.search_theories = search_theories
         self.restarts = restarts
         self.finalists = finalists
@@ -87,6 +97,7 @@ class ReadFromAnswers(pl.Callback):
         self.seed = seed
         self.closed_world_dir = closed_world_dir
         self.closed_world_splits = closed_world_splits
+        self.phrasing_splits = list(phrasing_splits or [])
 
     def training_theories(self, data, world: str) -> tuple[list[Theory], list[str]]:
         """The theories the reader learns from (the data module's training split, then the closed world's
@@ -129,3 +140,14 @@ class ReadFromAnswers(pl.Callback):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(lexicon.to_json(), indent=1), encoding="utf-8")
             log(f"lexicon written to {path}")
+        if self.phrasing_splits:
+            if not isinstance(data, RuleTakerDataModule):
+                raise ConfigError("ReadFromAnswers(phrasing_splits=...) reads RuleTaker files of the data module's folder",
+                                  hint="use tasks.rules_in_language.data.RuleTakerDataModule, or leave phrasing_splits out")
+            questions = [q for split in self.phrasing_splits for q in data.read(split)]
+            if getattr(data, "max_train", None) is not None:  # a capped (smoke) run caps these too
+                questions = questions[: data.max_train]
+            other = theories_of(questions)
+            reader.lemmatizer.fit(s for th in other for s in th.sentences + [q.text for q in th.questions])
+            first = [s for th in theories for s in th.sentences + [q.text for q in th.questions]]
+            teach_phrasings(reader, other, ["closed"] * len(other), first, seed=self.seed, log=log)

@@ -91,6 +91,19 @@ def test_closed_world_negation_as_failure_and_negated_conclusion() -> None:
     assert program.inert == (2,)
 
 
+@pytest.mark.parametrize("ground", [False, True])
+def test_a_sentence_of_several_facts_writes_each_under_its_one_gate(ground: bool) -> None:
+    sentences = ["Gary is feeling blue because he is too nice.", "Nice blue people are round."]
+    both = Reading(lit("blue", "gary"), also=(lit("nice", "gary"),))
+    program = theory_program(sentences, [[both], [rule(lit("round", "X"), lit("nice", "X"), lit("blue", "X"))]],
+                             weights="gate", ground=ground)
+    first = [st for st in program.statements if st.sentence == 0]
+    assert len(first) == 2 and all(st.text.endswith("read(0, 0).") for st in first)
+    assert {str(st.reading) for st in first} == {"blue(gary).", "nice(gary)."}
+    plain = theory_program(sentences, [[both], [rule(lit("round", "X"), lit("nice", "X"), lit("blue", "X"))]], ground=ground)
+    assert solve(plain, fact("round", "gary")).verdict == "true"
+
+
 def test_negation_through_recursion_is_answered_by_the_well_founded_model() -> None:
     # blue <- round, not smart; round <- blue; smart <- round, cold: not stratified over relations
     sentences = ["Anne is quiet.", "If something is quiet then it is blue.", "If something is round and not smart then it is blue.",
