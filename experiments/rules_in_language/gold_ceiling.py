@@ -91,16 +91,18 @@ def main(argv=None) -> int:
     for d in sorted(total, key=str):
         print(f"  {'depth ' if isinstance(d, int) else ''}{d}: {right[d] / total[d]:.4f} ({right[d]}/{total[d]})")
     if args.proofs and gold is not None:
-        proof_accuracy(gold, args.limit, reader=None if reader is gold else reader, theory_ids=theory_ids)
+        proof_accuracy(gold, args.limit, reader=None if reader is gold else reader, theory_ids=theory_ids,
+                       show_wrong=args.show_wrong)
     return 0
 
 
-def proof_accuracy(gold, limit=None, reader=None, theory_ids=None) -> None:
+def proof_accuracy(gold, limit=None, reader=None, theory_ids=None, show_wrong: int = 0) -> None:
     """Of the questions with a gold proof (strategy proof / inv-proof): the share whose best proof cites exactly
     the sentences of one of the gold proofs, and the share for which one of the top 3 does; also the first
     share among the questions the reader answers right.
 
-    ``reader`` (default: the gold forms) reads the theory's sentences and the question; ``theory_ids``: only these."""
+    ``reader`` (default: the gold forms) reads the theory's sentences and the question; ``theory_ids``: only these;
+    ``show_wrong``: questions answered right whose best proof is not a gold one, printed (to stderr)."""
     import re
 
     from greybox.neural.logical_forms import Literal
@@ -133,6 +135,12 @@ def proof_accuracy(gold, limit=None, reader=None, theory_ids=None) -> None:
             if solve(program, reading).verdict == ("true" if answer else "false"):
                 right += 1
                 first_right += best
+                if not best and show_wrong > 0:
+                    show_wrong -= 1
+                    cited = sorted(found[0].sentences) if found else []
+                    print(f"PROOF {theory.id}: {text} cites {cited}, gold {[sorted(g) for g in gold_proofs]}; "
+                          f"{' | '.join(f'[s{i}] {theory.sentences[i - 1]} -> {[str(r) for r in readings[i - 1]]}' for i in cited)}",
+                          file=sys.stderr)
     seconds = time.perf_counter() - started
     print(f"proof accuracy (best proof's sentences = a gold proof's): {first / n:.4f} ({first}/{n}); "
           f"one of the top 3: {any3 / n:.4f} ({any3}/{n}); of the questions answered right: "

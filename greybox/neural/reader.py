@@ -225,7 +225,7 @@ class TextReader(nn.Module):
             ctx = {w.lower() for s in g if s for w in split_words(s)}
             contexts += [ctx] * len(g)
             group_of += [n] * len(g)
-        named: dict[int, str] = {}  # per text, the entity named last: what a pronoun names
+        named: dict[int, str] = {}  # per text, whom its last sentence states facts of: what a pronoun names
         words = [split_words(s) if s else [] for s in flat]
         real = [i for i, w in enumerate(words) if w]
         lps = self.tag_log_probs([words[i] for i in real])
@@ -233,6 +233,8 @@ class TextReader(nn.Module):
         readings: list[list[Reading]] = [[] for _ in flat]
         tags: list[list[tuple[str, ...]]] = [[] for _ in flat]
         for i, lp in zip(real, lps):
+            if i and group_of[i - 1] == group_of[i] and (not readings[i - 1] or not readings[i - 1][0].is_fact):
+                named.pop(group_of[i], None)  # a pronoun names whom the sentence just before states facts of
             seqs, _ = kbest_tags(lp, k, None if allowed is None else allowed[i])
             if len(seqs) == 0:
                 continue

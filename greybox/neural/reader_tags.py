@@ -22,7 +22,7 @@ is big and red"), or, first in the sentence, that of the next one ("big, red thi
 young"). With a ``THEN``, the literals before it are the body and the one after it the
 head; without, the literals are facts (one sentence may state several: "Bob is big and red."),
 which must be ground, or all properties of the variable: a pronoun's facts ("He is big and
-red."), which :func:`resolve_pronouns` gives to the entity the text named last. Anything else
+red."), which :func:`resolve_pronouns` gives to the entity the sentence before is about. Anything else
 (two heads, no predicate, three arguments, a variable only in the conclusion, a name that is
 not an identifier of the rule language, such as ``.``) is unreadable: ``None``.
 
@@ -209,23 +209,24 @@ def is_pronoun_fact(reading: Reading | None) -> bool:
 
 
 def resolve_pronouns(readings: Sequence[Reading | None]) -> list[Reading | None]:
-    """A text's readings in order, each pronoun's facts given to the entity named last before them.
+    """A text's readings in order, each pronoun's facts given to the entity the sentence before states facts of.
 
-    The entity named last is the subject of the last fact about a named entity; a pronoun's
-    facts with no entity named before them are unreadable (``None``).
+    A pronoun names the subject of the facts of the sentence just before it (itself perhaps a
+    pronoun's); after a rule, an unreadable sentence or at the start, a pronoun's facts are
+    unreadable (``None``): "... whoever is big must also be kind." is no fact about anyone.
 
     >>> from .logical_forms import Literal
     >>> bob, he = Reading(Literal("big", ("bob",))), Reading(Literal("red", ("X",)))
-    >>> [str(r) for r in resolve_pronouns([bob, he])], resolve_pronouns([he, bob])[0]
-    (['big(bob).', 'red(bob).'], None)
+    >>> rule = Reading(Literal("red", ("X",)), (Literal("big", ("X",)),))
+    >>> [str(r) for r in resolve_pronouns([bob, he, he])], resolve_pronouns([he, bob])[0], resolve_pronouns([bob, rule, he])[2]
+    (['big(bob).', 'red(bob).', 'red(bob).'], None, None)
     """
     out: list[Reading | None] = []
     named: str | None = None
     for r in readings:
         if is_pronoun_fact(r):
             r = None if named is None else stated_of(r, named)
-        elif r is not None and r.is_fact:
-            named = r.head.arguments[0]
+        named = r.head.arguments[0] if r is not None and r.is_fact else None
         out.append(r)
     return out
 

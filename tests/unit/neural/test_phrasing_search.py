@@ -23,7 +23,7 @@ def lit(p, *args):
 # paraphrase templates of the tiny language: (text with {n} for a name, its meaning as a function of the name)
 TEMPLATES = [
     ("{n} is feeling big because he is red.", lambda n: Reading(lit("big", n), also=(lit("red", n),))),
-    ("The cold one was named {n} after all.", lambda n: Reading(lit("cold", n))),
+    ("The cold and nice one was named {n} after all.", lambda n: Reading(lit("cold", n), also=(lit("nice", n),))),
     ("He is kind to others, too.", None),  # a pronoun: kind(the one named last)
     ("Red people are often nice.", lambda n: Reading(lit("nice", X), (lit("red", X),))),
     ("Anyone who is cold and nice will also be wuggy.", lambda n: Reading(lit("wuggy", X), (lit("cold", X), lit("nice", X)))),
