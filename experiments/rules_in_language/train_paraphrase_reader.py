@@ -10,16 +10,17 @@ Two sources of targets (``--targets``):
   :func:`greybox.neural.phrasing_search.teach_phrasings` (one reading structure per sentence
   template, chosen on the answers of every theory that uses it), what ``greybox fit --config
   experiments/rules_in_language/ruletaker.yaml`` runs too (``ReadFromAnswers(phrasing_splits=...)``).
-* ``gold`` (a variant, not from answers): per sentence, what the meta file says it states: a rule, or the facts
-about the entity it names (several at once: "Gary is feeling blue because he thinks he has been
-too nice to people ..." states ``blue(gary)`` and ``nice(gary)``), or a pronoun's facts ("He is
-rough, but nice."), which the reader gives to the entity the text named last. A sentence whose
-form names a word the sentence does not use ("downhearted" for ``blue``) cannot be spelled by
-tags and is left out. Each round finds, within the exact beam and the roles the gold form allows
-  each word, the most probable tag sequence that spells it.
+* ``gold`` (a variant, not from answers): per sentence, what the meta file says it states: a
+  rule, or the facts about the entity it names (several at once: "Gary is feeling blue because he
+  thinks he has been too nice to people ..." states ``blue(gary)`` and ``nice(gary)``), or a
+  pronoun's facts ("He is rough, but nice."), which the reader gives to whom the sentence just
+  before states facts of. A sentence whose form names a word the sentence does not use
+  ("downhearted" for ``blue``) cannot be spelled by tags and is left out. Each round finds, within
+  the exact beam and the roles the gold form allows each word, the most probable tag sequence that
+  spells it.
 
-Each round then fits the tagging head on the targets together with the starting reader's own tags
-on RuleTaker training sentences (so that it keeps reading the synthetic language). Either way the
+The tagging head is then fitted on the targets together with the starting reader's own tags on
+RuleTaker training sentences (so that it keeps reading the synthetic language). Either way the
 reader is measured, never trained, against the held-out half's gold forms (and the training
 half's, for the answers).
 
@@ -78,7 +79,7 @@ def targets(theories: list[GoldTheory]) -> list[list[tuple[str, tuple[Reading, R
 
 
 def read_theories(reader: TextReader, texts: list[list[str]], allowed=None, k: int | None = None):
-    """The reader's output on whole theories (a pronoun takes the entity its theory named last)."""
+    """The reader's output on whole theories (a pronoun takes whom the sentence before it is about)."""
     with torch.no_grad():
         return reader(ItemLists(texts), k=k, allowed=allowed)
 
