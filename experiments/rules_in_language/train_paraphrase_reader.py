@@ -49,6 +49,7 @@ from greybox.neural.reader_tags import TAGS, VARIABLE, split_words
 from tasks.rules_in_language.data import RuleTakerDataModule
 from tasks.rules_in_language.gold import GoldTheory, read_meta
 from tasks.rules_in_language.teach import theories_of
+from train_reader import open_run  # the folder's own scripts
 
 
 def sentence_target(sentence: str, forms: tuple[Reading, ...]) -> tuple[Reading, Reading] | None:
@@ -132,16 +133,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.manual_seed(args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    log_file = open(out / "log.txt", "w")
-
-    def log(msg: str) -> None:
-        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-        print(line, flush=True)
-        log_file.write(line + "\n")
-        log_file.flush()
-
+    out, log = open_run(args.out)
     t0 = time.time()
     reader = TextReader(k=4, weights=args.init)
     reader.words.requires_grad_(False)

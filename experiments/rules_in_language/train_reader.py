@@ -192,6 +192,21 @@ def answer_accuracy(reader: TextReader, theories: list[Theory], world: str) -> t
     return {k: round(v[0] / v[1], 4) for k, v in sorted(hits.items())} | {"n": hits["all"][1]}, n_sent / secs
 
 
+def open_run(folder: str):
+    """The run folder (created) and a function that prints a timed line and appends it to its ``log.txt``."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    log_file = open(out / "log.txt", "w")
+
+    def log(msg: str) -> None:
+        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
+        print(line, flush=True)
+        log_file.write(line + "\n")
+        log_file.flush()
+
+    return out, log
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--route", choices=["lexicon", "gold"], required=True)
@@ -207,16 +222,7 @@ def main() -> None:
     ap.add_argument("--init", default="", help="start from this saved head (reader_head.pt)")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    logf = open(out / "log.txt", "w")
-
-    def log(msg: str) -> None:
-        line = f"[{time.strftime('%H:%M:%S')}] {msg}"
-        print(line, flush=True)
-        logf.write(line + "\n")
-        logf.flush()
-
+    out, log = open_run(args.out)
     reader = TextReader(k=4)
     reader.words.encoder.requires_grad_(False)
     reader.eval()
