@@ -89,6 +89,7 @@ def _convert(node, facts, program: TheoryProgram, sentences, steps: list, cited:
         if s is not None:
             cited.add(s)
             premises.append(_sentence_label(sentences, s))
+        premises = list(dict.fromkeys(premises))  # a sentence that states two premises is cited once
         steps.append(ts.ProofStep(premises=premises, conclusion=conclusion or _readable(atom, program),
                                   sentences=sorted({x + 1 for x in cited})))
         statement = program.statement_at(line) if line is not None else None

@@ -104,6 +104,19 @@ def test_a_sentence_of_several_facts_writes_each_under_its_one_gate(ground: bool
     assert solve(plain, fact("round", "gary")).verdict == "true"
 
 
+def test_a_proof_cites_a_sentence_of_two_premises_once() -> None:
+    from tasks.rules_in_language.explain import sentence_proofs
+    from tasks.rules_in_language.reasoning import question_atom
+
+    sentences = ["Gary is feeling blue because he is too nice.", "Nice blue people are round."]
+    program = theory_program(sentences, [[Reading(lit("blue", "gary"), also=(lit("nice", "gary"),))],
+                                         [rule(lit("round", "X"), lit("nice", "X"), lit("blue", "X"))]])
+    (proof,) = sentence_proofs(program, sentences, question_atom(lit("round", "gary"), program), "Gary is round.")
+    assert proof.sentences == [1, 2]
+    (step,) = proof.steps
+    assert len(step.premises) == 2 and step.premises[0].startswith("Gary is feeling blue")
+
+
 def test_negation_through_recursion_is_answered_by_the_well_founded_model() -> None:
     # blue <- round, not smart; round <- blue; smart <- round, cold: not stratified over relations
     sentences = ["Anne is quiet.", "If something is quiet then it is blue.", "If something is round and not smart then it is blue.",
