@@ -58,7 +58,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-__all__ = ["main", "load_task", "example_batch", "describe_example", "task_name_of", "provenance", "parse_indices", "is_wrong"]
+__all__ = ["main", "load_task", "example_batch", "describe_example", "task_name_of", "provenance", "parse_indices", "is_wrong",
+           "weights_override"]
 
 
 def load_task(config: str | Sequence[str], ckpt_path: str | None, overrides: list[str]):
@@ -97,6 +98,22 @@ def provenance(configs: Sequence[str], ckpt_path: str | None):
     return Provenance(configs=[str(c) for c in configs], checkpoint=str(ckpt_path) if ckpt_path else None,
                       checkpoint_sha256=checkpoint_sha256(ckpt_path) if ckpt_path else None,
                       greybox_version=__version__)
+
+
+def weights_override(overrides: Sequence[str]) -> str | None:
+    """The file a ``--...weights FILE`` override loads trained weights from (a network's own, not a checkpoint).
+
+    >>> weights_override(["--model.init_args.reader.init_args.weights", "head.pt", "--data.init_args.seed=1"])
+    'head.pt'
+    >>> weights_override(["--model.init_args.reader.init_args.weights=head.pt"]), weights_override(["--x.weights=null"])
+    ('head.pt', None)
+    """
+    for i, arg in enumerate(overrides):
+        key, eq, value = arg.partition("=")
+        if key.startswith("--") and key.endswith(".weights"):
+            value = value if eq else (overrides[i + 1] if i + 1 < len(overrides) else "")
+            return value if value and value.lower() not in ("null", "none") else None
+    return None
 
 
 #: options of `greybox fit|test|...` that the config a run saves (its config.yaml) holds, but building a model does not take
@@ -256,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError("--limit counts from a single --index; with a list of indices, the list says which",
                               hint="give either --index 3 --limit 10 or --index 3 7 12")
         task, dm = load_task(args.config, args.ckpt_path, overrides)
-        origin = provenance(args.config, args.ckpt_path)
+        origin = provenance(args.config, args.ckpt_path or weights_override(overrides))
         if origin.untrained:
             print("warning: no --ckpt_path: explaining an UNTRAINED model (random initial weights); "
                   "pass the checkpoint `greybox fit` wrote", file=sys.stderr)
