@@ -54,6 +54,14 @@ class Literal:
     arguments: tuple[str, ...]
     negated: bool = False
 
+    def bound(self, binding: dict[str, str]) -> "Literal":
+        """The literal with each variable that ``binding`` names replaced by its value.
+
+        >>> print(Literal("chase", ("X", "cat"), negated=True).bound({"X": "dog"}))
+        not chase(dog, cat)
+        """
+        return Literal(self.predicate, tuple(binding.get(t, t) for t in self.arguments), self.negated)
+
     def __str__(self) -> str:
         atom = f"{self.predicate}({', '.join(self.arguments)})"
         return f"not {atom}" if self.negated else atom

@@ -37,24 +37,25 @@ from typing import Callable, Sequence
 
 import torch
 
+from ..errors import ContradictionError
 from .items import ItemLists
 from .logical_forms import Reading, is_variable
 from .reader import ReaderOutput, TextReader
 from .reader_search import Theory, fit_tags
-from .reader_tags import TAG_INDEX, decode_tags, resolve_pronouns, split_words
+from .reader_tags import TAG_INDEX, decode_tags, names_word, resolve_pronouns, split_words
 from .reading_eval import answer, entails
 
-__all__ = ["Known", "known_words", "candidates", "well_typed", "search_templates", "read_questions", "teach_phrasings"]
+__all__ = ["Known", "known_words", "candidates", "well_typed", "search_templates", "read_each", "question_readings",
+           "teach_phrasings"]
 
 #: (predicate words with their arity, constant words, "not" words) a reader reads in its first phrasing
 Known = tuple[dict[str, int], set[str], set[str]]
 _MASK = "<N>"
 
 
-def known_words(reader: TextReader, sentences: Sequence[str]) -> Known:
-    """What the reader reads in ``sentences`` (its first phrasing): predicate words and their arity,
-    constant words, the words it reads as "not"."""
-    out = _read_each(reader, sentences)
+def known_words(out: ReaderOutput) -> Known:
+    """What a reader read in sentences of its first phrasing (``out``: its output on them, e.g. from
+    :func:`read_each`): predicate words and their arity, constant words, the words it reads as "not"."""
     arity: dict[str, int] = {}
     consts, negations = set(), set()
     for words, readings, tags in zip(out.words, out.readings, out.tags):
@@ -68,7 +69,7 @@ def known_words(reader: TextReader, sentences: Sequence[str]) -> Known:
     return arity, consts, negations
 
 
-def _read_each(reader: TextReader, sentences: Sequence[str], batch: int = 512):
+def read_each(reader: TextReader, sentences: Sequence[str], batch: int = 512) -> ReaderOutput:
     """The reader's top reading and tags of each sentence alone, in batches."""
     words, readings, tags = [], [], []
     with torch.no_grad():
@@ -105,7 +106,7 @@ def candidates(reader: TextReader, sentences: Sequence[str], known: Known,
         base, free, negs = [], [], []
         for i, w in enumerate(ws):
             lw = w.lower()
-            if {lw, lw[:-1], lw[:-2]} & arity.keys():
+            if names_word(w, arity):
                 base.append("PRED")
             elif lw in consts:
                 base.append("CONST_IN" if base and base[-1] in ("CONST", "CONST_IN") else "CONST")
@@ -169,7 +170,9 @@ def search_templates(reader: TextReader, theories: Sequence[Theory], worlds: Seq
             cache[(s, tags)] = decode_tags(words[s], tags, reader.lemmatizer, context)
         return cache[(s, tags)]
 
-    questions = questions if questions is not None else read_questions(reader, theories)
+    if questions is None:
+        texts = sorted({q.text for th in theories for q in th.questions})
+        questions = question_readings(texts, read_each(reader, texts))
     asked = [[(questions[q.text], q.label) for q in th.questions] for th in theories]
     users: dict[tuple, set[int]] = {}
     for t, th in enumerate(theories):
@@ -209,16 +212,12 @@ def search_templates(reader: TextReader, theories: Sequence[Theory], worlds: Seq
     return targets, solved, {key: opts[choice[key]] for key, opts in options.items() if opts}
 
 
-def read_questions(reader: TextReader, theories: Sequence[Theory]) -> dict[str, Reading | None]:
-    """Each question's top reading when it is a fact, else ``None``."""
-    texts = sorted({q.text for th in theories for q in th.questions})
-    read = _read_each(reader, texts)
+def question_readings(texts: Sequence[str], read: ReaderOutput) -> dict[str, Reading | None]:
+    """Each question's top reading (``read``: the reader's output on ``texts``) when it is a fact, else ``None``."""
     return {t: (rs[0] if rs and rs[0].is_fact else None) for t, rs in zip(texts, read.readings)}
 
 
 def _answers(derived, question: Reading, world: str):
-    from ..errors import ContradictionError
-
     try:
         return answer(derived, question.head, world)
     except ContradictionError:
@@ -243,11 +242,10 @@ def teach_phrasings(reader: TextReader, theories: Sequence[Theory], worlds: Sequ
     first = rng.sample(first, min(keep, len(first)))
     # the questions are asked in the first phrasing: read once, kept read as they are, their words known
     questions = sorted({q.text for th in theories for q in th.questions} - set(first))
-    known = known_words(reader, first + questions)
-    own = _read_each(reader, first + questions)
+    own = read_each(reader, first + questions)
     kept = [(w, t[0]) for w, t in zip(own.words, own.tags) if t]
-    targets, solved, _ = search_templates(reader, theories, worlds, known, alternatives,
-                                          questions=read_questions(reader, theories))
+    asked = question_readings(first + questions, own)
+    targets, solved, _ = search_templates(reader, theories, worlds, known_words(own), alternatives, questions=asked)
     pairs = targets * repeat + kept
     loss = fit_tags(reader, [w for w, _ in pairs], [t for _, t in pairs], epochs=epochs, seed=seed)
     log(f"phrasings: {solved}/{len(theories)} theories answered right in full by one reading per template; the head "

@@ -28,7 +28,7 @@ from torch import Tensor
 
 from .logical_forms import Reading, is_variable
 from .reader import TextReader
-from .reader_tags import TAGS, split_words
+from .reader_tags import TAGS, names_word, split_words
 
 __all__ = ["allowed_tags", "same_reading", "align_gold", "Question", "Theory", "fit_tags"]
 
@@ -65,7 +65,7 @@ def allowed_tags(words: Sequence[str], gold: Reading) -> Tensor:
     mask = torch.zeros(len(words), len(TAGS), dtype=torch.bool)
     for i, w in enumerate(words):
         lw = w.lower()
-        if {lw, lw[:-1], lw[:-2]} & preds:
+        if names_word(w, preds):
             roles = {"PRED", "PRED_IN"}
         elif lw in consts:
             roles = {"CONST", "CONST_IN"}

@@ -47,7 +47,7 @@ from typing import Iterable, Sequence
 from .logical_forms import Literal, Reading, is_variable
 
 __all__ = ["TAGS", "TAG_INDEX", "VARIABLE", "MAX_ARITY", "split_words", "Lemmatizer", "decode_tags", "is_pronoun_fact",
-           "resolve_pronouns", "stated_of"]
+           "resolve_pronouns", "stated_of", "names_word"]
 
 TAGS: tuple[str, ...] = ("O", "CONST", "CONST_IN", "VAR", "PRED", "PRED_IN", "NOT", "AND", "THEN")
 TAG_INDEX: dict[str, int] = {t: i for i, t in enumerate(TAGS)}
@@ -101,6 +101,16 @@ class Lemmatizer:
 
 
 _IDENTIFIER = re.compile(r"[^\W_]\w*")
+
+
+def names_word(word: str, names) -> bool:
+    """Whether ``word``, or its stem without ``-s`` / ``-es``, is one of ``names`` (lower-case).
+
+    >>> names_word("Chases", {"chase"}), names_word("big", {"chase"})
+    (True, False)
+    """
+    w = word.lower()
+    return not {w, w[:-1], w[:-2]}.isdisjoint(names)
 
 
 def _name(words: Sequence[str]) -> str:
@@ -233,7 +243,5 @@ def resolve_pronouns(readings: Sequence[Reading | None]) -> list[Reading | None]
 
 def stated_of(reading: Reading, entity: str) -> Reading:
     """A pronoun's facts (:func:`is_pronoun_fact`) stated of ``entity``."""
-    def put(lit: Literal) -> Literal:
-        return Literal(lit.predicate, tuple(entity if is_variable(a) else a for a in lit.arguments), lit.negated)
-
-    return Reading(put(reading.head), probability=reading.probability, also=tuple(put(x) for x in reading.also))
+    it = {VARIABLE: entity}
+    return Reading(reading.head.bound(it), probability=reading.probability, also=tuple(x.bound(it) for x in reading.also))

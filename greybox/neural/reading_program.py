@@ -384,11 +384,7 @@ def _instances(r: Reading, constants: list[str]) -> list[Reading]:
     out = []
     for values in _tuples(constants, len(names)):
         sub = dict(zip(names, values))
-
-        def put(lit: Literal) -> Literal:
-            return Literal(lit.predicate, tuple(sub.get(t, t) for t in lit.arguments), lit.negated)
-
-        out.append(Reading(put(r.head), tuple(put(b) for b in r.body), r.probability))
+        out.append(Reading(r.head.bound(sub), tuple(b.bound(sub) for b in r.body), r.probability))
     return out
 
 

@@ -135,10 +135,6 @@ def literal_holds(program: TheoryProgram, lit: Literal) -> bool:
     return (not derived) if (lit.negated and program.world == "closed") else derived
 
 
-def _ground(lit: Literal, binding: dict[str, str]) -> Literal:
-    return Literal(lit.predicate, tuple(binding.get(t, t) for t in lit.arguments), lit.negated)
-
-
 def missing_premises(program: TheoryProgram, goal: Literal, limit: int = 5) -> list[ts.MissingPremise]:
     """The rules whose conclusion matches ``goal`` and, for the instance closest to firing, their body literals
     that do not hold (what a proof of ``goal`` lacks)."""
@@ -159,7 +155,7 @@ def missing_premises(program: TheoryProgram, goal: Literal, limit: int = 5) -> l
         best = None
         for values in product(program.constants, repeat=len(free)) if free else [()]:
             full = {**binding, **dict(zip(free, values))}
-            unproved = [str(_ground(b, full)) for b in st.reading.body if not literal_holds(program, _ground(b, full))]
+            unproved = [str(b.bound(full)) for b in st.reading.body if not literal_holds(program, b.bound(full))]
             if best is None or len(unproved) < len(best):
                 best = unproved
         if best:
