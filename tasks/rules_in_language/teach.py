@@ -127,6 +127,7 @@ class ReadFromAnswers(pl.Callback):
         if data is None or not hasattr(data, "splits"):
             raise ConfigError("ReadFromAnswers needs the questions data module's training split",
                               hint="use tasks.rules_in_language.data.RuleTakerDataModule or ProofWriterDataModule")
+        other = self.phrasing_theories(data)  # read first: a wrong split fails before the search, not after
         theories, worlds = self.training_theories(data, pl_module.world)
         texts = [s for th in theories for s in th.sentences + [q.text for q in th.questions]]
         reader.lemmatizer.fit(texts)
@@ -140,14 +141,22 @@ class ReadFromAnswers(pl.Callback):
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(json.dumps(lexicon.to_json(), indent=1), encoding="utf-8")
             log(f"lexicon written to {path}")
-        if self.phrasing_splits:
-            if not isinstance(data, RuleTakerDataModule):
-                raise ConfigError("ReadFromAnswers(phrasing_splits=...) reads RuleTaker files of the data module's folder",
-                                  hint="use tasks.rules_in_language.data.RuleTakerDataModule, or leave phrasing_splits out")
-            questions = [q for split in self.phrasing_splits for q in data.read(split)]
-            if getattr(data, "max_train", None) is not None:  # a capped (smoke) run caps these too
-                questions = questions[: data.max_train]
-            other = theories_of(questions)
+        if other:
             reader.lemmatizer.fit(s for th in other for s in th.sentences + [q.text for q in th.questions])
-            first = [s for th in theories for s in th.sentences + [q.text for q in th.questions]]
-            teach_phrasings(reader, other, ["closed"] * len(other), first, seed=self.seed, log=log)
+            teach_phrasings(reader, other, ["closed"] * len(other), texts, seed=self.seed, log=log)
+
+    def phrasing_theories(self, data) -> list[Theory]:
+        """The theories of ``phrasing_splits`` (none when it is empty).
+
+        Raises:
+            ConfigError: the data module reads no RuleTaker folder; a split's file does not exist.
+        """
+        if not self.phrasing_splits:
+            return []
+        if not isinstance(data, RuleTakerDataModule):
+            raise ConfigError("ReadFromAnswers(phrasing_splits=...) reads RuleTaker files of the data module's folder",
+                              hint="use tasks.rules_in_language.data.RuleTakerDataModule, or leave phrasing_splits out")
+        questions = [q for split in self.phrasing_splits for q in data.read(split)]
+        if data.max_train is not None:  # a capped (smoke) run caps these too
+            questions = questions[: data.max_train]
+        return theories_of(questions)

@@ -340,3 +340,19 @@ def test_the_search_evaluator_answers_like_the_task_program_even_without_strata(
         for c in ["bob", "ann"]:
             expected = solve(program, fact(p, c)).verdict == "true"
             assert answer(theory, lit(p, c)) is expected, (p, c, [str(r) for r in theory])
+
+
+def test_phrasing_splits_are_read_before_the_search_and_a_wrong_one_names_what_to_fix(tmp_path: Path) -> None:
+    from greybox.errors import ConfigError
+    from tasks.rules_in_language.teach import ReadFromAnswers
+
+    write_ruletaker(tmp_path)
+    ruletaker = RuleTakerDataModule(data_dir=str(tmp_path), test_split="tiny", train_splits=["tiny"])
+    (theory,) = ReadFromAnswers(phrasing_splits=["tiny#train"]).phrasing_theories(ruletaker)
+    assert theory.id in {"Tiny-1", "Tiny-2"} and theory.questions
+    assert ReadFromAnswers().phrasing_theories(ruletaker) == []
+    with pytest.raises(ConfigError, match="not found"):
+        ReadFromAnswers(phrasing_splits=["NatLang/dev#train"]).phrasing_theories(ruletaker)
+    proofwriter = ProofWriterDataModule(train_file=str(write_proofwriter(tmp_path)), val_fraction=0.0)
+    with pytest.raises(ConfigError, match="RuleTaker files"):
+        ReadFromAnswers(phrasing_splits=["tiny#train"]).phrasing_theories(proofwriter)
