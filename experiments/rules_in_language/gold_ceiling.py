@@ -59,11 +59,10 @@ def main(argv=None) -> int:
 
         reader = TemplateReader()
     questions = read_questions(path, limit=args.limit)
-    if part:  # the data module's halves of NAME#train / NAME#test
-        from tasks.rules_in_language.data import split_by_theory
+    if part:  # the data module's halves of NAME#train / NAME#test (its default seed)
+        from tasks.rules_in_language.data import theory_half
 
-        first, second = split_by_theory(questions, 0.5, seed=0)
-        questions = first if part == "train" else second
+        questions = theory_half(questions, part, seed=0, split=args.file)
     theory_ids = {q.theory_id for q in questions}
     world = "open" if path.suffix == ".json" else "closed"
     right, total = Counter(), Counter()

@@ -43,9 +43,9 @@ import torch
 from greybox.neural.items import ItemLists
 from greybox.neural.logical_forms import Literal, Reading
 from greybox.neural.reader import TextReader
-from greybox.neural.reader_search import allowed_tags, fit_tags, same_reading
+from greybox.neural.reader_search import align_gold, fit_tags, same_reading
 from greybox.neural.phrasing_search import teach_phrasings
-from greybox.neural.reader_tags import TAGS, VARIABLE, split_words
+from greybox.neural.reader_tags import VARIABLE, split_words
 from tasks.rules_in_language.data import RuleTakerDataModule
 from tasks.rules_in_language.gold import GoldTheory, read_meta
 from tasks.rules_in_language.teach import theories_of
@@ -79,29 +79,19 @@ def targets(theories: list[GoldTheory]) -> list[list[tuple[str, tuple[Reading, R
     return [[(s, sentence_target(s, forms)) for s, forms in zip(th.sentences, th.readings)] for th in theories]
 
 
-def read_theories(reader: TextReader, texts: list[list[str]], allowed=None, k: int | None = None):
+def read_theories(reader: TextReader, texts: list[list[str]], k: int | None = None):
     """The reader's output on whole theories (a pronoun takes whom the sentence before it is about)."""
     with torch.no_grad():
-        return reader(ItemLists(texts), k=k, allowed=allowed)
+        return reader(ItemLists(texts), k=k)
 
 
 def align(reader: TextReader, data, k: int) -> list[tuple[list[str], tuple[str, ...]]]:
     """The most probable tag sequence (within the beam and the allowed roles) that spells each target."""
     found = []
-    for theory in data:
+    for theory in data:  # read whole: a pronoun's facts need the sentence before
         texts = [s for s, _ in theory]
-        width = len(texts)
-        allowed = []
-        for s, t in theory:
-            words = split_words(s)
-            allowed.append(allowed_tags(words, t[1]) if t is not None else torch.zeros(len(words), len(TAGS), dtype=torch.bool))
-        out = read_theories(reader, [texts], allowed=allowed + [None] * (width - len(texts)), k=k)
-        for i, (s, t) in enumerate(theory):
-            if t is None:
-                continue
-            hit = next((tags for r, tags in zip(out.readings[i], out.tags[i]) if same_reading(r, t[0])), None)
-            if hit is not None:
-                found.append((split_words(s), hit))
+        tags = align_gold(reader, texts, [t and t[0] for _, t in theory], k, roles=[t and t[1] for _, t in theory])
+        found += [(split_words(s), tg) for s, tg in zip(texts, tags) if tg is not None]
     return found
 
 

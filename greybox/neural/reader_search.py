@@ -76,16 +76,22 @@ def allowed_tags(words: Sequence[str], gold: Reading) -> Tensor:
     return mask
 
 
-def align_gold(reader: TextReader, sentences: Sequence[str], gold: Sequence[Reading], k: int = 1024
-               ) -> list[tuple[str, ...] | None]:
-    """Per sentence, the most probable tag sequence (within the beam) that spells its gold reading, else ``None``."""
+def align_gold(reader: TextReader, sentences: Sequence[str], gold: Sequence[Reading | None], k: int = 1024,
+               roles: Sequence[Reading | None] | None = None) -> list[tuple[str, ...] | None]:
+    """Per sentence, the most probable tag sequence (within the beam) that spells its gold reading, else ``None``.
+
+    The sentences are read as one text (a pronoun's facts go to whom the sentence before is about).
+    A sentence whose gold is ``None`` is read as nothing. ``roles``: per sentence, the form whose names
+    its words may take (default: its gold; a pronoun's facts, ``rough(X)``, for a gold ``rough(charlie)``).
+    """
     words = [split_words(s) for s in sentences]
-    allowed = [allowed_tags(w, g) for w, g in zip(words, gold)]
+    allowed = [allowed_tags(w, r) if r is not None else torch.zeros(len(w), len(TAGS), dtype=torch.bool)
+               for w, r in zip(words, roles if roles is not None else gold)]
     with torch.no_grad():
         out = reader(list(sentences), k=k, allowed=allowed)
     result: list[tuple[str, ...] | None] = []
     for row, tags, g in zip(out.readings, out.tags, gold):
-        result.append(next((t for r, t in zip(row, tags) if same_reading(r, g)), None))
+        result.append(None if g is None else next((t for r, t in zip(row, tags) if same_reading(r, g)), None))
     return result
 
 

@@ -35,7 +35,7 @@ from greybox.training.data import SeededDataModule
 
 from .files import ANSWERS, RuleQuestion, read_proofwriter, read_questions, split_sentences
 
-__all__ = ["RuleTakerDataModule", "ProofWriterDataModule", "collate_questions", "split_by_theory",
+__all__ = ["RuleTakerDataModule", "ProofWriterDataModule", "collate_questions", "split_by_theory", "theory_half",
            "ANSWERS", "RuleQuestion", "split_sentences"]
 
 _RULETAKER_TRAIN = ["depth-0/dev", "depth-1/dev", "depth-1/test", "depth-2/dev", "depth-2/test", "depth-3/dev", "depth-3/test"]
@@ -66,6 +66,22 @@ def split_by_theory(questions: list[RuleQuestion], val_fraction: float, seed: in
     n_val = int(round(val_fraction * len(theories)))
     held = {theories[i] for i in order[:n_val]}
     return [q for q in questions if q.theory_id not in held], [q for q in questions if q.theory_id in held]
+
+
+def theory_half(questions: list[RuleQuestion], part: str, seed: int, split: str = "") -> list[RuleQuestion]:
+    """The seeded half of the questions' theories that ``NAME#train`` names, or the other half (``#test``).
+
+    >>> qs = [RuleQuestion(f"{t}-1", str(t), (), "", 0) for t in range(4)]
+    >>> sorted(q.theory_id for q in theory_half(qs, "train", 0) + theory_half(qs, "test", 0))
+    ['0', '1', '2', '3']
+
+    Raises:
+        ConfigError: ``part`` is neither ``train`` nor ``test``.
+    """
+    if part not in ("train", "test"):
+        raise ConfigError(f"split '{split}': the part after # must be train or test", hint="e.g. NatLang/dev#test")
+    first, second = split_by_theory(questions, 0.5, seed=seed)
+    return first if part == "train" else second
 
 
 def _check_fraction(val_fraction: float) -> None:
@@ -176,10 +192,7 @@ class RuleTakerDataModule(_QuestionsModule):
         questions = read_questions(self.file(name))
         if not part:
             return questions
-        if part not in ("train", "test"):
-            raise ConfigError(f"split '{split}': the part after # must be train or test", hint="e.g. NatLang/dev#test")
-        first, second = split_by_theory(questions, 0.5, seed=self.seed)
-        return first if part == "train" else second
+        return theory_half(questions, part, self.seed, split)
 
     def file(self, split: str) -> Path:
         """``data_dir/NAME.jsonl`` for a split name (a name ending in ``.jsonl`` is taken as it is).
