@@ -28,6 +28,10 @@ How (the bottom-up scheme of AnyBURL, with exact counts):
    reach ``a``, ``support`` of them have ``r(x, c)``; kept with ``support >= min_support``
    and confidence ``>= anchored_min_confidence``, the ``anchored_max_rules`` most confident
    per relation. Each anchor is a rule, so the noisy-or of a link counts its anchors.
+5. **Back-off rules** (``backoff_rules >= 1``): the ``backoff_rules`` most confident candidates
+   of each relation (ranked as in 3, so the kept rules are among them) again, as
+   ``backoff_r(X, Z) :- ...`` with their confidence: they order the links the kept rules
+   score equally (:mod:`greybox.learn.ranking`), e.g. the links none of them derives.
 
 Example:
     >>> facts = [("a", "parent", "b"), ("b", "parent", "c"), ("a", "grandparent", "c"),
@@ -43,7 +47,7 @@ import time
 import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -483,6 +487,7 @@ def learn_path_rules(
     anchored_min_confidence: float = 0.3,
     anchored_max_rules: int = 1000,
     answers: Sequence[str] | None = None,
+    backoff_rules: int = 0,
 ) -> LearnedPathRules:
     """Learn the path rules of every relation (see the module docstring).
 
@@ -507,9 +512,11 @@ def learn_path_rules(
         anchored_max_rules: most anchored rules kept per relation.
         answers: the entities an anchored rule may conclude (``None``: every entity), e.g. the
             benchmark's candidate answers.
+        backoff_rules: back-off rules kept per relation (0: none; module docstring, 5).
 
     Returns:
-        The ``LearnedPathRules``: per relation its chain rules, then its anchored rules.
+        The ``LearnedPathRules``: per relation its chain rules, then its anchored rules, then its
+        back-off rules.
     """
     started = time.monotonic()
     index = GraphIndex(facts, entities, relations)
@@ -531,4 +538,5 @@ def learn_path_rules(
     for relation in index.relations:
         ranked = sorted(by_head.get(relation, ()), key=lambda r: (-r.weight, -r.support, len(r.body), r.body))
         rules += ranked[:max_rules] + anchored.get(relation, [])
+        rules += [replace(rule, backoff=True) for rule in ranked[:backoff_rules]]
     return LearnedPathRules(tuple(rules), sum(len(v) for v in found.values()), time.monotonic() - started, index)

@@ -21,6 +21,12 @@ Example:
     'inferred_child(X, Z) :- parent(Z, X).'
     >>> PathRule("locatedin", (("neighborof", False),), 0.9, anchor="guinea-bissau", answer="africa").text()
     "0.9 :: inferred_locatedin(X, africa) :- neighborof(X, 'guinea-bissau')."
+    >>> PathRule("uncle", (("father", False), ("brother", False)), 0.8, backoff=True).text()
+    '0.8 :: backoff_uncle(X, Z) :- father(X, Y1), brother(Y1, Z).'
+
+A *back-off rule* (the last example) concludes ``backoff_r``: the back-off rules of ``r`` only
+order the links that ``r``'s own rules score equally (none fires, or the same ones), by their
+best proof (see :mod:`greybox.learn.ranking`).
     >>> print(format_path_rule_file([rule], ["learned"]), end="")
     % learned
     <BLANKLINE>
@@ -38,11 +44,13 @@ from pathlib import Path
 
 from greybox.errors import ConfigError
 
-__all__ = ["HEAD_PREFIX", "PathRule", "head_name", "constant_text", "format_path_rule_file", "write_path_rule_file",
+__all__ = ["HEAD_PREFIX", "BACKOFF_PREFIX", "PathRule", "head_name", "constant_text", "format_path_rule_file", "write_path_rule_file",
            "read_path_rule_file", "as_path_rule"]
 
 #: the head of a rule concluding ``r`` is ``inferred_r``
 HEAD_PREFIX = "inferred_"
+#: the head of a back-off rule of ``r`` is ``backoff_r``
+BACKOFF_PREFIX = "backoff_"
 
 Step = tuple[str, bool]
 
@@ -88,6 +96,7 @@ class PathRule:
         line: the rule's line in the file it was read from (0: not read from a file).
         anchor: for an anchored rule, the entity the body ends at (in place of ``Z``).
         answer: for an anchored rule, the entity it concludes (the head is ``inferred_head(X, answer)``).
+        backoff: a back-off rule: it concludes ``backoff_head``, and only breaks ties of ``head``'s own rules.
     """
 
     head: str
@@ -98,11 +107,13 @@ class PathRule:
     line: int = 0
     anchor: str | None = None
     answer: str | None = None
+    backoff: bool = False
 
     @property
     def key(self) -> tuple:
         """What two rules must share to say the same thing."""
-        return (self.head, self.body) if self.anchor is None else (self.head, self.body, self.anchor, self.answer)
+        key = (self.head, self.body) if self.anchor is None else (self.head, self.body, self.anchor, self.answer)
+        return key + ("backoff",) if self.backoff else key
 
     def atoms(self) -> list[str]:
         """The body atoms as text, ``r1(X, Y1)`` or ``r1(Y1, X)`` for an inverse step."""
@@ -116,7 +127,8 @@ class PathRule:
         """The rule as greybox source."""
         prefix = f"{self.weight!r} :: " if self.weight is not None else ""
         tail = "Z" if self.anchor is None else constant_text(self.answer)
-        return f"{prefix}{head_name(self.head)}(X, {tail}) :- {', '.join(self.atoms())}."
+        head = BACKOFF_PREFIX + self.head if self.backoff else head_name(self.head)
+        return f"{prefix}{head}(X, {tail}) :- {', '.join(self.atoms())}."
 
     def comments(self) -> list[str]:
         """The comment lines written above the rule."""
@@ -173,10 +185,15 @@ def as_path_rule(clause) -> PathRule | None:
     True
     >>> as_path_rule(parse_statement("0.5 :: inferred_a(X, europe) :- b(X, Y1), c(Y1, 'x-y').")).key
     ('a', (('b', False), ('c', False)), 'x-y', 'europe')
+    >>> as_path_rule(parse_statement("0.5 :: backoff_a(X, Z) :- b(X, Z).")).key
+    ('a', (('b', False),), 'backoff')
     """
     from greybox.lang.ast import Atom, Clause, Const, Probability, Var
 
-    if not isinstance(clause, Clause) or not clause.head.predicate.startswith(HEAD_PREFIX):
+    if not isinstance(clause, Clause):
+        return None
+    prefix = next((p for p in (HEAD_PREFIX, BACKOFF_PREFIX) if clause.head.predicate.startswith(p)), None)
+    if prefix is None:
         return None
     if clause.weight is not None and not isinstance(clause.weight, Probability):
         return None
@@ -203,8 +220,8 @@ def as_path_rule(clause) -> PathRule | None:
             return None
     weight = clause.weight.value if clause.weight is not None else None
     line = clause.span.line if clause.span is not None else 0
-    return PathRule(clause.head.predicate[len(HEAD_PREFIX):], tuple(steps), weight, line=line, anchor=anchor,
-                    answer=answer)
+    return PathRule(clause.head.predicate[len(prefix):], tuple(steps), weight, line=line, anchor=anchor,
+                    answer=answer, backoff=prefix == BACKOFF_PREFIX)
 
 
 def read_path_rule_file(path: str | os.PathLike) -> list[PathRule]:
@@ -230,7 +247,8 @@ def read_path_rule_file(path: str | os.PathLike) -> list[PathRule]:
         span = statement.span
         if rule is None:
             raise ConfigError("not a path rule inferred_r(X, Z) :- r1(X, Y1), ..., rn(Yn-1, Z) (or an anchored one, "
-                              "inferred_r(X, answer) :- r1(X, Y1), ..., rn(Yn-1, anchor))", file=str(path),
+                              "inferred_r(X, answer) :- r1(X, Y1), ..., rn(Yn-1, anchor), or a back-off rule "
+                              "backoff_r(X, Z) :- ...)", file=str(path),
                               line=span.line, source_line=lines[span.line - 1] if span.line else None,
                               hint="a learned-rule file holds path rules only; move other statements elsewhere")
         for back in (2, 3):

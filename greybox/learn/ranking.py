@@ -17,6 +17,13 @@ their own conclusions):
 A link no rule derives scores 0. The scores of one relation are a dense ``(E, E)`` float64
 matrix on the matrices' device, accumulated rule by rule from the rules' body matrices.
 
+**Back-off rules** (``PathRule.backoff``, heads ``backoff_r``) order the links that the rules
+of ``r`` score equally (most often: none of them fires): their best proof, the largest weight
+among the back-off rules that fire (the ``max-mult`` value of ``backoff_r(x, z)``), is added
+scaled by :data:`BACKOFF_SCALE`. So the ranking is by the rules' score first and by the
+back-off second, exactly while two distinct scores of the rules differ by more than
+``BACKOFF_SCALE``.
+
 Ranks are *filtered* (the other true answers, ``known``, are left out of the candidates)
 and ties count fairly: an answer tied with ``k`` other candidates after ``g`` better ones
 has the mean rank of the tied group, ``g + 1 + k / 2``.
@@ -40,11 +47,14 @@ from greybox.errors import ConfigError
 from .path_mining import BodyMatrices
 from .path_rules import PathRule
 
-__all__ = ["AGGREGATIONS", "relation_scores", "filtered_rank", "rank_queries", "ranking_metrics", "auc_pr",
+__all__ = ["AGGREGATIONS", "BACKOFF_SCALE", "relation_scores", "filtered_rank", "rank_queries", "ranking_metrics", "auc_pr",
            "RankedQuery"]
 
 #: the ways the weights of the rules that fire make a score
 AGGREGATIONS = ("noisy_or", "max", "log_count")
+
+#: how much a back-off rule's best proof adds to a score: below any difference of the rules' scores
+BACKOFF_SCALE = 1e-9
 
 
 def relation_scores(matrices: BodyMatrices, rules: Iterable[PathRule], *, aggregation: str = "noisy_or") -> torch.Tensor:
@@ -67,11 +77,29 @@ def relation_scores(matrices: BodyMatrices, rules: Iterable[PathRule], *, aggreg
         >>> round(float(s[ids["a"], ids["d"]]), 4), round(float(s[ids["a"], ids["e"]]), 4)  # 2 paths: log 2 * log 3; 1: log 4 * log 2
         (0.7615, 0.9609)
 
+        A back-off rule orders what the rules leave equal (here: both links score 0 by the rules):
+
+        >>> backoff = [PathRule("r", (("p", False),), 0.5, backoff=True)]
+        >>> s = relation_scores(BodyMatrices(index), backoff)
+        >>> bool(s[ids["a"], ids["b"]] > s[ids["a"], ids["e"]] == 0), float(s[ids["a"], ids["b"]]) < 1e-8
+        (True, True)
+
     Raises:
         ConfigError: an unknown aggregation.
     """
     if aggregation not in AGGREGATIONS:
         raise ConfigError(f"unknown aggregation {aggregation!r}", hint=f"use one of: {', '.join(AGGREGATIONS)}")
+    rules = list(rules)
+    scores = _aggregate(matrices, [r for r in rules if not r.backoff], aggregation)
+    backoff = [r for r in rules if r.backoff]
+    if backoff:
+        # then by backoff_r(x, z): the best proof of the back-off rules (max-mult), scaled below the scores
+        scores += BACKOFF_SCALE * _aggregate(matrices, backoff, "max")
+    return scores
+
+
+def _aggregate(matrices: BodyMatrices, rules: list[PathRule], aggregation: str) -> torch.Tensor:
+    """``(E, E)`` float64: the rules' weights aggregated as :func:`relation_scores` says."""
     n = matrices.n
     acc = torch.zeros(n, n, dtype=torch.float64, device=matrices.device)
     for rule in sorted(rules, key=lambda r: r.body):

@@ -139,7 +139,8 @@ def _held_out_parts(index: GraphIndex, rules: Sequence[PathRule], *, folds: int,
         known_heads[(int(t), int(r))].add(int(h))
     by_head: dict[str, list[int]] = defaultdict(list)
     for i, rule in enumerate(rules):
-        by_head[rule.head].append(i)
+        if not rule.backoff:  # a back-off rule keeps its confidence
+            by_head[rule.head].append(i)
     rng = np.random.default_rng(seed)
     for relation, positions in by_head.items():
         r = index.relation_id[relation]

@@ -73,6 +73,9 @@ class PathRuleCompletion(pl.LightningModule):
             0: none. Their noisy-or counts the anchors that vouch for an answer.
         anchored_min_confidence: smallest confidence of a kept anchored rule.
         anchored_max_rules: most anchored rules kept per relation.
+        backoff_rules: back-off rules per relation (0: none): the most confident candidates, with their
+            confidence, conclude ``backoff_r`` and order the links the kept rules score equally, by their
+            best proof (:mod:`greybox.learn.ranking`); the rules alone, without ``exclusive_answers``.
         calibrate: a second stage of the fit, with an embedding: the embedding is trained alone
             (the rules' weights stay as learned), then, with the embedding and the weights frozen,
             the embedding's fact becomes ``sigmoid(a_r * phi + b_r)`` and each rule's weight
@@ -107,7 +110,7 @@ class PathRuleCompletion(pl.LightningModule):
                  aggregation: Literal["max", "noisy_or", "log_count"] = "max", learn_weights: bool = False, seed: int = 0,
                  device: str = "cpu", embedding: Literal["complex"] | None = None, rank: int = 100,
                  lr: float = 0.1, n3: float = 0.01, folds: int = 5, anchored_length: int = 0,
-                 anchored_min_confidence: float = 0.3, anchored_max_rules: int = 1000,
+                 anchored_min_confidence: float = 0.3, anchored_max_rules: int = 1000, backoff_rules: int = 0,
                  calibrate: Literal["global", "relation", "auto"] | None = None, calibration_l2: float = 0.05,
                  stack_folds: int = 0, stack_l2: float = 0.1,
                  kge_ckpt: str | None = None, rules_ckpt: str | None = None, exclusive_answers: bool = False) -> None:
@@ -117,7 +120,7 @@ class PathRuleCompletion(pl.LightningModule):
                             max_candidates=max_candidates, min_support=min_support, min_confidence=min_confidence,
                             smoothing=smoothing, max_rules=max_rules, seed=seed, device=device,
                             anchored_length=anchored_length, anchored_min_confidence=anchored_min_confidence,
-                            anchored_max_rules=anchored_max_rules)
+                            anchored_max_rules=anchored_max_rules, backoff_rules=backoff_rules)
         self.aggregation = aggregation
         self.learn_weights = learn_weights
         self.matrix_device = device
@@ -131,6 +134,9 @@ class PathRuleCompletion(pl.LightningModule):
             raise ConfigError("exclusive_answers conditions the rules' noisy-or probability on one answer per query",
                               hint="set aggregation: noisy_or and embedding: null, or exclusive_answers: false")
         self.exclusive_answers = exclusive_answers
+        if backoff_rules < 0 or (backoff_rules and (embedding is not None or exclusive_answers)):
+            raise ConfigError(f"backoff_rules {backoff_rules}: back-off rules order the links of the rules alone",
+                              hint="backoff_rules: 0 with an embedding or exclusive_answers (else a count >= 1)")
         if calibrate not in (None, "global", "relation", "auto"):
             raise ConfigError(f"unknown calibrate {calibrate!r}", hint="use global, relation, auto, or null")
         if calibrate is not None and embedding is None:
@@ -188,8 +194,9 @@ class PathRuleCompletion(pl.LightningModule):
         return log_not * self.rule_power.detach()[head].to(log_not.device)
 
     def weighted_rules(self) -> list[PathRule]:
-        """The rules with their current weights."""
-        return [replace(r, weight=float(w)) for r, w in zip(self.rules, self.weights().tolist())]
+        """The rules with their current weights (to 12 digits: a weight read back from its log-odds is
+        written as it was learned, 0.1818 and not 0.18180000000000002)."""
+        return [replace(r, weight=round(float(w), 12)) for r, w in zip(self.rules, self.weights().tolist())]
 
     def build(self, entities, relations, rules: list[PathRule]) -> None:
         """Hold these rules (weights from their ``weight``) and, with an embedding, a new ComplEx."""
@@ -217,6 +224,7 @@ class PathRuleCompletion(pl.LightningModule):
             "support": [int(r.support) for r in self.rules], "body_size": [int(r.body_size) for r in self.rules],
             # anchored rules inferred_r(X, answer) :- ..., rn(Yn-1, anchor): "" for a chain rule
             "anchors": [r.anchor or "" for r in self.rules], "answers": [r.answer or "" for r in self.rules],
+            "backoff": [bool(r.backoff) for r in self.rules],  # backoff_r(X, Z) :- ...: orders the ties of inferred_r
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
@@ -226,9 +234,11 @@ class PathRuleCompletion(pl.LightningModule):
                                   hint="give a checkpoint written by greybox fit with a config of experiments/kg/")
         n = len(data["heads"])
         anchors, answers = data.get("anchors", [""] * n), data.get("answers", [""] * n)
-        rules = [PathRule(h, tuple((rel, bool(inv)) for rel, inv in body), None, s, b, anchor=a or None, answer=t or None)
-                 for h, body, s, b, a, t in zip(data["heads"], data["bodies"], data["support"], data["body_size"],
-                                                anchors, answers)]
+        backoff = data.get("backoff", [False] * n)
+        rules = [PathRule(h, tuple((rel, bool(inv)) for rel, inv in body), None, s, b, anchor=a or None,
+                          answer=t or None, backoff=bool(o))
+                 for h, body, s, b, a, t, o in zip(data["heads"], data["bodies"], data["support"], data["body_size"],
+                                                   anchors, answers, backoff)]
         self.build(data["entities"], data["relations"], rules)
         state = checkpoint.get("state_dict")
         if isinstance(state, dict):  # a checkpoint written before the calibration existed: the identity

@@ -76,13 +76,15 @@ def link_proofs(graph: nx.MultiDiGraph, rules: Sequence[PathRule], link: tuple[s
         limit: proofs returned at most, highest weight first.
 
     Returns:
-        The proofs, highest rule weight first (then in rule order).
+        The proofs, highest rule weight first (then in rule order); proofs by back-off rules after
+        every proof by the rules of ``r``.
     """
     h, r, t = link
     out: list[LinkProof] = []
     if h not in graph:
         return out
-    ranked = sorted((rule for rule in rules if rule.head == r), key=lambda rule: -(rule.weight or 1.0))
+    # the rules of r first; a back-off rule (backoff_r) only orders what they leave equal
+    ranked = sorted((rule for rule in rules if rule.head == r), key=lambda rule: (rule.backoff, -(rule.weight or 1.0)))
     for rule in ranked:
         # an anchored rule inferred_r(X, answer) :- ..., rn(Yn-1, anchor) proves only its answer,
         # by a path from h to its anchor
@@ -117,14 +119,30 @@ def path_count(graph: nx.MultiDiGraph, rule: PathRule, link: tuple[str, str, str
 
 
 def format_proofs(proofs: Sequence[LinkProof], link: tuple[str, str, str], rules_file: str) -> str:
-    """The proofs as text: per proof the rule's weight, ``file:line`` and text, then its facts."""
+    """The proofs as text: per proof the rule's weight, ``file:line`` and text, then its facts; the
+    proofs by back-off rules (``backoff_r``) under their own heading, after the others."""
     h, r, t = link
-    lines = [f"inferred_{r}({h}, {t}): {len(proofs)} proof{'s' if len(proofs) != 1 else ''}"]
+    main = [p for p in proofs if not p.rule.backoff]
+    backoff = [p for p in proofs if p.rule.backoff]
+    lines = [f"inferred_{r}({h}, {t}): {_count(main, 'proof')}", *_proof_lines(main, rules_file)]
+    if backoff:
+        lines.append(f"backoff_{r}({h}, {t}): {_count(backoff, 'proof')} "
+                     f"(they order the links that the rules of inferred_{r} score equally)")
+        lines += _proof_lines(backoff, rules_file)
+    return "\n".join(lines)
+
+
+def _count(items: Sequence, noun: str) -> str:
+    return f"{len(items)} {noun}{'s' if len(items) != 1 else ''}"
+
+
+def _proof_lines(proofs: Sequence[LinkProof], rules_file: str) -> list[str]:
+    lines = []
     for proof in proofs:
         weight = "1.0" if proof.rule.weight is None else repr(proof.rule.weight)
         lines.append(f"  {weight}  {rules_file}:{proof.rule.line}  {proof.rule.text()}")
         lines += [f"       {rel}({a}, {b})  {origin}" for a, rel, b, origin in proof.facts]
-    return "\n".join(lines)
+    return lines
 
 
 def link_verdict(rules_fire: bool, embedding: bool) -> str:
@@ -166,7 +184,9 @@ def explain_link(model, graph: nx.MultiDiGraph, link: tuple[str, str, str], rule
 
     h, r, t = link
     rules = model.weighted_rules()
-    firing = link_proofs(graph, rules, link, per_rule=1, limit=len(rules) or 1)
+    proofs = link_proofs(graph, rules, link, per_rule=1, limit=len(rules) or 1)
+    firing = [p for p in proofs if not p.rule.backoff]
+    backoff = [p for p in proofs if p.rule.backoff]
     p_kge = None
     if model.kge is not None and h in model.entity_id and t in model.entity_id:
         phi = float(model.embedding_scores(r, [h, t])[0, 1])
@@ -205,6 +225,11 @@ def explain_link(model, graph: nx.MultiDiGraph, link: tuple[str, str, str], rule
             lines += [f"    {v:.4f} * log(1 + {n})  {rules_file}:{p.rule.line}" for (v, n), p in zip(terms, firing)]
     else:
         lines.append("  rules: none fires")
+    if backoff:
+        best = max(1.0 if p.rule.weight is None else p.rule.weight for p in backoff)
+        lines.append(f"  back-off: {best:.4f} = the best back-off rule (max-mult), orders the links the rules score "
+                     f"equally; {len(backoff)} fire" + (f", the {limit} best shown" if len(backoff) > limit else ""))
+        lines += ["  " + line for line in _proof_lines(backoff[:limit], rules_file)]
     return "\n".join(lines)
 
 

@@ -112,9 +112,11 @@ def learn(kg: KGBenchmark, model: PathRuleCompletion, *, log=None, quick: bool =
         fitted = fit(learned.index, kept, seed=model.options["seed"], device=model.matrix_device)
         order = {r: i for i, r in enumerate(learned.index.relations)}
         kept = sorted((r for r in fitted if r.weight >= model.options["min_confidence"]),
-                      key=lambda r: (order[r.head], -r.weight, -r.support, len(r.body), r.body))
+                      key=lambda r: (r.backoff, order[r.head], -r.weight, -r.support, len(r.body), r.body))
         stats["weights_seconds"] = time.monotonic() - started
-        say(f"fitted the weights of {len(fitted)} rules in {stats['weights_seconds']:.1f} s; {len(kept)} kept")
+        main = sum(not r.backoff for r in fitted)
+        say(f"fitted the weights of {main} rules in {stats['weights_seconds']:.1f} s; "
+            f"{sum(not r.backoff for r in kept)} kept" + (f", and {len(fitted) - main} back-off rules" if main < len(fitted) else ""))
     if model.exclusive_answers and answers:
         from greybox.learn.exclusive import per_answer_rules
 
@@ -164,6 +166,10 @@ def run(data: KGData, model: PathRuleCompletion, output: str, *, command: str = 
             else "weights:  fitted to the noisy-or probability of held-out facts") + " (greybox.learn.rule_weights);",
            "          the comment's support S of B is the rule's count on the graph"] if model.learn_weights else []),
         *scoring_header(model.aggregation),
+        *(["back-off: the rules of backoff_r (the most confident candidates, weight = confidence, not fitted)",
+           "          order the links that the inferred_r rules score equally, by their best proof (max-mult):",
+           f"          greybox query {output} {facts_file} \"?- backoff_REL(HEAD, X).\" --semiring max-mult"]
+          if model.options["backoff_rules"] else []),
         "weight:   support / (B + smoothing), from the comment '% support S of B' above each rule:"
         + " S of the B pairs the body connects on the graph are facts of the head",
         *(["exclusive answers: each chain rule is written once per candidate answer (its support is the chain",
