@@ -23,16 +23,16 @@ Example:
     "0.9 :: inferred_locatedin(X, africa) :- neighborof(X, 'guinea-bissau')."
     >>> PathRule("uncle", (("father", False), ("brother", False)), 0.8, backoff=True).text()
     '0.8 :: backoff_uncle(X, Z) :- father(X, Y1), brother(Y1, Z).'
-
-A *back-off rule* (the last example) concludes ``backoff_r``: the back-off rules of ``r`` only
-order the links that ``r``'s own rules score equally (none fires, or the same ones), by their
-best proof (see :mod:`greybox.learn.ranking`).
     >>> print(format_path_rule_file([rule], ["learned"]), end="")
     % learned
     <BLANKLINE>
     % support 8 of 10
     % weight 0.8000
     0.8 :: inferred_uncle(X, Z) :- father(X, Y1), brother(Y1, Z).
+
+A *back-off rule* (the fourth example) concludes ``backoff_r``: the back-off rules of ``r``
+only order the links that ``r``'s own rules score equally (none fires, or the same ones), by
+their best proof (see :mod:`greybox.learn.ranking`).
 """
 
 from __future__ import annotations
@@ -44,8 +44,8 @@ from pathlib import Path
 
 from greybox.errors import ConfigError
 
-__all__ = ["HEAD_PREFIX", "BACKOFF_PREFIX", "PathRule", "head_name", "constant_text", "format_path_rule_file", "write_path_rule_file",
-           "read_path_rule_file", "as_path_rule"]
+__all__ = ["HEAD_PREFIX", "BACKOFF_PREFIX", "PathRule", "head_name", "constant_text", "format_path_rule_file",
+           "write_path_rule_file", "read_path_rule_file", "as_path_rule"]
 
 #: the head of a rule concluding ``r`` is ``inferred_r``
 HEAD_PREFIX = "inferred_"

@@ -47,8 +47,8 @@ from greybox.errors import ConfigError
 from .path_mining import BodyMatrices
 from .path_rules import PathRule
 
-__all__ = ["AGGREGATIONS", "BACKOFF_SCALE", "relation_scores", "filtered_rank", "rank_queries", "ranking_metrics", "auc_pr",
-           "RankedQuery"]
+__all__ = ["AGGREGATIONS", "BACKOFF_SCALE", "relation_scores", "filtered_rank", "rank_queries", "ranking_metrics",
+           "auc_pr", "RankedQuery"]
 
 #: the ways the weights of the rules that fire make a score
 AGGREGATIONS = ("noisy_or", "max", "log_count")
