@@ -115,8 +115,9 @@ def learn(kg: KGBenchmark, model: PathRuleCompletion, *, log=None, quick: bool =
                       key=lambda r: (r.backoff, order[r.head], -r.weight, -r.support, len(r.body), r.body))
         stats["weights_seconds"] = time.monotonic() - started
         main = sum(not r.backoff for r in fitted)
+        backoff = f", and {len(fitted) - main} back-off rules" if main < len(fitted) else ""
         say(f"fitted the weights of {main} rules in {stats['weights_seconds']:.1f} s; "
-            f"{sum(not r.backoff for r in kept)} kept" + (f", and {len(fitted) - main} back-off rules" if main < len(fitted) else ""))
+            f"{sum(not r.backoff for r in kept)} kept{backoff}")
     if model.exclusive_answers and answers:
         from greybox.learn.exclusive import per_answer_rules
 
