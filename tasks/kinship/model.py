@@ -108,10 +108,6 @@ class RelationExtractor(FixedEncoder, nn.Module):
             the head). On chains of two relations a consistent shift (every brother read as
             a child, every grandfather as a parent) explains the answers as well as the
             words' meaning does; starting from the meaning keeps the reader there. 0: no path.
-        word_dropout: while training a fine-tuned encoder, the share of the window's word pieces
-            replaced by the encoder's mask token (never the pair's markers, ``[CLS]`` or
-            ``[SEP]``), drawn anew at every step, so that the reader cannot lean on the exact
-            wording of the training stories' sentences. 0: none; at evaluation always none.
 
     The encoder (``self.encoder``) is frozen when none of its parameters requires a gradient
     (what :class:`greybox.training.finetuning.Finetuning` sets); then it stays in eval mode
@@ -123,7 +119,7 @@ class RelationExtractor(FixedEncoder, nn.Module):
 
     def __init__(self, encoder_path: str | None = None, hidden: int = 256, dropout: float = 0.1,
                  classes: list[str] | None = None, none_prior: float = 0.0, word_prior: bool = False,
-                 mark_pair: bool = False, word_anchor: float = 0.0, word_dropout: float = 0.0) -> None:
+                 mark_pair: bool = False, word_anchor: float = 0.0) -> None:
         super().__init__()
         self.classes = tuple(classes) if classes else (*RELATIONS, NONE)
         if self.classes[-1] != NONE or len(set(self.classes)) != len(self.classes):
@@ -134,9 +130,6 @@ class RelationExtractor(FixedEncoder, nn.Module):
         self.n_classes = len(self.classes)
         self.tokenizer, self.encoder = load_encoder(encoder_path)
         self.word_prior, self.mark_pair = word_prior, mark_pair
-        if not 0.0 <= word_dropout < 1.0:
-            raise ConfigError(f"word_dropout must be in [0, 1), got {word_dropout}", hint="e.g. word_dropout: 0.1")
-        self.word_dropout = word_dropout
         if word_anchor and not word_prior:
             raise ConfigError("word_anchor needs word_prior: true", hint="set word_prior: true, or word_anchor: 0")
         dim = int(self.encoder.config.hidden_size)
@@ -185,8 +178,6 @@ class RelationExtractor(FixedEncoder, nn.Module):
         fresh: dict[str, tuple[Tensor, Tensor, Tensor]] = {}
         if todo:
             tok, offsets = self._tokenize(todo, device)
-            if self.word_dropout and self.training and not frozen:
-                tok["input_ids"] = self._drop_words(tok["input_ids"], offsets)
             with torch.set_grad_enabled(torch.is_grad_enabled() and not frozen):
                 hidden = self.encoder(**tok).last_hidden_state  # (S, T, D)
             mask = tok["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (S, T, 1)
@@ -197,22 +188,6 @@ class RelationExtractor(FixedEncoder, nn.Module):
             if frozen:
                 self._cache.update({s: tuple(t.detach() for t in v) for s, v in fresh.items()})
         return [fresh[s] if s in fresh else self._cache[s] for s in sentences]
-
-    def _drop_words(self, ids: Tensor, offsets: Tensor) -> Tensor:
-        """``ids`` ``(S, T)`` with a ``word_dropout`` share of the text's word pieces masked, never a
-        marker's nor a special token (whose offsets are empty).
-
-        >>> net = RelationExtractor(mark_pair=True, word_dropout=0.5)
-        >>> tok, offsets = net._tokenize(["X took his son Y to the park and they played ball"], torch.device("cpu"))
-        >>> _ = torch.manual_seed(0)
-        >>> text = net.tokenizer.decode(net._drop_words(tok["input_ids"], offsets)[0])
-        >>> "[MASK]" in text, text.split()[1], text.split()[-1]
-        (True, 'x', '[SEP]')
-        """
-        markers = torch.tensor(self.tokenizer.convert_tokens_to_ids([m.lower() for m in MARKERS]), device=ids.device)
-        words = (offsets[..., 1] > offsets[..., 0]) & ~torch.isin(ids, markers)  # (S, T) word pieces of the text
-        drop = words & (torch.rand(ids.shape, device=ids.device) < self.word_dropout)  # (S, T)
-        return ids.masked_fill(drop, self.tokenizer.mask_token_id)
 
     def _word_similarities(self, span: Tensor) -> Tensor:
         """``(20,)``: per relation word, its best cosine similarity to a token of ``span`` ``(T', D)``."""

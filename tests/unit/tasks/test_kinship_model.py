@@ -312,31 +312,3 @@ def test_fine_tuned_encoder_trains_with_its_dropout_and_a_frozen_one_without() -
     assert len(frozen._cache) == 2
     with pytest.raises(ConfigError, match=r"dropout must be in \[0, 1\)"):
         Finetuning(module="encoder", dropout=1.0)
-
-
-def test_word_dropout_masks_text_pieces_only_while_a_fine_tuned_encoder_trains() -> None:
-    net = RelationExtractor(hidden=8, mark_pair=True, word_dropout=0.4)
-    text = "X went to the cinema with his favourite daughter Y and her friend last night"
-    tok, offsets = net._tokenize([text] * 50, torch.device("cpu"))
-    torch.manual_seed(0)
-    dropped = net._drop_words(tok["input_ids"], offsets)  # (50, T)
-    mask_id = net.tokenizer.mask_token_id
-    masked = dropped == mask_id
-    text_pieces = (offsets[..., 1] > offsets[..., 0])
-    markers = torch.isin(tok["input_ids"], torch.tensor(net.tokenizer.convert_tokens_to_ids(["x", "y"])))
-    assert not bool((masked & ~text_pieces).any()), "[CLS], [SEP] and padding are never masked"
-    assert not bool((masked & markers).any()), "the pair's markers are never masked"
-    share = float(masked.sum()) / float((text_pieces & ~markers).sum())
-    assert 0.3 < share < 0.5
-    # in use: only in training mode, with the encoder training
-    seen = []
-    original = net._drop_words
-    net._drop_words = lambda ids, offs: seen.append(1) or original(ids, offs)  # type: ignore[method-assign]
-    x = collate_stories([STORY])["pairs"].flat()
-    with torch.no_grad():
-        net.eval()(x)
-    assert not seen
-    net.train()(x)
-    assert seen
-    with pytest.raises(ConfigError, match="word_dropout"):
-        RelationExtractor(hidden=8, word_dropout=1.0)
