@@ -238,4 +238,16 @@ def lightning_main(argv: list[str] | None = None) -> int:
         if err is None or debug_enabled():
             raise
         return report_error(err)
+    finally:
+        _release_process_group()
     return 0
+
+
+def _release_process_group() -> None:
+    """Destroy the process group a DDP run leaves behind, so that its gloo threads are joined before the
+    interpreter exits (left to the exit, a rank that trained to the end can still abort with
+    "terminate called without an active exception"). Nothing to do without one."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
