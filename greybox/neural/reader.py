@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from ..errors import ConfigError, ShapeError
 from .items import ItemLists
 from .logical_forms import Reading
-from .reader_tags import TAG_INDEX, TAGS, Lemmatizer, decode_tags, is_pronoun_fact, split_words, stated_of
+from .reader_tags import TAG_INDEX, TAGS, Lemmatizer, decode_tags, resolve_pronoun, split_words
 from .text_encoder import WordEncoder
 
 __all__ = ["TextReader", "ReaderOutput", "kbest_tags"]
@@ -225,7 +225,6 @@ class TextReader(nn.Module):
             ctx = {w.lower() for s in g if s for w in split_words(s)}
             contexts += [ctx] * len(g)
             group_of += [n] * len(g)
-        named: dict[int, str] = {}  # per text, whom its last sentence states facts of: what a pronoun names
         words = [split_words(s) if s else [] for s in flat]
         real = [i for i, w in enumerate(words) if w]
         lps = self.tag_log_probs([words[i] for i in real])
@@ -233,8 +232,8 @@ class TextReader(nn.Module):
         readings: list[list[Reading]] = [[] for _ in flat]
         tags: list[list[tuple[str, ...]]] = [[] for _ in flat]
         for i, lp in zip(real, lps):
-            if i and group_of[i - 1] == group_of[i] and (not readings[i - 1] or not readings[i - 1][0].is_fact):
-                named.pop(group_of[i], None)  # a pronoun names whom the sentence just before states facts of
+            # a pronoun names whom the sentence just before (its top reading) states facts of
+            before = readings[i - 1][0] if i and group_of[i - 1] == group_of[i] and readings[i - 1] else None
             seqs, _ = kbest_tags(lp, k, None if allowed is None else allowed[i])
             if len(seqs) == 0:
                 continue
@@ -244,9 +243,7 @@ class TextReader(nn.Module):
             parts: list[list[int]] = []
             for j, seq in enumerate(seqs.tolist()):
                 names = tuple(TAGS[t] for t in seq)
-                reading = decode_tags(words[i], names, self.lemmatizer, contexts[i])
-                if is_pronoun_fact(reading):
-                    reading = stated_of(reading, named[group_of[i]]) if group_of[i] in named else None
+                reading = resolve_pronoun(decode_tags(words[i], names, self.lemmatizer, contexts[i]), before)
                 if reading is None:
                     continue
                 if reading not in found:
@@ -264,8 +261,6 @@ class TextReader(nn.Module):
                 readings[i] = [readings[i][o] for o in order]
                 tags[i] = [tags[i][o] for o in order]
                 probs[i] = torch.cat([row, torch.zeros(k - len(parts), device=row.device)])
-                if readings[i][0].is_fact:
-                    named[group_of[i]] = readings[i][0].head.arguments[0]
         return ReaderOutput(readings, torch.stack(probs) if probs else torch.zeros(0, k, device=self.device), tags, words)
 
     @torch.no_grad()

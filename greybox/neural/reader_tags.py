@@ -47,7 +47,7 @@ from typing import Iterable, Sequence
 from .logical_forms import Literal, Reading, is_variable
 
 __all__ = ["TAGS", "TAG_INDEX", "VARIABLE", "MAX_ARITY", "split_words", "Lemmatizer", "decode_tags", "is_pronoun_fact",
-           "resolve_pronouns", "stated_of", "names_word"]
+           "resolve_pronouns", "resolve_pronoun", "stated_of", "names_word"]
 
 TAGS: tuple[str, ...] = ("O", "CONST", "CONST_IN", "VAR", "PRED", "PRED_IN", "NOT", "AND", "THEN")
 TAG_INDEX: dict[str, int] = {t: i for i, t in enumerate(TAGS)}
@@ -232,13 +232,23 @@ def resolve_pronouns(readings: Sequence[Reading | None]) -> list[Reading | None]
     (['big(bob).', 'red(bob).', 'red(bob).'], None, None)
     """
     out: list[Reading | None] = []
-    named: str | None = None
     for r in readings:
-        if is_pronoun_fact(r):
-            r = None if named is None else stated_of(r, named)
-        named = r.head.arguments[0] if r is not None and r.is_fact else None
-        out.append(r)
+        out.append(resolve_pronoun(r, out[-1] if out else None))
     return out
+
+
+def resolve_pronoun(reading: Reading | None, before: Reading | None) -> Reading | None:
+    """``reading`` with a pronoun's facts given to whom ``before``, the (resolved) reading of the sentence
+    just before, states facts of; ``None`` for a pronoun's facts when ``before`` states none. Other
+    readings are returned as they are (:func:`resolve_pronouns` applies it to a whole text).
+
+    >>> from .logical_forms import Literal
+    >>> print(resolve_pronoun(Reading(Literal("red", ("X",))), Reading(Literal("big", ("bob",)))))
+    red(bob).
+    """
+    if not is_pronoun_fact(reading):
+        return reading
+    return stated_of(reading, before.head.arguments[0]) if before is not None and before.is_fact else None
 
 
 def stated_of(reading: Reading, entity: str) -> Reading:
