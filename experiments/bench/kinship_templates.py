@@ -19,21 +19,12 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tasks.kinship.stories import _NAME, raw_sentences  # noqa: E402
-
-
-def templates(story: str) -> list[str]:
-    """The story's sentences as :func:`tasks.kinship.data.parse_story` splits them, names masked.
-
-    >>> templates("[Ann] met her son [Bob]. [Bob]'s son [Cid] came too.")
-    ['n met her son n.', "n's son n came too."]
-    """
-    return [_NAME.sub("N", raw).strip().lower() for raw in raw_sentences(story)]
+from tasks.kinship.stories import sentence_templates  # noqa: E402
 
 
 def read_templates(path: Path) -> list[str]:
     with open(path, newline="") as f:
-        return [t for row in csv.DictReader(f) for t in templates(row["story"])]
+        return [t for row in csv.DictReader(f) for t in sentence_templates(row["story"])]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,9 @@ one way: ``stories`` <- ``describe`` <- ``data``.
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from torch.utils.data import DataLoader, Dataset
@@ -20,12 +22,14 @@ from tasks.kinship.describe import describe_split
 from tasks.kinship.stories import (DATA_HINT, KINDS, NONE, RELATIONS, CandidatePair, PairText, Story,
                                    collate_stories, inverse_kind, inverse_of, kind_of,
                                    names_per_sentence, pair_texts, parse_story, raw_sentences, read_clutrr,
-                                   with_distractor)
+                                   sentence_templates, with_distractor)
 
 __all__ = [
     "ClutrrDataModule",
     "TEST_PATTERN",
     "find_test_files",
+    "split_random",
+    "split_unseen_templates",
     # the story readers, from tasks.kinship.stories
     "RELATIONS",
     "NONE",
@@ -35,6 +39,7 @@ __all__ = [
     "inverse_kind",
     "names_per_sentence",
     "raw_sentences",
+    "sentence_templates",
     "CandidatePair",
     "Story",
     "parse_story",
@@ -88,6 +93,52 @@ def find_test_files(folder: str | Path) -> dict[str, tuple[Path, int]]:
     return found
 
 
+def split_random(stories: list[Story], fraction: float, seed: int) -> tuple[list[Story], list[Story]]:
+    """``(val, train)``: a seeded random ``fraction`` of the stories, and the others, in the file's order.
+
+    >>> split_random(list("abcdefghij"), 0.2, seed=0)[0] == split_random(list("abcdefghij"), 0.2, seed=0)[0]
+    True
+    >>> [len(part) for part in split_random(list("abcdefghij"), 0.2, seed=0)]
+    [2, 8]
+    """
+    order = np.random.default_rng(seed).permutation(len(stories))
+    n_val = int(round(fraction * len(stories)))
+    return [stories[i] for i in sorted(order[:n_val])], [stories[i] for i in sorted(order[n_val:])]
+
+
+def split_unseen_templates(stories: list[Story], fraction: float, seed: int) -> tuple[list[Story], list[Story]]:
+    """``(val, train)``: every validation story tells a sentence in words no training story uses.
+
+    The test files of CLUTRR are written mostly in sentences the training file never uses
+    (names aside; ``experiments/bench/kinship_templates.py``), so a random validation split,
+    whose sentences the training stories already use, says little about reading new ones.
+    Here the distinct sentence templates (:func:`sentence_templates`) are taken in a seeded
+    random order and each, with every story that uses it, is held out until ``fraction`` of
+    the stories are; the training stories are the others, so none uses a held-out template.
+    Both keep the file's order.
+
+    >>> tell = lambda story: parse_story(story, ("Ann", "Bob"), "son")
+    >>> stories = [tell("[Ann] met her son [Bob]."), tell("[Ann] sang with her son [Bob]."), tell("[Ann] met her son [Bob].")]
+    >>> val, train = split_unseen_templates(stories, 0.3, seed=0)
+    >>> words = lambda split: {t for s in split for t in sentence_templates(s.source)}
+    >>> len(val) + len(train), len(val) >= 1, words(val) & words(train)
+    (3, True, set())
+    """
+    users: dict[str, list[int]] = defaultdict(list)  # template -> the stories that use it
+    for i, story in enumerate(stories):
+        for template in set(sentence_templates(story.source)):
+            users[template].append(i)
+    order = sorted(users)
+    np.random.default_rng(seed).shuffle(order)
+    target = int(round(fraction * len(stories)))
+    held: set[int] = set()
+    for template in order:
+        if len(held) >= target:
+            break
+        held.update(users[template])
+    return ([s for i, s in enumerate(stories) if i in held], [s for i, s in enumerate(stories) if i not in held])
+
+
 class _Stories(Dataset):
     def __init__(self, stories: list[Story]) -> None:
         self.stories = stories
@@ -113,6 +164,9 @@ class ClutrrDataModule(SeededDataModule):
             ``*_test.csv`` / ``test.csv``).
         train_file: the training csv inside ``data_dir`` (read to fit and validate only).
         val_fraction: share of the training stories held out for validation.
+        val_split: how they are chosen: ``random`` stories, or ``unseen_templates``: stories
+            that tell a sentence in words no training story uses (:func:`split_unseen_templates`),
+            as the test files mostly do, so that validation measures reading new sentences.
         test_ks: test on these chain lengths only (files ``1.{k}_test.csv``, in this order);
             None: every test file in the folder.
         batch_size: stories per batch.
@@ -138,6 +192,7 @@ class ClutrrDataModule(SeededDataModule):
         data_dir: str = "../shared/data/clutrr/data_089907f8",
         train_file: str = "1.2,1.3_train.csv",
         val_fraction: float = 0.1,
+        val_split: Literal["random", "unseen_templates"] = "random",
         test_ks: list[int] | None = None,
         batch_size: int = 32,
         seed: int = 0,
@@ -172,6 +227,10 @@ class ClutrrDataModule(SeededDataModule):
         self.data_dir = folder
         self.train_file = train_file
         self.val_fraction = val_fraction
+        if val_split not in ("random", "unseen_templates"):
+            raise ConfigError(f"val_split must be 'random' or 'unseen_templates', got {val_split!r}",
+                              hint="e.g. --data.init_args.val_split unseen_templates")
+        self.val_split = val_split
         #: the test files by loader name, in loader order: (path, chain length or 0)
         self.test_files: dict[str, tuple[Path, int]] = found
         #: the key of each test loader's stories in ``tests``: its k for ``1.k_test.csv``, else its name
@@ -209,10 +268,8 @@ class ClutrrDataModule(SeededDataModule):
             raise ConfigError(f"CLUTRR file '{self.train_file}' not found in {self.data_dir.resolve()}", file=str(train_path),
                               hint=DATA_HINT + "; or name the training file with --data.init_args.train_file")
         stories = read_clutrr(train_path, **reading)
-        order = np.random.default_rng(self.seed).permutation(len(stories))
-        n_val = int(round(self.val_fraction * len(stories)))
-        val = [stories[i] for i in sorted(order[:n_val])]
-        train = [stories[i] for i in sorted(order[n_val:])]
+        split = split_unseen_templates if self.val_split == "unseen_templates" else split_random
+        val, train = split(stories, self.val_fraction, self.seed)
         if self.max_train is not None:
             train = train[: self.max_train]
             val = val[: max(1, self.max_train // 10)] if val else val

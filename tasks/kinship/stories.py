@@ -54,6 +54,7 @@ __all__ = [
     "inverse_kind",
     "names_per_sentence",
     "raw_sentences",
+    "sentence_templates",
     "CandidatePair",
     "Story",
     "parse_story",
@@ -286,6 +287,18 @@ def raw_sentences(story: str) -> list[str]:
     ['[Ann] met her son [Bob].', "[Bob]'s son [Cid] came too."]
     """
     return _SENTENCE_END.split(story.strip())
+
+
+def sentence_templates(story: str) -> list[str]:
+    """The sentences of a CLUTRR story with every bracketed name replaced by "N", lower-cased.
+
+    CLUTRR's crowd-written sentences are reused across stories with other names; two sentences
+    with one template say the same thing in the same words.
+
+    >>> sentence_templates("[Ann] met her son [Bob]. [Bob]'s son [Cid] came too.")
+    ['n met her son n.', "n's son n came too."]
+    """
+    return [_NAME.sub("N", raw).strip().lower() for raw in raw_sentences(story)]
 
 
 def names_per_sentence(story: str) -> list[set[str]]:

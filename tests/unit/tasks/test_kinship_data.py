@@ -11,7 +11,7 @@ import pytest
 from greybox.errors import ConfigError
 from greybox.neural.items import ItemLists
 from tasks.kinship.data import (RELATIONS, ClutrrDataModule, PairText, collate_stories, pair_texts, parse_story,
-                                read_clutrr)
+                                read_clutrr, sentence_templates)
 
 ROOT = Path(__file__).resolve().parents[3]
 CLUTRR = ROOT.parent / "shared/data/clutrr/data_089907f8"
@@ -243,3 +243,33 @@ def test_kinship_modules_import_one_way() -> None:
     assert "tasks.kinship.data" not in imported("stories") | imported("describe")
     assert "tasks.kinship.describe" not in imported("stories")
     assert {"tasks.kinship.stories", "tasks.kinship.describe"} <= imported("data")
+
+
+@needs_data
+def test_unseen_templates_validation_tells_sentences_no_training_story_uses() -> None:
+    dm = ClutrrDataModule(data_dir=str(CLUTRR), test_ks=[2], val_split="unseen_templates", val_fraction=0.1, seed=3)
+    dm.setup("fit")
+    train, val = dm.splits["train"], dm.splits["val"]
+    assert len(train) + len(val) == len(read_clutrr(CLUTRR / "1.2,1.3_train.csv"))
+    assert 0.1 <= len(val) / (len(train) + len(val)) < 0.12  # whole templates are held out, the last one may overshoot
+    seen = {t for s in train for t in sentence_templates(s.source)}
+    # every validation story tells at least one sentence in words no training story uses
+    assert all(set(sentence_templates(s.source)) - seen for s in val)
+    # a random split shares almost every validation sentence with training
+    random_dm = ClutrrDataModule(data_dir=str(CLUTRR), test_ks=[2], val_fraction=0.1, seed=3)
+    random_dm.setup("fit")
+    random_seen = {t for s in random_dm.splits["train"] for t in sentence_templates(s.source)}
+    assert sum(bool(set(sentence_templates(s.source)) - random_seen) for s in random_dm.splits["val"]) < len(val) / 2
+    # seeded: the same split again, another with another seed
+    again = ClutrrDataModule(data_dir=str(CLUTRR), test_ks=[2], val_split="unseen_templates", val_fraction=0.1, seed=3)
+    again.setup("fit")
+    assert [s.source for s in again.splits["val"]] == [s.source for s in val]
+    other = ClutrrDataModule(data_dir=str(CLUTRR), test_ks=[2], val_split="unseen_templates", val_fraction=0.1, seed=4)
+    other.setup("fit")
+    assert [s.source for s in other.splits["val"]] != [s.source for s in val]
+
+
+def test_unknown_val_split_is_a_config_error(tmp_path: Path) -> None:
+    (tmp_path / "1.2_test.csv").write_text("story,query,target,genders\n")
+    with pytest.raises(ConfigError, match="val_split must be 'random' or 'unseen_templates'"):
+        ClutrrDataModule(data_dir=str(tmp_path), val_split="templates")  # type: ignore[arg-type]
