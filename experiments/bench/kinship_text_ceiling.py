@@ -18,7 +18,10 @@ and the same rules (``knowledge/kinship.dl``, greybox's engine) run on that grap
 * ``low``: the text ceiling if the unread edges were misstated at the top of the 95% interval
   the audit's sample gives, each misstated edge costing its story;
 * with ``--readings`` (``template_audit.py readings``: one pass of a trained model), the model's
-  accuracy on all stories and on the faithful ones.
+  accuracy on all stories and on the faithful ones; and, of the chain edges whose sentence states
+  them as in the graph, how many the model reads as another kind (probability of the edge's kind
+  below 0.5), split by whether the sentence's words (names masked, :func:`sentence_templates`)
+  occur in the training file.
 
 No model runs here: seconds.
 """
@@ -40,11 +43,11 @@ for path in (ROOT, ROOT / "experiments/bench", ROOT / "experiments/kinship"):
 from greybox.learn.evaluate import derived_relations  # noqa: E402
 from greybox.learn.graphs import relation_name  # noqa: E402
 from kinship_ceiling import Score, score  # noqa: E402
-from tasks.kinship.data import RELATIONS  # noqa: E402
+from tasks.kinship.data import RELATIONS, read_clutrr, sentence_templates  # noqa: E402
 from tasks.kinship.graphs import CLUTRR_DIR, KINSHIP_RULES, TEST_FILE, TEST_KS, read_clutrr_graphs  # noqa: E402
 from template_audit import AUDIT_FILE, edges_by_story, read_audit, sample_estimate, text_edges  # noqa: E402
 
-__all__ = ["TextCeiling", "text_ceiling", "main"]
+__all__ = ["TextCeiling", "text_ceiling", "misread_by_wording", "main"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,29 @@ def text_ceiling(data_dir: str | Path, audit_path: str | Path, ks=TEST_KS, rules
     return out
 
 
+def misread_by_wording(data_dir: str | Path, audit_path: str | Path, readings: dict[str, float], train_file: str | Path,
+                       ks=TEST_KS) -> dict[str, tuple[int, int]]:
+    """Of the chain edges stated as in the graph, ``(misread, edges)`` by the wording of their sentence.
+
+    ``readings``: ``"k/row/a/b"`` -> the model's probability of NOT reading the edge as its kind
+    (``template_audit.py readings``); misread: above 0.5. ``"training words"``: every sentence that
+    names both people is, names masked, a sentence of ``train_file``; ``"new words"``: the others.
+    """
+    audit = read_audit(audit_path)
+    seen = {t for story in read_clutrr(train_file) for t in sentence_templates(story.source)}
+    counts = {"training words": [0, 0], "new words": [0, 0]}
+    for k, items in edges_by_story(data_dir, ks).items():
+        for row_index, (_, edges) in enumerate(items):
+            for e in edges:
+                verdict = audit[e.key].verdict if e.key in audit else ""
+                if not e.text or verdict not in ("", "graph"):
+                    continue
+                group = counts["training words" if set(sentence_templates(e.text)) <= seen else "new words"]
+                group[0] += readings[f"{k}/{row_index}/{e.a}/{e.b}"] > 0.5
+                group[1] += 1
+    return {name: (bad, n) for name, (bad, n) in counts.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=os.path.normpath(ROOT / CLUTRR_DIR))
@@ -129,6 +155,12 @@ def main(argv: list[str] | None = None) -> int:
             line += (f" {sum(right) / len(right):.3f} | "
                      f"{sum(on_faithful) / max(1, len(on_faithful)):.3f} |")
         print(line, flush=True)
+    if args.readings:
+        readings = json.loads(Path(args.readings).read_text())["edges"]
+        train = Path(args.data_dir) / "1.2,1.3_train.csv"
+        print("\nchain edges stated as in the graph, read as another kind (k = " + ", ".join(map(str, args.ks)) + "):")
+        for name, (bad, n) in misread_by_wording(args.data_dir, args.audit, readings, train, args.ks).items():
+            print(f"  sentence in {name}: {bad} / {n} ({bad / max(1, n):.3f})")
     return 0
 
 

@@ -53,6 +53,18 @@ def test_config_runs_one_batch(config: Path, tmp_path: Path, monkeypatch) -> Non
     assert lightning_main(args) == 0
 
 
+VARIANTS = sorted((ROOT / "experiments/kinship/variants").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=[v.stem for v in VARIANTS])
+def test_kinship_variant_runs_one_batch_after_the_config(variant: Path, tmp_path: Path, monkeypatch) -> None:
+    config = ROOT / "experiments/kinship/clutrr.yaml"
+    monkeypatch.chdir(ROOT)
+    args = ["fit", "--config", str(config), "--config", str(variant), "--trainer.fast_dev_run=true",
+            f"--trainer.default_root_dir={tmp_path}", "--trainer.enable_progress_bar=false", *_overrides(config)]
+    assert lightning_main(args) == 0
+
+
 @pytest.fixture(scope="module")
 def digits_checkpoint(tmp_path_factory) -> Path:
     """A sum-2 model on the bundled digits after a few steps (enough to exercise traces)."""
