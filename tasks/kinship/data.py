@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 from torch.utils.data import DataLoader, Dataset
@@ -93,7 +93,10 @@ def find_test_files(folder: str | Path) -> dict[str, tuple[Path, int]]:
     return found
 
 
-def split_random(stories: list[Story], fraction: float, seed: int) -> tuple[list[Story], list[Story]]:
+T = TypeVar("T")
+
+
+def split_random(stories: list[T], fraction: float, seed: int) -> tuple[list[T], list[T]]:
     """``(val, train)``: a seeded random ``fraction`` of the stories, and the others, in the file's order.
 
     >>> split_random(list("abcdefghij"), 0.2, seed=0)[0] == split_random(list("abcdefghij"), 0.2, seed=0)[0]
