@@ -43,7 +43,8 @@ for path in (ROOT, ROOT / "experiments/bench", ROOT / "experiments/kinship"):
 from greybox.learn.evaluate import derived_relations  # noqa: E402
 from greybox.learn.graphs import relation_name  # noqa: E402
 from kinship_ceiling import Score, score  # noqa: E402
-from tasks.kinship.data import RELATIONS, read_clutrr, sentence_templates  # noqa: E402
+from kinship_templates import read_templates  # noqa: E402
+from tasks.kinship.data import RELATIONS, sentence_templates  # noqa: E402
 from tasks.kinship.graphs import CLUTRR_DIR, KINSHIP_RULES, TEST_FILE, TEST_KS, read_clutrr_graphs  # noqa: E402
 from template_audit import AUDIT_FILE, edges_by_story, read_audit, sample_estimate, text_edges  # noqa: E402
 
@@ -113,7 +114,7 @@ def misread_by_wording(data_dir: str | Path, audit_path: str | Path, readings: d
     names both people is, names masked, a sentence of ``train_file``; ``"new words"``: the others.
     """
     audit = read_audit(audit_path)
-    seen = {t for story in read_clutrr(train_file) for t in sentence_templates(story.source)}
+    seen = set(read_templates(Path(train_file)))
     counts = {"training words": [0, 0], "new words": [0, 0]}
     for k, items in edges_by_story(data_dir, ks).items():
         for row_index, (_, edges) in enumerate(items):

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tasks.kinship.data import read_clutrr, sentence_templates, split_random  # noqa: E402
+from tasks.kinship.data import sentence_templates, split_random  # noqa: E402
 
 DATA_DIR = "../shared/data/clutrr/data_089907f8"
 
@@ -43,18 +43,16 @@ def main(argv: list[str] | None = None) -> int:
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
         columns, rows = reader.fieldnames or [], list(reader)
-    stories = read_clutrr(path)  # one per row, in the file's order
-    row_of = {id(story): row for story, row in zip(stories, rows, strict=True)}
-    val, train = split_random(stories, args.val_fraction, args.seed)
-    seen = {t for story in train for t in sentence_templates(story.source)}
-    groups = {"unseen": [s for s in val if set(sentence_templates(s.source)) - seen],
-              "seen": [s for s in val if set(sentence_templates(s.source)) <= seen]}
+    val, train = split_random(rows, args.val_fraction, args.seed)  # as the data module splits its stories, one per row
+    seen = {t for row in train for t in sentence_templates(row["story"])}
+    groups = {"unseen": [row for row in val if set(sentence_templates(row["story"])) - seen],
+              "seen": [row for row in val if set(sentence_templates(row["story"])) <= seen]}
     args.out.mkdir(parents=True, exist_ok=True)
     for name, members in groups.items():
         with open(args.out / f"{name}_test.csv", "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=columns)
             writer.writeheader()
-            writer.writerows(row_of[id(s)] for s in members)
+            writer.writerows(members)
     print(f"{len(val)} validation stories: {len(groups['unseen'])} tell a sentence no training story uses "
           f"-> {args.out / 'unseen_test.csv'}; {len(groups['seen'])} -> {args.out / 'seen_test.csv'}")
     return 0
